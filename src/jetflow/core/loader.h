@@ -1,0 +1,78 @@
+// Loader: the stage with persistent effect (first of all, Parquet files in a lake).
+//
+// Commit protocol, per partition attempt:
+//   writer = OpenPartition(ctx); writer->Write(batch)...; then exactly one of
+//   writer->Commit()  -- durable and visible to readers once it returns OK, replacing any
+//                        earlier output of the same partition;
+//   writer->Abort()   -- leaves no trace in the output.
+// Destroying a PartitionWriter without either is a bug (the writer aborts and logs).
+//
+// Per run: BeginRun() before the first partition (e.g. remove the run's completion marker
+// and leftovers of dead attempts); FinishRun() after every partition committed (remove
+// output of partitions no longer in the plan, write the run manifest and marker).
+//
+// Threading: Bind/BeginRun/FinishRun are called from one thread; OpenPartition is called
+// concurrently; each PartitionWriter is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+#include <arrow/type_fwd.h>
+
+#include "jetflow/core/partition.h"
+
+namespace jetflow {
+
+struct FileManifest {
+  std::string path;  // relative to the loader's root
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::string checksum;  // "xxh3-128:<32 hex digits>" of the file's bytes
+};
+
+/// What one committed partition wrote. Serialised as JSON next to the data and in the
+/// state store (docs/formats/manifest.md).
+struct PartitionManifest {
+  std::string loader;        // loader name from the config, e.g. "lake"
+  std::string partition_id;  // PartitionSpec::id
+  std::string location;      // partition directory/prefix, relative to the loader's root
+  std::vector<FileManifest> files;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::string schema_fingerprint;  // of the written (output) schema
+  std::string ToJson() const;
+  static arrow::Result<PartitionManifest> FromJson(const std::string& json);
+};
+
+class PartitionWriter {
+ public:
+  virtual ~PartitionWriter() = default;
+  virtual arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) = 0;
+  /// Rows accepted by Write() so far (for reconciliation before Commit).
+  virtual int64_t rows_written() const = 0;
+  virtual arrow::Result<PartitionManifest> Commit() = 0;
+  virtual arrow::Status Abort() = 0;
+};
+
+class Loader {
+ public:
+  virtual ~Loader() = default;
+  /// Plan time: checks that `input` (the stream schema after transformers) can be written
+  /// and returns the output schema, or Invalid listing every mismatching column.
+  virtual arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
+      const std::shared_ptr<arrow::Schema>& input) = 0;
+  virtual arrow::Status BeginRun(const RunContext& run) = 0;
+  virtual arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
+      const PartitionContext& context) = 0;
+  /// REQUIRES: every partition of the plan committed; `partitions` are their manifests.
+  virtual arrow::Status FinishRun(const RunContext& run,
+                                  const std::vector<PartitionManifest>& partitions) = 0;
+};
+
+}  // namespace jetflow

@@ -1,0 +1,58 @@
+// The three divisions of the data a pipeline moves (see docs/semantics.md):
+//
+//  - RunInstance: the business unit of one run (one day, one hour, one cursor window).
+//    Re-running a RunInstance replaces its previous output; it never appends a second copy.
+//  - Partition: a deterministic subset of a RunInstance, self-evident from the row data
+//    (a key range, a file, a table partition). Unit of parallelism, retry, atomic commit
+//    and cleanup: retrying a partition replaces exactly that partition's output.
+//  - Batch: a non-deterministic chunk of a partition (an arrow::RecordBatch). Unit of
+//    memory, never of correctness.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace jetflow {
+
+/// One run instance, e.g. {key: "dt", value: "2026-11-25"}. It becomes the Hive-style
+/// directory "dt=2026-11-25" in lake outputs.
+struct RunInstance {
+  std::string key;
+  std::string value;
+  /// "key=value"
+  std::string id() const { return key + "=" + value; }
+};
+
+/// One partition of a run instance, as planned by a consumer. Plans are deterministic: the
+/// same consumer config and run instance always yield the same partitions in the same order.
+struct PartitionSpec {
+  /// Unique within the run instance and stable across runs. Starts with a letter and uses
+  /// only [A-Za-z0-9._-], so it can be a directory name and is not mistaken for a number
+  /// by readers that infer Hive partition-column types (e.g. "p00003", "id_0_99999").
+  std::string id;
+  /// Human-readable bounds of the partition, e.g. "id in [0, 99999]" or a file path.
+  /// Recorded in the state store; part of the plan's identity on resume.
+  std::string description;
+  /// Rows the source promises for this partition, or -1 when unknown at plan time. When
+  /// known, the engine reconciles it against rows read.
+  int64_t expected_rows = -1;
+};
+
+/// Everything a stage needs to know about the partition attempt it works on.
+struct PartitionContext {
+  std::string pipeline;
+  RunInstance run;
+  PartitionSpec partition;
+  /// 1 for the first attempt of this partition in this run, 2 for the first retry, ...
+  int attempt = 1;
+};
+
+/// What a loader needs to know about a whole run.
+struct RunContext {
+  std::string pipeline;
+  RunInstance run;
+  /// Identifier of this run in the state store (stable across resumes of the same run).
+  int64_t run_id = 0;
+};
+
+}  // namespace jetflow

@@ -1,0 +1,51 @@
+// Transformer: reshapes or validates batches between the consumer and the loaders.
+//
+// Bind() runs at plan time with the schema flowing in and returns the schema flowing out,
+// so a config that cannot work fails before any data moves. Per partition attempt the
+// engine Open()s a PartitionTransform (local state, one thread) and feeds it every batch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include "jetflow/core/partition.h"
+
+namespace jetflow {
+
+/// Rows a transform removed from the stream, for the partition's reconciliation:
+/// rows read = rows written + rows_dropped + rows_quarantined.
+struct TransformCounters {
+  int64_t rows_dropped = 0;
+  int64_t rows_quarantined = 0;
+};
+
+class PartitionTransform {
+ public:
+  virtual ~PartitionTransform() = default;
+  /// Maps one batch; may return a batch with zero rows. Never returns nullptr on success.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatch>> Apply(
+      const std::shared_ptr<arrow::RecordBatch>& batch) = 0;
+  /// Called once after the last batch; may flush rows held back (e.g. de-duplication).
+  virtual arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> Finish() {
+    return std::vector<std::shared_ptr<arrow::RecordBatch>>{};
+  }
+  virtual TransformCounters counters() const { return {}; }
+};
+
+class Transformer {
+ public:
+  virtual ~Transformer() = default;
+  /// Plan time: the output schema for `input`, or Invalid naming every problem.
+  virtual arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
+      const std::shared_ptr<arrow::Schema>& input) = 0;
+  /// Thread-safe; REQUIRES: Bind() succeeded.
+  virtual arrow::Result<std::unique_ptr<PartitionTransform>> Open(
+      const PartitionContext& context) = 0;
+};
+
+}  // namespace jetflow
