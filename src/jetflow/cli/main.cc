@@ -1,1 +1,108 @@
-int main() { return 0; }
+// jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake.
+// Thin entry point: parse arguments, set up logging and Arrow, dispatch to a subcommand.
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <arrow/compute/initialize.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "jetflow/cli/commands.h"
+
+namespace {
+
+void ConfigureLogging(const std::string& level, const std::string& format) {
+  auto logger = spdlog::stderr_color_mt("jetflow");
+  if (format == "json") {
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options, bool instance = true) {
+  command->add_option("pipeline", options->pipeline_file, "Pipeline YAML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  if (instance) {
+    command->add_option("-i,--instance", options->instance,
+                        "Run instance value (e.g. 2026-11-25); overrides run_instance.value");
+  }
+  command->add_option("--state", options->state_path,
+                      "State store file (default: the pipeline's state.path)");
+  command->add_flag("--json", options->json, "Print machine-readable JSON on stdout");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace jetflow::cli;
+  CLI::App app{"jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "jetflow 0.1.0");
+  std::string log_level = "info";
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", log_format, "Log lines on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  RunCommandOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Run one run instance (resumes an unfinished one)");
+  AddCommon(run_cmd, &run.common);
+  run_cmd->add_flag("--restart", run.restart,
+                    "Start a new run even if an unfinished run of this instance could resume");
+  bool no_progress = false;
+  run_cmd->add_flag("--no-progress", no_progress, "No progress line or progress log lines");
+  run_cmd->add_option("--log-interval", run.log_interval_seconds,
+                      "Seconds between progress log lines when stderr is not a terminal")
+      ->check(CLI::PositiveNumber);
+
+  CommonOptions validate;
+  auto* validate_cmd =
+      app.add_subcommand("validate", "Check the config and bind every stage; moves no data");
+  AddCommon(validate_cmd, &validate);
+
+  CommonOptions plan;
+  auto* plan_cmd = app.add_subcommand("plan", "Show the run instance and its partitions");
+  AddCommon(plan_cmd, &plan);
+
+  CommonOptions schema;
+  auto* schema_cmd =
+      app.add_subcommand("schema", "Show the source schema and each loader's output schema");
+  AddCommon(schema_cmd, &schema);
+
+  CommonOptions status;
+  std::optional<int64_t> run_id;
+  int limit = 20;
+  auto* status_cmd = app.add_subcommand("status", "Show runs, or one run's partitions, from "
+                                                  "the state store");
+  AddCommon(status_cmd, &status, /*instance=*/false);
+  status_cmd->add_option("--run", run_id, "Show the partitions of this run id");
+  status_cmd->add_option("--limit", limit, "Runs to list")->check(CLI::PositiveNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitConfigError;
+  }
+
+  ConfigureLogging(log_level, log_format);
+  if (auto status = arrow::compute::Initialize(); !status.ok()) {
+    std::cerr << "error: cannot initialise Arrow compute: " << status.ToString() << "\n";
+    return kExitStateError;
+  }
+  run.progress = !no_progress;
+
+  if (*run_cmd) return RunCommand(run);
+  if (*validate_cmd) return ValidateCommand(validate);
+  if (*plan_cmd) return PlanCommand(plan);
+  if (*schema_cmd) return SchemaCommand(schema);
+  if (*status_cmd) return StatusCommand(status, run_id, limit);
+  return kExitConfigError;
+}

@@ -1,1 +1,212 @@
-// placeholder
+#include "jetflow/config/pipeline_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace jetflow {
+
+namespace {
+
+bool IsSafeName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// `type:` and `name:` of a stage; the remaining keys belong to the component.
+struct StageHeader {
+  std::string type;
+  std::string name;
+};
+
+StageHeader ReadStageHeader(const ConfigNode& node, const std::vector<std::string>& known_types,
+                            const std::string& kind) {
+  StageHeader header;
+  header.type = node.RequireString("type");
+  header.name = node.GetString("name", header.type);
+  if (!header.type.empty() &&
+      std::find(known_types.begin(), known_types.end(), header.type) == known_types.end()) {
+    std::string list;
+    for (const auto& t : known_types) list += (list.empty() ? "" : ", ") + t;
+    auto hint = ClosestMatch(header.type, known_types);
+    node.Get("type").Error("unknown " + kind + " type '" + header.type + "' (known: " + list +
+                           ")" + (hint ? "; did you mean '" + *hint + "'?" : ""));
+  }
+  if (!header.name.empty() && !IsSafeName(header.name)) {
+    node.Get("name").Error("'" + node.path() + ".name' may only contain letters, digits, "
+                           "'_', '-' and '.'");
+  }
+  return header;
+}
+
+EngineOptions ReadEngineOptions(const ConfigNode& node) {
+  EngineOptions engine;
+  if (node.IsNull()) return engine;
+  engine.partitions_in_flight =
+      static_cast<int>(node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
+  engine.encode_threads =
+      static_cast<int>(node.GetInt("encode_threads", engine.encode_threads, 0, 1024));
+  engine.memory_budget_bytes = node.GetBytes("memory_budget", engine.memory_budget_bytes);
+  if (engine.memory_budget_bytes < (1 << 20)) {
+    node.Get("memory_budget").Error("'engine.memory_budget' must be at least 1MiB");
+  }
+  engine.queue_batches = static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
+  engine.batch_rows = node.GetInt("batch_rows", engine.batch_rows, 1, int64_t{1} << 24);
+  ConfigNode retries = node.Get("retries");
+  if (!retries.IsNull()) {
+    engine.max_attempts = static_cast<int>(retries.GetInt("max_attempts", engine.max_attempts, 1, 100));
+    engine.retry_backoff = retries.GetDuration("backoff", engine.retry_backoff);
+    retries.CheckNoUnknownKeys();
+  }
+  node.CheckNoUnknownKeys();
+  return engine;
+}
+
+}  // namespace
+
+arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const std::string& file,
+                                               const std::string& base_dir,
+                                               const ComponentRegistry& registry) {
+  Diagnostics diagnostics;
+  ConfigNode root = ConfigNode::Parse(text, file, &diagnostics);
+  if (diagnostics.has_errors()) return diagnostics.ToStatus();
+  if (!root.IsMap()) {
+    root.Error("a pipeline file must be a map with at least 'pipeline', 'consumer' and 'loaders'");
+    return diagnostics.ToStatus();
+  }
+
+  LoadedPipeline loaded;
+  loaded.file = file;
+  Pipeline& pipeline = loaded.pipeline;
+  pipeline.name = root.RequireString("pipeline");
+  if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
+    root.Get("pipeline").Error("'pipeline' may only contain letters, digits, '_', '-' and '.'");
+  }
+
+  ConfigNode run_instance = root.Get("run_instance");
+  if (!run_instance.IsNull()) {
+    loaded.run_instance.key = run_instance.GetString("key", loaded.run_instance.key);
+    if (!IsSafeName(loaded.run_instance.key) ||
+        !std::isalpha(static_cast<unsigned char>(loaded.run_instance.key[0]))) {
+      run_instance.Get("key").Error("'run_instance.key' must start with a letter and contain only "
+                                    "letters, digits, '_', '-' and '.'");
+    }
+    loaded.run_instance.value = run_instance.GetOptionalString("value");
+    run_instance.CheckNoUnknownKeys();
+  }
+
+  pipeline.engine = ReadEngineOptions(root.Get("engine"));
+
+  ComponentContext context;
+  context.pipeline = pipeline.name;
+  context.base_dir = base_dir;
+  context.batch_rows = pipeline.engine.batch_rows;
+
+  ConfigNode state = root.Get("state");
+  loaded.state.path = context.ResolvePath(".jetflow/state.db");
+  if (!state.IsNull()) {
+    loaded.state.type = state.GetEnum("type", "sqlite", {"sqlite"});
+    if (auto path = state.GetOptionalString("path")) loaded.state.path = context.ResolvePath(*path);
+    state.CheckNoUnknownKeys();
+  }
+
+  // Build every stage even after an error, so all mistakes are reported together.
+  ConfigNode consumer = root.Require("consumer");
+  if (!consumer.IsNull()) {
+    StageHeader header = ReadStageHeader(consumer, registry.ConsumerTypes(), "consumer");
+    if (const ConsumerFactory* factory = registry.FindConsumer(header.type)) {
+      context.name = header.name;
+      auto built = (*factory)(consumer, context);
+      if (built.ok()) {
+        pipeline.consumer = std::move(*built);
+      } else if (!diagnostics.has_errors()) {
+        consumer.Error(built.status().message());
+      }
+    }
+  }
+
+  std::set<std::string> stage_names;
+  for (const ConfigNode& node : root.Get("transformers").Elements()) {
+    StageHeader header = ReadStageHeader(node, registry.TransformerTypes(), "transformer");
+    if (!stage_names.insert("t:" + header.name).second) {
+      node.Error("duplicate transformer name '" + header.name + "'; give each a distinct 'name'");
+    }
+    if (const TransformerFactory* factory = registry.FindTransformer(header.type)) {
+      context.name = header.name;
+      auto built = (*factory)(node, context);
+      if (built.ok()) {
+        pipeline.transformers.push_back({header.name, std::move(*built)});
+      } else if (!diagnostics.has_errors()) {
+        node.Error(built.status().message());
+      }
+    }
+  }
+
+  ConfigNode loaders = root.Require("loaders");
+  std::vector<ConfigNode> loader_nodes = loaders.Elements();
+  if (loaders.IsSequence() && loader_nodes.empty()) {
+    loaders.Error("'loaders' needs at least one loader");
+  }
+  for (const ConfigNode& node : loader_nodes) {
+    StageHeader header = ReadStageHeader(node, registry.LoaderTypes(), "loader");
+    if (!stage_names.insert("l:" + header.name).second) {
+      node.Error("duplicate loader name '" + header.name + "'; give each a distinct 'name'");
+    }
+    if (const LoaderFactory* factory = registry.FindLoader(header.type)) {
+      context.name = header.name;
+      auto built = (*factory)(node, context);
+      if (built.ok()) {
+        pipeline.loaders.push_back({header.name, std::move(*built)});
+      } else if (!diagnostics.has_errors()) {
+        node.Error(built.status().message());
+      }
+    }
+  }
+
+  root.CheckNoUnknownKeys();
+  for (const auto& d : diagnostics.entries()) {
+    if (d.severity == Diagnostic::Severity::kWarning) loaded.warnings.push_back(d.ToString());
+  }
+  if (diagnostics.has_errors()) return diagnostics.ToStatus();
+  return loaded;
+}
+
+arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
+                                               const ComponentRegistry& registry) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return arrow::Status::IOError("pipeline file not found or not a regular file: ", path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return arrow::Status::IOError("cannot read pipeline file: ", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string base_dir = std::filesystem::absolute(path).parent_path().string();
+  return LoadPipelineText(text.str(), path, base_dir, registry);
+}
+
+arrow::Result<RunInstance> ResolveRunInstance(const LoadedPipeline& loaded,
+                                              const std::optional<std::string>& cli_value) {
+  RunInstance run;
+  run.key = loaded.run_instance.key;
+  if (cli_value) {
+    run.value = *cli_value;
+  } else if (loaded.run_instance.value) {
+    run.value = *loaded.run_instance.value;
+  } else {
+    return arrow::Status::Invalid(loaded.file, ": no run instance: set run_instance.value in the "
+                                  "file or pass --instance VALUE (e.g. --instance 2026-11-25)");
+  }
+  if (!IsSafeName(run.value)) {
+    return arrow::Status::Invalid("run instance value '", run.value, "' may only contain letters, "
+                                  "digits, '_', '-' and '.' (it becomes the directory ", run.key,
+                                  "=<value>)");
+  }
+  return run;
+}
+
+}  // namespace jetflow

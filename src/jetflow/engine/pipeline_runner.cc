@@ -1,1 +1,537 @@
-// placeholder
+#include "jetflow/engine/pipeline_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <arrow/api.h>
+#include <arrow/util/byte_size.h>
+#include <arrow/util/thread_pool.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "jetflow/core/error.h"
+#include "jetflow/core/memory_budget.h"
+#include "jetflow/engine/bounded_queue.h"
+
+namespace jetflow {
+
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+bool IsValidPartitionId(const std::string& id) {
+  if (id.empty() || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string ManifestsToJson(const std::vector<PartitionManifest>& manifests) {
+  std::string json = "[";
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    json += (i ? "," : "") + manifests[i].ToJson();
+  }
+  return json + "]";
+}
+
+arrow::Result<std::vector<PartitionManifest>> ManifestsFromJson(const std::string& json) {
+  std::vector<PartitionManifest> manifests;
+  if (json.empty()) return manifests;
+  auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) {
+    return arrow::Status::SerializationError("state store holds a malformed manifest list");
+  }
+  for (const auto& element : parsed) {
+    ARROW_ASSIGN_OR_RAISE(auto manifest, PartitionManifest::FromJson(element.dump()));
+    manifests.push_back(std::move(manifest));
+  }
+  return manifests;
+}
+
+/// One Run() call: the shared state of the worker threads.
+class RunExecution {
+ public:
+  RunExecution(Pipeline& pipeline, const PipelinePlan& plan, StateStore& state,
+               const RunOptions& options, int64_t run_id)
+      : pipeline_(pipeline),
+        plan_(plan),
+        state_(state),
+        options_(options),
+        run_id_(run_id),
+        budget_(std::max<int64_t>(1, pipeline.engine.memory_budget_bytes)) {}
+
+  /// Processes `pending` with `threads` workers; returns when all are done or cancelled.
+  void Execute(std::vector<PartitionSpec> pending, int threads) {
+    pending_ = std::move(pending);
+    threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
+    std::vector<std::thread> workers;
+    for (int i = 0; i < threads && !pending_.empty(); ++i) {
+      workers.emplace_back([this] { WorkerLoop(); });
+    }
+    // Watch for an external interrupt while the workers run.
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (workers_done_ < static_cast<int>(workers.size())) {
+        all_done_.wait_for(lock, std::chrono::milliseconds(100));
+        if (options_.interrupt != nullptr && options_.interrupt->load() && !cancelled_) {
+          lock.unlock();
+          Cancel(arrow::Status::Cancelled("interrupted"));
+          lock.lock();
+        }
+      }
+    }
+    for (auto& worker : workers) worker.join();
+  }
+
+  arrow::Status first_error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return first_error_;
+  }
+  int64_t partitions_failed() const { return partitions_failed_; }
+  int64_t attempts_retried() const { return attempts_retried_; }
+  int64_t peak_budget_bytes() const { return budget_.peak(); }
+
+ private:
+  bool IsCancelled() const {
+    return cancelled_.load() || (options_.interrupt != nullptr && options_.interrupt->load());
+  }
+
+  void Cancel(const arrow::Status& reason) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (first_error_.ok()) first_error_ = reason;
+    }
+    cancelled_ = true;
+    budget_.Cancel();
+  }
+
+  void WorkerLoop() {
+    for (;;) {
+      PartitionSpec partition;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (next_ >= pending_.size() || cancelled_) break;
+        partition = pending_[next_++];
+      }
+      RunPartitionWithRetries(partition);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++workers_done_;
+    all_done_.notify_all();
+  }
+
+  void RunPartitionWithRetries(const PartitionSpec& partition) {
+    const EngineOptions& engine = pipeline_.engine;
+    for (int local_attempt = 1;; ++local_attempt) {
+      auto attempt = state_.StartAttempt(run_id_, partition.id);
+      if (!attempt.ok()) {
+        Cancel(AddContext(attempt.status(), "state store, partition " + partition.id));
+        return;
+      }
+      PartitionContext context{pipeline_.name, plan_.run, partition, *attempt};
+      AttemptResult result;
+      auto started = Clock::now();
+      std::vector<PartitionManifest> manifests;
+      arrow::Status status = ProcessAttempt(context, &result, &manifests);
+      result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      result.status = status.ok() ? PartitionStatus::kCommitted : PartitionStatus::kFailed;
+      result.error = status.ok() ? "" : status.ToString();
+      result.manifests_json = status.ok() ? ManifestsToJson(manifests) : "";
+      arrow::Status recorded = state_.FinishAttempt(run_id_, partition.id, *attempt, result);
+      if (!recorded.ok()) {
+        Cancel(AddContext(recorded, "state store, partition " + partition.id));
+        return;
+      }
+      if (status.ok()) {
+        spdlog::debug("partition {} committed: {} rows in {:.2f}s", partition.id,
+                      result.rows_written, result.seconds);
+        if (options_.progress) ++options_.progress->partitions_done;
+        return;
+      }
+      if (IsCancelled()) return;
+      if (IsRetryable(status) && local_attempt < engine.max_attempts) {
+        auto wait = engine.retry_backoff * (int64_t{1} << std::min(local_attempt - 1, 16));
+        wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(60));
+        spdlog::warn("partition {} attempt {} failed, retrying in {} ms: {}", partition.id,
+                     *attempt, wait.count(), status.ToString());
+        ++attempts_retried_;
+        if (!SleepUnlessCancelled(wait)) return;
+        continue;
+      }
+      ++partitions_failed_;
+      Cancel(status);
+      return;
+    }
+  }
+
+  bool SleepUnlessCancelled(std::chrono::milliseconds wait) {
+    auto deadline = Clock::now() + wait;
+    while (Clock::now() < deadline) {
+      if (IsCancelled()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return !IsCancelled();
+  }
+
+  std::string Where(const PartitionContext& context, const std::string& stage,
+                    int64_t batch = -1) const {
+    std::string where = "pipeline " + context.pipeline + ", run " + context.run.id() +
+                        ", partition " + context.partition.id + ", attempt " +
+                        std::to_string(context.attempt) + ", stage " + stage;
+    if (batch >= 0) where += ", batch " + std::to_string(batch);
+    return where;
+  }
+
+  // Pushes `batch` through transformers [first, end) and then into every writer.
+  arrow::Status Forward(const PartitionContext& context, std::shared_ptr<arrow::RecordBatch> batch,
+                        size_t first,
+                        std::vector<std::unique_ptr<PartitionTransform>>& transforms,
+                        std::vector<std::unique_ptr<PartitionWriter>>& writers,
+                        int64_t batch_index, int64_t* rows_out) {
+    for (size_t i = first; i < transforms.size(); ++i) {
+      auto mapped = transforms[i]->Apply(batch);
+      JETFLOW_RETURN_NOT_OK_CTX(
+          mapped.status(),
+          Where(context, "transformer " + pipeline_.transformers[i].name, batch_index));
+      batch = *mapped;
+    }
+    if (batch->num_rows() == 0) return arrow::Status::OK();
+    for (size_t i = 0; i < writers.size(); ++i) {
+      JETFLOW_RETURN_NOT_OK_CTX(
+          writers[i]->Write(batch),
+          Where(context, "loader " + pipeline_.loaders[i].name, batch_index));
+    }
+    *rows_out += batch->num_rows();
+    if (options_.progress) options_.progress->rows_written += batch->num_rows();
+    return arrow::Status::OK();
+  }
+
+  arrow::Status ProcessAttempt(const PartitionContext& context, AttemptResult* result,
+                               std::vector<PartitionManifest>* manifests) {
+    std::vector<std::unique_ptr<PartitionWriter>> writers;
+    arrow::Status status = ReadTransformWrite(context, result, &writers, manifests);
+    if (!status.ok()) {
+      for (size_t i = 0; i < writers.size(); ++i) {
+        if (writers[i] == nullptr) continue;
+        arrow::Status aborted = writers[i]->Abort();
+        if (!aborted.ok()) {
+          spdlog::warn("abort failed ({}): {}", Where(context, pipeline_.loaders[i].name),
+                       aborted.ToString());
+        }
+      }
+    }
+    return status;
+  }
+
+  arrow::Status ReadTransformWrite(const PartitionContext& context, AttemptResult* result,
+                                   std::vector<std::unique_ptr<PartitionWriter>>* writers,
+                                   std::vector<PartitionManifest>* manifests) {
+    auto reader = pipeline_.consumer->OpenPartition(context);
+    JETFLOW_RETURN_NOT_OK_CTX(reader.status(), Where(context, "consumer"));
+    std::vector<std::unique_ptr<PartitionTransform>> transforms;
+    for (auto& transformer : pipeline_.transformers) {
+      auto opened = transformer.stage->Open(context);
+      JETFLOW_RETURN_NOT_OK_CTX(opened.status(),
+                                Where(context, "transformer " + transformer.name));
+      transforms.push_back(std::move(*opened));
+    }
+    for (auto& loader : pipeline_.loaders) {
+      auto opened = loader.stage->OpenPartition(context);
+      JETFLOW_RETURN_NOT_OK_CTX(opened.status(), Where(context, "loader " + loader.name));
+      writers->push_back(std::move(*opened));
+    }
+
+    struct Queued {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      int64_t bytes;
+      int64_t index;
+    };
+    BoundedQueue<Queued> queue(static_cast<size_t>(pipeline_.engine.queue_batches));
+    arrow::Status read_status;
+    std::thread reader_thread([&] {
+      PartitionReader& source = **reader;
+      for (int64_t index = 0;; ++index) {
+        if (IsCancelled()) {
+          read_status = arrow::Status::Cancelled("run cancelled");
+          break;
+        }
+        auto next = source.Next();
+        if (!next.ok()) {
+          read_status = AddContext(next.status(), Where(context, "consumer", index));
+          break;
+        }
+        std::shared_ptr<arrow::RecordBatch> batch = *next;
+        if (batch == nullptr) break;
+        if (!batch->schema()->Equals(*plan_.source_schema, /*check_metadata=*/false)) {
+          read_status = arrow::Status::Invalid(
+              "consumer produced a batch whose schema differs from its declared schema: ",
+              batch->schema()->ToString(), " (", Where(context, "consumer", index), ")");
+          break;
+        }
+        int64_t bytes = arrow::util::TotalBufferSize(*batch);
+        if (!budget_.Reserve(bytes).ok()) {
+          read_status = arrow::Status::Cancelled("run cancelled");
+          break;
+        }
+        if (options_.progress) {
+          options_.progress->rows_read += batch->num_rows();
+          options_.progress->bytes_read += bytes;
+        }
+        if (!queue.Push(Queued{std::move(batch), bytes, index})) {
+          budget_.Release(bytes);
+          break;
+        }
+      }
+      queue.Close();
+    });
+
+    arrow::Status write_status;
+    int64_t rows_read = 0;
+    int64_t rows_out = 0;
+    while (auto item = queue.Pop()) {
+      if (write_status.ok()) {
+        rows_read += item->batch->num_rows();
+        write_status = Forward(context, item->batch, 0, transforms, *writers, item->index,
+                               &rows_out);
+        if (!write_status.ok()) queue.Close();  // stops the reader; the rest is drained
+      }
+      item->batch.reset();
+      budget_.Release(item->bytes);
+    }
+    reader_thread.join();
+    ARROW_RETURN_NOT_OK(read_status);
+    ARROW_RETURN_NOT_OK(write_status);
+
+    // Rows a transformer held back (e.g. de-duplication) flow through the rest of the chain.
+    for (size_t i = 0; i < transforms.size(); ++i) {
+      auto flushed = transforms[i]->Finish();
+      JETFLOW_RETURN_NOT_OK_CTX(flushed.status(),
+                                Where(context, "transformer " + pipeline_.transformers[i].name));
+      for (auto& batch : *flushed) {
+        ARROW_RETURN_NOT_OK(Forward(context, batch, i + 1, transforms, *writers, -1, &rows_out));
+      }
+    }
+
+    result->rows_read = rows_read;
+    result->rows_written = rows_out;
+    for (const auto& transform : transforms) {
+      result->rows_dropped += transform->counters().rows_dropped;
+      result->rows_quarantined += transform->counters().rows_quarantined;
+    }
+    ARROW_RETURN_NOT_OK(Reconcile(context, *result, *writers));
+
+    for (size_t i = 0; i < writers->size(); ++i) {
+      auto committed = (*writers)[i]->Commit();
+      JETFLOW_RETURN_NOT_OK_CTX(committed.status(),
+                                Where(context, "loader " + pipeline_.loaders[i].name));
+      (*writers)[i].reset();  // committed: nothing left to abort
+      committed->loader = pipeline_.loaders[i].name;
+      result->bytes_written += committed->bytes;
+      manifests->push_back(std::move(*committed));
+    }
+    return arrow::Status::OK();
+  }
+
+  // Every row read is accounted for before anything is published.
+  arrow::Status Reconcile(const PartitionContext& context, const AttemptResult& result,
+                          const std::vector<std::unique_ptr<PartitionWriter>>& writers) {
+    const int64_t expected = context.partition.expected_rows;
+    if (expected >= 0 && result.rows_read != expected) {
+      return arrow::Status::Invalid("reconciliation failed: the source promised ", expected,
+                                    " rows at plan time but ", result.rows_read,
+                                    " were read (", Where(context, "consumer"), ")");
+    }
+    int64_t accounted = result.rows_written + result.rows_dropped + result.rows_quarantined;
+    if (accounted != result.rows_read) {
+      return arrow::Status::Invalid("reconciliation failed: read ", result.rows_read,
+                                    " rows but written ", result.rows_written, " + dropped ",
+                                    result.rows_dropped, " + quarantined ",
+                                    result.rows_quarantined, " = ", accounted, " (",
+                                    Where(context, "transformers"), ")");
+    }
+    for (size_t i = 0; i < writers.size(); ++i) {
+      if (writers[i]->rows_written() != result.rows_written) {
+        return arrow::Status::Invalid(
+            "reconciliation failed: ", result.rows_written, " rows were sent to the loader but it "
+            "accepted ", writers[i]->rows_written(), " (",
+            Where(context, "loader " + pipeline_.loaders[i].name), ")");
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  Pipeline& pipeline_;
+  const PipelinePlan& plan_;
+  StateStore& state_;
+  const RunOptions& options_;
+  const int64_t run_id_;
+  MemoryBudget budget_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable all_done_;
+  std::vector<PartitionSpec> pending_;
+  size_t next_ = 0;
+  int workers_done_ = 0;
+  arrow::Status first_error_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int64_t> partitions_failed_{0};
+  std::atomic<int64_t> attempts_retried_{0};
+};
+
+}  // namespace
+
+arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline, const RunInstance& run) {
+  PipelinePlan plan;
+  plan.run = run;
+  auto source_schema = pipeline.consumer->InferSchema();
+  JETFLOW_RETURN_NOT_OK_CTX(source_schema.status(),
+                            "pipeline " + pipeline.name + ", stage consumer");
+  plan.source_schema = *source_schema;
+
+  std::shared_ptr<arrow::Schema> schema = plan.source_schema;
+  for (auto& transformer : pipeline.transformers) {
+    auto bound = transformer.stage->Bind(schema);
+    JETFLOW_RETURN_NOT_OK_CTX(bound.status(), "pipeline " + pipeline.name +
+                                                  ", stage transformer " + transformer.name);
+    schema = *bound;
+  }
+  plan.stream_schema = schema;
+
+  // Bind every loader even after one fails, so the user sees every mismatch at once.
+  std::string loader_errors;
+  for (auto& loader : pipeline.loaders) {
+    auto bound = loader.stage->Bind(schema);
+    if (!bound.ok()) {
+      loader_errors += (loader_errors.empty() ? "" : "\n") + std::string("loader '") +
+                       loader.name + "': " + bound.status().message();
+      plan.output_schemas.push_back(nullptr);
+    } else {
+      plan.output_schemas.push_back(*bound);
+    }
+  }
+  if (!loader_errors.empty()) return arrow::Status::Invalid(loader_errors);
+
+  auto partitions = pipeline.consumer->PlanPartitions(run);
+  JETFLOW_RETURN_NOT_OK_CTX(partitions.status(),
+                            "pipeline " + pipeline.name + ", planning partitions of " + run.id());
+  std::set<std::string> seen;
+  for (const auto& partition : *partitions) {
+    if (!IsValidPartitionId(partition.id) || !seen.insert(partition.id).second) {
+      return arrow::Status::Invalid("consumer planned an invalid or duplicate partition id '",
+                                    partition.id, "' (pipeline ", pipeline.name, ")");
+    }
+  }
+  plan.partitions = std::move(*partitions);
+  return plan;
+}
+
+arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInstance& run,
+                                              StateStore& state, const RunOptions& options) {
+  auto started = Clock::now();
+  ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run));
+
+  const EngineOptions& engine = pipeline.engine;
+  int encode_threads = engine.encode_threads > 0 ? engine.encode_threads : HardwareThreads();
+  ARROW_RETURN_NOT_OK(arrow::SetCpuThreadPoolCapacity(encode_threads));
+
+  ARROW_ASSIGN_OR_RAISE(RunRecord record,
+                        state.BeginRun(pipeline.name, run, plan.partitions, options.restart));
+  RunContext run_context{pipeline.name, run, record.run_id};
+  RunSummary summary;
+  summary.run_id = record.run_id;
+  summary.resumed = record.resumed;
+  summary.partitions_total = static_cast<int64_t>(plan.partitions.size());
+
+  ARROW_ASSIGN_OR_RAISE(auto records, state.ListPartitions(record.run_id));
+  std::set<std::string> committed;
+  for (const auto& partition : records) {
+    if (partition.status == PartitionStatus::kCommitted) committed.insert(partition.partition_id);
+  }
+  std::vector<PartitionSpec> pending;
+  for (const auto& partition : plan.partitions) {
+    if (!committed.count(partition.id)) pending.push_back(partition);
+  }
+  summary.partitions_kept = static_cast<int64_t>(committed.size());
+  if (options.progress) {
+    options.progress->partitions_total = summary.partitions_total;
+    options.progress->partitions_done = summary.partitions_kept;
+  }
+  if (summary.resumed) {
+    spdlog::info("resuming run {} of {}: {} of {} partitions already committed", record.run_id,
+                 run.id(), summary.partitions_kept, summary.partitions_total);
+  }
+
+  arrow::Status run_status;
+  for (auto& loader : pipeline.loaders) {
+    run_status = AddContext(loader.stage->BeginRun(run_context), "loader " + loader.name);
+    if (!run_status.ok()) break;
+  }
+
+  RunExecution execution(pipeline, plan, state, options, record.run_id);
+  if (run_status.ok()) {
+    int threads =
+        engine.partitions_in_flight > 0 ? engine.partitions_in_flight : HardwareThreads();
+    execution.Execute(std::move(pending), threads);
+    run_status = execution.first_error();
+  }
+
+  // Totals come from the state store, so a resumed run counts the partitions it kept.
+  ARROW_ASSIGN_OR_RAISE(records, state.ListPartitions(record.run_id));
+  if (run_status.ok()) {
+    std::vector<std::vector<PartitionManifest>> per_loader(pipeline.loaders.size());
+    for (const auto& partition : records) {
+      if (partition.status != PartitionStatus::kCommitted) {
+        run_status = arrow::Status::Invalid("partition ", partition.partition_id,
+                                            " is not committed at the end of the run");
+        break;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto manifests, ManifestsFromJson(partition.manifests_json));
+      for (auto& manifest : manifests) {
+        for (size_t i = 0; i < pipeline.loaders.size(); ++i) {
+          if (pipeline.loaders[i].name == manifest.loader) per_loader[i].push_back(manifest);
+        }
+      }
+    }
+    for (size_t i = 0; i < pipeline.loaders.size() && run_status.ok(); ++i) {
+      run_status = AddContext(pipeline.loaders[i].stage->FinishRun(run_context, per_loader[i]),
+                              "loader " + pipeline.loaders[i].name + ", finishing run");
+    }
+  }
+
+  for (const auto& partition : records) {
+    summary.rows_read += partition.rows_read;
+    summary.rows_written += partition.rows_written;
+    summary.rows_dropped += partition.rows_dropped;
+    summary.rows_quarantined += partition.rows_quarantined;
+    summary.bytes_written += partition.bytes_written;
+  }
+  summary.succeeded = run_status.ok();
+  summary.error = run_status.ok() ? "" : run_status.ToString();
+  summary.partitions_failed = execution.partitions_failed();
+  summary.attempts_retried = execution.attempts_retried();
+  summary.peak_budget_bytes = execution.peak_budget_bytes();
+  ARROW_RETURN_NOT_OK(state.FinishRun(record.run_id,
+                                      summary.succeeded ? RunStatus::kSucceeded : RunStatus::kFailed,
+                                      summary.error));
+  summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  summary.peak_rss_bytes = PeakRssBytes();
+  return summary;
+}
+
+}  // namespace jetflow

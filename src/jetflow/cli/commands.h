@@ -1,0 +1,38 @@
+// The `jetflow` subcommands. main.cc parses arguments with CLI11 and calls one of these;
+// each returns the process exit code (see ExitCode and docs/cli.md).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace jetflow::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitRunFailed = 1,     // the run started and a partition failed (data, source, sink)
+  kExitConfigError = 2,   // bad arguments, config or plan: nothing was moved
+  kExitStateError = 3,    // the state store could not be opened or written
+  kExitInterrupted = 130, // SIGINT/SIGTERM: in-flight partitions aborted, run resumable
+};
+
+struct CommonOptions {
+  std::string pipeline_file;
+  std::optional<std::string> instance;    // --instance
+  std::optional<std::string> state_path;  // --state
+  bool json = false;                      // --json: machine-readable output on stdout
+};
+
+struct RunCommandOptions {
+  CommonOptions common;
+  bool restart = false;   // --restart
+  bool progress = true;   // --no-progress turns the live line off
+  double log_interval_seconds = 10;  // --log-interval, when stderr is not a terminal
+};
+
+int RunCommand(const RunCommandOptions& options);
+int ValidateCommand(const CommonOptions& options);
+int PlanCommand(const CommonOptions& options);
+int SchemaCommand(const CommonOptions& options);
+int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, int limit);
+
+}  // namespace jetflow::cli

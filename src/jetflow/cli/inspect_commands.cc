@@ -1,0 +1,201 @@
+// `jetflow validate`, `plan`, `schema` and `status`: commands that move no data.
+#include <cstdio>
+
+#include <arrow/api.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "jetflow/cli/commands.h"
+#include "jetflow/cli/load.h"
+#include "jetflow/engine/pipeline_runner.h"
+
+namespace jetflow::cli {
+
+namespace {
+
+nlohmann::json SchemaToJson(const arrow::Schema& schema) {
+  nlohmann::json fields = nlohmann::json::array();
+  for (const auto& field : schema.fields()) {
+    fields.push_back({{"name", field->name()},
+                      {"type", field->type()->ToString()},
+                      {"nullable", field->nullable()}});
+  }
+  return fields;
+}
+
+void PrintSchema(const std::string& title, const arrow::Schema& schema) {
+  fmt::print("{}\n", title);
+  size_t width = 4;
+  for (const auto& field : schema.fields()) width = std::max(width, field->name().size());
+  for (const auto& field : schema.fields()) {
+    fmt::print("  {:<{}}  {}{}\n", field->name(), width, field->type()->ToString(),
+               field->nullable() ? "" : " not null");
+  }
+}
+
+// Loads the pipeline and plans it; prints errors. nullptr/nullopt when it failed.
+struct Planned {
+  std::unique_ptr<LoadedPipeline> loaded;
+  PipelinePlan plan;
+};
+
+int LoadAndPlan(const CommonOptions& options, Planned* out) {
+  out->loaded = LoadOrReport(options);
+  if (!out->loaded) return kExitConfigError;
+  auto run = ResolveRunInstance(*out->loaded, options.instance);
+  if (!run.ok()) {
+    fmt::print(stderr, "error: {}\n", run.status().message());
+    return kExitConfigError;
+  }
+  auto plan = PipelineRunner::Plan(out->loaded->pipeline, *run);
+  if (!plan.ok()) {
+    fmt::print(stderr, "error: plan failed:\n{}\n", plan.status().message());
+    return kExitConfigError;
+  }
+  out->plan = std::move(*plan);
+  return kExitOk;
+}
+
+}  // namespace
+
+int ValidateCommand(const CommonOptions& options) {
+  Planned planned;
+  int code = LoadAndPlan(options, &planned);
+  if (code != kExitOk) return code;
+  if (options.json) {
+    fmt::print("{}\n", nlohmann::json{{"valid", true},
+                                      {"partitions", planned.plan.partitions.size()}}
+                           .dump());
+  } else {
+    fmt::print("{}: valid ({} loader(s), {} partition(s) planned for {})\n",
+               options.pipeline_file, planned.loaded->pipeline.loaders.size(),
+               planned.plan.partitions.size(), planned.plan.run.id());
+  }
+  return kExitOk;
+}
+
+int PlanCommand(const CommonOptions& options) {
+  Planned planned;
+  int code = LoadAndPlan(options, &planned);
+  if (code != kExitOk) return code;
+  const PipelinePlan& plan = planned.plan;
+  if (options.json) {
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& p : plan.partitions) {
+      partitions.push_back(
+          {{"id", p.id}, {"description", p.description}, {"expected_rows", p.expected_rows}});
+    }
+    fmt::print("{}\n", nlohmann::json{{"pipeline", planned.loaded->pipeline.name},
+                                      {"instance", plan.run.id()},
+                                      {"partitions", partitions}}
+                           .dump());
+    return kExitOk;
+  }
+  fmt::print("pipeline {}, run instance {}: {} partition(s)\n", planned.loaded->pipeline.name,
+             plan.run.id(), plan.partitions.size());
+  for (const auto& p : plan.partitions) {
+    std::string rows = p.expected_rows >= 0 ? FormatCount(p.expected_rows) + " rows" : "";
+    fmt::print("  {:<28} {:<40} {}\n", p.id, p.description, rows);
+  }
+  return kExitOk;
+}
+
+int SchemaCommand(const CommonOptions& options) {
+  Planned planned;
+  int code = LoadAndPlan(options, &planned);
+  if (code != kExitOk) return code;
+  const PipelinePlan& plan = planned.plan;
+  const auto& loaders = planned.loaded->pipeline.loaders;
+  if (options.json) {
+    nlohmann::json outputs = nlohmann::json::object();
+    for (size_t i = 0; i < loaders.size(); ++i) {
+      outputs[loaders[i].name] = SchemaToJson(*plan.output_schemas[i]);
+    }
+    fmt::print("{}\n", nlohmann::json{{"source", SchemaToJson(*plan.source_schema)},
+                                      {"stream", SchemaToJson(*plan.stream_schema)},
+                                      {"outputs", outputs}}
+                           .dump());
+    return kExitOk;
+  }
+  PrintSchema("source schema:", *plan.source_schema);
+  if (!planned.loaded->pipeline.transformers.empty()) {
+    PrintSchema("after transformers:", *plan.stream_schema);
+  }
+  for (size_t i = 0; i < loaders.size(); ++i) {
+    PrintSchema("output schema of loader '" + loaders[i].name + "':", *plan.output_schemas[i]);
+  }
+  return kExitOk;
+}
+
+int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, int limit) {
+  auto loaded = LoadOrReport(options);
+  if (!loaded) return kExitConfigError;
+  auto state = OpenStateOrReport(options, *loaded);
+  if (!state) return kExitStateError;
+  const std::string& pipeline = loaded->pipeline.name;
+
+  if (run_id) {
+    auto run = state->GetRun(*run_id);
+    auto partitions = state->ListPartitions(*run_id);
+    if (!run.ok() || !partitions.ok()) {
+      fmt::print(stderr, "error: {}\n",
+                 (!run.ok() ? run.status() : partitions.status()).ToString());
+      return kExitStateError;
+    }
+    if (!*run) {
+      fmt::print(stderr, "error: no run {} in the state store\n", *run_id);
+      return kExitConfigError;
+    }
+    if (options.json) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& p : *partitions) {
+        rows.push_back({{"partition", p.partition_id}, {"status", ToString(p.status)},
+                        {"attempts", p.attempts}, {"rows_read", p.rows_read},
+                        {"rows_written", p.rows_written}, {"bytes_written", p.bytes_written},
+                        {"seconds", p.seconds}, {"error", p.error}});
+      }
+      fmt::print("{}\n", nlohmann::json{{"run_id", *run_id},
+                                        {"status", ToString((*run)->status)},
+                                        {"partitions", rows}}
+                             .dump());
+      return kExitOk;
+    }
+    fmt::print("run {} of {} {}: {}\n", *run_id, (*run)->pipeline, (*run)->instance,
+               ToString((*run)->status));
+    fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8}\n", "partition", "status", "attempts",
+               "rows", "bytes", "seconds");
+    for (const auto& p : *partitions) {
+      fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8.2f}{}\n", p.partition_id,
+                 ToString(p.status), p.attempts, FormatCount(p.rows_written),
+                 FormatBytes(p.bytes_written), p.seconds, p.error.empty() ? "" : "  " + p.error);
+    }
+    return kExitOk;
+  }
+
+  auto runs = state->ListRuns(pipeline, limit);
+  if (!runs.ok()) {
+    fmt::print(stderr, "error: {}\n", runs.status().ToString());
+    return kExitStateError;
+  }
+  if (options.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : *runs) {
+      rows.push_back({{"run_id", r.run_id}, {"instance", r.instance},
+                      {"status", ToString(r.status)}, {"started_at", r.started_at},
+                      {"finished_at", r.finished_at}, {"rows_written", r.rows_written},
+                      {"bytes_written", r.bytes_written}, {"error", r.error}});
+    }
+    fmt::print("{}\n", rows.dump());
+    return kExitOk;
+  }
+  fmt::print("{:>6}  {:<24} {:<10} {:<25} {:>14} {:>12}\n", "run", "instance", "status",
+             "started", "rows", "bytes");
+  for (const auto& r : *runs) {
+    fmt::print("{:>6}  {:<24} {:<10} {:<25} {:>14} {:>12}\n", r.run_id, r.instance,
+               ToString(r.status), r.started_at, FormatCount(r.rows_written),
+               FormatBytes(r.bytes_written));
+  }
+  return kExitOk;
+}
+
+}  // namespace jetflow::cli

@@ -1,0 +1,170 @@
+// `jetflow run`: plan, then move the data of one run instance, resuming an unfinished run.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "jetflow/cli/commands.h"
+#include "jetflow/cli/load.h"
+#include "jetflow/engine/pipeline_runner.h"
+
+namespace jetflow::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnSignal(int) { g_interrupted = true; }
+
+// Reports RunProgress while the run goes on: a live line on a terminal, otherwise a log
+// line every `interval` (so CI and schedulers get periodic, greppable progress).
+class ProgressReporter {
+ public:
+  ProgressReporter(const RunProgress& progress, bool live, double interval_seconds)
+      : progress_(progress), live_(live), interval_(interval_seconds) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressReporter() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    if (live_) fmt::print(stderr, "\r\033[K");
+  }
+
+ private:
+  void Loop() {
+    auto started = std::chrono::steady_clock::now();
+    auto period = live_ ? std::chrono::milliseconds(250)
+                        : std::chrono::milliseconds(static_cast<int64_t>(interval_ * 1000));
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, period, [this] { return stopped_; })) {
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      Report(seconds);
+    }
+  }
+
+  void Report(double seconds) {
+    int64_t rows = progress_.rows_read.load();
+    int64_t done = progress_.partitions_done.load();
+    int64_t total = progress_.partitions_total.load();
+    double rate = seconds > 0 ? rows / seconds : 0;
+    std::string eta = "?";
+    // ETA from the share of partitions done; meaningful once one partition finished.
+    if (done > 0 && total > done && seconds > 1) {
+      eta = fmt::format("{:.0f}s", seconds * static_cast<double>(total - done) / done);
+    }
+    std::string line = fmt::format(
+        "rows {} ({:.0f} rows/s), {} read, partitions {}/{}, elapsed {:.0f}s, ETA {}",
+        FormatCount(rows), rate, FormatBytes(progress_.bytes_read.load()), done, total, seconds,
+        eta);
+    if (live_) {
+      fmt::print(stderr, "\r\033[K{}", line);
+      std::fflush(stderr);
+    } else {
+      spdlog::info("progress: {}", line);
+    }
+  }
+
+  const RunProgress& progress_;
+  const bool live_;
+  const double interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+void PrintSummary(const std::string& pipeline, const RunInstance& run, const RunSummary& s,
+                  bool json) {
+  double rate = s.seconds > 0 ? s.rows_read / s.seconds : 0;
+  if (json) {
+    nlohmann::json out = {
+        {"pipeline", pipeline}, {"instance", run.id()}, {"run_id", s.run_id},
+        {"status", s.succeeded ? "succeeded" : "failed"}, {"error", s.error},
+        {"resumed", s.resumed}, {"partitions_total", s.partitions_total},
+        {"partitions_kept", s.partitions_kept}, {"partitions_failed", s.partitions_failed},
+        {"attempts_retried", s.attempts_retried}, {"rows_read", s.rows_read},
+        {"rows_written", s.rows_written}, {"rows_dropped", s.rows_dropped},
+        {"rows_quarantined", s.rows_quarantined}, {"bytes_written", s.bytes_written},
+        {"seconds", s.seconds}, {"rows_per_second", rate},
+        {"peak_rss_bytes", s.peak_rss_bytes}, {"peak_in_flight_bytes", s.peak_budget_bytes}};
+    fmt::print("{}\n", out.dump());
+    return;
+  }
+  fmt::print("run {} of {} {}: {}\n", s.run_id, pipeline, run.id(),
+             s.succeeded ? "succeeded" : "FAILED");
+  fmt::print("  partitions   {} ({} kept from an earlier attempt, {} retries, {} failed)\n",
+             s.partitions_total, s.partitions_kept, s.attempts_retried, s.partitions_failed);
+  fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
+             FormatCount(s.rows_read), FormatCount(s.rows_written), FormatCount(s.rows_dropped),
+             FormatCount(s.rows_quarantined));
+  fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
+  fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
+             FormatCount(static_cast<int64_t>(rate)));
+  fmt::print("  peak memory  {} RSS, {} of batches in flight\n", FormatBytes(s.peak_rss_bytes),
+             FormatBytes(s.peak_budget_bytes));
+  if (!s.succeeded) fmt::print("  error        {}\n", s.error);
+}
+
+}  // namespace
+
+int RunCommand(const RunCommandOptions& options) {
+  auto loaded = LoadOrReport(options.common);
+  if (!loaded) return kExitConfigError;
+  auto run = ResolveRunInstance(*loaded, options.common.instance);
+  if (!run.ok()) {
+    fmt::print(stderr, "error: {}\n", run.status().message());
+    return kExitConfigError;
+  }
+  // Plan first: a config that cannot work fails here, before the state store is touched.
+  auto plan = PipelineRunner::Plan(loaded->pipeline, *run);
+  if (!plan.ok()) {
+    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n", plan.status().message());
+    return kExitConfigError;
+  }
+  auto state = OpenStateOrReport(options.common, *loaded);
+  if (!state) return kExitStateError;
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  RunProgress progress;
+  RunOptions run_options;
+  run_options.restart = options.restart;
+  run_options.progress = &progress;
+  run_options.interrupt = &g_interrupted;
+
+  arrow::Result<RunSummary> summary;
+  {
+    std::unique_ptr<ProgressReporter> reporter;
+    if (options.progress) {
+      reporter = std::make_unique<ProgressReporter>(progress, isatty(STDERR_FILENO) == 1,
+                                                    options.log_interval_seconds);
+    }
+    summary = PipelineRunner::Run(loaded->pipeline, *run, *state, run_options);
+  }
+  if (!summary.ok()) {
+    fmt::print(stderr, "error: {}\n", summary.status().ToString());
+    return summary.status().IsInvalid() ? kExitConfigError : kExitStateError;
+  }
+  PrintSummary(loaded->pipeline.name, *run, *summary, options.common.json);
+  if (summary->succeeded) return kExitOk;
+  if (!summary->succeeded && !options.common.json) {
+    fmt::print(stderr, "error: {}\n", summary->error);
+  }
+  return g_interrupted ? kExitInterrupted : kExitRunFailed;
+}
+
+}  // namespace jetflow::cli

@@ -1,0 +1,57 @@
+// Pipeline YAML -> a runnable Pipeline.
+//
+//   pipeline: orders                 # name: letters, digits, '_', '-', '.'
+//   run_instance: {key: dt, value: "2026-11-25"}
+//   consumer: {type: sqlite, ...}
+//   transformers: [{type: ..., name: ...}, ...]
+//   loaders: [{type: parquet, name: lake, ...}, ...]
+//   state: {type: sqlite, path: .jetflow/state.db}
+//   engine: {partitions_in_flight: 0, encode_threads: 0, memory_budget: 1GiB, ...}
+//
+// Every mistake in the file is reported at once, each as file:line:col (docs/configuration.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+
+#include "jetflow/core/partition.h"
+#include "jetflow/core/registry.h"
+#include "jetflow/engine/pipeline.h"
+
+namespace jetflow {
+
+struct RunInstanceOptions {
+  std::string key = "run";
+  std::optional<std::string> value;  // from the file; the CLI's --instance wins
+};
+
+struct StateOptions {
+  std::string type = "sqlite";
+  std::string path;  // resolved against the pipeline file's folder
+};
+
+struct LoadedPipeline {
+  std::string file;
+  Pipeline pipeline;
+  RunInstanceOptions run_instance;
+  StateOptions state;
+  /// Formatted "file:line:col: warning: ..." lines.
+  std::vector<std::string> warnings;
+};
+
+/// Reads, validates and builds the pipeline in `path`. Invalid lists every error.
+arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
+                                               const ComponentRegistry& registry);
+/// Same, from text; relative paths in options resolve against `base_dir`.
+arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const std::string& file,
+                                               const std::string& base_dir,
+                                               const ComponentRegistry& registry);
+
+/// The run instance to process: `cli_value` if given, else the file's run_instance.value.
+arrow::Result<RunInstance> ResolveRunInstance(const LoadedPipeline& loaded,
+                                              const std::optional<std::string>& cli_value);
+
+}  // namespace jetflow

@@ -1,0 +1,410 @@
+#include "jetflow/core/config_node.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace jetflow {
+
+std::string SourceLocation::ToString() const {
+  if (line <= 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string Diagnostic::ToString() const {
+  return location.ToString() + ": " +
+         (severity == Severity::kError ? "error: " : "warning: ") + message;
+}
+
+void Diagnostics::Error(const SourceLocation& where, std::string message) {
+  entries_.push_back({Diagnostic::Severity::kError, where, std::move(message)});
+}
+
+void Diagnostics::Warning(const SourceLocation& where, std::string message) {
+  entries_.push_back({Diagnostic::Severity::kWarning, where, std::move(message)});
+}
+
+bool Diagnostics::has_errors() const {
+  return std::any_of(entries_.begin(), entries_.end(), [](const Diagnostic& d) {
+    return d.severity == Diagnostic::Severity::kError;
+  });
+}
+
+arrow::Status Diagnostics::ToStatus() const {
+  std::string text;
+  int errors = 0;
+  for (const auto& d : entries_) {
+    if (d.severity != Diagnostic::Severity::kError) continue;
+    if (errors++ > 0) text += "\n";
+    text += d.ToString();
+  }
+  if (errors == 0) return arrow::Status::OK();
+  return arrow::Status::Invalid(text);
+}
+
+namespace {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      size_t cost = (std::tolower(a[i - 1]) == std::tolower(b[j - 1])) ? 0 : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  auto match = ClosestMatch(word, candidates);
+  return match ? " (did you mean '" + *match + "'?)" : "";
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+// Replaces ${VAR} and ${VAR:-default} from the environment. Returns false (with `error`)
+// for an unset variable without a default or an unterminated reference.
+bool ExpandEnvironment(const std::string& in, std::string* out, std::string* error) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '$' && i + 1 < in.size() && in[i + 1] == '$') {  // "$$" escapes "$"
+      out->push_back('$');
+      ++i;
+      continue;
+    }
+    if (in[i] != '$' || i + 1 >= in.size() || in[i + 1] != '{') {
+      out->push_back(in[i]);
+      continue;
+    }
+    size_t end = in.find('}', i + 2);
+    if (end == std::string::npos) {
+      *error = "unterminated '${' in value";
+      return false;
+    }
+    std::string reference = in.substr(i + 2, end - i - 2);
+    std::optional<std::string> fallback;
+    if (size_t pos = reference.find(":-"); pos != std::string::npos) {
+      fallback = reference.substr(pos + 2);
+      reference = reference.substr(0, pos);
+    }
+    const char* value = std::getenv(reference.c_str());
+    if (value != nullptr && (*value != '\0' || !fallback)) {
+      out->append(value);
+    } else if (fallback) {
+      out->append(*fallback);
+    } else {
+      *error = "environment variable '" + reference + "' is not set";
+      return false;
+    }
+    i = end;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    size_t d = EditDistance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+ConfigNode::ConfigNode(YAML::Node node, std::string file, Diagnostics* diagnostics,
+                       std::string path)
+    : node_(std::move(node)),
+      file_(std::move(file)),
+      diagnostics_(diagnostics),
+      path_(std::move(path)),
+      known_keys_(std::make_shared<std::set<std::string>>()) {}
+
+ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
+                             Diagnostics* diagnostics) {
+  try {
+    return ConfigNode(YAML::Load(text), file, diagnostics);
+  } catch (const YAML::Exception& e) {
+    diagnostics->Error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    return ConfigNode(YAML::Node(YAML::NodeType::Undefined), file, diagnostics);
+  }
+}
+
+bool ConfigNode::IsDefined() const { return node_.IsDefined(); }
+bool ConfigNode::IsNull() const { return !node_.IsDefined() || node_.IsNull(); }
+bool ConfigNode::IsMap() const { return node_.IsMap(); }
+bool ConfigNode::IsSequence() const { return node_.IsSequence(); }
+bool ConfigNode::IsScalar() const { return node_.IsScalar(); }
+
+SourceLocation ConfigNode::location() const {
+  YAML::Mark mark = node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
+  if (mark.is_null()) return {file_, 0, 0};
+  return {file_, mark.line + 1, mark.column + 1};
+}
+
+void ConfigNode::Error(std::string message) const {
+  diagnostics_->Error(location(), std::move(message));
+}
+void ConfigNode::Warning(std::string message) const {
+  diagnostics_->Warning(location(), std::move(message));
+}
+
+ConfigNode ConfigNode::Child(YAML::Node node, std::string path) const {
+  return ConfigNode(std::move(node), file_, diagnostics_, std::move(path));
+}
+
+bool ConfigNode::Has(std::string_view key) const {
+  known_keys_->insert(std::string(key));
+  return node_.IsMap() && node_[std::string(key)].IsDefined() &&
+         !node_[std::string(key)].IsNull();
+}
+
+ConfigNode ConfigNode::Get(std::string_view key) const {
+  std::string k(key);
+  known_keys_->insert(k);
+  std::string child_path = path_.empty() ? k : path_ + "." + k;
+  if (!node_.IsMap()) return Child(YAML::Node(YAML::NodeType::Undefined), child_path);
+  // operator[] on a const node does not insert missing keys.
+  const YAML::Node& self = node_;
+  return Child(self[k], child_path);
+}
+
+ConfigNode ConfigNode::Require(std::string_view key) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) {
+    std::string where = path_.empty() ? "" : " in '" + path_ + "'";
+    Error("missing required key '" + std::string(key) + "'" + where);
+  }
+  return child;
+}
+
+std::string ConfigNode::AsString() const {
+  if (!node_.IsScalar()) {
+    Error("'" + path_ + "' must be a single value, not a " +
+          (node_.IsMap() ? "map" : node_.IsSequence() ? "list" : "null"));
+    return "";
+  }
+  std::string expanded, error;
+  if (!ExpandEnvironment(node_.Scalar(), &expanded, &error)) {
+    Error("'" + path_ + "': " + error);
+    return "";
+  }
+  return expanded;
+}
+
+int64_t ConfigNode::AsInt() const {
+  std::string text = AsString();
+  if (text.empty() && !node_.IsScalar()) return 0;
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE) {
+    Error("'" + path_ + "' must be an integer, got '" + text + "'");
+    return 0;
+  }
+  return value;
+}
+
+double ConfigNode::AsDouble() const {
+  std::string text = AsString();
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value)) {
+    Error("'" + path_ + "' must be a number, got '" + text + "'");
+    return 0;
+  }
+  return value;
+}
+
+bool ConfigNode::AsBool() const {
+  std::string text = AsString();
+  std::string lower;
+  for (char c : text) lower.push_back(static_cast<char>(std::tolower(c)));
+  if (lower == "true" || lower == "yes" || lower == "on") return true;
+  if (lower == "false" || lower == "no" || lower == "off") return false;
+  Error("'" + path_ + "' must be true or false, got '" + text + "'");
+  return false;
+}
+
+std::string ConfigNode::GetString(std::string_view key, std::string default_value) const {
+  ConfigNode child = Get(key);
+  return child.IsNull() ? default_value : child.AsString();
+}
+
+std::optional<std::string> ConfigNode::GetOptionalString(std::string_view key) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) return std::nullopt;
+  return child.AsString();
+}
+
+std::string ConfigNode::RequireString(std::string_view key) const {
+  ConfigNode child = Require(key);
+  return child.IsNull() ? "" : child.AsString();
+}
+
+int64_t ConfigNode::GetInt(std::string_view key, int64_t default_value, int64_t min,
+                           int64_t max) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) return default_value;
+  int64_t value = child.AsInt();
+  if (value < min || value > max) {
+    std::ostringstream range;
+    if (max == INT64_MAX) {
+      range << "at least " << min;
+    } else {
+      range << "between " << min << " and " << max;
+    }
+    child.Error("'" + child.path() + "' must be " + range.str() + ", got " +
+                std::to_string(value));
+    return default_value;
+  }
+  return value;
+}
+
+double ConfigNode::GetDouble(std::string_view key, double default_value) const {
+  ConfigNode child = Get(key);
+  return child.IsNull() ? default_value : child.AsDouble();
+}
+
+bool ConfigNode::GetBool(std::string_view key, bool default_value) const {
+  ConfigNode child = Get(key);
+  return child.IsNull() ? default_value : child.AsBool();
+}
+
+namespace {
+// Splits "512MiB" into (512, "MiB"); the number may have a fraction.
+bool SplitQuantity(const std::string& text, double* number, std::string* unit) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
+                             text[i] == '.')) {
+    ++i;
+  }
+  if (i == 0) return false;
+  char* end = nullptr;
+  std::string digits = text.substr(0, i);
+  *number = std::strtod(digits.c_str(), &end);
+  if (*end != '\0') return false;
+  size_t j = i;
+  while (j < text.size() && text[j] == ' ') ++j;
+  *unit = text.substr(j);
+  return true;
+}
+}  // namespace
+
+int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) return default_value;
+  std::string text = child.AsString();
+  double number = 0;
+  std::string unit;
+  static const std::vector<std::pair<std::string, double>> kUnits = {
+      {"", 1},         {"B", 1},           {"KiB", 1024.0},     {"MiB", 1048576.0},
+      {"GiB", 1 << 30}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
+      {"GB", 1e9},     {"TB", 1e12}};
+  if (SplitQuantity(text, &number, &unit)) {
+    for (const auto& [name, factor] : kUnits) {
+      if (unit == name) return static_cast<int64_t>(number * factor);
+    }
+  }
+  child.Error("'" + child.path() + "' must be a size like 1048576, \"64KiB\", \"512MiB\" or "
+              "\"2GiB\", got '" + text + "'");
+  return default_value;
+}
+
+std::chrono::milliseconds ConfigNode::GetDuration(std::string_view key,
+                                                  std::chrono::milliseconds default_value) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) return default_value;
+  std::string text = child.AsString();
+  double number = 0;
+  std::string unit;
+  static const std::vector<std::pair<std::string, double>> kUnits = {
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  if (SplitQuantity(text, &number, &unit)) {
+    for (const auto& [name, factor] : kUnits) {
+      if (unit == name) return std::chrono::milliseconds(static_cast<int64_t>(number * factor));
+    }
+  }
+  child.Error("'" + child.path() + "' must be a duration like \"250ms\", \"30s\", \"5m\" or "
+              "\"1h\", got '" + text + "'");
+  return default_value;
+}
+
+std::string ConfigNode::GetEnum(std::string_view key, std::string default_value,
+                                const std::vector<std::string>& allowed) const {
+  ConfigNode child = Get(key);
+  if (child.IsNull()) return default_value;
+  std::string value = child.AsString();
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return value;
+  child.Error("'" + child.path() + "' must be one of: " + Join(allowed) + "; got '" + value +
+              "'" + DidYouMean(value, allowed));
+  return default_value;
+}
+
+std::vector<std::string> ConfigNode::GetStringList(std::string_view key) const {
+  ConfigNode child = Get(key);
+  std::vector<std::string> out;
+  if (child.IsNull()) return out;
+  if (child.IsScalar()) return {child.AsString()};
+  for (const auto& element : child.Elements()) out.push_back(element.AsString());
+  return out;
+}
+
+std::vector<ConfigNode> ConfigNode::Elements() const {
+  std::vector<ConfigNode> out;
+  if (IsNull()) return out;
+  if (!node_.IsSequence()) {
+    Error("'" + path_ + "' must be a list");
+    return out;
+  }
+  for (size_t i = 0; i < node_.size(); ++i) {
+    out.push_back(Child(node_[i], path_ + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, ConfigNode>> ConfigNode::Entries() const {
+  std::vector<std::pair<std::string, ConfigNode>> out;
+  if (IsNull()) return out;
+  if (!node_.IsMap()) {
+    Error("'" + path_ + "' must be a map of key: value");
+    return out;
+  }
+  for (const auto& entry : node_) {
+    std::string key = entry.first.as<std::string>("");
+    known_keys_->insert(key);
+    out.emplace_back(key, Child(entry.second, path_.empty() ? key : path_ + "." + key));
+  }
+  return out;
+}
+
+void ConfigNode::CheckNoUnknownKeys() const {
+  if (!node_.IsMap()) return;
+  std::vector<std::string> known(known_keys_->begin(), known_keys_->end());
+  for (const auto& entry : node_) {
+    std::string key = entry.first.as<std::string>("");
+    if (known_keys_->count(key)) continue;
+    YAML::Mark mark = entry.first.Mark();
+    std::string where = path_.empty() ? "" : " in '" + path_ + "'";
+    diagnostics_->Error({file_, mark.line + 1, mark.column + 1},
+                        "unknown key '" + key + "'" + where + DidYouMean(key, known));
+  }
+}
+
+}  // namespace jetflow

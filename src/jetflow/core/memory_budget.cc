@@ -1,0 +1,42 @@
+#include "jetflow/core/memory_budget.h"
+
+#include <algorithm>
+
+namespace jetflow {
+
+arrow::Status MemoryBudget::Reserve(int64_t bytes) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  released_.wait(lock, [&] { return cancelled_ || used_ == 0 || used_ + bytes <= limit_; });
+  if (cancelled_) return arrow::Status::Cancelled("memory budget wait cancelled");
+  used_ += bytes;
+  peak_ = std::max(peak_, used_);
+  return arrow::Status::OK();
+}
+
+void MemoryBudget::Release(int64_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    used_ -= bytes;
+  }
+  released_.notify_all();
+}
+
+void MemoryBudget::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+  }
+  released_.notify_all();
+}
+
+int64_t MemoryBudget::used() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return used_;
+}
+
+int64_t MemoryBudget::peak() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return peak_;
+}
+
+}  // namespace jetflow

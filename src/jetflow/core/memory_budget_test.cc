@@ -1,0 +1,50 @@
+#include "jetflow/core/memory_budget.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace jetflow {
+namespace {
+
+TEST(MemoryBudgetTest, BlocksUntilReleased) {
+  MemoryBudget budget(100);
+  ASSERT_TRUE(budget.Reserve(80).ok());
+  std::atomic<bool> granted{false};
+  std::thread waiter([&] {
+    ASSERT_TRUE(budget.Reserve(40).ok());
+    granted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(granted.load());
+  budget.Release(80);
+  waiter.join();
+  EXPECT_TRUE(granted.load());
+  EXPECT_EQ(budget.used(), 40);
+  EXPECT_EQ(budget.peak(), 80);
+}
+
+TEST(MemoryBudgetTest, OversizedReservationGrantedWhenEmpty) {
+  MemoryBudget budget(10);
+  ASSERT_TRUE(budget.Reserve(1000).ok());
+  EXPECT_EQ(budget.used(), 1000);
+  budget.Release(1000);
+  EXPECT_EQ(budget.used(), 0);
+}
+
+TEST(MemoryBudgetTest, CancelWakesWaiters) {
+  MemoryBudget budget(10);
+  ASSERT_TRUE(budget.Reserve(10).ok());
+  arrow::Status result;
+  std::thread waiter([&] { result = budget.Reserve(5); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  budget.Cancel();
+  waiter.join();
+  EXPECT_TRUE(result.IsCancelled());
+  EXPECT_TRUE(budget.Reserve(1).IsCancelled());
+}
+
+}  // namespace
+}  // namespace jetflow

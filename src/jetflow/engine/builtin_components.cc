@@ -1,0 +1,15 @@
+#include "jetflow/engine/builtin_components.h"
+
+#include "jetflow/sinks/parquet/parquet_loader.h"
+#include "jetflow/sources/register_sources.h"
+
+namespace jetflow {
+
+void RegisterBuiltinComponents(ComponentRegistry& registry) {
+  RegisterGenerateConsumer(registry);
+  RegisterFileConsumer(registry);
+  RegisterSqliteConsumer(registry);
+  RegisterParquetLoader(registry);
+}
+
+}  // namespace jetflow

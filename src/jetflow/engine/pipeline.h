@@ -1,0 +1,49 @@
+// Pipeline: a consumer, its transformers and loaders, and how the engine runs them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jetflow/core/consumer.h"
+#include "jetflow/core/loader.h"
+#include "jetflow/core/transformer.h"
+
+namespace jetflow {
+
+struct EngineOptions {
+  /// Partitions processed at the same time (each has a reader and a writer thread).
+  /// 0 = the number of hardware threads.
+  int partitions_in_flight = 0;
+  /// Threads of Arrow's CPU pool, used for column-parallel Parquet encoding and compute
+  /// kernels. 0 = the number of hardware threads.
+  int encode_threads = 0;
+  /// Hard cap on bytes of batches in flight across all partitions.
+  int64_t memory_budget_bytes = int64_t{1} << 30;
+  /// Batches queued between a partition's reader and writer.
+  int queue_batches = 4;
+  /// Preferred rows per batch, passed to consumers.
+  int64_t batch_rows = 65536;
+  /// Attempts per partition for retryable failures (1 = no retry).
+  int max_attempts = 3;
+  /// Wait before retry k is retry_backoff * 2^(k-1), at most 60 s.
+  std::chrono::milliseconds retry_backoff{1000};
+};
+
+template <typename Stage>
+struct NamedStage {
+  std::string name;
+  std::unique_ptr<Stage> stage;
+};
+
+struct Pipeline {
+  std::string name;
+  std::unique_ptr<Consumer> consumer;
+  std::vector<NamedStage<Transformer>> transformers;
+  std::vector<NamedStage<Loader>> loaders;
+  EngineOptions engine;
+};
+
+}  // namespace jetflow
