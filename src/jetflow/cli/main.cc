@@ -1,5 +1,6 @@
 // jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake.
 // Thin entry point: parse arguments, set up logging and Arrow, dispatch to a subcommand.
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitConfigError;
   }
 
+  // A file-size limit (ulimit -f) must fail the write with EFBIG, reported like any full
+  // disk, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   ConfigureLogging(log_level, log_format);
   if (auto status = arrow::compute::Initialize(); !status.ok()) {
     std::cerr << "error: cannot initialise Arrow compute: " << status.ToString() << "\n";

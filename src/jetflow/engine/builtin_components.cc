@@ -2,6 +2,7 @@
 
 #include "jetflow/sinks/parquet/parquet_loader.h"
 #include "jetflow/sources/register_sources.h"
+#include "jetflow/transforms/select_transformer.h"
 
 namespace jetflow {
 
@@ -9,6 +10,7 @@ void RegisterBuiltinComponents(ComponentRegistry& registry) {
   RegisterGenerateConsumer(registry);
   RegisterFileConsumer(registry);
   RegisterSqliteConsumer(registry);
+  RegisterSelectTransformer(registry);
   RegisterParquetLoader(registry);
 }
 

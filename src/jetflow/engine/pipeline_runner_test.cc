@@ -1,0 +1,332 @@
+// Engine tests with small in-memory stages: retries, cancellation, resume, reconciliation
+// and the memory budget. The real consumers and loaders have their own tests, and the
+// end-to-end suite (tests/e2e) runs them together through the CLI.
+#include "jetflow/engine/pipeline_runner.h"
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include "jetflow/core/error.h"
+#include "jetflow/state/sqlite/sqlite_state_store.h"
+
+namespace jetflow {
+namespace {
+
+std::shared_ptr<arrow::Schema> TestSchema() {
+  return arrow::schema({arrow::field("id", arrow::int64(), /*nullable=*/false)});
+}
+
+// Partition k has `batches` batches of `rows_per_batch` consecutive ids.
+struct FakeSource {
+  int partitions = 4;
+  int batches = 3;
+  int64_t rows_per_batch = 1000;
+  std::string fail_partition;   // this partition fails at batch 1 ...
+  bool fail_retryable = true;   // ... with a retryable or permanent error ...
+  int fail_times = 1;           // ... this many times (then succeeds)
+  int64_t promise_rows = -1;    // expected_rows announced at plan time (-1: unknown)
+  std::mutex mutex;
+  int failures_so_far = 0;
+  std::vector<std::string> opened;
+};
+
+class FakeReader : public PartitionReader {
+ public:
+  FakeReader(FakeSource* source, int partition, bool fail)
+      : source_(source), partition_(partition), fail_(fail) {}
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
+    if (next_ == source_->batches) return nullptr;
+    if (fail_ && next_ == 1) {
+      arrow::Status error = arrow::Status::IOError("connection reset by peer");
+      return source_->fail_retryable ? MarkRetryable(error) : error;
+    }
+    arrow::Int64Builder builder;
+    int64_t first = (static_cast<int64_t>(partition_) * source_->batches + next_) *
+                    source_->rows_per_batch;
+    for (int64_t i = 0; i < source_->rows_per_batch; ++i) {
+      ARROW_RETURN_NOT_OK(builder.Append(first + i));
+    }
+    ++next_;
+    ARROW_ASSIGN_OR_RAISE(auto array, builder.Finish());
+    return arrow::RecordBatch::Make(TestSchema(), array->length(), {array});
+  }
+
+ private:
+  FakeSource* source_;
+  int partition_;
+  bool fail_;
+  int next_ = 0;
+};
+
+class FakeConsumer : public Consumer {
+ public:
+  explicit FakeConsumer(FakeSource* source) : source_(source) {}
+  arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() override { return TestSchema(); }
+  arrow::Result<std::vector<PartitionSpec>> PlanPartitions(const RunInstance&) override {
+    std::vector<PartitionSpec> plan;
+    for (int k = 0; k < source_->partitions; ++k) {
+      plan.push_back({"p" + std::to_string(k), "partition " + std::to_string(k),
+                      source_->promise_rows});
+    }
+    return plan;
+  }
+  arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
+      const PartitionContext& context) override {
+    std::lock_guard<std::mutex> lock(source_->mutex);
+    source_->opened.push_back(context.partition.id);
+    bool fail = context.partition.id == source_->fail_partition &&
+                source_->failures_so_far < source_->fail_times;
+    if (fail) ++source_->failures_so_far;
+    int k = std::stoi(context.partition.id.substr(1));
+    return std::make_unique<FakeReader>(source_, k, fail);
+  }
+
+ private:
+  FakeSource* source_;
+};
+
+// Records what was committed; commits are kept per partition id, so a retried partition
+// that committed twice would show up as a duplicate.
+struct FakeSink {
+  std::mutex mutex;
+  std::map<std::string, int64_t> committed_rows;
+  std::vector<std::string> commits;
+  int aborts = 0;
+  int finished_runs = 0;
+  std::vector<PartitionManifest> finished_with;
+  std::string bind_error;
+};
+
+class FakeWriter : public PartitionWriter {
+ public:
+  FakeWriter(FakeSink* sink, std::string id) : sink_(sink), id_(std::move(id)) {}
+  arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override {
+    rows_ += batch->num_rows();
+    return arrow::Status::OK();
+  }
+  int64_t rows_written() const override { return rows_; }
+  arrow::Result<PartitionManifest> Commit() override {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    sink_->committed_rows[id_] = rows_;
+    sink_->commits.push_back(id_);
+    PartitionManifest manifest;
+    manifest.partition_id = id_;
+    manifest.rows = rows_;
+    manifest.bytes = rows_ * 8;
+    return manifest;
+  }
+  arrow::Status Abort() override {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    ++sink_->aborts;
+    return arrow::Status::OK();
+  }
+
+ private:
+  FakeSink* sink_;
+  std::string id_;
+  int64_t rows_ = 0;
+};
+
+class FakeLoader : public Loader {
+ public:
+  explicit FakeLoader(FakeSink* sink) : sink_(sink) {}
+  arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
+      const std::shared_ptr<arrow::Schema>& input) override {
+    if (!sink_->bind_error.empty()) return arrow::Status::Invalid(sink_->bind_error);
+    return input;
+  }
+  arrow::Status BeginRun(const RunContext&) override { return arrow::Status::OK(); }
+  arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
+      const PartitionContext& context) override {
+    return std::make_unique<FakeWriter>(sink_, context.partition.id);
+  }
+  arrow::Status FinishRun(const RunContext&,
+                          const std::vector<PartitionManifest>& partitions) override {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    ++sink_->finished_runs;
+    sink_->finished_with = partitions;
+    return arrow::Status::OK();
+  }
+
+ private:
+  FakeSink* sink_;
+};
+
+class PipelineRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("jetflow_engine_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto store = SqliteStateStore::Open((dir_ / "state.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    state_ = std::move(*store);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Pipeline MakePipeline(int loaders = 1) {
+    Pipeline pipeline;
+    pipeline.name = "test";
+    pipeline.consumer = std::make_unique<FakeConsumer>(&source_);
+    for (int i = 0; i < loaders; ++i) {
+      pipeline.loaders.push_back({"sink" + std::to_string(i), std::make_unique<FakeLoader>(&sink_)});
+    }
+    pipeline.engine.partitions_in_flight = 2;
+    pipeline.engine.encode_threads = 1;
+    pipeline.engine.retry_backoff = std::chrono::milliseconds(1);
+    return pipeline;
+  }
+
+  RunSummary RunOnce(Pipeline& pipeline, bool restart = false) {
+    RunOptions options;
+    options.restart = restart;
+    auto summary = PipelineRunner::Run(pipeline, run_, *state_, options);
+    EXPECT_TRUE(summary.ok()) << summary.status().ToString();
+    return summary.ok() ? *summary : RunSummary{};
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<StateStore> state_;
+  RunInstance run_{"dt", "2026-11-25"};
+  FakeSource source_;
+  FakeSink sink_;
+};
+
+TEST_F(PipelineRunnerTest, CommitsEveryPartitionOnceAndReconciles) {
+  Pipeline pipeline = MakePipeline();
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(summary.partitions_total, 4);
+  EXPECT_EQ(summary.rows_read, 4 * 3 * 1000);
+  EXPECT_EQ(summary.rows_written, summary.rows_read);
+  EXPECT_EQ(sink_.commits.size(), 4u);
+  EXPECT_EQ(sink_.finished_runs, 1);
+  EXPECT_EQ(sink_.finished_with.size(), 4u);
+  for (const auto& [id, rows] : sink_.committed_rows) EXPECT_EQ(rows, 3000) << id;
+}
+
+TEST_F(PipelineRunnerTest, RetryableFailureRetriesOnlyThatPartition) {
+  source_.fail_partition = "p2";
+  Pipeline pipeline = MakePipeline();
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(summary.attempts_retried, 1);
+  EXPECT_EQ(sink_.aborts, 1);
+  EXPECT_EQ(sink_.commits.size(), 4u);  // p2 committed once, by its second attempt
+  EXPECT_EQ(summary.rows_written, 12000);
+  auto partitions = state_->ListPartitions(summary.run_id);
+  ASSERT_TRUE(partitions.ok());
+  for (const auto& p : *partitions) {
+    EXPECT_EQ(p.status, PartitionStatus::kCommitted);
+    EXPECT_EQ(p.attempts, p.partition_id == "p2" ? 2 : 1) << p.partition_id;
+  }
+}
+
+TEST_F(PipelineRunnerTest, RetriesStopAtMaxAttempts) {
+  source_.fail_partition = "p1";
+  source_.fail_times = 100;
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.max_attempts = 3;
+  RunSummary summary = RunOnce(pipeline);
+  EXPECT_FALSE(summary.succeeded);
+  EXPECT_EQ(source_.failures_so_far, 3);
+  EXPECT_EQ(sink_.finished_runs, 0);
+}
+
+TEST_F(PipelineRunnerTest, PermanentFailureFailsRunWithContext) {
+  source_.fail_partition = "p1";
+  source_.fail_retryable = false;
+  Pipeline pipeline = MakePipeline();
+  RunSummary summary = RunOnce(pipeline);
+  EXPECT_FALSE(summary.succeeded);
+  EXPECT_EQ(source_.failures_so_far, 1);  // not retried
+  EXPECT_NE(summary.error.find("connection reset by peer"), std::string::npos);
+  EXPECT_NE(summary.error.find("partition p1"), std::string::npos) << summary.error;
+  EXPECT_NE(summary.error.find("stage consumer, batch 1"), std::string::npos) << summary.error;
+  EXPECT_EQ(sink_.committed_rows.count("p1"), 0u);
+  EXPECT_EQ(sink_.finished_runs, 0);
+  auto run = state_->GetRun(summary.run_id);
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->status, RunStatus::kFailed);
+}
+
+TEST_F(PipelineRunnerTest, ResumeKeepsCommittedPartitions) {
+  source_.fail_partition = "p2";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;  // p0, p1 commit before p2 fails
+    RunSummary failed = RunOnce(pipeline);
+    ASSERT_FALSE(failed.succeeded);
+  }
+  source_.opened.clear();
+  sink_.commits.clear();
+  Pipeline pipeline = MakePipeline();
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.partitions_kept, 2);
+  EXPECT_EQ(std::set<std::string>(source_.opened.begin(), source_.opened.end()),
+            (std::set<std::string>{"p2", "p3"}));
+  EXPECT_EQ(resumed.rows_written, 12000);  // totals include the kept partitions
+  EXPECT_EQ(sink_.finished_with.size(), 4u);
+
+  // A finished run is not resumed: the next run of the instance redoes everything.
+  source_.opened.clear();
+  Pipeline again = MakePipeline();
+  RunSummary rerun = RunOnce(again);
+  ASSERT_TRUE(rerun.succeeded);
+  EXPECT_FALSE(rerun.resumed);
+  EXPECT_EQ(source_.opened.size(), 4u);
+}
+
+TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {
+  source_.promise_rows = 3001;  // the source promised one row more than it yields
+  Pipeline pipeline = MakePipeline();
+  RunSummary summary = RunOnce(pipeline);
+  EXPECT_FALSE(summary.succeeded);
+  EXPECT_NE(summary.error.find("reconciliation failed"), std::string::npos) << summary.error;
+  EXPECT_TRUE(sink_.commits.empty());
+}
+
+TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
+  source_.partitions = 6;
+  source_.batches = 20;
+  source_.rows_per_batch = 16384;  // 128 KiB per batch
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.memory_budget_bytes = 512 * 1024;
+  pipeline.engine.queue_batches = 64;
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_GT(summary.peak_budget_bytes, 0);
+  EXPECT_LE(summary.peak_budget_bytes, pipeline.engine.memory_budget_bytes);
+}
+
+TEST_F(PipelineRunnerTest, PlanReportsEveryLoaderError) {
+  sink_.bind_error = "column 'x' is missing";
+  Pipeline pipeline = MakePipeline(/*loaders=*/2);
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.status().IsInvalid());
+  EXPECT_NE(plan.status().message().find("loader 'sink0'"), std::string::npos);
+  EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
+}
+
+TEST_F(PipelineRunnerTest, InterruptCancelsRun) {
+  std::atomic<bool> interrupt{true};
+  Pipeline pipeline = MakePipeline();
+  RunOptions options;
+  options.interrupt = &interrupt;
+  auto summary = PipelineRunner::Run(pipeline, run_, *state_, options);
+  ASSERT_TRUE(summary.ok());
+  EXPECT_FALSE(summary->succeeded);
+  EXPECT_EQ(sink_.finished_runs, 0);
+}
+
+}  // namespace
+}  // namespace jetflow

@@ -1,0 +1,54 @@
+#include "jetflow/transforms/select_transformer.h"
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include "jetflow/testing/batch_from_json.h"
+
+namespace jetflow {
+namespace {
+
+std::shared_ptr<arrow::Schema> Input() {
+  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8()),
+                        arrow::field("note", arrow::utf8())});
+}
+
+TEST(SelectTransformerTest, KeepsReordersAndRenames) {
+  SelectTransformer select({{"note", "id"}, {}, {{"note", "comment"}}});
+  auto bound = select.Bind(Input());
+  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+  EXPECT_EQ((*bound)->ToString(), "comment: string\nid: int64");
+  auto batch = testing::BatchFromJson(Input(), R"([{"id": 1, "name": "a", "note": "x"}])");
+  ASSERT_TRUE(batch.ok());
+  auto partition = select.Open({});
+  ASSERT_TRUE(partition.ok());
+  auto out = (*partition)->Apply(*batch);
+  ASSERT_TRUE(out.ok());
+  auto expected = testing::BatchFromJson(*bound, R"([{"comment": "x", "id": 1}])");
+  EXPECT_EQ(testing::DiffBatches(**expected, **out), "");
+}
+
+TEST(SelectTransformerTest, DropsColumns) {
+  SelectTransformer select({{}, {"name"}, {}});
+  auto bound = select.Bind(Input());
+  ASSERT_TRUE(bound.ok());
+  EXPECT_EQ((*bound)->field_names(), (std::vector<std::string>{"id", "note"}));
+}
+
+TEST(SelectTransformerTest, UnknownColumnsListedWithSuggestions) {
+  SelectTransformer select({{"idd", "nmae"}, {}, {{"missing", "x"}}});
+  auto bound = select.Bind(Input());
+  ASSERT_TRUE(bound.status().IsInvalid());
+  const std::string& m = bound.status().message();
+  EXPECT_NE(m.find("no column 'idd' (did you mean 'id'?)"), std::string::npos) << m;
+  EXPECT_NE(m.find("no column 'nmae' (did you mean 'name'?)"), std::string::npos) << m;
+  EXPECT_NE(m.find("no column 'missing'"), std::string::npos) << m;
+}
+
+TEST(SelectTransformerTest, RenameClashIsAnError) {
+  SelectTransformer select({{}, {}, {{"name", "id"}}});
+  EXPECT_TRUE(select.Bind(Input()).status().IsInvalid());
+}
+
+}  // namespace
+}  // namespace jetflow
