@@ -148,9 +148,9 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
 
 bool ConfigNode::IsDefined() const { return node_.IsDefined(); }
 bool ConfigNode::IsNull() const { return !node_.IsDefined() || node_.IsNull(); }
-bool ConfigNode::IsMap() const { return node_.IsMap(); }
-bool ConfigNode::IsSequence() const { return node_.IsSequence(); }
-bool ConfigNode::IsScalar() const { return node_.IsScalar(); }
+bool ConfigNode::IsMap() const { return node_.IsDefined() && node_.IsMap(); }
+bool ConfigNode::IsSequence() const { return node_.IsDefined() && node_.IsSequence(); }
+bool ConfigNode::IsScalar() const { return node_.IsDefined() && node_.IsScalar(); }
 
 SourceLocation ConfigNode::location() const {
   YAML::Mark mark = node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
@@ -171,7 +171,7 @@ ConfigNode ConfigNode::Child(YAML::Node node, std::string path) const {
 
 bool ConfigNode::Has(std::string_view key) const {
   known_keys_->insert(std::string(key));
-  return node_.IsMap() && node_[std::string(key)].IsDefined() &&
+  return IsMap() && node_[std::string(key)].IsDefined() &&
          !node_[std::string(key)].IsNull();
 }
 
@@ -179,7 +179,7 @@ ConfigNode ConfigNode::Get(std::string_view key) const {
   std::string k(key);
   known_keys_->insert(k);
   std::string child_path = path_.empty() ? k : path_ + "." + k;
-  if (!node_.IsMap()) return Child(YAML::Node(YAML::NodeType::Undefined), child_path);
+  if (!IsMap()) return Child(YAML::Node(YAML::NodeType::Undefined), child_path);
   // operator[] on a const node does not insert missing keys.
   const YAML::Node& self = node_;
   return Child(self[k], child_path);
@@ -195,9 +195,9 @@ ConfigNode ConfigNode::Require(std::string_view key) const {
 }
 
 std::string ConfigNode::AsString() const {
-  if (!node_.IsScalar()) {
+  if (!IsScalar()) {
     Error("'" + path_ + "' must be a single value, not a " +
-          (node_.IsMap() ? "map" : node_.IsSequence() ? "list" : "null"));
+          (IsMap() ? "map" : IsSequence() ? "list" : "null"));
     return "";
   }
   std::string expanded, error;
@@ -210,7 +210,7 @@ std::string ConfigNode::AsString() const {
 
 int64_t ConfigNode::AsInt() const {
   std::string text = AsString();
-  if (text.empty() && !node_.IsScalar()) return 0;
+  if (text.empty() && !IsScalar()) return 0;
   errno = 0;
   char* end = nullptr;
   long long value = std::strtoll(text.c_str(), &end, 10);
@@ -369,7 +369,7 @@ std::vector<std::string> ConfigNode::GetStringList(std::string_view key) const {
 std::vector<ConfigNode> ConfigNode::Elements() const {
   std::vector<ConfigNode> out;
   if (IsNull()) return out;
-  if (!node_.IsSequence()) {
+  if (!IsSequence()) {
     Error("'" + path_ + "' must be a list");
     return out;
   }
@@ -382,7 +382,7 @@ std::vector<ConfigNode> ConfigNode::Elements() const {
 std::vector<std::pair<std::string, ConfigNode>> ConfigNode::Entries() const {
   std::vector<std::pair<std::string, ConfigNode>> out;
   if (IsNull()) return out;
-  if (!node_.IsMap()) {
+  if (!IsMap()) {
     Error("'" + path_ + "' must be a map of key: value");
     return out;
   }
@@ -395,7 +395,7 @@ std::vector<std::pair<std::string, ConfigNode>> ConfigNode::Entries() const {
 }
 
 void ConfigNode::CheckNoUnknownKeys() const {
-  if (!node_.IsMap()) return;
+  if (!IsMap()) return;
   std::vector<std::string> known(known_keys_->begin(), known_keys_->end());
   for (const auto& entry : node_) {
     std::string key = entry.first.as<std::string>("");

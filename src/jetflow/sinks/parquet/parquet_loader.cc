@@ -1,1 +1,568 @@
-// placeholder
+#include "jetflow/sinks/parquet/parquet_loader.h"
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/memory.h>
+#include <arrow/util/config.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
+#include "jetflow/core/error.h"
+#include "jetflow/sinks/parquet/lake_directory.h"
+#include "jetflow/sinks/parquet/parquet_partition_writer.h"
+
+namespace jetflow {
+
+namespace {
+
+// Fixed, so that re-runs write identical footers. Follows the "<app> version <semver>
+// (build <id>)" form that parquet-mr parses before trusting string statistics.
+constexpr const char* kCreatedBy =
+    "jetflow version 0.1.0 (build parquet-cpp-arrow-" ARROW_VERSION_STRING ")";
+constexpr int64_t kMaxEncodeThreads = 256;
+
+std::string JoinLines(const std::vector<std::string>& lines, const std::string& indent) {
+  std::string out;
+  for (const auto& line : lines) out += "\n" + indent + line;
+  return out;
+}
+
+size_t CountErrors(const Diagnostics& diagnostics) {
+  return std::count_if(
+      diagnostics.entries().begin(), diagnostics.entries().end(),
+      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::kError; });
+}
+
+// A Hive key that every reader parses and none hides: letters, digits and underscores,
+// not starting with "_" (readers skip such directories) or a digit.
+std::optional<std::string> CheckPartitionColumn(const std::string& name) {
+  if (name.empty()) return "must not be empty";
+  if (name.front() == '_' || std::isdigit(static_cast<unsigned char>(name.front()))) {
+    return "must start with a letter (readers skip directories starting with '_')";
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return "may contain only letters, digits and '_'";
+    }
+  }
+  return std::nullopt;
+}
+
+arrow::Status CheckCompressionLevel(arrow::Compression::type codec, int level) {
+  if (!arrow::util::Codec::SupportsCompressionLevel(codec)) {
+    return arrow::Status::Invalid("compression ",
+                                  arrow::util::Codec::GetCodecAsString(codec),
+                                  " takes no compression_level");
+  }
+  ARROW_ASSIGN_OR_RAISE(int min, arrow::util::Codec::MinimumCompressionLevel(codec));
+  ARROW_ASSIGN_OR_RAISE(int max, arrow::util::Codec::MaximumCompressionLevel(codec));
+  if (level < min || level > max) {
+    return arrow::Status::Invalid(
+        "compression_level for ", arrow::util::Codec::GetCodecAsString(codec),
+        " must be between ", min, " and ", max, ", got ", level);
+  }
+  return arrow::Status::OK();
+}
+
+std::shared_ptr<arrow::Schema> ParseDeclaredSchema(const ConfigNode& node) {
+  if (!node.IsSequence()) {
+    node.Error(
+        "'" + node.path() +
+        "' must be a list of columns like {name: id, type: int64, nullable: false}");
+    return nullptr;
+  }
+  arrow::FieldVector fields;
+  std::set<std::string> names;
+  for (const ConfigNode& column : node.Elements()) {
+    if (!column.IsMap()) {
+      column.Error("'" + column.path() + "' must be a map with name, type and nullable");
+      continue;
+    }
+    std::string name = column.RequireString("name");
+    ConfigNode type_node = column.Require("type");
+    bool nullable = column.GetBool("nullable", true);
+    column.CheckNoUnknownKeys();
+    std::shared_ptr<arrow::DataType> type;
+    if (!type_node.IsNull()) {
+      auto parsed = ParseTypeName(type_node.AsString());
+      if (parsed.ok()) {
+        type = *parsed;
+      } else {
+        type_node.Error("'" + type_node.path() + "': " + parsed.status().message());
+      }
+    }
+    if (name.empty()) continue;
+    if (!names.insert(name).second) {
+      column.Get("name").Error("column '" + name + "' is declared twice");
+      continue;
+    }
+    if (type != nullptr) fields.push_back(arrow::field(name, type, nullable));
+  }
+  return arrow::schema(std::move(fields));
+}
+
+std::string UtcNow() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// Writes `schema` to an empty in-memory Parquet file and reads its schema back. The
+// written footer is what readers get, so this finds at plan time any type the writer
+// rejects or would hand back differently.
+arrow::Result<std::shared_ptr<arrow::Schema>> RoundTripSchema(
+    const std::shared_ptr<arrow::Schema>& schema,
+    const std::shared_ptr<parquet::WriterProperties>& properties,
+    const std::shared_ptr<parquet::ArrowWriterProperties>& arrow_properties) {
+  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer, parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(),
+                                                    sink, properties, arrow_properties));
+  ARROW_RETURN_NOT_OK(writer->Close());
+  ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader,
+      parquet::arrow::OpenFile(std::make_shared<arrow::io::BufferReader>(buffer),
+                               arrow::default_memory_pool()));
+  std::shared_ptr<arrow::Schema> back;
+  ARROW_RETURN_NOT_OK(reader->GetSchema(&back));
+  return back;
+}
+
+arrow::Status CheckRoundTrip(
+    const std::shared_ptr<arrow::Schema>& schema,
+    const std::shared_ptr<parquet::WriterProperties>& properties,
+    const std::shared_ptr<parquet::ArrowWriterProperties>& arrow_properties) {
+  auto whole = RoundTripSchema(schema, properties, arrow_properties);
+  if (whole.ok() && (*whole)->Equals(*schema, /*check_metadata=*/false)) {
+    return arrow::Status::OK();
+  }
+  // Find the columns at fault, one by one.
+  std::vector<std::string> problems;
+  for (const auto& field : schema->fields()) {
+    auto one = RoundTripSchema(arrow::schema({field}), properties, arrow_properties);
+    if (!one.ok()) {
+      problems.push_back("column '" + field->name() + "': type " +
+                         field->type()->ToString() +
+                         " cannot be written to Parquet: " + one.status().message());
+    } else if (!(*one)->field(0)->Equals(*field, /*check_metadata=*/false)) {
+      problems.push_back(
+          "column '" + field->name() + "': type " + field->type()->ToString() +
+          " would be read back from Parquet as " + (*one)->field(0)->type()->ToString() +
+          (field->nullable() == (*one)->field(0)->nullable() ? "" : " (nullability)"));
+    }
+  }
+  if (problems.empty()) {
+    return whole.ok() ? arrow::Status::Invalid(
+                            "the schema does not round-trip through Parquet: ",
+                            (*whole)->ToString())
+                      : whole.status();
+  }
+  return arrow::Status::Invalid("the Parquet writer cannot store the output schema:",
+                                JoinLines(problems, "  "));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Options
+
+arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
+    const ConfigNode& node, const ComponentContext& context) {
+  const size_t errors_before = CountErrors(*node.diagnostics());
+  Options options;
+  if (!context.name.empty()) options.name = context.name;
+
+  std::string path = node.RequireString("path");
+  if (!path.empty()) options.path = context.ResolvePath(path);
+
+  options.profile = node.GetEnum("profile", "spark", {"spark", "lossless"}) == "lossless"
+                        ? OutputProfile::kLossless
+                        : OutputProfile::kSpark;
+
+  const std::string compression =
+      node.GetEnum("compression", "zstd", {"zstd", "snappy", "none"});
+  options.compression = compression == "snappy" ? arrow::Compression::SNAPPY
+                        : compression == "none" ? arrow::Compression::UNCOMPRESSED
+                                                : arrow::Compression::ZSTD;
+  if (!arrow::util::Codec::IsAvailable(options.compression)) {
+    node.Get("compression")
+        .Error("compression '" + compression +
+               "' is not available in this build of Arrow");
+  }
+  if (node.Has("compression_level")) {
+    if (!arrow::util::Codec::SupportsCompressionLevel(options.compression)) {
+      ConfigNode level_node = node.Get("compression_level");
+      level_node.Error("'" + level_node.path() + "': compression " + compression +
+                       " takes no compression_level");
+    } else {
+      auto min = arrow::util::Codec::MinimumCompressionLevel(options.compression);
+      auto max = arrow::util::Codec::MaximumCompressionLevel(options.compression);
+      options.compression_level = static_cast<int>(node.GetInt(
+          "compression_level", 0, min.ValueOr(INT32_MIN), max.ValueOr(INT32_MAX)));
+    }
+  }
+
+  options.row_group_rows = node.GetInt("row_group_rows", options.row_group_rows, 1);
+  options.max_file_rows = node.GetInt("max_file_rows", 0, 0);
+  options.max_file_bytes = node.GetBytes("max_file_bytes", options.max_file_bytes);
+  if (options.max_file_bytes < 0) {
+    node.Get("max_file_bytes").Error("'max_file_bytes' must not be negative");
+  }
+  options.dictionary = node.GetBool("dictionary", true);
+  options.statistics = node.GetBool("statistics", true);
+  options.data_page_version =
+      node.GetEnum("data_page_version", "1.0", {"1.0", "2.0"}) == "2.0"
+          ? parquet::ParquetDataPageVersion::V2
+          : parquet::ParquetDataPageVersion::V1;
+  options.encode_threads =
+      static_cast<int>(node.GetInt("encode_threads", 1, 1, kMaxEncodeThreads));
+
+  options.partition_column = node.GetString("partition_column", "part");
+  if (auto problem = CheckPartitionColumn(options.partition_column)) {
+    node.Get("partition_column")
+        .Error("'partition_column' " + *problem + ", got '" + options.partition_column +
+               "'");
+  }
+
+  ConfigNode schema_node = node.Get("schema");
+  if (!schema_node.IsNull()) options.schema = ParseDeclaredSchema(schema_node);
+  options.extra_columns =
+      node.GetEnum("extra_columns", "error", {"error", "drop"}) == "drop"
+          ? ExtraColumns::kDrop
+          : ExtraColumns::kError;
+  if (node.Has("extra_columns") && schema_node.IsNull()) {
+    node.Get("extra_columns").Warning("'extra_columns' has no effect without 'schema'");
+  }
+
+  node.CheckNoUnknownKeys();
+
+  const auto& entries = node.diagnostics()->entries();
+  if (CountErrors(*node.diagnostics()) == errors_before) return options;
+  std::vector<std::string> errors;
+  size_t seen = 0;
+  for (const auto& entry : entries) {
+    if (entry.severity != Diagnostic::Severity::kError) continue;
+    if (seen++ >= errors_before) errors.push_back(entry.ToString());
+  }
+  return arrow::Status::Invalid("invalid options for parquet loader '", options.name,
+                                "':", JoinLines(errors, "  "));
+}
+
+// ---------------------------------------------------------------------------------------
+// Loader
+
+ParquetLoader::ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake)
+    : options_(std::move(options)), lake_(std::move(lake)) {}
+
+ParquetLoader::~ParquetLoader() = default;
+
+arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options options) {
+  std::vector<std::string> problems;
+  if (options.path.empty()) problems.push_back("'path' is required");
+  if (options.row_group_rows < 1)
+    problems.push_back("'row_group_rows' must be at least 1");
+  if (options.max_file_rows < 0)
+    problems.push_back("'max_file_rows' must not be negative");
+  if (options.max_file_bytes < 0)
+    problems.push_back("'max_file_bytes' must not be negative");
+  if (options.encode_threads < 1 || options.encode_threads > kMaxEncodeThreads) {
+    problems.push_back("'encode_threads' must be between 1 and " +
+                       std::to_string(kMaxEncodeThreads));
+  }
+  if (auto problem = CheckPartitionColumn(options.partition_column)) {
+    problems.push_back("'partition_column' " + *problem);
+  }
+  if (!arrow::util::Codec::IsAvailable(options.compression)) {
+    problems.push_back("compression " +
+                       arrow::util::Codec::GetCodecAsString(options.compression) +
+                       " is not available in this build of Arrow");
+  } else if (options.compression_level) {
+    arrow::Status valid =
+        CheckCompressionLevel(options.compression, *options.compression_level);
+    if (!valid.ok()) problems.push_back(valid.message());
+  }
+  if (!problems.empty()) {
+    return arrow::Status::Invalid("invalid options for parquet loader '", options.name,
+                                  "':", JoinLines(problems, "  "));
+  }
+  std::shared_ptr<LakeDirectory> lake;
+  if (options.filesystem != nullptr) {
+    lake = LakeDirectory::Make(options.filesystem, options.path);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(lake, LakeDirectory::Open(options.path));
+  }
+  return std::unique_ptr<ParquetLoader>(
+      new ParquetLoader(std::move(options), std::move(lake)));
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::BindDeclared(
+    const arrow::Schema& input) const {
+  const arrow::Schema& declared = *options_.schema;
+  std::vector<std::string> problems;
+  for (const auto& field : declared.fields()) {
+    // A declared type must itself be readable under the profile.
+    auto mapped = ApplyOutputProfile(arrow::schema({field}), options_.profile);
+    if (!mapped.ok()) {
+      problems.push_back(mapped.status().message());
+    } else if (!(*mapped)->field(0)->type()->Equals(*field->type())) {
+      const std::string safe = (*mapped)->field(0)->type()->ToString();
+      problems.push_back("column '" + field->name() + "': declared type " +
+                         field->type()->ToString() +
+                         " is not Spark-safe (the spark profile writes it as " + safe +
+                         "); declare " + safe + " or use profile: lossless");
+    }
+    auto matches = input.GetAllFieldIndices(field->name());
+    if (matches.empty()) {
+      problems.push_back("column '" + field->name() +
+                         "': declared in schema but missing from the stream");
+    } else if (matches.size() > 1) {
+      problems.push_back("column '" + field->name() +
+                         "': appears more than once in the stream");
+    } else if (!CanConform(*input.field(matches[0]), *field->type())) {
+      problems.push_back("column '" + field->name() + "': source type " +
+                         input.field(matches[0])->type()->ToString() +
+                         " cannot be cast to declared " + field->type()->ToString());
+    }
+  }
+  if (options_.extra_columns == ExtraColumns::kError) {
+    for (const auto& field : input.fields()) {
+      if (declared.GetFieldIndex(field->name()) >= 0) continue;
+      problems.push_back(
+          "column '" + field->name() +
+          "': in the stream but not declared in schema (declare it, or set "
+          "extra_columns: drop)");
+    }
+  }
+  if (!problems.empty()) {
+    return arrow::Status::Invalid(
+        "parquet loader '", options_.name,
+        "': the stream does not match the declared schema:", JoinLines(problems, "  "));
+  }
+  return options_.schema;
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
+    const std::shared_ptr<arrow::Schema>& input) {
+  std::shared_ptr<arrow::Schema> output;
+  if (options_.schema != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(output, BindDeclared(*input));
+  } else {
+    auto profiled = ApplyOutputProfile(input, options_.profile);
+    if (!profiled.ok()) {
+      return arrow::Status::Invalid("parquet loader '", options_.name,
+                                    "': the stream cannot be written with profile ",
+                                    ToString(options_.profile), ":",
+                                    JoinLines({profiled.status().message()}, "  "));
+    }
+    output = *profiled;
+  }
+
+  auto settings = std::make_shared<ParquetWriteSettings>();
+  settings->lake = lake_;
+  settings->loader_name = options_.name;
+  settings->partition_column = options_.partition_column;
+  settings->output_schema = output;
+  settings->schema_fingerprint = SchemaFingerprint(*output);
+  settings->max_file_rows = options_.max_file_rows;
+  settings->max_file_bytes = options_.max_file_bytes;
+
+  // Every setting explicit: Arrow C++'s defaults differ from pyarrow's.
+  parquet::WriterProperties::Builder builder;
+  builder.version(parquet::ParquetVersion::PARQUET_2_6)
+      ->compression(options_.compression)
+      ->max_row_group_length(options_.row_group_rows)
+      ->data_page_version(options_.data_page_version)
+      ->created_by(kCreatedBy);
+  if (options_.compression_level) builder.compression_level(*options_.compression_level);
+  if (options_.dictionary) {
+    builder.enable_dictionary();
+  } else {
+    builder.disable_dictionary();
+  }
+  if (options_.statistics) {
+    builder.enable_statistics();
+  } else {
+    builder.disable_statistics();
+  }
+  settings->writer_properties = builder.build();
+
+  parquet::ArrowWriterProperties::Builder arrow_builder;
+  arrow_builder.store_schema();  // lets Arrow readers restore the exact written types
+  if (options_.profile == OutputProfile::kSpark) {
+    // Conformed batches are already in microseconds; this makes the writer refuse, not
+    // truncate, anything that slipped through.
+    arrow_builder.coerce_timestamps(arrow::TimeUnit::MICRO)
+        ->disallow_truncated_timestamps();
+  }
+  if (options_.encode_threads > 1) {
+    ARROW_ASSIGN_OR_RAISE(settings->encode_pool,
+                          arrow::internal::ThreadPool::Make(options_.encode_threads));
+    arrow_builder.set_use_threads(true)->set_executor(settings->encode_pool.get());
+  }
+  settings->arrow_properties = arrow_builder.build();
+
+  arrow::Status round_trip =
+      CheckRoundTrip(output, settings->writer_properties, settings->arrow_properties);
+  if (!round_trip.ok()) {
+    return arrow::Status::Invalid("parquet loader '", options_.name,
+                                  "': ", round_trip.message());
+  }
+  output_schema_ = output;
+  settings_ = std::move(settings);
+  return output;
+}
+
+arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
+  auto prepare = [&]() -> arrow::Status {
+    // Staging and trash leftovers of this run instance belong to dead attempts.
+    ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->StagingRunDir(run.run)));
+    ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->TrashRunDir(run.run)));
+    // Creating the staging directory doubles as the check that the root is writable.
+    ARROW_RETURN_NOT_OK(lake_->CreateDir(lake_->StagingRunDir(run.run)));
+    const std::string run_dir = lake_->RunDir(run.run);
+    // Readers waiting for _SUCCESS must not take the run instance as complete while it
+    // is being rewritten.
+    ARROW_RETURN_NOT_OK(lake_->DeleteFileIfExists(
+        LakeDirectory::Join(run_dir, LakeDirectory::kSuccessFile)));
+    return lake_->DeleteFileIfExists(
+        LakeDirectory::Join(run_dir, LakeDirectory::kRunManifestFile));
+  };
+  arrow::Status status = prepare();
+  if (status.ok()) return status;
+  return arrow::Status(status.code(),
+                       "parquet loader '" + options_.name + "': cannot prepare run '" +
+                           run.run.id() + "' in output root '" + lake_->display_root() +
+                           "': " + status.message(),
+                       status.detail());
+}
+
+arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
+    const PartitionContext& context) {
+  if (settings_ == nullptr) {
+    return arrow::Status::Invalid("parquet loader '", options_.name,
+                                  "': OpenPartition before a successful Bind");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto writer, ParquetPartitionWriter::Open(settings_, context));
+  return std::unique_ptr<PartitionWriter>(std::move(writer));
+}
+
+arrow::Status ParquetLoader::FinishRun(const RunContext& run,
+                                       const std::vector<PartitionManifest>& partitions) {
+  if (settings_ == nullptr) {
+    return arrow::Status::Invalid("parquet loader '", options_.name,
+                                  "': FinishRun before a successful Bind");
+  }
+  const std::string prefix = "parquet loader '" + options_.name + "': ";
+  const std::string run_dir = lake_->RunDir(run.run);
+
+  // Every partition of the plan must have its committed output in place.
+  std::map<std::string, const PartitionManifest*> by_id;
+  for (const auto& manifest : partitions) {
+    if (!by_id.emplace(manifest.partition_id, &manifest).second) {
+      return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
+                                    "' appears twice in the run's manifests");
+    }
+    const std::string dir =
+        lake_->PartitionDir(run.run, options_.partition_column, manifest.partition_id);
+    ARROW_ASSIGN_OR_RAISE(
+        bool committed,
+        lake_->Exists(LakeDirectory::Join(dir, LakeDirectory::kPartitionManifestFile)));
+    if (!committed) {
+      return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
+                                    "' has no committed output at '", dir, "'");
+    }
+  }
+
+  // Hive-style directories that are not partitions of this plan are stale output of an
+  // earlier run with another plan (or another partition_column): readers would take them
+  // as data of this run instance.
+  arrow::fs::FileSelector selector;
+  selector.base_dir = run_dir;
+  selector.allow_not_found = true;
+  auto entries = lake_->filesystem()->GetFileInfo(selector);
+  if (!entries.ok()) return lake_->IoFailure(entries.status(), run_dir);
+  for (const auto& entry : *entries) {
+    const std::string name = entry.base_name();
+    if (!entry.IsDirectory() || name.empty() || name[0] == '_' || name[0] == '.' ||
+        name.find('=') == std::string::npos) {
+      continue;
+    }
+    const std::string key = options_.partition_column + "=";
+    if (name.compare(0, key.size(), key) == 0 && by_id.count(name.substr(key.size())))
+      continue;
+    spdlog::info("parquet loader '{}': removing stale partition directory '{}'",
+                 options_.name, entry.path());
+    JETFLOW_RETURN_NOT_OK_CTX(lake_->DeleteDirIfExists(entry.path()),
+                              "removing stale output");
+  }
+
+  ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->StagingRunDir(run.run)));
+  ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->TrashRunDir(run.run)));
+  for (const char* dir : {LakeDirectory::kStagingDir, LakeDirectory::kTrashDir}) {
+    lake_->RemoveIfEmpty(LakeDirectory::Join(lake_->root(), dir));
+  }
+
+  // The run manifest, then _SUCCESS: a reader that sees the marker sees everything.
+  nlohmann::ordered_json columns = nlohmann::ordered_json::array();
+  for (const auto& field : settings_->output_schema->fields()) {
+    columns.push_back({{"name", field->name()},
+                       {"type", field->type()->ToString()},
+                       {"nullable", field->nullable()}});
+  }
+  nlohmann::ordered_json partition_list = nlohmann::ordered_json::array();
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  for (const auto& [id, manifest] : by_id) {  // sorted by partition id
+    partition_list.push_back(nlohmann::ordered_json::parse(manifest->ToJson(), nullptr,
+                                                           /*allow_exceptions=*/false));
+    rows += manifest->rows;
+    bytes += manifest->bytes;
+  }
+  nlohmann::ordered_json json = {{"format", "jetflow.run-manifest/1"},
+                                 {"pipeline", run.pipeline},
+                                 {"loader", options_.name},
+                                 {"instance", run.run.id()},
+                                 {"run_id", run.run_id},
+                                 {"finished_at", UtcNow()},
+                                 {"rows", rows},
+                                 {"bytes", bytes},
+                                 {"schema_fingerprint", settings_->schema_fingerprint},
+                                 {"columns", std::move(columns)},
+                                 {"partitions", std::move(partition_list)}};
+  ARROW_RETURN_NOT_OK(lake_->CreateDir(run_dir));
+  ARROW_RETURN_NOT_OK(
+      lake_->WriteFile(LakeDirectory::Join(run_dir, LakeDirectory::kRunManifestFile),
+                       json.dump(2, ' ', /*ensure_ascii=*/false,
+                                 nlohmann::ordered_json::error_handler_t::replace)));
+  ARROW_RETURN_NOT_OK(
+      lake_->WriteFile(LakeDirectory::Join(run_dir, LakeDirectory::kSuccessFile), ""));
+  return lake_->Sync(run_dir);
+}
+
+void RegisterParquetLoader(ComponentRegistry& registry) {
+  registry.RegisterLoader(
+      "parquet",
+      [](const ConfigNode& node,
+         const ComponentContext& context) -> arrow::Result<std::unique_ptr<Loader>> {
+        ARROW_ASSIGN_OR_RAISE(auto options, ParquetLoader::ParseOptions(node, context));
+        ARROW_ASSIGN_OR_RAISE(auto loader, ParquetLoader::Make(std::move(options)));
+        return std::unique_ptr<Loader>(std::move(loader));
+      });
+}
+
+}  // namespace jetflow

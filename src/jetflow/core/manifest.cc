@@ -1,0 +1,101 @@
+// PartitionManifest <-> JSON (format: docs/formats/manifest.md).
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "jetflow/core/loader.h"
+
+namespace jetflow {
+
+namespace {
+
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
+
+constexpr const char* kPartitionManifestFormat = "jetflow.partition-manifest/1";
+
+// nlohmann's typed getters throw on a type mismatch; these check first, so a malformed
+// manifest becomes an Invalid naming the key instead of an exception.
+arrow::Status GetString(const Json& object, const char* key, std::string* out) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) {
+    return arrow::Status::Invalid("partition manifest: '", key, "' must be a string");
+  }
+  *out = it->get_ref<const std::string&>();
+  return arrow::Status::OK();
+}
+
+arrow::Status GetInt(const Json& object, const char* key, int64_t* out) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) {
+    return arrow::Status::Invalid("partition manifest: '", key, "' must be an integer");
+  }
+  *out = it->get<int64_t>();
+  if (*out < 0) {
+    return arrow::Status::Invalid("partition manifest: '", key, "' must not be negative");
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+std::string PartitionManifest::ToJson() const {
+  OrderedJson files_json = OrderedJson::array();
+  for (const auto& file : files) {
+    files_json.push_back({{"path", file.path},
+                          {"rows", file.rows},
+                          {"bytes", file.bytes},
+                          {"checksum", file.checksum}});
+  }
+  // ordered_json keeps keys in this reading order.
+  OrderedJson json = {{"format", kPartitionManifestFormat},
+                      {"loader", loader},
+                      {"partition_id", partition_id},
+                      {"location", location},
+                      {"rows", rows},
+                      {"bytes", bytes},
+                      {"schema_fingerprint", schema_fingerprint},
+                      {"files", std::move(files_json)}};
+  // `replace` never throws on invalid UTF-8 in a name; it substitutes U+FFFD.
+  return json.dump(2, ' ', /*ensure_ascii=*/false, OrderedJson::error_handler_t::replace);
+}
+
+arrow::Result<PartitionManifest> PartitionManifest::FromJson(const std::string& json) {
+  Json root = Json::parse(json, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object()) {
+    return arrow::Status::Invalid("partition manifest: not a JSON object");
+  }
+  std::string format;
+  ARROW_RETURN_NOT_OK(GetString(root, "format", &format));
+  if (format != kPartitionManifestFormat) {
+    return arrow::Status::Invalid("partition manifest: unsupported format '", format,
+                                  "', expected '", kPartitionManifestFormat, "'");
+  }
+  PartitionManifest manifest;
+  ARROW_RETURN_NOT_OK(GetString(root, "loader", &manifest.loader));
+  ARROW_RETURN_NOT_OK(GetString(root, "partition_id", &manifest.partition_id));
+  ARROW_RETURN_NOT_OK(GetString(root, "location", &manifest.location));
+  ARROW_RETURN_NOT_OK(GetInt(root, "rows", &manifest.rows));
+  ARROW_RETURN_NOT_OK(GetInt(root, "bytes", &manifest.bytes));
+  ARROW_RETURN_NOT_OK(
+      GetString(root, "schema_fingerprint", &manifest.schema_fingerprint));
+  auto files = root.find("files");
+  if (files == root.end() || !files->is_array()) {
+    return arrow::Status::Invalid("partition manifest: 'files' must be an array");
+  }
+  for (const Json& entry : *files) {
+    if (!entry.is_object()) {
+      return arrow::Status::Invalid(
+          "partition manifest: 'files' entries must be objects");
+    }
+    FileManifest file;
+    ARROW_RETURN_NOT_OK(GetString(entry, "path", &file.path));
+    ARROW_RETURN_NOT_OK(GetInt(entry, "rows", &file.rows));
+    ARROW_RETURN_NOT_OK(GetInt(entry, "bytes", &file.bytes));
+    ARROW_RETURN_NOT_OK(GetString(entry, "checksum", &file.checksum));
+    manifest.files.push_back(std::move(file));
+  }
+  return manifest;
+}
+
+}  // namespace jetflow

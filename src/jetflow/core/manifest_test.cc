@@ -1,0 +1,96 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "jetflow/core/loader.h"
+
+namespace jetflow {
+namespace {
+
+using ::testing::HasSubstr;
+
+PartitionManifest SampleManifest() {
+  PartitionManifest manifest;
+  manifest.loader = "lake";
+  manifest.partition_id = "p00003";
+  manifest.location = "dt=2026-11-25/part=p00003";
+  manifest.files = {{"dt=2026-11-25/part=p00003/part-00000.parquet", 1000, 4096,
+                     "xxh3-128:0123456789abcdef0123456789abcdef"},
+                    {"dt=2026-11-25/part=p00003/part-00001.parquet", 17, 512,
+                     "xxh3-128:fedcba9876543210fedcba9876543210"}};
+  manifest.rows = 1017;
+  manifest.bytes = 4608;
+  manifest.schema_fingerprint = "xxh3-128:00112233445566778899aabbccddeeff";
+  return manifest;
+}
+
+void ExpectEqual(const PartitionManifest& a, const PartitionManifest& b) {
+  EXPECT_EQ(a.loader, b.loader);
+  EXPECT_EQ(a.partition_id, b.partition_id);
+  EXPECT_EQ(a.location, b.location);
+  EXPECT_EQ(a.rows, b.rows);
+  EXPECT_EQ(a.bytes, b.bytes);
+  EXPECT_EQ(a.schema_fingerprint, b.schema_fingerprint);
+  ASSERT_EQ(a.files.size(), b.files.size());
+  for (size_t i = 0; i < a.files.size(); ++i) {
+    EXPECT_EQ(a.files[i].path, b.files[i].path);
+    EXPECT_EQ(a.files[i].rows, b.files[i].rows);
+    EXPECT_EQ(a.files[i].bytes, b.files[i].bytes);
+    EXPECT_EQ(a.files[i].checksum, b.files[i].checksum);
+  }
+}
+
+TEST(ManifestTest, RoundTripsThroughJson) {
+  PartitionManifest manifest = SampleManifest();
+  std::string json = manifest.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"format\": \"jetflow.partition-manifest/1\""));
+  auto parsed = PartitionManifest::FromJson(json);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ExpectEqual(manifest, *parsed);
+  EXPECT_EQ(parsed->ToJson(), json);  // deterministic
+}
+
+TEST(ManifestTest, RoundTripsAnEmptyPartition) {
+  PartitionManifest manifest = SampleManifest();
+  manifest.files.clear();
+  manifest.rows = 0;
+  manifest.bytes = 0;
+  auto parsed = PartitionManifest::FromJson(manifest.ToJson());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ExpectEqual(manifest, *parsed);
+}
+
+TEST(ManifestTest, IgnoresUnknownKeysForForwardCompatibility) {
+  std::string json = R"({"format": "jetflow.partition-manifest/1", "loader": "l",
+      "partition_id": "p", "location": "x", "rows": 0, "bytes": 0,
+      "schema_fingerprint": "f", "files": [], "added_later": {"a": 1}})";
+  EXPECT_TRUE(PartitionManifest::FromJson(json).ok());
+}
+
+TEST(ManifestTest, RejectsMalformedManifestsWithoutThrowing) {
+  EXPECT_THAT(PartitionManifest::FromJson("{not json").status().message(),
+              HasSubstr("not a JSON object"));
+  EXPECT_THAT(PartitionManifest::FromJson("[]").status().message(),
+              HasSubstr("not a JSON object"));
+  std::string json = SampleManifest().ToJson();
+
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string copy = json;
+    copy.replace(copy.find(from), from.size(), to);
+    return PartitionManifest::FromJson(copy).status();
+  };
+  EXPECT_THAT(replace("\"rows\": 1017", "\"rows\": \"many\"").message(),
+              HasSubstr("'rows' must be an integer"));
+  EXPECT_THAT(replace("\"rows\": 1017", "\"rows\": -1").message(),
+              HasSubstr("'rows' must not be negative"));
+  EXPECT_THAT(replace("\"loader\": \"lake\"", "\"loader\": 7").message(),
+              HasSubstr("'loader' must be a string"));
+  EXPECT_THAT(
+      replace("jetflow.partition-manifest/1", "jetflow.partition-manifest/9").message(),
+      HasSubstr("unsupported format"));
+  EXPECT_THAT(
+      replace("\"checksum\": \"xxh3-128:0123", "\"checksum\": [], \"x\": \"").message(),
+      HasSubstr("'checksum' must be a string"));
+}
+
+}  // namespace
+}  // namespace jetflow

@@ -1,0 +1,489 @@
+#include "jetflow/core/output_profile.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/extension/uuid.h>
+#include <arrow/util/checked_cast.h>
+#include <arrow/util/key_value_metadata.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <regex>
+
+#include "jetflow/testing/batch_from_json.h"
+
+namespace jetflow {
+namespace {
+
+using ::arrow::internal::checked_cast;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class OutputProfileTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(arrow::compute::Initialize().ok()); }
+};
+
+std::shared_ptr<arrow::Schema> Spark(const std::shared_ptr<arrow::Schema>& input) {
+  auto result = ApplyOutputProfile(input, OutputProfile::kSpark);
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+  return result.ok() ? *result : nullptr;
+}
+
+std::shared_ptr<arrow::Array> ArrayOf(const std::shared_ptr<arrow::DataType>& type,
+                                      const std::string& json) {
+  auto batch = testing::BatchFromJson(arrow::schema({arrow::field("v", type)}), json);
+  EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+  return (*batch)->column(0);
+}
+
+// A UUID column as fixed_size_binary(16) with the extension name in field metadata.
+std::shared_ptr<arrow::Field> TaggedUuidField(const std::string& name) {
+  return arrow::field(
+      name, arrow::fixed_size_binary(16), true,
+      arrow::key_value_metadata({"ARROW:extension:name"}, {"arrow.uuid"}));
+}
+
+std::shared_ptr<arrow::Array> UuidBytes(const std::vector<std::string>& hex_or_null) {
+  arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(16));
+  for (const auto& hex : hex_or_null) {
+    if (hex.empty()) {
+      EXPECT_TRUE(builder.AppendNull().ok());
+      continue;
+    }
+    uint8_t bytes[16];
+    for (int i = 0; i < 16; ++i) bytes[i] = std::stoi(hex.substr(2 * i, 2), nullptr, 16);
+    EXPECT_TRUE(builder.Append(bytes).ok());
+  }
+  return *builder.Finish();
+}
+
+// --- ApplyOutputProfile
+// -----------------------------------------------------------------
+
+TEST_F(OutputProfileTest, SparkMapsEveryTypeToOneSparkReads) {
+  auto input = arrow::schema({
+      arrow::field("ts_ns_utc", arrow::timestamp(arrow::TimeUnit::NANO, "UTC")),
+      arrow::field("ts_s", arrow::timestamp(arrow::TimeUnit::SECOND)),
+      arrow::field("u8", arrow::uint8()),
+      arrow::field("u16", arrow::uint16()),
+      arrow::field("u32", arrow::uint32(), /*nullable=*/false),
+      arrow::field("u64", arrow::uint64()),
+      arrow::field("big", arrow::large_utf8()),
+      arrow::field("blob", arrow::large_binary()),
+      arrow::field("d64", arrow::date64()),
+      arrow::field("half", arrow::float16()),
+      arrow::field("t32", arrow::time32(arrow::TimeUnit::SECOND)),
+      arrow::field("t64", arrow::time64(arrow::TimeUnit::MICRO)),
+      arrow::field("nothing", arrow::null()),
+      arrow::field("dec", arrow::decimal256(38, 4)),
+      arrow::field("dict", arrow::dictionary(arrow::int32(), arrow::utf8())),
+      arrow::field("id", arrow::extension::uuid()),
+      TaggedUuidField("id2"),
+      arrow::field("same", arrow::int64()),
+  });
+  auto expected = arrow::schema({
+      arrow::field("ts_ns_utc", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+      arrow::field("ts_s", arrow::timestamp(arrow::TimeUnit::MICRO)),
+      arrow::field("u8", arrow::int16()),
+      arrow::field("u16", arrow::int32()),
+      arrow::field("u32", arrow::int64(), /*nullable=*/false),
+      arrow::field("u64", arrow::decimal128(20, 0)),
+      arrow::field("big", arrow::utf8()),
+      arrow::field("blob", arrow::binary()),
+      arrow::field("d64", arrow::date32()),
+      arrow::field("half", arrow::float32()),
+      arrow::field("t32", arrow::utf8()),
+      arrow::field("t64", arrow::utf8()),
+      arrow::field("nothing", arrow::utf8()),
+      arrow::field("dec", arrow::decimal128(38, 4)),
+      arrow::field("dict", arrow::dictionary(arrow::int32(), arrow::utf8())),
+      arrow::field("id", arrow::utf8()),
+      arrow::field("id2", arrow::utf8()),
+      arrow::field("same", arrow::int64()),
+  });
+  auto output = Spark(input);
+  ASSERT_NE(output, nullptr);
+  EXPECT_TRUE(output->Equals(*expected)) << output->ToString();
+  // The UUID tag is gone with the binary type it described.
+  EXPECT_EQ(output->GetFieldByName("id2")->metadata(), nullptr);
+}
+
+TEST_F(OutputProfileTest, SparkMapsNestedTypes) {
+  auto input = arrow::schema({
+      arrow::field("l", arrow::large_list(arrow::uint32())),
+      arrow::field(
+          "s", arrow::struct_({arrow::field("t", arrow::time64(arrow::TimeUnit::NANO)),
+                               arrow::field("ok", arrow::int32())})),
+      arrow::field("m", arrow::map(arrow::utf8(), arrow::uint64())),
+      arrow::field("ids", arrow::list(arrow::extension::uuid())),
+  });
+  auto output = Spark(input);
+  ASSERT_NE(output, nullptr);
+  EXPECT_TRUE(output->field(0)->type()->Equals(*arrow::list(arrow::int64())))
+      << output->field(0)->type()->ToString();
+  EXPECT_TRUE(output->field(1)->type()->Equals(*arrow::struct_(
+      {arrow::field("t", arrow::utf8()), arrow::field("ok", arrow::int32())})));
+  EXPECT_TRUE(output->field(2)->type()->Equals(
+      *arrow::map(arrow::utf8(), arrow::decimal128(20, 0))))
+      << output->field(2)->type()->ToString();
+  EXPECT_TRUE(output->field(3)->type()->Equals(*arrow::list(arrow::utf8())));
+}
+
+TEST_F(OutputProfileTest, SparkKeepsSafeSchemasAsIs) {
+  auto input = arrow::schema({arrow::field("a", arrow::int64()),
+                              arrow::field("b", arrow::timestamp(arrow::TimeUnit::MICRO)),
+                              arrow::field("c", arrow::list(arrow::utf8()))});
+  auto output = Spark(input);
+  EXPECT_EQ(output, input);
+}
+
+TEST_F(OutputProfileTest, SparkRejectsEveryUnreadableColumnAtOnce) {
+  auto input = arrow::schema({
+      arrow::field("ok", arrow::int32()),
+      arrow::field("elapsed", arrow::duration(arrow::TimeUnit::SECOND)),
+      arrow::field("span", arrow::month_day_nano_interval()),
+      arrow::field("huge", arrow::decimal256(50, 2)),
+      arrow::field("nested", arrow::struct_({arrow::field(
+                                 "d", arrow::duration(arrow::TimeUnit::MILLI))})),
+  });
+  auto result = ApplyOutputProfile(input, OutputProfile::kSpark);
+  ASSERT_TRUE(result.status().IsInvalid());
+  const std::string& message = result.status().message();
+  EXPECT_THAT(message,
+              HasSubstr("column 'elapsed': type duration[s] cannot be written with "
+                        "the spark profile (Spark cannot read it); cast it or use "
+                        "profile: lossless"));
+  EXPECT_THAT(message, HasSubstr("column 'span'"));
+  EXPECT_THAT(message, HasSubstr("column 'huge'"));
+  EXPECT_THAT(message, HasSubstr("precision 38"));
+  EXPECT_THAT(message, HasSubstr("column 'nested.d'"));
+  EXPECT_THAT(message, Not(HasSubstr("'ok'")));
+}
+
+TEST_F(OutputProfileTest, SparkRejectsNamesThatDifferOnlyInCase) {
+  auto input = arrow::schema(
+      {arrow::field("Id", arrow::int32()), arrow::field("id", arrow::int32())});
+  auto spark = ApplyOutputProfile(input, OutputProfile::kSpark);
+  ASSERT_TRUE(spark.status().IsInvalid());
+  EXPECT_THAT(spark.status().message(), HasSubstr("'Id' and 'id' differ only in case"));
+  EXPECT_TRUE(ApplyOutputProfile(input, OutputProfile::kLossless).ok());
+  auto twice = arrow::schema(
+      {arrow::field("x", arrow::int32()), arrow::field("x", arrow::utf8())});
+  EXPECT_THAT(ApplyOutputProfile(twice, OutputProfile::kLossless).status().message(),
+              HasSubstr("column 'x' appears more than once"));
+}
+
+TEST_F(OutputProfileTest, LosslessKeepsTypesParquetCanHold) {
+  auto input = arrow::schema({
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::NANO, "Europe/Paris")),
+      arrow::field("u64", arrow::uint64()),
+      arrow::field("t", arrow::time64(arrow::TimeUnit::NANO)),
+      arrow::field("d", arrow::duration(arrow::TimeUnit::MICRO)),
+      arrow::field("big", arrow::large_utf8()),
+      arrow::field("id", arrow::extension::uuid()),
+  });
+  auto output = ApplyOutputProfile(input, OutputProfile::kLossless);
+  ASSERT_TRUE(output.ok()) << output.status().ToString();
+  EXPECT_EQ(*output, input);
+}
+
+TEST_F(OutputProfileTest, LosslessWritesSecondsAndDate64WithExactEquivalents) {
+  auto input = arrow::schema({
+      arrow::field("t", arrow::time32(arrow::TimeUnit::SECOND)),
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::SECOND, "UTC")),
+      arrow::field("d", arrow::date64()),
+      arrow::field("codes", arrow::dictionary(arrow::int8(), arrow::int64())),
+      arrow::field("labels", arrow::dictionary(arrow::int32(), arrow::large_utf8())),
+  });
+  auto output = ApplyOutputProfile(input, OutputProfile::kLossless);
+  ASSERT_TRUE(output.ok()) << output.status().ToString();
+  auto expected = arrow::schema({
+      arrow::field("t", arrow::time32(arrow::TimeUnit::MILLI)),
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MILLI, "UTC")),
+      arrow::field("d", arrow::date32()),
+      arrow::field("codes", arrow::int64()),
+      arrow::field("labels", arrow::dictionary(arrow::int32(), arrow::utf8())),
+  });
+  EXPECT_TRUE((*output)->Equals(*expected)) << (*output)->ToString();
+}
+
+TEST_F(OutputProfileTest, LosslessTurnsTaggedUuidsIntoTheExtensionType) {
+  // Arrow readers rebuild arrow.uuid from the tag, so that is what gets written.
+  auto input = arrow::schema({TaggedUuidField("id")});
+  auto output = ApplyOutputProfile(input, OutputProfile::kLossless);
+  ASSERT_TRUE(output.ok()) << output.status().ToString();
+  EXPECT_TRUE((*output)->field(0)->type()->Equals(*arrow::extension::uuid()));
+  auto bytes = UuidBytes({"0123456789abcdef0011223344556677"});
+  auto conformed = ConformBatch(arrow::RecordBatch::Make(input, 1, {bytes}), *output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  EXPECT_TRUE((*conformed)->column(0)->type()->Equals(*arrow::extension::uuid()));
+  EXPECT_TRUE(checked_cast<const arrow::ExtensionArray&>(*(*conformed)->column(0))
+                  .storage()
+                  ->Equals(*bytes));
+}
+
+TEST_F(OutputProfileTest, ParsesAndPrintsProfileNames) {
+  EXPECT_EQ(*ParseOutputProfile("spark"), OutputProfile::kSpark);
+  EXPECT_EQ(*ParseOutputProfile("lossless"), OutputProfile::kLossless);
+  EXPECT_EQ(ToString(OutputProfile::kLossless), "lossless");
+  EXPECT_TRUE(ParseOutputProfile("sparky").status().IsInvalid());
+}
+
+// --- ParseTypeName
+// ----------------------------------------------------------------------
+
+TEST_F(OutputProfileTest, ParsesDeclaredTypeNames) {
+  struct Case {
+    const char* text;
+    std::shared_ptr<arrow::DataType> type;
+  };
+  const Case cases[] = {
+      {"int8", arrow::int8()},
+      {"int64", arrow::int64()},
+      {"uint32", arrow::uint32()},
+      {"float", arrow::float32()},
+      {"float32", arrow::float32()},
+      {"double", arrow::float64()},
+      {"bool", arrow::boolean()},
+      {"boolean", arrow::boolean()},
+      {"string", arrow::utf8()},
+      {"utf8", arrow::utf8()},
+      {"binary", arrow::binary()},
+      {"date", arrow::date32()},
+      {"date32", arrow::date32()},
+      {"timestamp[us]", arrow::timestamp(arrow::TimeUnit::MICRO)},
+      {"timestamp[ms]", arrow::timestamp(arrow::TimeUnit::MILLI)},
+      {"timestamp[ns]", arrow::timestamp(arrow::TimeUnit::NANO)},
+      {"timestamp[us, UTC]", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
+      {"timestamp[us,America/New_York]",
+       arrow::timestamp(arrow::TimeUnit::MICRO, "America/New_York")},
+      {"decimal(10,2)", arrow::decimal128(10, 2)},
+      {"decimal( 38 , 0 )", arrow::decimal128(38, 0)},
+      {"decimal(50,10)", arrow::decimal256(50, 10)},
+      {"list<int32>", arrow::list(arrow::int32())},
+      {"list<list<timestamp[us, UTC]>>",
+       arrow::list(arrow::list(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")))},
+      {" INT64 ", arrow::int64()},
+  };
+  for (const auto& c : cases) {
+    auto type = ParseTypeName(c.text);
+    ASSERT_TRUE(type.ok()) << c.text << ": " << type.status().ToString();
+    EXPECT_TRUE((*type)->Equals(*c.type)) << c.text << " -> " << (*type)->ToString();
+  }
+}
+
+TEST_F(OutputProfileTest, RejectsUnknownTypeNamesClearly) {
+  auto typo = ParseTypeName("in64");
+  ASSERT_TRUE(typo.status().IsInvalid());
+  EXPECT_THAT(typo.status().message(), HasSubstr("unknown type 'in64'"));
+  EXPECT_THAT(typo.status().message(), HasSubstr("did you mean 'int64'"));
+  EXPECT_THAT(ParseTypeName("timestamp").status().message(), HasSubstr("expected '['"));
+  EXPECT_THAT(ParseTypeName("timestamp[xs]").status().message(),
+              HasSubstr("unit must be s, ms, us or ns"));
+  EXPECT_THAT(ParseTypeName("timestamp[us, Mars/Olympus_Mons]").status().message(),
+              HasSubstr("unknown time zone 'Mars/Olympus_Mons'"));
+  EXPECT_THAT(ParseTypeName("decimal(10)").status().message(), HasSubstr("expected ','"));
+  EXPECT_THAT(ParseTypeName("decimal(3,5)").status().message(), HasSubstr("scale"));
+  EXPECT_THAT(ParseTypeName("decimal(0,0)").status().message(), HasSubstr("precision"));
+  EXPECT_THAT(ParseTypeName("list<int32").status().message(), HasSubstr("expected '>'"));
+  EXPECT_THAT(ParseTypeName("int32 extra").status().message(), HasSubstr("unexpected"));
+  EXPECT_TRUE(ParseTypeName("").status().IsInvalid());
+}
+
+// --- SchemaFingerprint
+// ------------------------------------------------------------------
+
+TEST_F(OutputProfileTest, FingerprintCoversNamesTypesAndNullabilityOnly) {
+  auto base = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  std::string fingerprint = SchemaFingerprint(*base);
+  EXPECT_TRUE(std::regex_match(fingerprint, std::regex("xxh3-128:[0-9a-f]{32}")))
+      << fingerprint;
+  EXPECT_EQ(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())})));
+  auto with_metadata = base->WithMetadata(arrow::key_value_metadata({"k"}, {"v"}));
+  EXPECT_EQ(fingerprint, SchemaFingerprint(*with_metadata));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("a", arrow::int32()), arrow::field("b", arrow::utf8())})));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema({arrow::field("a", arrow::int64(), false),
+                                              arrow::field("b", arrow::utf8())})));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("b", arrow::utf8()), arrow::field("a", arrow::int64())})));
+}
+
+// --- ConformBatch
+// -----------------------------------------------------------------------
+
+TEST_F(OutputProfileTest, ConformIsZeroCopyWhenTypesMatch) {
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  auto batch =
+      *testing::BatchFromJson(schema, R"([{"a": 1, "b": "x"}, {"a": 2, "b": null}])");
+  auto output = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  auto conformed = ConformBatch(batch, output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  EXPECT_EQ((*conformed)->schema(), output);
+  EXPECT_EQ((*conformed)->column(0)->data()->buffers[1],
+            batch->column(0)->data()->buffers[1]);
+  EXPECT_EQ((*conformed)->column(1)->data()->buffers[2],
+            batch->column(1)->data()->buffers[2]);
+}
+
+TEST_F(OutputProfileTest, ConformReordersDropsAndCasts) {
+  auto input = arrow::schema({arrow::field("extra", arrow::utf8()),
+                              arrow::field("n", arrow::int32()),
+                              arrow::field("id", arrow::uint64())});
+  auto batch =
+      *testing::BatchFromJson(input,
+                              R"([{"extra": "e", "n": 7, "id": 18446744073709551615},
+          {"extra": null, "n": null, "id": 0}])");
+  auto output = arrow::schema(
+      {arrow::field("id", arrow::decimal128(20, 0)), arrow::field("n", arrow::int64())});
+  auto conformed = ConformBatch(batch, output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  auto expected = *testing::BatchFromJson(
+      output, R"([{"id": "18446744073709551615", "n": 7}, {"id": "0", "n": null}])");
+  EXPECT_EQ(testing::DiffBatches(*expected, **conformed), "");
+}
+
+TEST_F(OutputProfileTest, ConformAppliesSparkConversions) {
+  auto input = arrow::schema({
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::NANO, "UTC")),
+      arrow::field("t", arrow::time64(arrow::TimeUnit::MICRO)),
+      arrow::field("t_s", arrow::time32(arrow::TimeUnit::SECOND)),
+      arrow::field("u", arrow::uint32()),
+      arrow::field("nothing", arrow::null()),
+      arrow::field("tags", arrow::large_list(arrow::uint8())),
+  });
+  auto batch = *testing::BatchFromJson(input, R"([
+      {"ts": 1000, "t": 3723000001, "t_s": 3723, "u": 4294967295, "nothing": null,
+       "tags": [1, 255]},
+      {"ts": null, "t": null, "t_s": 0, "u": 0, "nothing": null, "tags": null}])");
+  auto output = Spark(input);
+  auto conformed = ConformBatch(batch, output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  auto expected = *testing::BatchFromJson(output, R"([
+      {"ts": 1, "t": "01:02:03.000001", "t_s": "01:02:03", "u": 4294967295,
+       "nothing": null, "tags": [1, 255]},
+      {"ts": null, "t": null, "t_s": "00:00:00", "u": 0, "nothing": null,
+       "tags": null}])");
+  EXPECT_EQ(testing::DiffBatches(*expected, **conformed), "");
+}
+
+TEST_F(OutputProfileTest, ConformFormatsUuidsAsCanonicalStrings) {
+  auto bytes = UuidBytes({"0123456789abcdef0011223344556677", ""});
+  auto extension = arrow::ExtensionType::WrapArray(arrow::extension::uuid(), bytes);
+  auto input = arrow::schema(
+      {arrow::field("id", arrow::extension::uuid()), TaggedUuidField("id2")});
+  auto batch = arrow::RecordBatch::Make(input, 2, {extension, bytes});
+  auto output = Spark(input);
+  auto conformed = ConformBatch(batch, output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  auto expected = *testing::BatchFromJson(output, R"([
+      {"id": "01234567-89ab-cdef-0011-223344556677",
+       "id2": "01234567-89ab-cdef-0011-223344556677"},
+      {"id": null, "id2": null}])");
+  EXPECT_EQ(testing::DiffBatches(*expected, **conformed), "");
+}
+
+TEST_F(OutputProfileTest, ConformFormatsUuidsInsideLists) {
+  auto bytes =
+      UuidBytes({"ffffffffffffffffffffffffffffffff", "00000000000000000000000000000001",
+                 "0123456789abcdef0011223344556677"});
+  auto values = arrow::ExtensionType::WrapArray(arrow::extension::uuid(), bytes);
+  auto offsets = ArrayOf(arrow::int32(), R"([{"v": 0}, {"v": 1}, {"v": 1}, {"v": 3}])");
+  auto lists = *arrow::ListArray::FromArrays(*offsets, *values);
+  // Slice away the first list: conversion must honour offsets.
+  auto input = arrow::schema({arrow::field("ids", lists->type())});
+  auto batch = arrow::RecordBatch::Make(input, 2, {lists->Slice(1)});
+  auto output = Spark(input);
+  auto conformed = ConformBatch(batch, output);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  auto expected = *testing::BatchFromJson(output, R"([
+      {"ids": []},
+      {"ids": ["00000000-0000-0000-0000-000000000001",
+               "01234567-89ab-cdef-0011-223344556677"]}])");
+  EXPECT_EQ(testing::DiffBatches(*expected, **conformed), "");
+}
+
+TEST_F(OutputProfileTest, ConformRefusesToTruncateTimestampsAndNamesTheRow) {
+  auto input =
+      arrow::schema({arrow::field("id", arrow::int32()),
+                     arrow::field("created", arrow::timestamp(arrow::TimeUnit::NANO))});
+  auto batch = *testing::BatchFromJson(input, R"([
+      {"id": 1, "created": 1000}, {"id": 2, "created": 2000}, {"id": 3, "created": 3000},
+      {"id": 4, "created": 4001}, {"id": 5, "created": 5001}])");
+  ConformOptions options;
+  options.first_row = 100;
+  auto result = ConformBatch(batch, Spark(input), options);
+  ASSERT_TRUE(result.status().IsInvalid());
+  const std::string& message = result.status().message();
+  EXPECT_THAT(message, HasSubstr("column 'created'"));
+  EXPECT_THAT(message, HasSubstr("timestamp[ns] to timestamp[us]"));
+  EXPECT_THAT(message, HasSubstr("at row 103"));
+  EXPECT_THAT(message, HasSubstr("000004001"));
+}
+
+TEST_F(OutputProfileTest, ConformReportsOverflowAndDecimalLoss) {
+  auto input = arrow::schema({arrow::field("n", arrow::int64()),
+                              arrow::field("price", arrow::decimal128(10, 3))});
+  auto batch = *testing::BatchFromJson(
+      input, R"([{"n": 1, "price": "1.250"}, {"n": 3000000000, "price": "1.255"}])");
+  auto narrow = arrow::schema({arrow::field("n", arrow::int32())});
+  auto overflow = ConformBatch(batch, narrow);
+  ASSERT_TRUE(overflow.status().IsInvalid());
+  EXPECT_THAT(overflow.status().message(), HasSubstr("column 'n'"));
+  EXPECT_THAT(overflow.status().message(), HasSubstr("at row 1 (value 3000000000)"));
+
+  auto rescaled = arrow::schema({arrow::field("price", arrow::decimal128(10, 2))});
+  auto loss = ConformBatch(batch, rescaled);
+  ASSERT_TRUE(loss.status().IsInvalid());
+  EXPECT_THAT(loss.status().message(), HasSubstr("column 'price'"));
+  EXPECT_THAT(loss.status().message(), HasSubstr("at row 1 (value 1.255)"));
+}
+
+TEST_F(OutputProfileTest, ConformChecksNonNullableColumns) {
+  auto input = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::int64())});
+  auto batch =
+      *testing::BatchFromJson(input, R"([{"a": 1, "b": 1}, {"a": 2, "b": null}])");
+  auto same_types = arrow::schema({arrow::field("a", arrow::int64(), false),
+                                   arrow::field("b", arrow::int64(), false)});
+  auto result = ConformBatch(batch, same_types);
+  ASSERT_TRUE(result.status().IsInvalid());
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("column 'b' is not nullable but row 1 is null"));
+
+  auto cast = arrow::schema({arrow::field("b", arrow::int32(), false)});
+  ConformOptions options;
+  options.first_row = 10;
+  EXPECT_THAT(ConformBatch(batch, cast, options).status().message(),
+              HasSubstr("column 'b' is not nullable but row 11 is null"));
+}
+
+TEST_F(OutputProfileTest, ConformNamesAMissingColumn) {
+  auto input = arrow::schema({arrow::field("a", arrow::int64())});
+  auto batch = *testing::BatchFromJson(input, R"([{"a": 1}])");
+  auto output = arrow::schema({arrow::field("b", arrow::int64())});
+  EXPECT_THAT(ConformBatch(batch, output).status().message(), HasSubstr("column 'b'"));
+}
+
+TEST_F(OutputProfileTest, CanConformFollowsCastRules) {
+  EXPECT_TRUE(CanConform(arrow::Field("a", arrow::int64()), *arrow::int32()));
+  EXPECT_TRUE(CanConform(arrow::Field("a", arrow::uint64()), *arrow::decimal128(20, 0)));
+  EXPECT_TRUE(CanConform(arrow::Field("a", arrow::extension::uuid()), *arrow::utf8()));
+  EXPECT_TRUE(CanConform(*TaggedUuidField("a"), *arrow::utf8()));
+  EXPECT_FALSE(CanConform(arrow::Field("a", arrow::int64()), *arrow::date32()));
+  EXPECT_FALSE(
+      CanConform(arrow::Field("a", arrow::list(arrow::int32())), *arrow::int32()));
+}
+
+}  // namespace
+}  // namespace jetflow

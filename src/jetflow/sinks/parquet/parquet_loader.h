@@ -1,0 +1,123 @@
+// ParquetLoader (`type: parquet`): writes a pipeline's output as a Hive-style Parquet
+// lake that Spark, DuckDB, Trino and pyarrow read without settings, and publishes it so
+// that readers never see a partial partition, a duplicate or a stale file.
+//
+//   <path>/<run.key>=<run.value>/<partition_column>=<partition.id>/part-00000.parquet
+//
+// Per partition attempt, files are written into a staging directory, their footers are
+// read back and checked, a manifest is written next to them, and the directory then
+// replaces the partition's previous output in one atomic rename. A re-run of a run
+// instance therefore replaces its output file for file; FinishRun removes partitions that
+// left the plan and writes `_jetflow_run.json` and finally `_SUCCESS`.
+// docs/parquet-loader.md describes the protocol and what a crash at each step leaves
+// behind.
+//
+// The output schema is fixed at plan time (Bind): the declared `schema:` if given, else
+// the stream schema under the output profile (docs/type-mapping.md). Every batch is
+// converted to it exactly, or the partition fails naming the column, row and value.
+//
+// Threading: see Loader. Writers of different partitions run concurrently and share only
+// immutable settings.
+#pragma once
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/util/compression.h>
+#include <parquet/properties.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jetflow/core/config_node.h"
+#include "jetflow/core/loader.h"
+#include "jetflow/core/output_profile.h"
+#include "jetflow/core/registry.h"
+
+namespace jetflow {
+
+class LakeDirectory;
+struct ParquetWriteSettings;
+
+class ParquetLoader : public Loader {
+ public:
+  /// What to do with stream columns that a declared schema does not list.
+  enum class ExtraColumns { kError, kDrop };
+
+  struct Options {
+    /// Name of the loader in the config; recorded in manifests.
+    std::string name = "parquet";
+    /// Root of the lake: a local path or a URI (file://, s3://, ...). Publishing is
+    /// atomic only where directory renames are (local filesystems).
+    std::string path;
+    OutputProfile profile = OutputProfile::kSpark;
+    arrow::Compression::type compression = arrow::Compression::ZSTD;
+    std::optional<int> compression_level;
+    int64_t row_group_rows = int64_t{1} << 20;
+    /// Roll to a new file after this many rows; 0 = unlimited.
+    int64_t max_file_rows = 0;
+    /// Roll to a new file once this many bytes are flushed; 0 = unlimited.
+    int64_t max_file_bytes = int64_t{512} << 20;
+    bool dictionary = true;
+    bool statistics = true;
+    parquet::ParquetDataPageVersion data_page_version =
+        parquet::ParquetDataPageVersion::V1;
+    /// Threads encoding the columns of one row group; 1 encodes on the calling thread.
+    int encode_threads = 1;
+    /// Hive key of partition directories: "<partition_column>=<partition id>".
+    std::string partition_column = "part";
+    /// Declared output schema (names, order, types, nullability), or nullptr to write the
+    /// stream schema under `profile`.
+    std::shared_ptr<arrow::Schema> schema;
+    ExtraColumns extra_columns = ExtraColumns::kError;
+    /// Test seam: when set, `path` is a path inside this filesystem.
+    std::shared_ptr<arrow::fs::FileSystem> filesystem;
+  };
+
+  /// Reads every option from `node` (the loader's map in the pipeline YAML), recording
+  /// each problem in the node's Diagnostics with its file:line:col; Invalid if any.
+  static arrow::Result<Options> ParseOptions(const ConfigNode& node,
+                                             const ComponentContext& context);
+  /// Checks the options and opens the filesystem; touches no file.
+  static arrow::Result<std::unique_ptr<ParquetLoader>> Make(Options options);
+
+  ~ParquetLoader() override;
+
+  /// Plan time: the output schema for `input`, or one Invalid listing every column that
+  /// cannot be written (a type the profile rejects, a declared column missing from the
+  /// stream or not castable from it, an undeclared stream column, a type the Parquet
+  /// writer cannot round-trip).
+  arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
+      const std::shared_ptr<arrow::Schema>& input) override;
+  /// Removes the run's completion marker and leftovers of dead attempts. Fails with
+  /// IOError naming the root if it cannot be written.
+  arrow::Status BeginRun(const RunContext& run) override;
+  /// REQUIRES: Bind() succeeded.
+  arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
+      const PartitionContext& context) override;
+  /// Removes partition directories not in `partitions`, writes `_jetflow_run.json`, then
+  /// `_SUCCESS`.
+  arrow::Status FinishRun(const RunContext& run,
+                          const std::vector<PartitionManifest>& partitions) override;
+
+  const Options& options() const { return options_; }
+  /// The schema written to files; nullptr before Bind().
+  const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
+
+ private:
+  ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake);
+
+  arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
+      const arrow::Schema& input) const;
+
+  Options options_;
+  std::shared_ptr<LakeDirectory> lake_;
+  std::shared_ptr<arrow::Schema> output_schema_;          // set by Bind()
+  std::shared_ptr<const ParquetWriteSettings> settings_;  // set by Bind()
+};
+
+/// Registers `type: parquet`.
+void RegisterParquetLoader(ComponentRegistry& registry);
+
+}  // namespace jetflow

@@ -1,0 +1,939 @@
+#include "jetflow/sinks/parquet/parquet_loader.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/extension/uuid.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
+#include <arrow/util/key_value_metadata.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/schema.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "jetflow/core/error.h"
+#include "jetflow/testing/batch_from_json.h"
+
+namespace jetflow {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+#define ASSERT_OK(expr)                                       \
+  do {                                                        \
+    ::arrow::Status _st = (expr);                             \
+    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
+  } while (false)
+
+#define JETFLOW_TEST_CONCAT_INNER(a, b) a##b
+#define JETFLOW_TEST_CONCAT(a, b) JETFLOW_TEST_CONCAT_INNER(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
+  ASSERT_OK_AND_ASSIGN_IMPL(JETFLOW_TEST_CONCAT(_result_, __LINE__), lhs, rexpr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                       \
+  auto&& result = (rexpr);                                                  \
+  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString(); \
+  lhs = std::move(result).ValueUnsafe()
+
+class ParquetLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(arrow::compute::Initialize());
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("jetflow_parquet_test_" + std::to_string(::getpid()) + "_" + test->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    root_ = dir_ / "lake";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ParquetLoader::Options Options() const {
+    ParquetLoader::Options options;
+    options.name = "lake";
+    options.path = root_.string();
+    return options;
+  }
+
+  static std::shared_ptr<arrow::Schema> OrdersSchema() {
+    return arrow::schema(
+        {arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
+  }
+
+  static std::shared_ptr<arrow::RecordBatch> Batch(
+      const std::shared_ptr<arrow::Schema>& schema, const std::string& json) {
+    auto batch = testing::BatchFromJson(schema, json);
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    return *batch;
+  }
+
+  static RunContext Run(const std::string& day = "2026-11-25") {
+    RunContext run;
+    run.pipeline = "orders";
+    run.run = {"dt", day};
+    run.run_id = 7;
+    return run;
+  }
+
+  static PartitionContext Partition(const std::string& id, int attempt = 1,
+                                    const std::string& day = "2026-11-25") {
+    PartitionContext context;
+    context.pipeline = "orders";
+    context.run = {"dt", day};
+    context.partition.id = id;
+    context.attempt = attempt;
+    return context;
+  }
+
+  // Make + Bind, failing the test on error.
+  std::unique_ptr<ParquetLoader> Loader(ParquetLoader::Options options,
+                                        const std::shared_ptr<arrow::Schema>& input) {
+    auto loader = ParquetLoader::Make(std::move(options));
+    EXPECT_TRUE(loader.ok()) << loader.status().ToString();
+    if (!loader.ok()) return nullptr;
+    auto bound = (*loader)->Bind(input);
+    EXPECT_TRUE(bound.ok()) << bound.status().ToString();
+    return bound.ok() ? *std::move(loader) : nullptr;
+  }
+
+  static arrow::Result<PartitionManifest> WritePartition(
+      ParquetLoader* loader, const PartitionContext& context,
+      const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+    ARROW_ASSIGN_OR_RAISE(auto writer, loader->OpenPartition(context));
+    for (const auto& batch : batches) ARROW_RETURN_NOT_OK(writer->Write(batch));
+    return writer->Commit();
+  }
+
+  // Every regular file under the root, relative to it, sorted.
+  std::vector<std::string> Files() const {
+    std::vector<std::string> files;
+    if (!fs::exists(root_)) return files;
+    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+      if (entry.is_regular_file())
+        files.push_back(fs::relative(entry.path(), root_).string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  std::unique_ptr<parquet::arrow::FileReader> OpenParquet(
+      const std::string& relative) const {
+    auto input = arrow::io::ReadableFile::Open((root_ / relative).string());
+    EXPECT_TRUE(input.ok()) << input.status().ToString();
+    auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    return *std::move(reader);
+  }
+
+  std::shared_ptr<arrow::RecordBatch> ReadParquet(const std::string& relative) const {
+    auto reader = OpenParquet(relative);
+    auto table = reader->ReadTable();
+    EXPECT_TRUE(table.ok()) << table.status().ToString();
+    auto batch = (*table)->CombineChunksToBatch();
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    return *batch;
+  }
+
+  std::string ReadText(const std::string& relative) const {
+    std::ifstream in(root_ / relative, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+  fs::path root_;
+};
+
+constexpr const char* kP0 = "dt=2026-11-25/part=p0/";
+
+// --- Writing and reading back
+// -----------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, CommitsAPartitionThatReadsBackExactly) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_NE(loader, nullptr);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(
+      PartitionManifest manifest,
+      WritePartition(
+          loader.get(), Partition("p0"),
+          {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": null}])"),
+           Batch(schema, R"([{"id": 3, "name": "c"}])")}));
+
+  EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
+                                   std::string(kP0) + "part-00000.parquet"));
+  auto expected = Batch(
+      schema,
+      R"([{"id": 1, "name": "a"}, {"id": 2, "name": null}, {"id": 3, "name": "c"}])");
+  EXPECT_EQ(testing::DiffBatches(*expected,
+                                 *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+            "");
+
+  EXPECT_EQ(manifest.loader, "lake");
+  EXPECT_EQ(manifest.partition_id, "p0");
+  EXPECT_EQ(manifest.location, "dt=2026-11-25/part=p0");
+  EXPECT_EQ(manifest.rows, 3);
+  EXPECT_EQ(manifest.schema_fingerprint, SchemaFingerprint(*schema));
+  ASSERT_EQ(manifest.files.size(), 1u);
+  const FileManifest& file = manifest.files[0];
+  EXPECT_EQ(file.path, std::string(kP0) + "part-00000.parquet");
+  EXPECT_EQ(file.rows, 3);
+  std::string bytes = ReadText(file.path);
+  EXPECT_EQ(file.bytes, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(manifest.bytes, file.bytes);
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
+  std::string hex;
+  for (unsigned char b : canonical.digest) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  EXPECT_EQ(file.checksum, "xxh3-128:" + hex);
+
+  // The manifest next to the data is the one Commit returned.
+  ASSERT_OK_AND_ASSIGN(
+      auto stored,
+      PartitionManifest::FromJson(ReadText(std::string(kP0) + "_jetflow_manifest.json")));
+  EXPECT_EQ(stored.ToJson(), manifest.ToJson());
+}
+
+TEST_F(ParquetLoaderTest, WritesExplicitWriterSettings) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
+                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                .status());
+  auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
+  auto metadata = reader->parquet_reader()->metadata();
+  EXPECT_EQ(metadata->version(), parquet::ParquetVersion::PARQUET_2_6);
+  EXPECT_THAT(metadata->created_by(), HasSubstr("jetflow version"));
+  EXPECT_EQ(metadata->RowGroup(0)->ColumnChunk(0)->compression(),
+            arrow::Compression::ZSTD);
+  // ARROW:schema is stored so that lossless types come back.
+  ASSERT_NE(metadata->key_value_metadata(), nullptr);
+  EXPECT_TRUE(metadata->key_value_metadata()->Contains("ARROW:schema"));
+}
+
+TEST_F(ParquetLoaderTest, SparkProfileWritesSparkReadableFooters) {
+  auto input = arrow::schema({
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::NANO, "UTC")),
+      arrow::field("local", arrow::timestamp(arrow::TimeUnit::MILLI)),
+      arrow::field("u64", arrow::uint64()),
+      arrow::field("u32", arrow::uint32()),
+      arrow::field("at", arrow::time64(arrow::TimeUnit::MICRO)),
+      arrow::field("big", arrow::large_utf8()),
+  });
+  auto loader = Loader(Options(), input);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(
+                loader.get(), Partition("p0"),
+                {Batch(input, R"([{"ts": 1000, "local": 5, "u64": 18446744073709551615,
+                                "u32": 4294967295, "at": 3723000001, "big": "x"}])")})
+                .status());
+
+  auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
+  std::shared_ptr<arrow::Schema> schema;
+  ASSERT_OK(reader->GetSchema(&schema));
+  auto expected = arrow::schema({
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+      arrow::field("local", arrow::timestamp(arrow::TimeUnit::MICRO)),
+      arrow::field("u64", arrow::decimal128(20, 0)),
+      arrow::field("u32", arrow::int64()),
+      arrow::field("at", arrow::utf8()),
+      arrow::field("big", arrow::utf8()),
+  });
+  EXPECT_TRUE(schema->Equals(*expected, /*check_metadata=*/false)) << schema->ToString();
+
+  // What Spark reads: the Parquet logical types themselves.
+  const parquet::SchemaDescriptor* parquet_schema =
+      reader->parquet_reader()->metadata()->schema();
+  auto logical = [&](int i) {
+    return parquet_schema->Column(i)->logical_type()->ToString();
+  };
+  EXPECT_THAT(logical(0), HasSubstr("isAdjustedToUTC=true"));
+  EXPECT_THAT(logical(0), HasSubstr("timeUnit=microseconds"));
+  EXPECT_THAT(logical(1), HasSubstr("isAdjustedToUTC=false"));
+  EXPECT_THAT(logical(2), HasSubstr("Decimal(precision=20, scale=0)"));
+  EXPECT_EQ(parquet_schema->Column(3)->physical_type(), parquet::Type::INT64);
+  EXPECT_EQ(logical(4), "String");
+
+  auto values = ReadParquet(std::string(kP0) + "part-00000.parquet");
+  auto expected_values =
+      Batch(expected, R"([{"ts": 1, "local": 5000, "u64": "18446744073709551615",
+      "u32": 4294967295, "at": "01:02:03.000001", "big": "x"}])");
+  EXPECT_EQ(testing::DiffBatches(*expected_values, *values), "");
+}
+
+TEST_F(ParquetLoaderTest, LosslessProfileRoundTripsArrowTypes) {
+  auto input = arrow::schema({
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::NANO, "Europe/Paris")),
+      arrow::field("u64", arrow::uint64()),
+      arrow::field("at", arrow::time64(arrow::TimeUnit::NANO)),
+      arrow::field("big", arrow::large_utf8()),
+      arrow::field("elapsed", arrow::duration(arrow::TimeUnit::MICRO)),
+  });
+  auto options = Options();
+  options.profile = OutputProfile::kLossless;
+  auto loader = Loader(options, input);
+  ASSERT_NE(loader, nullptr);
+  EXPECT_TRUE(loader->output_schema()->Equals(*input));
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto batch = Batch(input, R"([{"ts": 1000000001, "u64": 18446744073709551615, "at": 1,
+                                  "big": "x", "elapsed": 5}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  EXPECT_EQ(
+      testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
+}
+
+TEST_F(ParquetLoaderTest, LosslessProfileWritesExactEquivalentsWhereParquetNeedsThem) {
+  auto input = arrow::schema({
+      arrow::field("t", arrow::time32(arrow::TimeUnit::SECOND)),
+      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::SECOND, "UTC")),
+      arrow::field("d", arrow::date64()),
+      arrow::field("codes", arrow::dictionary(arrow::int8(), arrow::int64())),
+      arrow::field("labels", arrow::dictionary(arrow::int32(), arrow::large_utf8())),
+      arrow::field("uid", arrow::fixed_size_binary(16), true,
+                   arrow::key_value_metadata({"ARROW:extension:name"}, {"arrow.uuid"})),
+  });
+  auto options = Options();
+  options.profile = OutputProfile::kLossless;
+  auto loader = Loader(options, input);
+  ASSERT_NE(loader, nullptr);
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto batch = Batch(input, R"([
+      {"t": 3723, "ts": 2, "d": 86400000, "codes": 7, "labels": "x",
+       "uid": "0123456789abcdef"},
+      {"t": null, "ts": null, "d": null, "codes": null, "labels": null, "uid": null}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  // JSON cannot build extension arrays: expect the written UUIDs as the same bytes.
+  auto output = loader->output_schema();
+  ASSERT_TRUE(output->field(5)->type()->Equals(*arrow::extension::uuid()));
+  auto expected = Batch(*output->RemoveField(5),
+                        R"([{"t": 3723000, "ts": 2000, "d": 1, "codes": 7, "labels": "x"},
+                            {"t": null, "ts": null, "d": null, "codes": null,
+                             "labels": null}])");
+  ASSERT_OK_AND_ASSIGN(
+      expected, expected->AddColumn(5, output->field(5),
+                                    arrow::ExtensionType::WrapArray(
+                                        output->field(5)->type(), batch->column(5))));
+  EXPECT_EQ(testing::DiffBatches(*expected,
+                                 *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+            "");
+}
+
+TEST_F(ParquetLoaderTest, EncodesWithSeveralThreads) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.encode_threads = 2;
+  options.compression = arrow::Compression::SNAPPY;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto batch = Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  EXPECT_EQ(
+      testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
+}
+
+// --- Errors while writing
+// ---------------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, RefusesToTruncateNanosecondTimestamps) {
+  auto input =
+      arrow::schema({arrow::field("created", arrow::timestamp(arrow::TimeUnit::NANO))});
+  auto loader = Loader(Options(), input);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  ASSERT_OK(writer->Write(Batch(input, R"([{"created": 2000}])")));
+  arrow::Status status =
+      writer->Write(Batch(input, R"([{"created": 1000}, {"created": 1500}])"));
+  ASSERT_TRUE(status.IsInvalid());
+  EXPECT_THAT(status.message(), HasSubstr("column 'created'"));
+  EXPECT_THAT(status.message(), HasSubstr("at row 2"));
+  EXPECT_THAT(status.message(), HasSubstr("partition 'p0'"));
+  EXPECT_FALSE(IsRetryable(status));
+  EXPECT_TRUE(writer->Commit().status().IsInvalid());  // a failed writer cannot commit
+  ASSERT_OK(writer->Abort());
+  EXPECT_THAT(Files(), IsEmpty());
+}
+
+TEST_F(ParquetLoaderTest, NonNullableDeclaredColumnRejectsNull) {
+  auto input = OrdersSchema();
+  auto options = Options();
+  options.schema =
+      arrow::schema({arrow::field("id", arrow::int64()),
+                     arrow::field("name", arrow::utf8(), /*nullable=*/false)});
+  auto loader = Loader(options, input);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  arrow::Status status =
+      writer->Write(Batch(input, R"([{"id": 1, "name": "a"}, {"id": 2, "name": null}])"));
+  ASSERT_TRUE(status.IsInvalid());
+  EXPECT_THAT(status.message(),
+              HasSubstr("column 'name' is not nullable but row 1 is null"));
+  ASSERT_OK(writer->Abort());
+}
+
+// --- Declared schemas
+// -------------------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, DeclaredSchemaReordersCastsAndDropsExtras) {
+  auto input = arrow::schema({arrow::field("name", arrow::utf8()),
+                              arrow::field("amount", arrow::int32()),
+                              arrow::field("debug", arrow::boolean())});
+  auto declared =
+      arrow::schema({arrow::field("amount", arrow::int64(), /*nullable=*/false),
+                     arrow::field("name", arrow::utf8())});
+  auto options = Options();
+  options.schema = declared;
+  options.extra_columns = ParquetLoader::ExtraColumns::kDrop;
+  auto loader = Loader(options, input);
+  ASSERT_NE(loader, nullptr);
+  EXPECT_TRUE(loader->output_schema()->Equals(*declared));
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(
+      WritePartition(loader.get(), Partition("p0"),
+                     {Batch(input, R"([{"name": "a", "amount": 5, "debug": true}])")})
+          .status());
+  auto written = ReadParquet(std::string(kP0) + "part-00000.parquet");
+  EXPECT_EQ(
+      testing::DiffBatches(*Batch(declared, R"([{"amount": 5, "name": "a"}])"), *written),
+      "");
+}
+
+TEST_F(ParquetLoaderTest, DeclaredSchemaMismatchesAreListedInOneError) {
+  auto input = arrow::schema({arrow::field("day", arrow::int64()),
+                              arrow::field("extra", arrow::utf8()),
+                              arrow::field("ok", arrow::int32())});
+  auto options = Options();
+  options.schema = arrow::schema(
+      {arrow::field("ok", arrow::int64()), arrow::field("day", arrow::date32()),
+       arrow::field("missing", arrow::utf8()),
+       arrow::field("ns", arrow::timestamp(arrow::TimeUnit::NANO))});
+  ASSERT_OK_AND_ASSIGN(auto loader, ParquetLoader::Make(options));
+  auto bound = loader->Bind(input);
+  ASSERT_TRUE(bound.status().IsInvalid());
+  const std::string& message = bound.status().message();
+  EXPECT_THAT(message,
+              HasSubstr("column 'day': source type int64 cannot be cast to declared "
+                        "date32"));
+  EXPECT_THAT(message,
+              HasSubstr("column 'missing': declared in schema but missing from the "
+                        "stream"));
+  EXPECT_THAT(message, HasSubstr("column 'extra': in the stream but not declared"));
+  EXPECT_THAT(message,
+              HasSubstr("column 'ns': declared type timestamp[ns] is not Spark-safe"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("'ok'")));
+}
+
+TEST_F(ParquetLoaderTest, BindRejectsTypesTheProfileCannotWrite) {
+  auto input =
+      arrow::schema({arrow::field("span", arrow::month_day_nano_interval()),
+                     arrow::field("elapsed", arrow::duration(arrow::TimeUnit::SECOND))});
+  ASSERT_OK_AND_ASSIGN(auto spark, ParquetLoader::Make(Options()));
+  auto status = spark->Bind(input).status();
+  EXPECT_THAT(status.message(), HasSubstr("column 'span'"));
+  EXPECT_THAT(status.message(), HasSubstr("column 'elapsed'"));
+
+  auto options = Options();
+  options.profile = OutputProfile::kLossless;
+  ASSERT_OK_AND_ASSIGN(auto lossless, ParquetLoader::Make(options));
+  status = lossless->Bind(input).status();
+  EXPECT_THAT(status.message(),
+              HasSubstr("column 'span': type month_day_nano_interval cannot be "
+                        "written to Parquet"));
+  EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("'elapsed'")));
+}
+
+// --- Commit protocol
+// --------------------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, SecondAttemptReplacesTheFirst) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.max_file_rows = 1;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(
+                loader.get(), Partition("p0", 1),
+                {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")})
+                .status());
+  EXPECT_EQ(Files().size(), 3u);
+  ASSERT_OK_AND_ASSIGN(auto manifest,
+                       WritePartition(loader.get(), Partition("p0", 2),
+                                      {Batch(schema, R"([{"id": 9, "name": "z"}])")}));
+  EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
+                                   std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(manifest.rows, 1);
+  EXPECT_EQ(testing::DiffBatches(*Batch(schema, R"([{"id": 9, "name": "z"}])"),
+                                 *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+            "");
+}
+
+TEST_F(ParquetLoaderTest, AbortLeavesNoTrace) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
+  EXPECT_EQ(Files().size(), 1u);  // the staged file
+  ASSERT_OK(writer->Abort());
+  ASSERT_OK(writer->Abort());  // idempotent
+  EXPECT_THAT(Files(), IsEmpty());
+  EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p0"));
+  EXPECT_FALSE(fs::exists(root_ / kP0));
+}
+
+TEST_F(ParquetLoaderTest, DestroyingAnOpenWriterAborts) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  {
+    ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+    ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
+  }
+  EXPECT_THAT(Files(), IsEmpty());
+}
+
+TEST_F(ParquetLoaderTest, AbortKeepsThePreviouslyCommittedOutput) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto first = Batch(schema, R"([{"id": 1, "name": "a"}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
+  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
+  ASSERT_OK(writer->Abort());
+  EXPECT_EQ(
+      testing::DiffBatches(*first, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
+}
+
+TEST_F(ParquetLoaderTest, RerunLeavesExactlyTheNewFiles) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.max_file_rows = 2;
+  {
+    auto loader = Loader(options, schema);
+    ASSERT_OK(loader->BeginRun(Run()));
+    ASSERT_OK_AND_ASSIGN(
+        auto manifest,
+        WritePartition(loader.get(), Partition("p0"),
+                       {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"},
+                                          {"id": 3, "name": "c"}])")}));
+    ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  }
+  EXPECT_EQ(Files().size(), 5u);  // 2 data files, manifest, run manifest, _SUCCESS
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto batch = Batch(schema, R"([{"id": 4, "name": "d"}])");
+  ASSERT_OK_AND_ASSIGN(auto manifest,
+                       WritePartition(loader.get(), Partition("p0"), {batch}));
+  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          std::string(kP0) + "_jetflow_manifest.json",
+                          std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(
+      testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
+}
+
+TEST_F(ParquetLoaderTest, RerunWithTheSameInputWritesIdenticalFiles) {
+  auto schema = OrdersSchema();
+  auto batch = Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])");
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto first,
+                       WritePartition(loader.get(), Partition("p0", 1), {batch}));
+  ASSERT_OK_AND_ASSIGN(auto second,
+                       WritePartition(loader.get(), Partition("p0", 2), {batch}));
+  EXPECT_EQ(first.ToJson(), second.ToJson());  // same paths, sizes and checksums
+}
+
+TEST_F(ParquetLoaderTest, EmptyPartitionCommitsAndReplacesOldData) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
+                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                .status());
+  ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), Partition("p0", 2),
+                                                     {Batch(schema, "[]")}));
+  EXPECT_EQ(manifest.rows, 0);
+  EXPECT_EQ(manifest.bytes, 0);
+  EXPECT_THAT(manifest.files, IsEmpty());
+  EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json"));
+}
+
+TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileRows) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.max_file_rows = 2;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(
+      auto manifest,
+      WritePartition(
+          loader.get(), Partition("p0"),
+          {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"},
+                                        {"id": 3, "name": "c"}])"),
+           Batch(schema, R"([{"id": 4, "name": "d"}, {"id": 5, "name": "e"}])")}));
+  ASSERT_EQ(manifest.files.size(), 3u);
+  EXPECT_EQ(manifest.files[0].path, std::string(kP0) + "part-00000.parquet");
+  EXPECT_EQ(manifest.files[1].path, std::string(kP0) + "part-00001.parquet");
+  EXPECT_EQ(manifest.files[2].path, std::string(kP0) + "part-00002.parquet");
+  EXPECT_EQ(manifest.rows, 5);
+  int64_t total = 0;
+  for (const auto& file : manifest.files) {
+    EXPECT_LE(file.rows, 2);
+    EXPECT_EQ(ReadParquet(file.path)->num_rows(), file.rows);
+    total += file.rows;
+  }
+  EXPECT_EQ(total, 5);
+}
+
+TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileBytes) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.max_file_bytes = 1;  // every flushed row group fills a file
+  options.row_group_rows = 2;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(
+      auto manifest,
+      WritePartition(loader.get(), Partition("p0"),
+                     {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"},
+                                        {"id": 3, "name": "c"}])"),
+                      Batch(schema, R"([{"id": 4, "name": "d"}])")}));
+  EXPECT_GE(manifest.files.size(), 2u);
+  EXPECT_EQ(manifest.rows, 4);
+}
+
+// --- Runs
+// -------------------------------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, FinishRunRemovesStalePartitionsAndMarksSuccess) {
+  auto schema = OrdersSchema();
+  {
+    auto loader = Loader(Options(), schema);
+    ASSERT_OK(loader->BeginRun(Run()));
+    std::vector<PartitionManifest> manifests;
+    for (const char* id : {"p0", "p1"}) {
+      ASSERT_OK_AND_ASSIGN(
+          auto manifest, WritePartition(loader.get(), Partition(id),
+                                        {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
+      manifests.push_back(manifest);
+    }
+    ASSERT_OK(loader->FinishRun(Run(), manifests));
+  }
+  fs::create_directories(root_ / "dt=2026-11-25/old_key=3");  // an earlier layout
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(
+      auto manifest,
+      WritePartition(
+          loader.get(), Partition("p0"),
+          {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")}));
+  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+
+  EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/part=p1"));
+  EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/old_key=3"));
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          std::string(kP0) + "_jetflow_manifest.json",
+                          std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(ReadText("dt=2026-11-25/_SUCCESS"), "");
+  EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging"));
+  EXPECT_FALSE(fs::exists(root_ / "_jetflow_trash"));
+
+  auto run = nlohmann::json::parse(ReadText("dt=2026-11-25/_jetflow_run.json"));
+  EXPECT_EQ(run["format"], "jetflow.run-manifest/1");
+  EXPECT_EQ(run["pipeline"], "orders");
+  EXPECT_EQ(run["loader"], "lake");
+  EXPECT_EQ(run["instance"], "dt=2026-11-25");
+  EXPECT_EQ(run["run_id"], 7);
+  EXPECT_EQ(run["rows"], 2);
+  EXPECT_EQ(run["bytes"], manifest.bytes);
+  EXPECT_EQ(run["schema_fingerprint"], SchemaFingerprint(*schema));
+  EXPECT_EQ(run["columns"].size(), 2u);
+  ASSERT_EQ(run["partitions"].size(), 1u);
+  EXPECT_EQ(run["partitions"][0]["partition_id"], "p0");
+  EXPECT_TRUE(run["finished_at"].is_string());
+}
+
+TEST_F(ParquetLoaderTest, FinishRunRequiresEveryPartitionCommitted) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  PartitionManifest ghost;
+  ghost.partition_id = "p9";
+  auto status = loader->FinishRun(Run(), {ghost});
+  EXPECT_THAT(status.message(), HasSubstr("partition 'p9' has no committed output"));
+  EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
+}
+
+TEST_F(ParquetLoaderTest, BeginRunRemovesMarkersAndDeadAttempts) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto manifest,
+                       WritePartition(loader.get(), Partition("p0"),
+                                      {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
+  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  // A killed process left a staged attempt behind.
+  fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1");
+  std::ofstream(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1/part-00000.parquet")
+      << "x";
+  // Another run instance is not touched.
+  fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-26/p1/attempt-1");
+
+  ASSERT_OK(loader->BeginRun(Run()));
+  EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
+  EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_jetflow_run.json"));
+  EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p1"));
+  EXPECT_TRUE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-26/p1/attempt-1"));
+  // Committed partitions stay: a resumed run keeps them.
+  EXPECT_TRUE(fs::exists(root_ / kP0 / "part-00000.parquet"));
+}
+
+TEST_F(ParquetLoaderTest, UnwritableRootFailsAtBeginRunWithThePath) {
+  std::ofstream(dir_ / "file") << "not a directory";
+  auto options = Options();
+  options.path = (dir_ / "file" / "lake").string();
+  auto loader = Loader(options, OrdersSchema());
+  ASSERT_NE(loader, nullptr);
+  arrow::Status status = loader->BeginRun(Run());
+  ASSERT_TRUE(status.IsIOError()) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr((dir_ / "file" / "lake").string()));
+  EXPECT_THAT(status.message(), HasSubstr("cannot prepare run 'dt=2026-11-25'"));
+  EXPECT_FALSE(IsRetryable(status));
+}
+
+// --- Other filesystems and injected failures
+// --------------------------------------------
+
+// The local disk posing as a remote store (no fsync, no atomic exchange), optionally
+// failing to create data files.
+class RemoteLikeFileSystem : public arrow::fs::LocalFileSystem {
+ public:
+  std::string type_name() const override { return "remote-test"; }
+  using arrow::fs::LocalFileSystem::OpenOutputStream;
+  arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    if (fail_data_files && path.size() > 8 &&
+        path.substr(path.size() - 8) == ".parquet") {
+      return arrow::Status::IOError("injected: connection reset");
+    }
+    return arrow::fs::LocalFileSystem::OpenOutputStream(path, metadata);
+  }
+  bool fail_data_files = false;
+};
+
+TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
+  auto filesystem = std::make_shared<RemoteLikeFileSystem>();
+  auto options = Options();
+  options.filesystem = filesystem;
+  auto schema = OrdersSchema();
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
+                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                .status());
+  auto second = Batch(schema, R"([{"id": 2, "name": "b"}])");
+  ASSERT_OK_AND_ASSIGN(auto manifest,
+                       WritePartition(loader.get(), Partition("p0", 2), {second}));
+  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          std::string(kP0) + "_jetflow_manifest.json",
+                          std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(testing::DiffBatches(*second,
+                                 *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+            "");
+}
+
+TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
+  auto filesystem = std::make_shared<RemoteLikeFileSystem>();
+  filesystem->fail_data_files = true;
+  auto options = Options();
+  options.filesystem = filesystem;
+  auto schema = OrdersSchema();
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  arrow::Status status = writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])"));
+  ASSERT_TRUE(status.IsIOError()) << status.ToString();
+  EXPECT_TRUE(IsRetryable(status));
+  EXPECT_THAT(status.message(), HasSubstr("injected: connection reset"));
+  EXPECT_THAT(status.message(), HasSubstr("partition 'p0'"));
+  EXPECT_THAT(
+      status.message(),
+      HasSubstr("_jetflow_staging/dt=2026-11-25/p0/attempt-1/part-00000.parquet"));
+  ASSERT_OK(writer->Abort());
+  EXPECT_THAT(Files(), IsEmpty());
+}
+
+// --- Options
+// ----------------------------------------------------------------------------
+
+struct ParsedOptions {
+  Diagnostics diagnostics;
+  arrow::Result<ParquetLoader::Options> options;
+};
+
+std::unique_ptr<ParsedOptions> Parse(const std::string& yaml) {
+  auto parsed = std::make_unique<ParsedOptions>();
+  ConfigNode node = ConfigNode::Parse(yaml, "pipeline.yaml", &parsed->diagnostics);
+  ComponentContext context;
+  context.name = "lake";
+  context.base_dir = "/pipelines";
+  parsed->options = ParquetLoader::ParseOptions(node, context);
+  return parsed;
+}
+
+TEST_F(ParquetLoaderTest, ParsesEveryOption) {
+  auto parsed = Parse(R"(
+path: out/lake
+profile: lossless
+compression: zstd
+compression_level: 9
+row_group_rows: 1000
+max_file_rows: 5000
+max_file_bytes: 64MiB
+dictionary: false
+statistics: false
+data_page_version: "2.0"
+encode_threads: 4
+partition_column: shard
+schema:
+  - {name: id, type: int64, nullable: false}
+  - {name: at, type: "timestamp[us, UTC]"}
+extra_columns: drop
+)");
+  ASSERT_TRUE(parsed->options.ok()) << parsed->options.status().ToString();
+  const auto& options = *parsed->options;
+  EXPECT_EQ(options.name, "lake");
+  EXPECT_EQ(options.path, "/pipelines/out/lake");
+  EXPECT_EQ(options.profile, OutputProfile::kLossless);
+  EXPECT_EQ(options.compression, arrow::Compression::ZSTD);
+  EXPECT_EQ(options.compression_level, 9);
+  EXPECT_EQ(options.row_group_rows, 1000);
+  EXPECT_EQ(options.max_file_rows, 5000);
+  EXPECT_EQ(options.max_file_bytes, 64 << 20);
+  EXPECT_FALSE(options.dictionary);
+  EXPECT_FALSE(options.statistics);
+  EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V2);
+  EXPECT_EQ(options.encode_threads, 4);
+  EXPECT_EQ(options.partition_column, "shard");
+  auto declared = arrow::schema(
+      {arrow::field("id", arrow::int64(), false),
+       arrow::field("at", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
+  ASSERT_NE(options.schema, nullptr);
+  EXPECT_TRUE(options.schema->Equals(*declared)) << options.schema->ToString();
+  EXPECT_EQ(options.extra_columns, ParquetLoader::ExtraColumns::kDrop);
+  EXPECT_FALSE(parsed->diagnostics.has_errors());
+}
+
+TEST_F(ParquetLoaderTest, DefaultsMatchTheDocumentation) {
+  auto parsed = Parse("path: /data/lake\n");
+  ASSERT_TRUE(parsed->options.ok()) << parsed->options.status().ToString();
+  const auto& options = *parsed->options;
+  EXPECT_EQ(options.profile, OutputProfile::kSpark);
+  EXPECT_EQ(options.compression, arrow::Compression::ZSTD);
+  EXPECT_FALSE(options.compression_level.has_value());
+  EXPECT_EQ(options.row_group_rows, 1048576);
+  EXPECT_EQ(options.max_file_rows, 0);
+  EXPECT_EQ(options.max_file_bytes, 512 << 20);
+  EXPECT_TRUE(options.dictionary);
+  EXPECT_TRUE(options.statistics);
+  EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V1);
+  EXPECT_EQ(options.encode_threads, 1);
+  EXPECT_EQ(options.partition_column, "part");
+  EXPECT_EQ(options.schema, nullptr);
+}
+
+TEST_F(ParquetLoaderTest, ReportsEveryOptionErrorWithItsLocation) {
+  auto parsed = Parse(R"(
+path: /data/lake
+compresion: zstd
+profile: sparkk
+encode_threads: 0
+partition_column: _hidden
+compression: snappy
+compression_level: 3
+schema:
+  - {name: id, type: int46}
+  - {name: id, type: int64}
+)");
+  ASSERT_TRUE(parsed->options.status().IsInvalid());
+  const std::string& message = parsed->options.status().message();
+  EXPECT_THAT(
+      message,
+      HasSubstr("pipeline.yaml:3:1: error: unknown key 'compresion' (did you mean "
+                "'compression'?)"));
+  EXPECT_THAT(message, HasSubstr("pipeline.yaml:4:10: error: 'profile' must be one of"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'spark'"));
+  EXPECT_THAT(message, HasSubstr("pipeline.yaml:5:"));
+  EXPECT_THAT(message, HasSubstr("'partition_column' must start with a letter"));
+  EXPECT_THAT(message, HasSubstr("compression snappy takes no compression_level"));
+  EXPECT_THAT(
+      message,
+      HasSubstr("pipeline.yaml:10:22: error: 'schema[0].type': unknown type 'int46'"));
+  EXPECT_THAT(message, HasSubstr("unknown type 'int46'"));
+  EXPECT_THAT(message, HasSubstr("column 'id' is declared twice"));
+}
+
+TEST_F(ParquetLoaderTest, RequiresAPath) {
+  auto parsed = Parse("profile: spark\n");
+  ASSERT_TRUE(parsed->options.status().IsInvalid());
+  EXPECT_THAT(parsed->options.status().message(),
+              HasSubstr("missing required key 'path'"));
+}
+
+TEST_F(ParquetLoaderTest, RegistersAsParquet) {
+  ComponentRegistry registry;
+  RegisterParquetLoader(registry);
+  const LoaderFactory* factory = registry.FindLoader("parquet");
+  ASSERT_NE(factory, nullptr);
+  Diagnostics diagnostics;
+  ConfigNode node =
+      ConfigNode::Parse("path: " + root_.string() + "\n", "p.yaml", &diagnostics);
+  ComponentContext context;
+  context.name = "lake";
+  ASSERT_OK_AND_ASSIGN(auto loader, (*factory)(node, context));
+  ASSERT_OK(loader->Bind(OrdersSchema()).status());
+  ASSERT_OK(loader->BeginRun(Run()));
+}
+
+TEST_F(ParquetLoaderTest, MakeValidatesProgrammaticOptions) {
+  auto options = Options();
+  options.row_group_rows = 0;
+  options.partition_column = "a/b";
+  options.compression_level = 99;
+  auto loader = ParquetLoader::Make(options);
+  ASSERT_TRUE(loader.status().IsInvalid());
+  EXPECT_THAT(loader.status().message(), HasSubstr("row_group_rows"));
+  EXPECT_THAT(loader.status().message(), HasSubstr("partition_column"));
+  EXPECT_THAT(loader.status().message(), HasSubstr("compression_level"));
+}
+
+}  // namespace
+}  // namespace jetflow
