@@ -23,6 +23,6 @@ echo "quickstart: the lake, read back by DuckDB:"
 "$here/.venv/bin/python" - "$example/lake" <<'PY'
 import sys, duckdb
 lake = sys.argv[1]
-q = f"SELECT dt, status, count(*) AS orders, sum(amount) AS amount FROM read_parquet('{lake}/orders/**/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY status"
+q = f"SELECT dt, status, count(*) AS orders, sum(amount) AS amount FROM read_parquet('{lake}/orders/*/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY status"
 print(duckdb.sql(q))
 PY
