@@ -136,15 +136,18 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, i
 
   if (run_id) {
     auto run = state->GetRun(*run_id);
-    auto partitions = state->ListPartitions(*run_id);
-    if (!run.ok() || !partitions.ok()) {
-      fmt::print(stderr, "error: {}\n",
-                 (!run.ok() ? run.status() : partitions.status()).ToString());
+    if (!run.ok()) {
+      fmt::print(stderr, "error: {}\n", run.status().ToString());
       return kExitStateError;
     }
     if (!*run) {
       fmt::print(stderr, "error: no run {} in the state store\n", *run_id);
       return kExitConfigError;
+    }
+    auto partitions = state->ListPartitions(*run_id);
+    if (!partitions.ok()) {
+      fmt::print(stderr, "error: {}\n", partitions.status().ToString());
+      return kExitStateError;
     }
     if (options.json) {
       nlohmann::json rows = nlohmann::json::array();

@@ -194,51 +194,61 @@ ConfigNode ConfigNode::Require(std::string_view key) const {
   return child;
 }
 
-std::string ConfigNode::AsString() const {
+std::optional<std::string> ConfigNode::ScalarText() const {
   if (!IsScalar()) {
     Error("'" + path_ + "' must be a single value, not a " +
           (IsMap() ? "map" : IsSequence() ? "list" : "null"));
-    return "";
+    return std::nullopt;
   }
   std::string expanded, error;
   if (!ExpandEnvironment(node_.Scalar(), &expanded, &error)) {
     Error("'" + path_ + "': " + error);
-    return "";
+    return std::nullopt;
   }
   return expanded;
 }
 
+std::string ConfigNode::Shown() const {
+  // A value that came from the environment may be a secret: name the reference instead.
+  const std::string& raw = IsScalar() ? node_.Scalar() : path_;
+  return "'" + raw + "'";
+}
+
+std::string ConfigNode::AsString() const { return ScalarText().value_or(""); }
+
 int64_t ConfigNode::AsInt() const {
-  std::string text = AsString();
-  if (text.empty() && !IsScalar()) return 0;
+  auto text = ScalarText();
+  if (!text) return 0;
   errno = 0;
   char* end = nullptr;
-  long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE) {
-    Error("'" + path_ + "' must be an integer, got '" + text + "'");
+  long long value = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || errno == ERANGE) {
+    Error("'" + path_ + "' must be an integer, got " + Shown());
     return 0;
   }
   return value;
 }
 
 double ConfigNode::AsDouble() const {
-  std::string text = AsString();
+  auto text = ScalarText();
+  if (!text) return 0;
   char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(value)) {
-    Error("'" + path_ + "' must be a number, got '" + text + "'");
+  double value = std::strtod(text->c_str(), &end);
+  if (text->empty() || *end != '\0' || !std::isfinite(value)) {
+    Error("'" + path_ + "' must be a number, got " + Shown());
     return 0;
   }
   return value;
 }
 
 bool ConfigNode::AsBool() const {
-  std::string text = AsString();
+  auto text = ScalarText();
+  if (!text) return false;
   std::string lower;
-  for (char c : text) lower.push_back(static_cast<char>(std::tolower(c)));
+  for (char c : *text) lower.push_back(static_cast<char>(std::tolower(c)));
   if (lower == "true" || lower == "yes" || lower == "on") return true;
   if (lower == "false" || lower == "no" || lower == "off") return false;
-  Error("'" + path_ + "' must be true or false, got '" + text + "'");
+  Error("'" + path_ + "' must be true or false, got " + Shown());
   return false;
 }
 
@@ -270,8 +280,7 @@ int64_t ConfigNode::GetInt(std::string_view key, int64_t default_value, int64_t 
     } else {
       range << "between " << min << " and " << max;
     }
-    child.Error("'" + child.path() + "' must be " + range.str() + ", got " +
-                std::to_string(value));
+    child.Error("'" + child.path() + "' must be " + range.str() + ", got " + child.Shown());
     return default_value;
   }
   return value;
@@ -310,7 +319,9 @@ bool SplitQuantity(const std::string& text, double* number, std::string* unit) {
 int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {
   ConfigNode child = Get(key);
   if (child.IsNull()) return default_value;
-  std::string text = child.AsString();
+  auto scalar = child.ScalarText();
+  if (!scalar) return default_value;
+  const std::string& text = *scalar;
   double number = 0;
   std::string unit;
   static const std::vector<std::pair<std::string, double>> kUnits = {
@@ -323,7 +334,7 @@ int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const 
     }
   }
   child.Error("'" + child.path() + "' must be a size like 1048576, \"64KiB\", \"512MiB\" or "
-              "\"2GiB\", got '" + text + "'");
+              "\"2GiB\", got " + child.Shown());
   return default_value;
 }
 
@@ -331,7 +342,9 @@ std::chrono::milliseconds ConfigNode::GetDuration(std::string_view key,
                                                   std::chrono::milliseconds default_value) const {
   ConfigNode child = Get(key);
   if (child.IsNull()) return default_value;
-  std::string text = child.AsString();
+  auto scalar = child.ScalarText();
+  if (!scalar) return default_value;
+  const std::string& text = *scalar;
   double number = 0;
   std::string unit;
   static const std::vector<std::pair<std::string, double>> kUnits = {
@@ -342,7 +355,7 @@ std::chrono::milliseconds ConfigNode::GetDuration(std::string_view key,
     }
   }
   child.Error("'" + child.path() + "' must be a duration like \"250ms\", \"30s\", \"5m\" or "
-              "\"1h\", got '" + text + "'");
+              "\"1h\", got " + child.Shown());
   return default_value;
 }
 
@@ -350,10 +363,11 @@ std::string ConfigNode::GetEnum(std::string_view key, std::string default_value,
                                 const std::vector<std::string>& allowed) const {
   ConfigNode child = Get(key);
   if (child.IsNull()) return default_value;
-  std::string value = child.AsString();
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return value;
-  child.Error("'" + child.path() + "' must be one of: " + Join(allowed) + "; got '" + value +
-              "'" + DidYouMean(value, allowed));
+  auto value = child.ScalarText();
+  if (!value) return default_value;
+  if (std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
+  child.Error("'" + child.path() + "' must be one of: " + Join(allowed) + "; got " +
+              child.Shown() + DidYouMean(*value, allowed));
   return default_value;
 }
 

@@ -129,6 +129,10 @@ class ConfigNode {
 
  private:
   ConfigNode Child(YAML::Node node, std::string path) const;
+  /// The scalar with ${VAR} expanded; nullopt after recording an error.
+  std::optional<std::string> ScalarText() const;
+  /// The value as written in the file (quoted), for messages: never an expanded secret.
+  std::string Shown() const;
 
   YAML::Node node_;
   std::string file_;

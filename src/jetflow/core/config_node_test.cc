@@ -88,7 +88,7 @@ TEST(ConfigNodeTest, NestedPathsInMessages) {
   ASSERT_EQ(loaders.size(), 1u);
   loaders[0].GetInt("rows", 1, 0);
   EXPECT_NE(diagnostics.ToStatus().message().find(
-                "p.yaml:3:11: error: 'loaders[0].rows' must be at least 0, got -1"),
+                "p.yaml:3:11: error: 'loaders[0].rows' must be at least 0, got '-1'"),
             std::string::npos)
       << diagnostics.ToStatus().message();
 }

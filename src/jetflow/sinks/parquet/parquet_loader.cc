@@ -380,6 +380,7 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   settings->schema_fingerprint = SchemaFingerprint(*output);
   settings->max_file_rows = options_.max_file_rows;
   settings->max_file_bytes = options_.max_file_bytes;
+  settings->row_group_rows = options_.row_group_rows;
 
   // Every setting explicit: Arrow C++'s defaults differ from pyarrow's.
   parquet::WriterProperties::Builder builder;

@@ -97,6 +97,11 @@ arrow::Status ParquetPartitionWriter::WriteConformed(
     if (settings_->max_file_rows > 0) {
       take = std::min(take, settings_->max_file_rows - file_rows_);
     }
+    // Stop at row-group boundaries so the size check below runs after every row group,
+    // not once per (possibly much larger) batch.
+    if (settings_->max_file_bytes > 0) {
+      take = std::min(take, settings_->row_group_rows - file_rows_ % settings_->row_group_rows);
+    }
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
     JETFLOW_RETURN_NOT_OK_CTX(
         settings_->lake->IoFailure(file_writer_->WriteRecordBatch(*slice), file_path_),

@@ -37,6 +37,8 @@ struct ParquetWriteSettings {
   /// 0 = unlimited.
   int64_t max_file_rows = 0;
   int64_t max_file_bytes = 0;
+  /// Rows per row group (the writer's max_row_group_length).
+  int64_t row_group_rows = 1 << 20;
   /// Runs column encoding when encode_threads > 1; referenced by arrow_properties.
   std::shared_ptr<arrow::internal::ThreadPool> encode_pool;
 };

@@ -78,7 +78,20 @@ bool IsHidden(const fs::path& relative) {
   return false;
 }
 
-std::string SanitizeId(const std::string& relative) {
+// "f_" + the relative path without its data-format extensions (a directory named
+// "part=f_orders.csv" would look like a file to glob-based tools), other characters
+// than [A-Za-z0-9._-] replaced by '_'.
+std::string SanitizeId(std::string relative) {
+  auto strip = [&](std::initializer_list<std::string_view> suffixes) {
+    for (std::string_view suffix : suffixes) {
+      if (relative.size() > suffix.size() && relative.ends_with(suffix)) {
+        relative.resize(relative.size() - suffix.size());
+        return;
+      }
+    }
+  };
+  strip({".gz", ".zst", ".zstd"});
+  strip({".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"});
   std::string id = "f_";
   for (char c : relative) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||

@@ -127,7 +127,7 @@ TEST_F(FileConsumerTest, ReadsCsvWithInferredTypes) {
   ASSERT_TRUE(schema->Equals(*expected_schema)) << schema->ToString();
   auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].id, "f_orders.csv");
+  EXPECT_EQ(plan[0].id, "f_orders");
   EXPECT_EQ(plan[0].description, (dir_ / "orders.csv").string());
   EXPECT_EQ(plan[0].expected_rows, -1);
   auto batch = ReadPartition(*consumer, plan[0]).ValueOrDie();
@@ -251,7 +251,7 @@ TEST_F(FileConsumerTest, ReadsParquetWithFooterRowCount) {
   ASSERT_NE(consumer, nullptr);
   auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].id, "f_part-0.parquet");
+  EXPECT_EQ(plan[0].id, "f_part-0");
   EXPECT_EQ(plan[0].expected_rows, 50);
   auto out_schema = consumer->InferSchema().ValueOrDie();
   EXPECT_EQ(out_schema->field(0)->type()->id(), arrow::Type::INT32);
@@ -274,21 +274,21 @@ TEST_F(FileConsumerTest, GlobAndDirectoryGiveSortedPartitions) {
   auto glob = MustMake("path: in/*.csv\n");
   auto plan = glob->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 2u);
-  EXPECT_EQ(plan[0].id, "f_2024-01-01.csv");
-  EXPECT_EQ(plan[1].id, "f_2024-01-02.csv");
+  EXPECT_EQ(plan[0].id, "f_2024-01-01");
+  EXPECT_EQ(plan[1].id, "f_2024-01-02");
   EXPECT_EQ(plan[1].description, (dir_ / "in/2024-01-02.csv").string());
 
   auto nested = MustMake("path: in/*/*.csv\n");
   plan = nested->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].id, "f_eu_orders_1.csv");
+  EXPECT_EQ(plan[0].id, "f_eu_orders_1");
 
   auto directory = MustMake("path: in\n");
   plan = directory->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 3u);
-  EXPECT_EQ(plan[0].id, "f_2024-01-01.csv");
-  EXPECT_EQ(plan[1].id, "f_2024-01-02.csv");
-  EXPECT_EQ(plan[2].id, "f_eu_orders_1.csv");
+  EXPECT_EQ(plan[0].id, "f_2024-01-01");
+  EXPECT_EQ(plan[1].id, "f_2024-01-02");
+  EXPECT_EQ(plan[2].id, "f_eu_orders_1");
   int64_t total = 0;
   for (const auto& partition : plan) {
     auto batch = ReadPartition(*directory, partition).ValueOrDie();

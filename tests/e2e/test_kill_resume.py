@@ -1,0 +1,207 @@
+"""kill -9 in the middle of a run, then the same `jetflow run`: it resumes, keeps exactly
+the partitions the state store recorded as committed, and ends with a lake byte-identical
+to a clean run's. While killed, readers see only complete partitions and no _SUCCESS.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, SUCCESS, check_published_run,
+                      check_visible_partitions_complete, data_files, duckdb_connect,
+                      duckdb_file_list, jetflow_bin, lake_digest, run_ok, state_query,
+                      write_pipeline)
+
+ROWS = 1_200_000
+PARTITIONS = 40
+
+CONSUMER = {
+    "type": "generate", "rows": ROWS, "partitions": PARTITIONS, "seed": 2026,
+    "columns": [
+        {"name": "id", "type": "int64", "sequence": True},
+        {"name": "account_id", "type": "int32", "min": 1, "max": 5000},
+        {"name": "amount", "type": "decimal(18,4)"},
+        {"name": "created_at", "type": "timestamp"},
+        {"name": "country", "type": "string", "values": ["US", "DE", "FR", "JP", "BR"]},
+        {"name": "note", "type": "string", "min_length": 4, "max_length": 12,
+         "null_fraction": 0.2},
+    ],
+}
+ENGINE = {"partitions_in_flight": 2, "batch_rows": 8192}
+
+
+def make_pipeline(folder: Path) -> Path:
+    return write_pipeline(folder, CONSUMER, engine=ENGINE)
+
+
+@pytest.fixture(scope="module")
+def clean_lake(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("clean")
+    summary = run_ok(make_pipeline(folder))
+    assert summary["rows_written"] == ROWS
+    check_published_run(folder / "lake")
+    digest = lake_digest(folder / "lake")
+    assert len(digest) >= PARTITIONS
+    return digest
+
+
+def committed(db: Path) -> set[str]:
+    if not db.exists():
+        return set()
+    try:
+        return {r[0] for r in state_query(
+            db, "SELECT partition_id FROM partitions WHERE status = 'committed' AND run_id = "
+                "(SELECT max(run_id) FROM runs)")}
+    except sqlite3.OperationalError as e:  # the store is being created
+        if "no such table" in str(e):
+            return set()
+        raise
+
+
+def running_attempts(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return state_query(db, "SELECT count(*) FROM attempts WHERE status = 'running'")[0][0]
+    except sqlite3.OperationalError as e:  # the store is being created
+        if "no such table" in str(e):
+            return 0
+        raise
+
+
+def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
+    """Starts `jetflow run`, polls the state store until ready(db) holds, kills it with
+    SIGKILL and returns the partitions the store recorded as committed."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + DEFAULT_TIMEOUT
+            while not ready(db):
+                if proc.poll() is not None:
+                    pytest.fail(f"jetflow exited ({proc.returncode}) before it could be "
+                                f"killed; log:\n{log.read_text(errors='replace')}")
+                if time.monotonic() > deadline:
+                    pytest.fail("the run never reached the point where it is killed")
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return committed(db)
+
+
+def check_killed_state(folder: Path, kept: set[str]) -> None:
+    lake = folder / "lake"
+    assert not (lake / INSTANCE_DIR / SUCCESS).exists(), "_SUCCESS after a killed run"
+    if lake.exists():
+        visible = check_visible_partitions_complete(lake)
+        # What the store calls committed is published (the store is written after the
+        # rename, so the lake may hold one partition more, never one less).
+        assert kept <= set(visible), (sorted(kept), sorted(visible))
+    run = state_query(folder / "state.db", "SELECT status FROM runs")
+    assert run == [("running",)], run
+
+
+def resume_and_compare(folder: Path, kept: set[str], clean: dict[str, str],
+                       run_id: int | None = None) -> dict:
+    summary = run_ok(make_pipeline(folder))
+    assert summary["resumed"] is True, summary
+    assert summary["partitions_kept"] == len(kept), (summary, sorted(kept))
+    assert summary["partitions_total"] == PARTITIONS
+    assert summary["rows_written"] == ROWS, summary
+    if run_id is not None:
+        assert summary["run_id"] == run_id
+    lake = folder / "lake"
+    check_published_run(lake)
+    digest = lake_digest(lake)
+    assert sorted(digest) == sorted(clean), "the resumed lake has other files than a clean run"
+    different = [k for k in digest if digest[k] != clean[k]]
+    assert not different, f"files differ from a clean run's: {different[:5]}"
+    con = duckdb_connect()
+    n, distinct, lo, hi = con.execute(
+        f"SELECT count(*), count(DISTINCT id), min(id), max(id) "
+        f"FROM read_parquet({duckdb_file_list(data_files(lake))})").fetchone()
+    assert (n, distinct, lo, hi) == (ROWS, ROWS, 0, ROWS - 1)
+    db = folder / "state.db"
+    assert running_attempts(db) == 0, "attempts of the killed process are still 'running'"
+    return summary
+
+
+def test_kill_right_after_start_then_resume(tmp_path, clean_lake):
+    pipeline = make_pipeline(tmp_path)
+    db = tmp_path / "state.db"
+    kept = start_and_kill(pipeline, db, lambda d: running_attempts(d) > 0,
+                          tmp_path / "jetflow.log")
+    check_killed_state(tmp_path, kept)
+    run_id = state_query(db, "SELECT run_id FROM runs")[0][0]
+    resume_and_compare(tmp_path, kept, clean_lake, run_id)
+    abandoned = state_query(db, "SELECT count(*) FROM attempts WHERE status = 'abandoned'")[0][0]
+    assert abandoned >= 1, "the killed attempt was not recorded as abandoned"
+
+
+def test_kill_twice_mid_run_then_resume(tmp_path, clean_lake):
+    pipeline = make_pipeline(tmp_path)
+    db = tmp_path / "state.db"
+    log = tmp_path / "jetflow.log"
+    kept = start_and_kill(pipeline, db, lambda d: len(committed(d)) >= 3, log)
+    assert len(kept) >= 3
+    check_killed_state(tmp_path, kept)
+    run_id = state_query(db, "SELECT run_id FROM runs")[0][0]
+
+    # Kill the resumed run too, further on.
+    target = len(kept) + 8
+    kept_again = start_and_kill(pipeline, db, lambda d: len(committed(d)) >= target, log)
+    assert kept <= kept_again and len(kept_again) >= target
+    check_killed_state(tmp_path, kept_again)
+
+    resume_and_compare(tmp_path, kept_again, clean_lake, run_id)
+    resumes = state_query(db, "SELECT resumes FROM runs WHERE run_id = ?", (run_id,))[0][0]
+    assert resumes == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_exits_130_then_resumes(tmp_path, clean_lake, sig):
+    """SIGINT/SIGTERM: in-flight partitions are aborted (staged files removed), the
+    process exits 130, and the next run resumes to the clean lake."""
+    pipeline = make_pipeline(tmp_path)
+    db = tmp_path / "state.db"
+    log = tmp_path / "jetflow.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + DEFAULT_TIMEOUT
+            while len(committed(db)) < 2:
+                assert proc.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            proc.send_signal(sig)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    output = log.read_text(errors="replace")
+    assert code == 130, f"exit {code} after {sig.name}:\n{output}"
+    kept = committed(db)
+    assert 2 <= len(kept) < PARTITIONS
+    lake = tmp_path / "lake"
+    assert not (lake / INSTANCE_DIR / SUCCESS).exists()
+    check_visible_partitions_complete(lake)
+    staged = [p for p in (lake / "_jetflow_staging").rglob("*") if p.is_file()] \
+        if (lake / "_jetflow_staging").exists() else []
+    assert not staged, f"staged files of aborted partitions left behind: {staged}"
+    assert running_attempts(db) == 0, "an interrupted attempt is still 'running'"
+    resume_and_compare(tmp_path, kept, clean_lake)
