@@ -10,7 +10,11 @@
 //
 // Staged and trashed files sit four levels below the root, so neither readers that skip
 // "_"-prefixed paths (Spark, Hive, pyarrow datasets) nor a "<root>/*/*/*.parquet" glob
-// (DuckDB, whose "**" does not skip them) ever see them.
+// (DuckDB, whose "**" does not skip them) ever see them. With the loader's partition_by,
+// a partition directory (staged, published or trashed alike) holds its files k column
+// directories deeper; published files are then matched by "<root>/*/*/" + k × "*/" +
+// "*.parquet", which still never reaches the staged (one level deeper) or trashed (two
+// levels deeper) ones.
 //
 // On a local filesystem every write is fsync'ed before it is published and directory
 // renames are atomic; a partition directory is replaced with one atomic exchange.

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "jetflow/core/error.h"
+#include "jetflow/sinks/parquet/hive_partitioning.h"
 #include "jetflow/sinks/parquet/lake_directory.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
@@ -30,6 +31,8 @@ namespace {
 constexpr const char* kCreatedBy =
     "jetflow version 0.1.0 (build parquet-cpp-arrow-" ARROW_VERSION_STRING ")";
 constexpr int64_t kMaxEncodeThreads = 256;
+// Each open file holds a file descriptor and a buffered row group.
+constexpr int64_t kMaxOpenFiles = 65536;
 
 std::string JoinLines(const std::vector<std::string>& lines, const std::string& indent) {
   std::string out;
@@ -53,6 +56,36 @@ std::optional<std::string> CheckPartitionColumn(const std::string& name) {
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
       return "may contain only letters, digits and '_'";
+    }
+  }
+  return std::nullopt;
+}
+
+bool EqualsIgnoringCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Why partition_by[index] cannot be a directory key. Keys are compared ignoring case:
+// Spark and Hive match column names case-insensitively.
+std::optional<std::string> PartitionByNameProblem(const std::vector<std::string>& names,
+                                                  size_t index,
+                                                  const std::string& partition_column) {
+  const std::string& name = names[index];
+  if (auto problem = CheckPartitionColumn(name)) {
+    return "partition_by column '" + name + "' " + *problem +
+           " (rename it with a transformer)";
+  }
+  if (EqualsIgnoringCase(name, partition_column)) {
+    return "partition_by column '" + name + "' clashes with partition_column '" +
+           partition_column + "': both would be directory keys";
+  }
+  for (size_t i = 0; i < index; ++i) {
+    if (EqualsIgnoringCase(names[i], name)) {
+      return "partition_by column '" + name + "' is listed twice";
     }
   }
   return std::nullopt;
@@ -239,6 +272,31 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
                "'");
   }
 
+  ConfigNode partition_by_node = node.Get("partition_by");
+  if (!partition_by_node.IsNull()) {
+    std::vector<ConfigNode> elements;
+    if (partition_by_node.IsScalar()) {
+      elements.push_back(partition_by_node);
+    } else {
+      elements = partition_by_node.Elements();  // records an error if not a list
+    }
+    for (const ConfigNode& element : elements) {
+      options.partition_by.push_back(element.AsString());
+    }
+    for (size_t i = 0; i < elements.size(); ++i) {
+      if (auto problem = PartitionByNameProblem(options.partition_by, i,
+                                                options.partition_column)) {
+        elements[i].Error(*problem);
+      }
+    }
+  }
+  options.max_open_files = static_cast<int>(
+      node.GetInt("max_open_files", options.max_open_files, 1, kMaxOpenFiles));
+  if (node.Has("max_open_files") && options.partition_by.empty()) {
+    node.Get("max_open_files")
+        .Warning("'max_open_files' has no effect without 'partition_by'");
+  }
+
   ConfigNode schema_node = node.Get("schema");
   if (!schema_node.IsNull()) options.schema = ParseDeclaredSchema(schema_node);
   options.extra_columns =
@@ -286,6 +344,16 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   }
   if (auto problem = CheckPartitionColumn(options.partition_column)) {
     problems.push_back("'partition_column' " + *problem);
+  }
+  for (size_t i = 0; i < options.partition_by.size(); ++i) {
+    if (auto problem =
+            PartitionByNameProblem(options.partition_by, i, options.partition_column)) {
+      problems.push_back(*problem);
+    }
+  }
+  if (options.max_open_files < 1 || options.max_open_files > kMaxOpenFiles) {
+    problems.push_back("'max_open_files' must be between 1 and " +
+                       std::to_string(kMaxOpenFiles));
   }
   if (!arrow::util::Codec::IsAvailable(options.compression)) {
     problems.push_back("compression " +
@@ -372,12 +440,28 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
     output = *profiled;
   }
 
+  // partition_by columns live in the directory names, not in the files.
+  std::shared_ptr<arrow::Schema> file_schema = output;
+  std::shared_ptr<const HivePartitioning> hive;
+  if (!options_.partition_by.empty()) {
+    auto layout = HivePartitioning::Make(*input, output, options_.partition_by);
+    if (!layout.ok()) {
+      return arrow::Status::Invalid("parquet loader '", options_.name,
+                                    "': ", layout.status().message());
+    }
+    hive = *std::move(layout);
+    file_schema = hive->file_schema();
+  }
+
   auto settings = std::make_shared<ParquetWriteSettings>();
   settings->lake = lake_;
   settings->loader_name = options_.name;
   settings->partition_column = options_.partition_column;
   settings->output_schema = output;
-  settings->schema_fingerprint = SchemaFingerprint(*output);
+  settings->file_schema = file_schema;
+  settings->schema_fingerprint = SchemaFingerprint(*file_schema);
+  settings->hive = hive;
+  settings->max_open_files = options_.max_open_files;
   settings->max_file_rows = options_.max_file_rows;
   settings->max_file_bytes = options_.max_file_bytes;
   settings->row_group_rows = options_.row_group_rows;
@@ -417,18 +501,32 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   }
   settings->arrow_properties = arrow_builder.build();
 
-  arrow::Status round_trip =
-      CheckRoundTrip(output, settings->writer_properties, settings->arrow_properties);
+  arrow::Status round_trip = CheckRoundTrip(file_schema, settings->writer_properties,
+                                            settings->arrow_properties);
   if (!round_trip.ok()) {
     return arrow::Status::Invalid("parquet loader '", options_.name,
                                   "': ", round_trip.message());
   }
   output_schema_ = output;
+  file_schema_ = file_schema;
   settings_ = std::move(settings);
   return output;
 }
 
+arrow::Status ParquetLoader::CheckRunKey(const RunInstance& run) const {
+  for (const std::string& column : options_.partition_by) {
+    if (EqualsIgnoringCase(column, run.key)) {
+      return arrow::Status::Invalid(
+          "parquet loader '", options_.name, "': partition_by column '", column,
+          "' clashes with the run instance key '", run.key,
+          "': both would be directory keys; rename the column or the run_instance key");
+    }
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
+  ARROW_RETURN_NOT_OK(CheckRunKey(run.run));
   auto prepare = [&]() -> arrow::Status {
     // Staging and trash leftovers of this run instance belong to dead attempts.
     ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->StagingRunDir(run.run)));
@@ -458,6 +556,7 @@ arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
     return arrow::Status::Invalid("parquet loader '", options_.name,
                                   "': OpenPartition before a successful Bind");
   }
+  ARROW_RETURN_NOT_OK(CheckRunKey(context.run));
   ARROW_ASSIGN_OR_RAISE(auto writer, ParquetPartitionWriter::Open(settings_, context));
   return std::unique_ptr<PartitionWriter>(std::move(writer));
 }
@@ -519,12 +618,17 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
   }
 
   // The run manifest, then _SUCCESS: a reader that sees the marker sees everything.
-  nlohmann::ordered_json columns = nlohmann::ordered_json::array();
-  for (const auto& field : settings_->output_schema->fields()) {
-    columns.push_back({{"name", field->name()},
-                       {"type", field->type()->ToString()},
-                       {"nullable", field->nullable()}});
-  }
+  auto describe = [](const arrow::FieldVector& fields) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& field : fields) {
+      out.push_back({{"name", field->name()},
+                     {"type", field->type()->ToString()},
+                     {"nullable", field->nullable()}});
+    }
+    return out;
+  };
+  // The columns of the data files (what schema_fingerprint covers).
+  nlohmann::ordered_json columns = describe(settings_->file_schema->fields());
   nlohmann::ordered_json partition_list = nlohmann::ordered_json::array();
   int64_t rows = 0;
   int64_t bytes = 0;
@@ -543,8 +647,12 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
                                  {"rows", rows},
                                  {"bytes", bytes},
                                  {"schema_fingerprint", settings_->schema_fingerprint},
-                                 {"columns", std::move(columns)},
-                                 {"partitions", std::move(partition_list)}};
+                                 {"columns", std::move(columns)}};
+  if (settings_->hive != nullptr) {
+    // The columns held by the directory names, in directory order.
+    json["partition_by"] = describe(settings_->hive->partition_fields());
+  }
+  json["partitions"] = std::move(partition_list);
   ARROW_RETURN_NOT_OK(lake_->CreateDir(run_dir));
   ARROW_RETURN_NOT_OK(
       lake_->WriteFile(LakeDirectory::Join(run_dir, LakeDirectory::kRunManifestFile),

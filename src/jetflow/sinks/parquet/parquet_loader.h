@@ -4,6 +4,13 @@
 //
 //   <path>/<run.key>=<run.value>/<partition_column>=<partition.id>/part-00000.parquet
 //
+// With `partition_by: [c1, c2]`, rows are written one level per column deeper, under
+// Hive-style directories of their values (hive_partitioning.h), and those columns are
+// left out of the data files, as Hive and Spark do:
+//
+//   <path>/<run.key>=<run.value>/<partition_column>=<partition.id>/c1=<v1>/c2=<v2>/
+//       part-00000.parquet
+//
 // Per partition attempt, files are written into a staging directory, their footers are
 // read back and checked, a manifest is written next to them, and the directory then
 // replaces the partition's previous output in one atomic rename. A re-run of a run
@@ -14,7 +21,8 @@
 //
 // The output schema is fixed at plan time (Bind): the declared `schema:` if given, else
 // the stream schema under the output profile (docs/type-mapping.md). Every batch is
-// converted to it exactly, or the partition fails naming the column, row and value.
+// converted to it exactly, or the partition fails naming the column, row and value. Data
+// files hold the output schema without the partition_by columns (file_schema()).
 //
 // Threading: see Loader. Writers of different partitions run concurrently and share only
 // immutable settings.
@@ -67,6 +75,13 @@ class ParquetLoader : public Loader {
     int encode_threads = 1;
     /// Hive key of partition directories: "<partition_column>=<partition id>".
     std::string partition_column = "part";
+    /// Output columns whose values become Hive-style directories inside each partition
+    /// directory, in this order; they are not stored in the data files. Integers,
+    /// strings, dates and booleans only (checked by Bind).
+    std::vector<std::string> partition_by;
+    /// With partition_by: data files open at once per partition. Opening one more closes
+    /// the least recently written; its next rows start a new part file.
+    int max_open_files = 64;
     /// Declared output schema (names, order, types, nullability), or nullptr to write the
     /// stream schema under `profile`.
     std::shared_ptr<arrow::Schema> schema;
@@ -84,14 +99,16 @@ class ParquetLoader : public Loader {
 
   ~ParquetLoader() override;
 
-  /// Plan time: the output schema for `input`, or one Invalid listing every column that
-  /// cannot be written (a type the profile rejects, a declared column missing from the
-  /// stream or not castable from it, an undeclared stream column, a type the Parquet
-  /// writer cannot round-trip).
+  /// Plan time: the output schema for `input` (partition_by columns included), or one
+  /// Invalid listing every column that cannot be written (a type the profile rejects, a
+  /// declared column missing from the stream or not castable from it, an undeclared
+  /// stream column, a type the Parquet writer cannot round-trip), or every partition_by
+  /// column that is unknown or of a type that cannot be a directory name.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
   /// Removes the run's completion marker and leftovers of dead attempts. Fails with
-  /// IOError naming the root if it cannot be written.
+  /// IOError naming the root if it cannot be written, and with Invalid (before touching
+  /// anything) if a partition_by column is named like the run instance key.
   arrow::Status BeginRun(const RunContext& run) override;
   /// REQUIRES: Bind() succeeded.
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
@@ -102,18 +119,23 @@ class ParquetLoader : public Loader {
                           const std::vector<PartitionManifest>& partitions) override;
 
   const Options& options() const { return options_; }
-  /// The schema written to files; nullptr before Bind().
+  /// The output schema, partition_by columns included; nullptr before Bind().
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
+  /// The schema of data files: output_schema() without the partition_by columns.
+  const std::shared_ptr<arrow::Schema>& file_schema() const { return file_schema_; }
 
  private:
   ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake);
 
   arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
       const arrow::Schema& input) const;
+  /// Invalid if a partition_by column would repeat the run instance key's directory.
+  arrow::Status CheckRunKey(const RunInstance& run) const;
 
   Options options_;
   std::shared_ptr<LakeDirectory> lake_;
   std::shared_ptr<arrow::Schema> output_schema_;          // set by Bind()
+  std::shared_ptr<arrow::Schema> file_schema_;            // set by Bind()
   std::shared_ptr<const ParquetWriteSettings> settings_;  // set by Bind()
 };
 

@@ -29,16 +29,22 @@ std::string DataFileName(size_t index) {
 
 ParquetPartitionWriter::ParquetPartitionWriter(
     std::shared_ptr<const ParquetWriteSettings> settings, PartitionContext context,
-    std::string staging_dir, std::string final_dir)
+    std::string staging_dir, std::string final_dir,
+    std::unique_ptr<HiveBatchSplitter> splitter)
     : settings_(std::move(settings)),
       context_(std::move(context)),
       staging_dir_(std::move(staging_dir)),
-      final_dir_(std::move(final_dir)) {}
+      final_dir_(std::move(final_dir)),
+      splitter_(std::move(splitter)) {}
 
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
     std::shared_ptr<const ParquetWriteSettings> settings,
     const PartitionContext& context) {
   const LakeDirectory& lake = *settings->lake;
+  std::unique_ptr<HiveBatchSplitter> splitter;
+  if (settings->hive != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(splitter, HiveBatchSplitter::Make(settings->hive));
+  }
   std::string staging =
       lake.StagingAttemptDir(context.run, context.partition.id, context.attempt);
   std::string final =
@@ -47,8 +53,9 @@ arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::O
   // A directory left by a killed process with the same attempt number is garbage.
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging), where);
   JETFLOW_RETURN_NOT_OK_CTX(lake.CreateDir(staging), where);
-  return std::unique_ptr<ParquetPartitionWriter>(new ParquetPartitionWriter(
-      std::move(settings), context, std::move(staging), std::move(final)));
+  return std::unique_ptr<ParquetPartitionWriter>(
+      new ParquetPartitionWriter(std::move(settings), context, std::move(staging),
+                                 std::move(final), std::move(splitter)));
 }
 
 ParquetPartitionWriter::~ParquetPartitionWriter() {
@@ -88,78 +95,146 @@ arrow::Status ParquetPartitionWriter::WriteConformed(
   if (!conformed.ok()) {
     return AddContext(conformed.status(), "partition '" + context_.partition.id + "'");
   }
-  const std::shared_ptr<arrow::RecordBatch>& rows = *conformed;
+  if (splitter_ == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(FileSequence * sequence, Sequence(""));
+    return WriteRows(*sequence, *conformed);
+  }
+  auto groups = splitter_->Split(*conformed, rows_written_);
+  if (!groups.ok()) {
+    return AddContext(groups.status(), "partition '" + context_.partition.id + "'");
+  }
+  for (const HiveGroup& group : *groups) {
+    ARROW_ASSIGN_OR_RAISE(FileSequence * sequence, Sequence(group.directory));
+    ARROW_RETURN_NOT_OK(WriteRows(*sequence, group.rows));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<ParquetPartitionWriter::FileSequence*> ParquetPartitionWriter::Sequence(
+    const std::string& directory) {
+  auto found = sequences_.find(directory);
+  if (found != sequences_.end()) return found->second.get();
+  if (!directory.empty()) {
+    const std::string path = LakeDirectory::Join(staging_dir_, directory);
+    JETFLOW_RETURN_NOT_OK_CTX(settings_->lake->CreateDir(path),
+                              "partition '" + context_.partition.id + "'");
+    // Remember every level, to make each one durable at commit.
+    for (size_t slash = directory.find('/'); slash != std::string::npos;
+         slash = directory.find('/', slash + 1)) {
+      directories_.insert(directory.substr(0, slash));
+    }
+    directories_.insert(directory);
+  }
+  auto sequence = std::make_unique<FileSequence>();
+  sequence->directory = directory;
+  sequence->lru = open_.end();
+  FileSequence* raw = sequence.get();
+  sequences_.emplace(directory, std::move(sequence));
+  return raw;
+}
+
+arrow::Status ParquetPartitionWriter::WriteRows(
+    FileSequence& sequence, const std::shared_ptr<arrow::RecordBatch>& rows) {
   const int64_t total = rows->num_rows();
   int64_t offset = 0;
   while (offset < total) {
-    if (file_writer_ == nullptr) ARROW_RETURN_NOT_OK(OpenNextFile());
+    if (sequence.writer == nullptr) {
+      ARROW_RETURN_NOT_OK(OpenFile(sequence));
+    } else {
+      open_.splice(open_.end(), open_, sequence.lru);  // now the most recently written
+    }
     int64_t take = total - offset;
     if (settings_->max_file_rows > 0) {
-      take = std::min(take, settings_->max_file_rows - file_rows_);
+      take = std::min(take, settings_->max_file_rows - sequence.rows);
     }
     // Stop at row-group boundaries so the size check below runs after every row group,
     // not once per (possibly much larger) batch.
     if (settings_->max_file_bytes > 0) {
-      take = std::min(take, settings_->row_group_rows - file_rows_ % settings_->row_group_rows);
+      take = std::min(take, settings_->row_group_rows -
+                                sequence.rows % settings_->row_group_rows);
     }
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
     JETFLOW_RETURN_NOT_OK_CTX(
-        settings_->lake->IoFailure(file_writer_->WriteRecordBatch(*slice), file_path_),
-        Where(file_path_));
-    file_rows_ += take;
+        settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
+                                   sequence.path),
+        Where(sequence.path));
+    sequence.rows += take;
     rows_written_ += take;
     offset += take;
     // Bytes reach the stream when a row group is flushed, so a file may exceed
     // max_file_bytes by up to one row group.
-    bool full = settings_->max_file_rows > 0 && file_rows_ >= settings_->max_file_rows;
+    bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
     if (!full && settings_->max_file_bytes > 0) {
-      auto position = sink_->Tell();
-      if (!position.ok()) return AddContext(position.status(), Where(file_path_));
+      auto position = sequence.sink->Tell();
+      if (!position.ok()) return AddContext(position.status(), Where(sequence.path));
       full = *position >= settings_->max_file_bytes;
     }
-    if (full) ARROW_RETURN_NOT_OK(CloseFile());
+    if (full) ARROW_RETURN_NOT_OK(CloseFile(sequence));
   }
   return arrow::Status::OK();
 }
 
-arrow::Status ParquetPartitionWriter::OpenNextFile() {
-  file_path_ = LakeDirectory::Join(staging_dir_, DataFileName(files_.size()));
-  auto sink = settings_->lake->filesystem()->OpenOutputStream(file_path_);
+arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
+  // Bounded memory: every open file buffers a row group.
+  const auto limit = static_cast<size_t>(settings_->max_open_files);
+  while (!open_.empty() && open_.size() >= limit) {
+    ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
+  }
+  const std::string name = DataFileName(sequence.next_index);
+  sequence.path = LakeDirectory::Join(
+      sequence.directory.empty() ? staging_dir_
+                                 : LakeDirectory::Join(staging_dir_, sequence.directory),
+      name);
+  auto sink = settings_->lake->filesystem()->OpenOutputStream(sequence.path);
   if (!sink.ok()) {
-    return AddContext(settings_->lake->IoFailure(sink.status(), file_path_),
-                      Where(file_path_));
+    return AddContext(settings_->lake->IoFailure(sink.status(), sequence.path),
+                      Where(sequence.path));
   }
-  sink_ = *std::move(sink);
+  sequence.sink = *std::move(sink);
   auto writer = parquet::arrow::FileWriter::Open(
-      *settings_->output_schema, arrow::default_memory_pool(), sink_,
+      *settings_->file_schema, arrow::default_memory_pool(), sequence.sink,
       settings_->writer_properties, settings_->arrow_properties);
-  if (!writer.ok()) return AddContext(writer.status(), Where(file_path_));
-  file_writer_ = *std::move(writer);
-  file_rows_ = 0;
+  if (!writer.ok()) {
+    (void)sequence.sink->Abort();
+    sequence.sink.reset();
+    return AddContext(writer.status(), Where(sequence.path));
+  }
+  sequence.writer = *std::move(writer);
+  sequence.rows = 0;
+  sequence.lru = open_.insert(open_.end(), &sequence);
   return arrow::Status::OK();
 }
 
-arrow::Status ParquetPartitionWriter::CloseFile() {
+arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   const LakeDirectory& lake = *settings_->lake;
-  JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(file_writer_->Close(), file_path_),
-                            Where(file_path_));
-  if (!sink_->closed()) {
-    JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(sink_->Close(), file_path_),
-                              Where(file_path_));
+  // Whatever happens below, the file is no longer open.
+  open_.erase(sequence.lru);
+  sequence.lru = open_.end();
+  auto writer = std::move(sequence.writer);
+  auto sink = std::move(sequence.sink);
+  JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(writer->Close(), sequence.path),
+                            Where(sequence.path));
+  if (!sink->closed()) {
+    JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(sink->Close(), sequence.path),
+                              Where(sequence.path));
   }
-  FileManifest file;
-  file.path = DataFileName(files_.size());
-  file.rows = file_rows_;
+  ClosedFile file;
+  file.directory = sequence.directory;
+  file.index = sequence.next_index;
+  file.path = sequence.directory.empty()
+                  ? DataFileName(sequence.next_index)
+                  : LakeDirectory::Join(sequence.directory,
+                                        DataFileName(sequence.next_index));
+  file.rows = sequence.rows;
   files_.push_back(std::move(file));
-  file_writer_.reset();
-  sink_.reset();
-  file_rows_ = 0;
+  ++sequence.next_index;
+  sequence.rows = 0;
   return arrow::Status::OK();
 }
 
 arrow::Status ParquetPartitionWriter::CheckFooter(const std::string& path,
                                                   int64_t expected_rows) const {
-  const arrow::Schema& expected = *settings_->output_schema;
+  const arrow::Schema& expected = *settings_->file_schema;
   // The Parquet reader reports most failures as Status but may throw on corrupt footers;
   // this is the one place that catches them.
   try {
@@ -173,7 +248,8 @@ arrow::Status ParquetPartitionWriter::CheckFooter(const std::string& path,
       return arrow::Status::Invalid(
           "footer check failed: the file's schema differs from the "
           "output schema\n  file:   ",
-          actual->ToString(), "\n  output: ", expected.ToString());
+          actual->ToString(), "\n  output: ", expected.ToString(),
+          settings_->hive == nullptr ? "" : "\n  (without the partition_by columns)");
     }
     int64_t rows = reader->parquet_reader()->metadata()->num_rows();
     if (rows != expected_rows) {
@@ -200,14 +276,19 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::Commit() {
 
 arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
   const LakeDirectory& lake = *settings_->lake;
-  if (file_writer_ != nullptr) ARROW_RETURN_NOT_OK(CloseFile());
+  while (!open_.empty()) ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
+  // Name order: by directory, then by part number (not by text: part-100000 follows
+  // part-99999).
+  std::sort(files_.begin(), files_.end(), [](const ClosedFile& a, const ClosedFile& b) {
+    return a.directory != b.directory ? a.directory < b.directory : a.index < b.index;
+  });
 
   PartitionManifest manifest;
   manifest.loader = settings_->loader_name;
   manifest.partition_id = context_.partition.id;
   manifest.location = lake.Relative(final_dir_);
   manifest.schema_fingerprint = settings_->schema_fingerprint;
-  for (const FileManifest& file : files_) {
+  for (const ClosedFile& file : files_) {
     const std::string path = LakeDirectory::Join(staging_dir_, file.path);
     JETFLOW_RETURN_NOT_OK_CTX(CheckFooter(path, file.rows), Where(path));
     auto digest = lake.DigestFile(path);
@@ -217,6 +298,12 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
                               file.rows, digest->bytes, digest->checksum});
     manifest.rows += file.rows;
     manifest.bytes += digest->bytes;
+  }
+  // Column directories, deepest first (a child sorts after its parent), so that every
+  // entry is durable before the directory holding it.
+  for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) {
+    const std::string path = LakeDirectory::Join(staging_dir_, *it);
+    JETFLOW_RETURN_NOT_OK_CTX(lake.Sync(path), Where(path));
   }
   if (manifest.rows != rows_written_) {
     return arrow::Status::UnknownError(
@@ -244,9 +331,14 @@ arrow::Status ParquetPartitionWriter::Abort() {
                                   context_.partition.id, "'");
   }
   state_ = State::kAborted;
-  if (sink_ != nullptr && !sink_->closed()) (void)sink_->Abort();
-  file_writer_.reset();
-  sink_.reset();
+  for (FileSequence* sequence : open_) {
+    if (sequence->sink != nullptr && !sequence->sink->closed()) {
+      (void)sequence->sink->Abort();
+    }
+    sequence->writer.reset();
+    sequence->sink.reset();
+  }
+  open_.clear();
   const LakeDirectory& lake = *settings_->lake;
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging_dir_),
                             "aborting partition '" + context_.partition.id + "'");

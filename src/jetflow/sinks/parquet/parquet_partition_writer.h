@@ -2,10 +2,15 @@
 //
 // Batches are conformed to the output schema and encoded into part-00000.parquet,
 // part-00001.parquet, ... in the attempt's staging directory, rolling to a new file at
-// max_file_rows / max_file_bytes. Commit() closes the files, reads every footer back and
-// checks it against the output schema and row count, checksums the files, writes the
-// partition manifest and publishes the directory atomically (LakeDirectory::Publish).
-// Abort() deletes the staging directory.
+// max_file_rows / max_file_bytes. With `partition_by`, each batch is first split by the
+// values of those columns (HiveBatchSplitter) and every value combination gets its own
+// directory inside the staging directory ("country=DE/"), with its own file sequence. At
+// most max_open_files files are open at once: opening one more first closes the least
+// recently written one, whose next rows then start its directory's next part file.
+// Commit() closes the files, reads every footer back and checks it against the file
+// schema and row count, checksums the files, writes the partition manifest and publishes
+// the whole staging directory, column directories included, atomically
+// (LakeDirectory::Publish). Abort() deletes the staging directory.
 //
 // Threading: one thread uses a writer; writers of different partitions run concurrently.
 #pragma once
@@ -15,12 +20,17 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <list>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "jetflow/core/loader.h"
+#include "jetflow/sinks/parquet/hive_partitioning.h"
 #include "jetflow/sinks/parquet/lake_directory.h"
 
 namespace jetflow {
@@ -30,8 +40,16 @@ struct ParquetWriteSettings {
   std::shared_ptr<LakeDirectory> lake;
   std::string loader_name;
   std::string partition_column;
+  /// What batches are conformed to: every output column.
   std::shared_ptr<arrow::Schema> output_schema;
+  /// What data files hold: output_schema without the partition_by columns.
+  std::shared_ptr<arrow::Schema> file_schema;
+  /// Of file_schema.
   std::string schema_fingerprint;
+  /// nullptr without partition_by.
+  std::shared_ptr<const HivePartitioning> hive;
+  /// Files open at once per partition writer (with partition_by).
+  int max_open_files = 64;
   std::shared_ptr<parquet::WriterProperties> writer_properties;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_properties;
   /// 0 = unlimited.
@@ -62,13 +80,45 @@ class ParquetPartitionWriter : public PartitionWriter {
  private:
   enum class State { kOpen, kFailed, kCommitted, kAborted };
 
+  /// The sequence of data files of one directory: the staging directory itself, or one
+  /// partition_by value directory inside it.
+  struct FileSequence {
+    /// Relative to the staging directory; "" for the staging directory itself.
+    std::string directory;
+    /// Number of the next part file.
+    size_t next_index = 0;
+    // The open file, if any.
+    std::shared_ptr<arrow::io::OutputStream> sink;
+    std::unique_ptr<parquet::arrow::FileWriter> writer;
+    std::string path;
+    int64_t rows = 0;
+    /// Position in open_, while a file is open.
+    std::list<FileSequence*>::iterator lru;
+  };
+
+  /// A closed data file.
+  struct ClosedFile {
+    std::string directory;  // FileSequence::directory
+    size_t index = 0;       // part-<index>.parquet
+    std::string path;       // relative to the staging directory
+    int64_t rows = 0;
+  };
+
   ParquetPartitionWriter(std::shared_ptr<const ParquetWriteSettings> settings,
                          PartitionContext context, std::string staging_dir,
-                         std::string final_dir);
+                         std::string final_dir,
+                         std::unique_ptr<HiveBatchSplitter> splitter);
 
   arrow::Status WriteConformed(const std::shared_ptr<arrow::RecordBatch>& batch);
-  arrow::Status OpenNextFile();
-  arrow::Status CloseFile();
+  /// Appends `rows` (file schema) to the files of `sequence`, rolling as configured.
+  arrow::Status WriteRows(FileSequence& sequence,
+                          const std::shared_ptr<arrow::RecordBatch>& rows);
+  /// The sequence of `directory`, creating it (and its directory) on first use.
+  arrow::Result<FileSequence*> Sequence(const std::string& directory);
+  /// Opens the next file of `sequence`, first closing the least recently written file if
+  /// max_open_files are open.
+  arrow::Status OpenFile(FileSequence& sequence);
+  arrow::Status CloseFile(FileSequence& sequence);
   arrow::Result<PartitionManifest> CommitFiles();
   arrow::Status CheckFooter(const std::string& path, int64_t expected_rows) const;
   /// " (partition 'p', file '...')" context for messages.
@@ -80,13 +130,12 @@ class ParquetPartitionWriter : public PartitionWriter {
   std::string final_dir_;
   State state_ = State::kOpen;
 
-  // The file being written, if any.
-  std::shared_ptr<arrow::io::OutputStream> sink_;
-  std::unique_ptr<parquet::arrow::FileWriter> file_writer_;
-  std::string file_path_;
-  int64_t file_rows_ = 0;
+  std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
+  std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
+  std::list<FileSequence*> open_;     // sequences with an open file, least recent first
+  std::set<std::string> directories_;  // created below the staging dir, relative to it
 
-  std::vector<FileManifest> files_;  // closed files, `path` relative to the staging dir
+  std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;
 };
 
