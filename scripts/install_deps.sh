@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config python3-venv
   libyaml-cpp-dev libsqlite3-dev sqlite3 libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libxxhash-dev
+  openjdk-17-jre-headless  # Java for pyspark (tests/e2e/test_spark_reads.py)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -27,6 +28,6 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import pyarrow, duckdb, pytest, psutil, xxhash" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import pyarrow, duckdb, pytest, psutil, xxhash, pyspark" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/scripts/requirements-test.txt"
 fi

@@ -465,6 +465,15 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   settings->max_file_rows = options_.max_file_rows;
   settings->max_file_bytes = options_.max_file_bytes;
   settings->row_group_rows = options_.row_group_rows;
+  if (options_.profile == OutputProfile::kSpark) {
+    // Arrow writes dates and timestamps in the proleptic Gregorian calendar. Spark 3.0-3.5
+    // refuses, by default, dates before 1582-10-15 and timestamps before 1900 from files
+    // that do not say which calendar they use; a writer version >= 3.0 without
+    // "org.apache.spark.legacyDateTime" tells Spark the values are proleptic Gregorian, so
+    // it reads them unchanged (Spark 4 assumes this already).
+    settings->footer_metadata =
+        arrow::key_value_metadata({"org.apache.spark.version"}, {"3.5.0"});
+  }
 
   // Every setting explicit: Arrow C++'s defaults differ from pyarrow's.
   parquet::WriterProperties::Builder builder;

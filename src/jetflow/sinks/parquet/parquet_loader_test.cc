@@ -271,6 +271,11 @@ TEST_F(ParquetLoaderTest, SparkProfileWritesSparkReadableFooters) {
   EXPECT_THAT(logical(2), HasSubstr("Decimal(precision=20, scale=0)"));
   EXPECT_EQ(parquet_schema->Column(3)->physical_type(), parquet::Type::INT64);
   EXPECT_EQ(logical(4), "String");
+  // Declares the proleptic Gregorian calendar, so Spark 3.x reads ancient dates as is.
+  auto footer = reader->parquet_reader()->metadata()->key_value_metadata();
+  ASSERT_NE(footer, nullptr);
+  EXPECT_EQ(footer->Get("org.apache.spark.version").ValueOr(""), "3.5.0");
+  EXPECT_FALSE(footer->Contains("org.apache.spark.legacyDateTime"));
 
   auto values = ReadParquet(std::string(kP0) + "part-00000.parquet");
   auto expected_values =

@@ -200,6 +200,11 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
     return AddContext(writer.status(), Where(sequence.path));
   }
   sequence.writer = *std::move(writer);
+  if (settings_->footer_metadata != nullptr) {
+    JETFLOW_RETURN_NOT_OK_CTX(
+        sequence.writer->AddKeyValueMetadata(settings_->footer_metadata),
+        Where(sequence.path));
+  }
   sequence.rows = 0;
   sequence.lru = open_.insert(open_.end(), &sequence);
   return arrow::Status::OK();

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <arrow/io/interfaces.h>
+#include <arrow/util/key_value_metadata.h>
 #include <arrow/util/thread_pool.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
@@ -55,6 +56,9 @@ struct ParquetWriteSettings {
   /// 0 = unlimited.
   int64_t max_file_rows = 0;
   int64_t max_file_bytes = 0;
+  /// Extra footer key-value pairs written into every file (the spark profile's calendar
+  /// marker, see ParquetLoader::Bind).
+  std::shared_ptr<const arrow::KeyValueMetadata> footer_metadata;
   /// Rows per row group (the writer's max_row_group_length).
   int64_t row_group_rows = 1 << 20;
   /// Runs column encoding when encode_threads > 1; referenced by arrow_properties.
