@@ -316,6 +316,38 @@ TEST_F(HivePartitioningTest, FooterHoldsTheFileSchema) {
   EXPECT_EQ(footer->GetFieldIndex("country"), -1);
 }
 
+TEST_F(HivePartitioningTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFiles) {
+  auto schema = SalesSchema();
+  auto options = Options({"country"});
+  options.row_group_rows = 10;
+  auto loader = Loader(std::move(options), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  // Each batch: 6 DE rows and 6 FR rows.
+  auto batch = [&](int first) {
+    std::string rows = "[";
+    for (int i = first; i < first + 12; ++i) {
+      rows += std::string(i > first ? "," : "") + R"({"id": )" + std::to_string(i) +
+              R"(, "country": ")" + (i % 2 ? "FR" : "DE") + R"(", "amount": 1})";
+    }
+    return Batch(schema, rows + "]");
+  };
+  ASSERT_OK(
+      WritePartition(loader.get(), Partition("p0"), {batch(0), batch(12)}).status());
+  // After batch 1, 12 rows are buffered > 10: DE's row group (the first of the two equally
+  // full ones) is flushed early with 6 rows. After batch 2, FR's row group filled up (10)
+  // and 2 + 6 rows stay buffered. Without the bound DE would be 10 + 2 like FR.
+  auto row_groups = [&](const std::string& file) {
+    auto metadata = OpenParquet(P0(file))->parquet_reader()->metadata();
+    std::vector<int64_t> sizes;
+    for (int i = 0; i < metadata->num_row_groups(); ++i) {
+      sizes.push_back(metadata->RowGroup(i)->num_rows());
+    }
+    return sizes;
+  };
+  EXPECT_EQ(row_groups("country=DE/part-00000.parquet"), (std::vector<int64_t>{6, 6}));
+  EXPECT_EQ(row_groups("country=FR/part-00000.parquet"), (std::vector<int64_t>{10, 2}));
+}
+
 TEST_F(HivePartitioningTest, EscapesStringValuesLikeHive) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);

@@ -475,6 +475,8 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
         arrow::key_value_metadata({"org.apache.spark.version"}, {"3.5.0"});
   }
 
+  constexpr int64_t kDefaultDictionaryPageBytes = 1 << 20;  // Arrow's default
+  constexpr int64_t kMinDictionaryPageBytes = 64 << 10;
   // Every setting explicit: Arrow C++'s defaults differ from pyarrow's.
   parquet::WriterProperties::Builder builder;
   builder.version(parquet::ParquetVersion::PARQUET_2_6)
@@ -485,6 +487,13 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   if (options_.compression_level) builder.compression_level(*options_.compression_level);
   if (options_.dictionary) {
     builder.enable_dictionary();
+    if (!options_.partition_by.empty()) {
+      // Every open file keeps a dictionary per column that grows up to this limit before
+      // falling back to plain encoding; with up to max_open_files files open, shrink it so
+      // their sum stays near what four unpartitioned files would hold.
+      builder.dictionary_pagesize_limit(std::max<int64_t>(
+          kMinDictionaryPageBytes, kDefaultDictionaryPageBytes * 4 / options_.max_open_files));
+    }
   } else {
     builder.disable_dictionary();
   }

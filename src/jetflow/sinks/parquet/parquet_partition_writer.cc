@@ -107,6 +107,27 @@ arrow::Status ParquetPartitionWriter::WriteConformed(
     ARROW_ASSIGN_OR_RAISE(FileSequence * sequence, Sequence(group.directory));
     ARROW_RETURN_NOT_OK(WriteRows(*sequence, group.rows));
   }
+  return BoundBufferedRows();
+}
+
+arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
+  int64_t buffered_rows = 0;
+  for (const FileSequence* sequence : open_) buffered_rows += sequence->buffered_rows;
+  while (buffered_rows > settings_->row_group_rows) {
+    // The fullest row group first, so early flushes make as few small row groups as
+    // possible; ties go to the least recently written file (deterministic either way).
+    FileSequence* fullest = nullptr;
+    for (FileSequence* sequence : open_) {
+      if (fullest == nullptr || sequence->buffered_rows > fullest->buffered_rows) {
+        fullest = sequence;
+      }
+    }
+    JETFLOW_RETURN_NOT_OK_CTX(
+        settings_->lake->IoFailure(fullest->writer->NewBufferedRowGroup(), fullest->path),
+        Where(fullest->path));
+    buffered_rows -= fullest->buffered_rows;
+    fullest->buffered_rows = 0;
+  }
   return arrow::Status::OK();
 }
 
@@ -161,6 +182,9 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     sequence.rows += take;
     rows_written_ += take;
     offset += take;
+    // A row group that reached row_group_rows is flushed by the writer's next write or
+    // close; count it as flushed already.
+    sequence.buffered_rows = (sequence.buffered_rows + take) % settings_->row_group_rows;
     // Bytes reach the stream when a row group is flushed, so a file may exceed
     // max_file_bytes by up to one row group.
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
@@ -206,6 +230,7 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
         Where(sequence.path));
   }
   sequence.rows = 0;
+  sequence.buffered_rows = 0;
   sequence.lru = open_.insert(open_.end(), &sequence);
   return arrow::Status::OK();
 }
@@ -234,6 +259,7 @@ arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   files_.push_back(std::move(file));
   ++sequence.next_index;
   sequence.rows = 0;
+  sequence.buffered_rows = 0;
   return arrow::Status::OK();
 }
 

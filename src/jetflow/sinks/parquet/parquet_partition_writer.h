@@ -96,6 +96,8 @@ class ParquetPartitionWriter : public PartitionWriter {
     std::unique_ptr<parquet::arrow::FileWriter> writer;
     std::string path;
     int64_t rows = 0;
+    /// Rows of the open file's current row group, still buffered in memory.
+    int64_t buffered_rows = 0;
     /// Position in open_, while a file is open.
     std::list<FileSequence*>::iterator lru;
   };
@@ -122,6 +124,9 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// Opens the next file of `sequence`, first closing the least recently written file if
   /// max_open_files are open.
   arrow::Status OpenFile(FileSequence& sequence);
+  /// With partition_by, many files buffer a row group each: keeps the rows buffered by
+  /// all of them at most row_group_rows by flushing the fullest row groups early.
+  arrow::Status BoundBufferedRows();
   arrow::Status CloseFile(FileSequence& sequence);
   arrow::Result<PartitionManifest> CommitFiles();
   arrow::Status CheckFooter(const std::string& path, int64_t expected_rows) const;
