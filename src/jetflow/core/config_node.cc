@@ -62,7 +62,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+std::string DidYouMean(std::string_view word,
+                       const std::vector<std::string>& candidates) {
   auto match = ClosestMatch(word, candidates);
   return match ? " (did you mean '" + *match + "'?)" : "";
 }
@@ -197,7 +198,9 @@ ConfigNode ConfigNode::Require(std::string_view key) const {
 std::optional<std::string> ConfigNode::ScalarText() const {
   if (!IsScalar()) {
     Error("'" + path_ + "' must be a single value, not a " +
-          (IsMap() ? "map" : IsSequence() ? "list" : "null"));
+          (IsMap()        ? "map"
+           : IsSequence() ? "list"
+                          : "null"));
     return std::nullopt;
   }
   std::string expanded, error;
@@ -280,7 +283,8 @@ int64_t ConfigNode::GetInt(std::string_view key, int64_t default_value, int64_t 
     } else {
       range << "between " << min << " and " << max;
     }
-    child.Error("'" + child.path() + "' must be " + range.str() + ", got " + child.Shown());
+    child.Error("'" + child.path() + "' must be " + range.str() + ", got " +
+                child.Shown());
     return default_value;
   }
   return value;
@@ -297,66 +301,64 @@ bool ConfigNode::GetBool(std::string_view key, bool default_value) const {
 }
 
 namespace {
-// Splits "512MiB" into (512, "MiB"); the number may have a fraction.
-bool SplitQuantity(const std::string& text, double* number, std::string* unit) {
+
+using UnitTable = std::vector<std::pair<std::string, double>>;
+
+// "512MiB" -> 512 * units["MiB"]; the number may have a fraction and a space before the
+// unit. nullopt if the text is not a number followed by one of `units`.
+std::optional<int64_t> ParseQuantity(const std::string& text, const UnitTable& units) {
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
-                             text[i] == '.')) {
+  while (i < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
     ++i;
   }
-  if (i == 0) return false;
+  if (i == 0) return std::nullopt;
   char* end = nullptr;
   std::string digits = text.substr(0, i);
-  *number = std::strtod(digits.c_str(), &end);
-  if (*end != '\0') return false;
-  size_t j = i;
-  while (j < text.size() && text[j] == ' ') ++j;
-  *unit = text.substr(j);
-  return true;
+  double number = std::strtod(digits.c_str(), &end);
+  if (*end != '\0') return std::nullopt;
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::string unit = text.substr(i);
+  for (const auto& [name, factor] : units) {
+    if (unit == name) return static_cast<int64_t>(number * factor);
+  }
+  return std::nullopt;
 }
+
 }  // namespace
 
-int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {
+std::optional<int64_t> ConfigNode::GetQuantity(
+    std::string_view key, const std::vector<std::pair<std::string, double>>& units,
+    const std::string& expected) const {
   ConfigNode child = Get(key);
-  if (child.IsNull()) return default_value;
-  auto scalar = child.ScalarText();
-  if (!scalar) return default_value;
-  const std::string& text = *scalar;
-  double number = 0;
-  std::string unit;
-  static const std::vector<std::pair<std::string, double>> kUnits = {
-      {"", 1},         {"B", 1},           {"KiB", 1024.0},     {"MiB", 1048576.0},
-      {"GiB", 1 << 30}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
-      {"GB", 1e9},     {"TB", 1e12}};
-  if (SplitQuantity(text, &number, &unit)) {
-    for (const auto& [name, factor] : kUnits) {
-      if (unit == name) return static_cast<int64_t>(number * factor);
-    }
+  if (child.IsNull()) return std::nullopt;
+  auto text = child.ScalarText();
+  if (!text) return std::nullopt;
+  auto value = ParseQuantity(*text, units);
+  if (!value) {
+    child.Error("'" + child.path() + "' must be " + expected + ", got " + child.Shown());
   }
-  child.Error("'" + child.path() + "' must be a size like 1048576, \"64KiB\", \"512MiB\" or "
-              "\"2GiB\", got " + child.Shown());
-  return default_value;
+  return value;
 }
 
-std::chrono::milliseconds ConfigNode::GetDuration(std::string_view key,
-                                                  std::chrono::milliseconds default_value) const {
-  ConfigNode child = Get(key);
-  if (child.IsNull()) return default_value;
-  auto scalar = child.ScalarText();
-  if (!scalar) return default_value;
-  const std::string& text = *scalar;
-  double number = 0;
-  std::string unit;
-  static const std::vector<std::pair<std::string, double>> kUnits = {
+int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {
+  static const UnitTable kUnits = {{"", 1},          {"B", 1},
+                                   {"KiB", 1024.0},  {"MiB", 1048576.0},
+                                   {"GiB", 1 << 30}, {"TiB", 1099511627776.0},
+                                   {"KB", 1e3},      {"MB", 1e6},
+                                   {"GB", 1e9},      {"TB", 1e12}};
+  return GetQuantity(key, kUnits,
+                     "a size like 1048576, \"64KiB\", \"512MiB\" or \"2GiB\"")
+      .value_or(default_value);
+}
+
+std::chrono::milliseconds ConfigNode::GetDuration(
+    std::string_view key, std::chrono::milliseconds default_value) const {
+  static const UnitTable kUnits = {
       {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-  if (SplitQuantity(text, &number, &unit)) {
-    for (const auto& [name, factor] : kUnits) {
-      if (unit == name) return std::chrono::milliseconds(static_cast<int64_t>(number * factor));
-    }
-  }
-  child.Error("'" + child.path() + "' must be a duration like \"250ms\", \"30s\", \"5m\" or "
-              "\"1h\", got " + child.Shown());
-  return default_value;
+  auto millis =
+      GetQuantity(key, kUnits, "a duration like \"250ms\", \"30s\", \"5m\" or \"1h\"");
+  return millis ? std::chrono::milliseconds(*millis) : default_value;
 }
 
 std::string ConfigNode::GetEnum(std::string_view key, std::string default_value,

@@ -14,6 +14,10 @@
 // Copies share the same set of read keys and the same Diagnostics.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/status.h>
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -23,10 +27,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/status.h>
-#include <yaml-cpp/yaml.h>
 
 namespace jetflow {
 
@@ -55,7 +55,8 @@ class Diagnostics {
   void Warning(const SourceLocation& where, std::string message);
   bool has_errors() const;
   const std::vector<Diagnostic>& entries() const { return entries_; }
-  /// OK if there is no error; otherwise Invalid with one "file:line:col: ..." line per error.
+  /// OK if there is no error; otherwise Invalid with one "file:line:col: ..." line per
+  /// error.
   arrow::Status ToStatus() const;
 
  private:
@@ -98,8 +99,8 @@ class ConfigNode {
   std::string GetString(std::string_view key, std::string default_value) const;
   std::optional<std::string> GetOptionalString(std::string_view key) const;
   std::string RequireString(std::string_view key) const;
-  int64_t GetInt(std::string_view key, int64_t default_value,
-                 int64_t min = INT64_MIN, int64_t max = INT64_MAX) const;
+  int64_t GetInt(std::string_view key, int64_t default_value, int64_t min = INT64_MIN,
+                 int64_t max = INT64_MAX) const;
   double GetDouble(std::string_view key, double default_value) const;
   bool GetBool(std::string_view key, bool default_value) const;
   /// Sizes: 1048576, "64KiB", "512MiB", "1GiB", "10MB" (KB/MB/GB are decimal).
@@ -133,6 +134,11 @@ class ConfigNode {
   std::optional<std::string> ScalarText() const;
   /// The value as written in the file (quoted), for messages: never an expanded secret.
   std::string Shown() const;
+  /// A number with a unit from `units` (name -> factor), e.g. "512MiB"; nullopt if the
+  /// key is absent or (with an error saying it must be `expected`) malformed.
+  std::optional<int64_t> GetQuantity(
+      std::string_view key, const std::vector<std::pair<std::string, double>>& units,
+      const std::string& expected) const;
 
   YAML::Node node_;
   std::string file_;
