@@ -320,9 +320,12 @@ def test_memory_budget_bounds_batches_in_flight(tmp_path):
     pipeline with a large budget holds far more (so the budget is what bounded it)."""
     consumer = generate(160_000, 8, preset="mixed10")
     engine = {"partitions_in_flight": 4, "queue_batches": 64, "batch_rows": 4096}
-    small = write_pipeline(tmp_path / "small", consumer,
+    # A writer much slower than the reader (a row group per batch, heavy compression), so
+    # batches pile up in the queues unless the budget stops the readers.
+    slow_loader = [parquet_loader(row_group_rows=4096, compression_level=15)]
+    small = write_pipeline(tmp_path / "small", consumer, loaders=slow_loader,
                            engine=dict(engine, memory_budget="4MiB"))
-    large = write_pipeline(tmp_path / "large", consumer,
+    large = write_pipeline(tmp_path / "large", consumer, loaders=slow_loader,
                            engine=dict(engine, memory_budget="1GiB"))
     bounded = run_ok(small)
     unbounded = run_ok(large)

@@ -48,8 +48,8 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
   if (node.IsNull()) return engine;
   engine.partitions_in_flight =
       static_cast<int>(node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
-  engine.encode_threads =
-      static_cast<int>(node.GetInt("encode_threads", engine.encode_threads, 0, 1024));
+  engine.compute_threads =
+      static_cast<int>(node.GetInt("compute_threads", engine.compute_threads, 0, 1024));
   engine.memory_budget_bytes = node.GetBytes("memory_budget", engine.memory_budget_bytes);
   if (engine.memory_budget_bytes < (1 << 20)) {
     node.Get("memory_budget").Error("'engine.memory_budget' must be at least 1MiB");

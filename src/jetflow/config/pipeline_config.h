@@ -6,7 +6,7 @@
 //   transformers: [{type: ..., name: ...}, ...]
 //   loaders: [{type: parquet, name: lake, ...}, ...]
 //   state: {type: sqlite, path: .jetflow/state.db}
-//   engine: {partitions_in_flight: 0, encode_threads: 0, memory_budget: 1GiB, ...}
+//   engine: {partitions_in_flight: 0, compute_threads: 0, memory_budget: 1GiB, ...}
 //
 // Every mistake in the file is reported at once, each as file:line:col (docs/configuration.md).
 #pragma once

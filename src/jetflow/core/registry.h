@@ -35,7 +35,7 @@ struct ComponentContext {
   /// Directory of the pipeline's YAML file: relative paths in options resolve against it.
   std::filesystem::path base_dir;
   /// Preferred rows per batch (engine.batch_rows).
-  int64_t batch_rows = 65536;
+  int64_t batch_rows = 131072;
   /// Name given to the component in the config (`name:`), or its type by default.
   std::string name;
 

@@ -17,15 +17,15 @@ struct EngineOptions {
   /// Partitions processed at the same time (each has a reader and a writer thread).
   /// 0 = the number of hardware threads.
   int partitions_in_flight = 0;
-  /// Threads of Arrow's CPU pool, used for column-parallel Parquet encoding and compute
-  /// kernels. 0 = the number of hardware threads.
-  int encode_threads = 0;
+  /// Threads of Arrow's global CPU pool, used by compute kernels (casts, transforms).
+  /// Parquet encoding threads are the loader's own `encode_threads`. 0 = hardware threads.
+  int compute_threads = 0;
   /// Hard cap on bytes of batches in flight across all partitions.
   int64_t memory_budget_bytes = int64_t{1} << 30;
   /// Batches queued between a partition's reader and writer.
   int queue_batches = 4;
   /// Preferred rows per batch, passed to consumers.
-  int64_t batch_rows = 65536;
+  int64_t batch_rows = 131072;
   /// Attempts per partition for retryable failures (1 = no retry).
   int max_attempts = 3;
   /// Wait before retry k is retry_backoff * 2^(k-1), at most 60 s.

@@ -447,8 +447,9 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run));
 
   const EngineOptions& engine = pipeline.engine;
-  int encode_threads = engine.encode_threads > 0 ? engine.encode_threads : HardwareThreads();
-  ARROW_RETURN_NOT_OK(arrow::SetCpuThreadPoolCapacity(encode_threads));
+  int compute_threads =
+      engine.compute_threads > 0 ? engine.compute_threads : HardwareThreads();
+  ARROW_RETURN_NOT_OK(arrow::SetCpuThreadPoolCapacity(compute_threads));
 
   ARROW_ASSIGN_OR_RAISE(RunRecord record,
                         state.BeginRun(pipeline.name, run, plan.partitions, options.restart));

@@ -178,7 +178,7 @@ class PipelineRunnerTest : public ::testing::Test {
       pipeline.loaders.push_back({"sink" + std::to_string(i), std::make_unique<FakeLoader>(&sink_)});
     }
     pipeline.engine.partitions_in_flight = 2;
-    pipeline.engine.encode_threads = 1;
+    pipeline.engine.compute_threads = 1;
     pipeline.engine.retry_backoff = std::chrono::milliseconds(1);
     return pipeline;
   }

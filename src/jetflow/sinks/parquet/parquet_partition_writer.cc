@@ -1,5 +1,6 @@
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
+#include <arrow/table.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/type.h>
 #include <parquet/arrow/reader.h>
@@ -122,11 +123,8 @@ arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
         fullest = sequence;
       }
     }
-    JETFLOW_RETURN_NOT_OK_CTX(
-        settings_->lake->IoFailure(fullest->writer->NewBufferedRowGroup(), fullest->path),
-        Where(fullest->path));
     buffered_rows -= fullest->buffered_rows;
-    fullest->buffered_rows = 0;
+    ARROW_RETURN_NOT_OK(FlushRowGroup(*fullest));
   }
   return arrow::Status::OK();
 }
@@ -157,6 +155,7 @@ arrow::Result<ParquetPartitionWriter::FileSequence*> ParquetPartitionWriter::Seq
 arrow::Status ParquetPartitionWriter::WriteRows(
     FileSequence& sequence, const std::shared_ptr<arrow::RecordBatch>& rows) {
   const int64_t total = rows->num_rows();
+  const int64_t row_group_rows = settings_->row_group_rows;
   int64_t offset = 0;
   while (offset < total) {
     if (sequence.writer == nullptr) {
@@ -168,27 +167,29 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     if (settings_->max_file_rows > 0) {
       take = std::min(take, settings_->max_file_rows - sequence.rows);
     }
-    // Stop at row-group boundaries so the size check below runs after every row group,
-    // not once per (possibly much larger) batch.
-    if (settings_->max_file_bytes > 0) {
-      take = std::min(take, settings_->row_group_rows -
-                                sequence.rows % settings_->row_group_rows);
-    }
+    // Stop at row-group boundaries: a row group is written when it is complete, and the
+    // size check below then runs after every row group.
+    take = std::min(take, row_group_rows - sequence.buffered_rows);
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
-    JETFLOW_RETURN_NOT_OK_CTX(
-        settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
-                                   sequence.path),
-        Where(sequence.path));
+    if (ColumnParallel()) {
+      JETFLOW_RETURN_NOT_OK_CTX(
+          settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
+                                     sequence.path),
+          Where(sequence.path));
+    } else {
+      sequence.pending.push_back(std::move(slice));
+    }
     sequence.rows += take;
+    sequence.buffered_rows += take;
     rows_written_ += take;
     offset += take;
-    // A row group that reached row_group_rows is flushed by the writer's next write or
-    // close; count it as flushed already.
-    sequence.buffered_rows = (sequence.buffered_rows + take) % settings_->row_group_rows;
-    // Bytes reach the stream when a row group is flushed, so a file may exceed
-    // max_file_bytes by up to one row group.
+    if (sequence.buffered_rows == row_group_rows) {
+      ARROW_RETURN_NOT_OK(FlushRowGroup(sequence));
+    }
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
     if (!full && settings_->max_file_bytes > 0) {
+      // Only complete row groups have reached the stream, so a file may exceed
+      // max_file_bytes by up to one row group.
       auto position = sequence.sink->Tell();
       if (!position.ok()) return AddContext(position.status(), Where(sequence.path));
       full = *position >= settings_->max_file_bytes;
@@ -196,6 +197,23 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     if (full) ARROW_RETURN_NOT_OK(CloseFile(sequence));
   }
   return arrow::Status::OK();
+}
+
+arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence) {
+  if (sequence.buffered_rows == 0) return arrow::Status::OK();
+  arrow::Status status;
+  if (ColumnParallel()) {
+    status = sequence.writer->NewBufferedRowGroup();
+  } else {
+    // One unbuffered row group from the collected slices: Parquet encodes each column
+    // chunk straight to the file instead of first growing in-memory page buffers.
+    auto table = arrow::Table::FromRecordBatches(settings_->file_schema, sequence.pending);
+    status = table.ok() ? sequence.writer->WriteTable(**table, sequence.buffered_rows)
+                        : table.status();
+    sequence.pending.clear();
+  }
+  sequence.buffered_rows = 0;
+  return AddContext(settings_->lake->IoFailure(status, sequence.path), Where(sequence.path));
 }
 
 arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
@@ -237,11 +255,13 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
 
 arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   const LakeDirectory& lake = *settings_->lake;
+  arrow::Status flushed = FlushRowGroup(sequence);
   // Whatever happens below, the file is no longer open.
   open_.erase(sequence.lru);
   sequence.lru = open_.end();
   auto writer = std::move(sequence.writer);
   auto sink = std::move(sequence.sink);
+  ARROW_RETURN_NOT_OK(flushed);
   JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(writer->Close(), sequence.path),
                             Where(sequence.path));
   if (!sink->closed()) {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The core benchmark: jetflow `generate` -> Parquet against pyarrow writing the same data
+# with the same Parquet settings, measured in the same run (docs/benchmarks.md).
+#
+#   bench/run.sh                 # 10M and 100M rows, prints the table and the ratios
+#   bench/run.sh --quick         # 10M rows only
+#   bench/run.sh --check         # exit 1 when a goal fails
+#   bench/run.sh --sweep --quick # also tries engine settings at 10M rows
+#   bench/run.sh --help          # every option (--rows, --reps, --workdir, engine settings)
+#
+# Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
+# the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
+  bash scripts/build.sh release jetflow >&2
+fi
+exec "$here/.venv/bin/python" "$here/bench/generate_to_parquet.py" \
+  --jetflow "$here/build/release/bin/jetflow" "$@"
