@@ -1,5 +1,7 @@
 // jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake.
 // Thin entry point: parse arguments, set up logging and Arrow, dispatch to a subcommand.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -129,6 +131,13 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitConfigError;
   }
 
+  // Parquet encoding (zstd contexts, page buffers) allocates and frees multi-megabyte
+  // blocks per page from several threads. With glibc's defaults those come from fresh
+  // mmaps or trimmed heap tops, and the kernel zeroes every page again: up to a fifth of
+  // the CPU time (docs/benchmarks.md). Keep them in the heap for reuse instead; the
+  // working set stays bounded by the memory budget and the writers' row groups.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // A file-size limit (ulimit -f) must fail the write with EFBIG, reported like any full
   // disk, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
