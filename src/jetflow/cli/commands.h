@@ -9,10 +9,10 @@ namespace jetflow::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRunFailed = 1,     // the run started and a partition failed (data, source, sink)
-  kExitConfigError = 2,   // bad arguments, config or plan: nothing was moved
-  kExitStateError = 3,    // the state store could not be opened or written
-  kExitInterrupted = 130, // SIGINT/SIGTERM: in-flight partitions aborted, run resumable
+  kExitRunFailed = 1,      // the run started and a partition failed (data, source, sink)
+  kExitConfigError = 2,    // bad arguments, config or plan: nothing was moved
+  kExitStateError = 3,     // the state store could not be opened or written
+  kExitInterrupted = 130,  // SIGINT/SIGTERM: in-flight partitions aborted, run resumable
 };
 
 struct CommonOptions {
@@ -24,8 +24,8 @@ struct CommonOptions {
 
 struct RunCommandOptions {
   CommonOptions common;
-  bool restart = false;   // --restart
-  bool progress = true;   // --no-progress turns the live line off
+  bool restart = false;              // --restart
+  bool progress = true;              // --no-progress turns the live line off
   double log_interval_seconds = 10;  // --log-interval, when stderr is not a terminal
 };
 

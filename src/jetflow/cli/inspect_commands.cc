@@ -1,8 +1,8 @@
 // `jetflow validate`, `plan`, `schema` and `status`: commands that move no data.
-#include <cstdio>
-
 #include <arrow/api.h>
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "jetflow/cli/commands.h"
@@ -82,8 +82,9 @@ int PlanCommand(const CommonOptions& options) {
   if (options.json) {
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& p : plan.partitions) {
-      partitions.push_back(
-          {{"id", p.id}, {"description", p.description}, {"expected_rows", p.expected_rows}});
+      partitions.push_back({{"id", p.id},
+                            {"description", p.description},
+                            {"expected_rows", p.expected_rows}});
     }
     fmt::print("{}\n", nlohmann::json{{"pipeline", planned.loaded->pipeline.name},
                                       {"instance", plan.run.id()},
@@ -91,8 +92,8 @@ int PlanCommand(const CommonOptions& options) {
                            .dump());
     return kExitOk;
   }
-  fmt::print("pipeline {}, run instance {}: {} partition(s)\n", planned.loaded->pipeline.name,
-             plan.run.id(), plan.partitions.size());
+  fmt::print("pipeline {}, run instance {}: {} partition(s)\n",
+             planned.loaded->pipeline.name, plan.run.id(), plan.partitions.size());
   for (const auto& p : plan.partitions) {
     std::string rows = p.expected_rows >= 0 ? FormatCount(p.expected_rows) + " rows" : "";
     fmt::print("  {:<28} {:<40} {}\n", p.id, p.description, rows);
@@ -122,12 +123,14 @@ int SchemaCommand(const CommonOptions& options) {
     PrintSchema("after transformers:", *plan.stream_schema);
   }
   for (size_t i = 0; i < loaders.size(); ++i) {
-    PrintSchema("output schema of loader '" + loaders[i].name + "':", *plan.output_schemas[i]);
+    PrintSchema("output schema of loader '" + loaders[i].name + "':",
+                *plan.output_schemas[i]);
   }
   return kExitOk;
 }
 
-int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, int limit) {
+int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
+                  int limit) {
   auto loaded = LoadOrReport(options);
   if (!loaded) return kExitConfigError;
   auto state = OpenStateOrReport(options, *loaded);
@@ -152,10 +155,14 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, i
     if (options.json) {
       nlohmann::json rows = nlohmann::json::array();
       for (const auto& p : *partitions) {
-        rows.push_back({{"partition", p.partition_id}, {"status", ToString(p.status)},
-                        {"attempts", p.attempts}, {"rows_read", p.rows_read},
-                        {"rows_written", p.rows_written}, {"bytes_written", p.bytes_written},
-                        {"seconds", p.seconds}, {"error", p.error}});
+        rows.push_back({{"partition", p.partition_id},
+                        {"status", ToString(p.status)},
+                        {"attempts", p.attempts},
+                        {"rows_read", p.rows_read},
+                        {"rows_written", p.rows_written},
+                        {"bytes_written", p.bytes_written},
+                        {"seconds", p.seconds},
+                        {"error", p.error}});
       }
       fmt::print("{}\n", nlohmann::json{{"run_id", *run_id},
                                         {"status", ToString((*run)->status)},
@@ -165,12 +172,13 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, i
     }
     fmt::print("run {} of {} {}: {}\n", *run_id, (*run)->pipeline, (*run)->instance,
                ToString((*run)->status));
-    fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8}\n", "partition", "status", "attempts",
-               "rows", "bytes", "seconds");
+    fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8}\n", "partition", "status",
+               "attempts", "rows", "bytes", "seconds");
     for (const auto& p : *partitions) {
       fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8.2f}{}\n", p.partition_id,
                  ToString(p.status), p.attempts, FormatCount(p.rows_written),
-                 FormatBytes(p.bytes_written), p.seconds, p.error.empty() ? "" : "  " + p.error);
+                 FormatBytes(p.bytes_written), p.seconds,
+                 p.error.empty() ? "" : "  " + p.error);
     }
     return kExitOk;
   }
@@ -183,10 +191,14 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, i
   if (options.json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : *runs) {
-      rows.push_back({{"run_id", r.run_id}, {"instance", r.instance},
-                      {"status", ToString(r.status)}, {"started_at", r.started_at},
-                      {"finished_at", r.finished_at}, {"rows_written", r.rows_written},
-                      {"bytes_written", r.bytes_written}, {"error", r.error}});
+      rows.push_back({{"run_id", r.run_id},
+                      {"instance", r.instance},
+                      {"status", ToString(r.status)},
+                      {"started_at", r.started_at},
+                      {"finished_at", r.finished_at},
+                      {"rows_written", r.rows_written},
+                      {"bytes_written", r.bytes_written},
+                      {"error", r.error}});
     }
     fmt::print("{}\n", rows.dump());
     return kExitOk;

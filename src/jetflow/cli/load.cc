@@ -1,8 +1,8 @@
 #include "jetflow/cli/load.h"
 
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "jetflow/engine/builtin_components.h"
 #include "jetflow/state/sqlite/sqlite_state_store.h"
@@ -27,7 +27,8 @@ std::unique_ptr<StateStore> OpenStateOrReport(const CommonOptions& options,
   std::string path = options.state_path.value_or(loaded.state.path);
   auto store = SqliteStateStore::Open(path);
   if (!store.ok()) {
-    fmt::print(stderr, "error: cannot open the state store: {}\n", store.status().ToString());
+    fmt::print(stderr, "error: cannot open the state store: {}\n",
+               store.status().ToString());
     return nullptr;
   }
   return std::move(*store);
@@ -41,7 +42,8 @@ std::string FormatBytes(int64_t bytes) {
     value /= 1024;
     ++unit;
   }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
+  return unit == 0 ? fmt::format("{} B", bytes)
+                   : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
 std::string FormatCount(int64_t count) {

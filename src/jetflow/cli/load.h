@@ -2,10 +2,10 @@
 // open the state store, print config diagnostics.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <memory>
 #include <string>
-
-#include <arrow/result.h>
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/config/pipeline_config.h"

@@ -1,18 +1,17 @@
 // jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake.
 // Thin entry point: parse arguments, set up logging and Arrow, dispatch to a subcommand.
+#include <arrow/compute/initialize.h>
+#include <fmt/format.h>
 #include <malloc.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
-#include <arrow/compute/initialize.h>
-#include <fmt/format.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "jetflow/cli/commands.h"
 
@@ -25,11 +24,21 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
               spdlog::memory_buf_t& dest) override {
     for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       switch (c) {
-        case '"': Append(dest, "\\\""); break;
-        case '\\': Append(dest, "\\\\"); break;
-        case '\n': Append(dest, "\\n"); break;
-        case '\r': Append(dest, "\\r"); break;
-        case '\t': Append(dest, "\\t"); break;
+        case '"':
+          Append(dest, "\\\"");
+          break;
+        case '\\':
+          Append(dest, "\\\\");
+          break;
+        case '\n':
+          Append(dest, "\\n");
+          break;
+        case '\r':
+          Append(dest, "\\r");
+          break;
+        case '\t':
+          Append(dest, "\\t");
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             Append(dest, fmt::format("\\u{:04x}", static_cast<int>(c)));
@@ -51,7 +60,8 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
 
 void ConfigureLogging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_color_mt("jetflow");
-  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  auto formatter =
+      std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
     formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
@@ -63,13 +73,15 @@ void ConfigureLogging(const std::string& level, const std::string& format) {
   spdlog::set_default_logger(logger);
 }
 
-void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options, bool instance = true) {
+void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options,
+               bool instance = true) {
   command->add_option("pipeline", options->pipeline_file, "Pipeline YAML file")
       ->required()
       ->check(CLI::ExistingFile);
   if (instance) {
-    command->add_option("-i,--instance", options->instance,
-                        "Run instance value (e.g. 2026-11-25); overrides run_instance.value");
+    command->add_option(
+        "-i,--instance", options->instance,
+        "Run instance value (e.g. 2026-11-25); overrides run_instance.value");
   }
   command->add_option("--state", options->state_path,
                       "State store file (default: the pipeline's state.path)");
@@ -80,7 +92,8 @@ void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options, bool ins
 
 int main(int argc, char** argv) {
   using namespace jetflow::cli;
-  CLI::App app{"jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake"};
+  CLI::App app{
+      "jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "jetflow 0.1.0");
   std::string log_level = "info";
@@ -91,19 +104,23 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 
   RunCommandOptions run;
-  auto* run_cmd = app.add_subcommand("run", "Run one run instance (resumes an unfinished one)");
+  auto* run_cmd =
+      app.add_subcommand("run", "Run one run instance (resumes an unfinished one)");
   AddCommon(run_cmd, &run.common);
-  run_cmd->add_flag("--restart", run.restart,
-                    "Start a new run even if an unfinished run of this instance could resume");
+  run_cmd->add_flag(
+      "--restart", run.restart,
+      "Start a new run even if an unfinished run of this instance could resume");
   bool no_progress = false;
-  run_cmd->add_flag("--no-progress", no_progress, "No progress line or progress log lines");
-  run_cmd->add_option("--log-interval", run.log_interval_seconds,
-                      "Seconds between progress log lines when stderr is not a terminal")
+  run_cmd->add_flag("--no-progress", no_progress,
+                    "No progress line or progress log lines");
+  run_cmd
+      ->add_option("--log-interval", run.log_interval_seconds,
+                   "Seconds between progress log lines when stderr is not a terminal")
       ->check(CLI::PositiveNumber);
 
   CommonOptions validate;
-  auto* validate_cmd =
-      app.add_subcommand("validate", "Check the config and bind every stage; moves no data");
+  auto* validate_cmd = app.add_subcommand(
+      "validate", "Check the config and bind every stage; moves no data");
   AddCommon(validate_cmd, &validate);
 
   CommonOptions plan;
@@ -111,15 +128,16 @@ int main(int argc, char** argv) {
   AddCommon(plan_cmd, &plan);
 
   CommonOptions schema;
-  auto* schema_cmd =
-      app.add_subcommand("schema", "Show the source schema and each loader's output schema");
+  auto* schema_cmd = app.add_subcommand(
+      "schema", "Show the source schema and each loader's output schema");
   AddCommon(schema_cmd, &schema);
 
   CommonOptions status;
   std::optional<int64_t> run_id;
   int limit = 20;
-  auto* status_cmd = app.add_subcommand("status", "Show runs, or one run's partitions, from "
-                                                  "the state store");
+  auto* status_cmd = app.add_subcommand("status",
+                                        "Show runs, or one run's partitions, from "
+                                        "the state store");
   AddCommon(status_cmd, &status, /*instance=*/false);
   status_cmd->add_option("--run", run_id, "Show the partitions of this run id");
   status_cmd->add_option("--limit", limit, "Runs to list")->check(CLI::PositiveNumber);

@@ -1,4 +1,7 @@
-// `jetflow run`: plan, then move the data of one run instance, resuming an unfinished run.
+// `jetflow run`: plan, then move the data of one run instance, resuming an unfinished
+// run.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,11 +10,8 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
-#include <thread>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <thread>
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/cli/load.h"
@@ -46,12 +46,14 @@ class ProgressReporter {
  private:
   void Loop() {
     auto started = std::chrono::steady_clock::now();
-    auto period = live_ ? std::chrono::milliseconds(250)
-                        : std::chrono::milliseconds(static_cast<int64_t>(interval_ * 1000));
+    auto period = live_
+                      ? std::chrono::milliseconds(250)
+                      : std::chrono::milliseconds(static_cast<int64_t>(interval_ * 1000));
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, period, [this] { return stopped_; })) {
       double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+              .count();
       Report(seconds);
     }
   }
@@ -68,8 +70,8 @@ class ProgressReporter {
     }
     std::string line = fmt::format(
         "rows {} ({:.0f} rows/s), {} read, partitions {}/{}, elapsed {:.0f}s, ETA {}",
-        FormatCount(rows), rate, FormatBytes(progress_.bytes_read.load()), done, total, seconds,
-        eta);
+        FormatCount(rows), rate, FormatBytes(progress_.bytes_read.load()), done, total,
+        seconds, eta);
     if (live_) {
       fmt::print(stderr, "\r\033[K{}", line);
       std::fflush(stderr);
@@ -87,35 +89,45 @@ class ProgressReporter {
   std::thread thread_;
 };
 
-void PrintSummary(const std::string& pipeline, const RunInstance& run, const RunSummary& s,
-                  bool json) {
+void PrintSummary(const std::string& pipeline, const RunInstance& run,
+                  const RunSummary& s, bool json) {
   double rate = s.seconds > 0 ? s.rows_read / s.seconds : 0;
   if (json) {
-    nlohmann::json out = {
-        {"pipeline", pipeline}, {"instance", run.id()}, {"run_id", s.run_id},
-        {"status", s.succeeded ? "succeeded" : "failed"}, {"error", s.error},
-        {"resumed", s.resumed}, {"partitions_total", s.partitions_total},
-        {"partitions_kept", s.partitions_kept}, {"partitions_failed", s.partitions_failed},
-        {"attempts_retried", s.attempts_retried}, {"rows_read", s.rows_read},
-        {"rows_written", s.rows_written}, {"rows_dropped", s.rows_dropped},
-        {"rows_quarantined", s.rows_quarantined}, {"bytes_written", s.bytes_written},
-        {"seconds", s.seconds}, {"rows_per_second", rate},
-        {"peak_rss_bytes", s.peak_rss_bytes}, {"peak_in_flight_bytes", s.peak_budget_bytes}};
+    nlohmann::json out = {{"pipeline", pipeline},
+                          {"instance", run.id()},
+                          {"run_id", s.run_id},
+                          {"status", s.succeeded ? "succeeded" : "failed"},
+                          {"error", s.error},
+                          {"resumed", s.resumed},
+                          {"partitions_total", s.partitions_total},
+                          {"partitions_kept", s.partitions_kept},
+                          {"partitions_failed", s.partitions_failed},
+                          {"attempts_retried", s.attempts_retried},
+                          {"rows_read", s.rows_read},
+                          {"rows_written", s.rows_written},
+                          {"rows_dropped", s.rows_dropped},
+                          {"rows_quarantined", s.rows_quarantined},
+                          {"bytes_written", s.bytes_written},
+                          {"seconds", s.seconds},
+                          {"rows_per_second", rate},
+                          {"peak_rss_bytes", s.peak_rss_bytes},
+                          {"peak_in_flight_bytes", s.peak_budget_bytes}};
     fmt::print("{}\n", out.dump());
     return;
   }
   fmt::print("run {} of {} {}: {}\n", s.run_id, pipeline, run.id(),
              s.succeeded ? "succeeded" : "FAILED");
-  fmt::print("  partitions   {} ({} kept from an earlier attempt, {} retries, {} failed)\n",
-             s.partitions_total, s.partitions_kept, s.attempts_retried, s.partitions_failed);
+  fmt::print(
+      "  partitions   {} ({} kept from an earlier attempt, {} retries, {} failed)\n",
+      s.partitions_total, s.partitions_kept, s.attempts_retried, s.partitions_failed);
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
-             FormatCount(s.rows_read), FormatCount(s.rows_written), FormatCount(s.rows_dropped),
-             FormatCount(s.rows_quarantined));
+             FormatCount(s.rows_read), FormatCount(s.rows_written),
+             FormatCount(s.rows_dropped), FormatCount(s.rows_quarantined));
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));
-  fmt::print("  peak memory  {} RSS, {} of batches in flight\n", FormatBytes(s.peak_rss_bytes),
-             FormatBytes(s.peak_budget_bytes));
+  fmt::print("  peak memory  {} RSS, {} of batches in flight\n",
+             FormatBytes(s.peak_rss_bytes), FormatBytes(s.peak_budget_bytes));
   if (!s.succeeded) fmt::print("  error        {}\n", s.error);
 }
 
@@ -132,7 +144,8 @@ int RunCommand(const RunCommandOptions& options) {
   // Plan first: a config that cannot work fails here, before the state store is touched.
   auto plan = PipelineRunner::Plan(loaded->pipeline, *run);
   if (!plan.ok()) {
-    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n", plan.status().message());
+    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n",
+               plan.status().message());
     return kExitConfigError;
   }
   auto state = OpenStateOrReport(options.common, *loaded);

@@ -13,7 +13,8 @@ namespace {
 
 bool IsSafeName(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+           c == '.';
   });
 }
 
@@ -23,21 +24,23 @@ struct StageHeader {
   std::string name;
 };
 
-StageHeader ReadStageHeader(const ConfigNode& node, const std::vector<std::string>& known_types,
+StageHeader ReadStageHeader(const ConfigNode& node,
+                            const std::vector<std::string>& known_types,
                             const std::string& kind) {
   StageHeader header;
   header.type = node.RequireString("type");
   header.name = node.GetString("name", header.type);
-  if (!header.type.empty() &&
-      std::find(known_types.begin(), known_types.end(), header.type) == known_types.end()) {
+  if (!header.type.empty() && std::find(known_types.begin(), known_types.end(),
+                                        header.type) == known_types.end()) {
     std::string list;
     for (const auto& t : known_types) list += (list.empty() ? "" : ", ") + t;
     auto hint = ClosestMatch(header.type, known_types);
-    node.Get("type").Error("unknown " + kind + " type '" + header.type + "' (known: " + list +
-                           ")" + (hint ? "; did you mean '" + *hint + "'?" : ""));
+    node.Get("type").Error("unknown " + kind + " type '" + header.type + "' (known: " +
+                           list + ")" + (hint ? "; did you mean '" + *hint + "'?" : ""));
   }
   if (!header.name.empty() && !IsSafeName(header.name)) {
-    node.Get("name").Error("'" + node.path() + ".name' may only contain letters, digits, "
+    node.Get("name").Error("'" + node.path() +
+                           ".name' may only contain letters, digits, "
                            "'_', '-' and '.'");
   }
   return header;
@@ -46,19 +49,21 @@ StageHeader ReadStageHeader(const ConfigNode& node, const std::vector<std::strin
 EngineOptions ReadEngineOptions(const ConfigNode& node) {
   EngineOptions engine;
   if (node.IsNull()) return engine;
-  engine.partitions_in_flight =
-      static_cast<int>(node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
+  engine.partitions_in_flight = static_cast<int>(
+      node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
   engine.compute_threads =
       static_cast<int>(node.GetInt("compute_threads", engine.compute_threads, 0, 1024));
   engine.memory_budget_bytes = node.GetBytes("memory_budget", engine.memory_budget_bytes);
   if (engine.memory_budget_bytes < (1 << 20)) {
     node.Get("memory_budget").Error("'engine.memory_budget' must be at least 1MiB");
   }
-  engine.queue_batches = static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
+  engine.queue_batches =
+      static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
   engine.batch_rows = node.GetInt("batch_rows", engine.batch_rows, 1, int64_t{1} << 24);
   ConfigNode retries = node.Get("retries");
   if (!retries.IsNull()) {
-    engine.max_attempts = static_cast<int>(retries.GetInt("max_attempts", engine.max_attempts, 1, 100));
+    engine.max_attempts =
+        static_cast<int>(retries.GetInt("max_attempts", engine.max_attempts, 1, 100));
     engine.retry_backoff = retries.GetDuration("backoff", engine.retry_backoff);
     retries.CheckNoUnknownKeys();
   }
@@ -68,14 +73,17 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
 
 }  // namespace
 
-arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const std::string& file,
+arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
+                                               const std::string& file,
                                                const std::string& base_dir,
                                                const ComponentRegistry& registry) {
   Diagnostics diagnostics;
   ConfigNode root = ConfigNode::Parse(text, file, &diagnostics);
   if (diagnostics.has_errors()) return diagnostics.ToStatus();
   if (!root.IsMap()) {
-    root.Error("a pipeline file must be a map with at least 'pipeline', 'consumer' and 'loaders'");
+    root.Error(
+        "a pipeline file must be a map with at least 'pipeline', 'consumer' and "
+        "'loaders'");
     return diagnostics.ToStatus();
   }
 
@@ -84,7 +92,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
   Pipeline& pipeline = loaded.pipeline;
   pipeline.name = root.RequireString("pipeline");
   if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
-    root.Get("pipeline").Error("'pipeline' may only contain letters, digits, '_', '-' and '.'");
+    root.Get("pipeline")
+        .Error("'pipeline' may only contain letters, digits, '_', '-' and '.'");
   }
 
   ConfigNode run_instance = root.Get("run_instance");
@@ -92,8 +101,9 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
     loaded.run_instance.key = run_instance.GetString("key", loaded.run_instance.key);
     if (!IsSafeName(loaded.run_instance.key) ||
         !std::isalpha(static_cast<unsigned char>(loaded.run_instance.key[0]))) {
-      run_instance.Get("key").Error("'run_instance.key' must start with a letter and contain only "
-                                    "letters, digits, '_', '-' and '.'");
+      run_instance.Get("key").Error(
+          "'run_instance.key' must start with a letter and contain only "
+          "letters, digits, '_', '-' and '.'");
     }
     loaded.run_instance.value = run_instance.GetOptionalString("value");
     run_instance.CheckNoUnknownKeys();
@@ -110,7 +120,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
   loaded.state.path = context.ResolvePath(".jetflow/state.db");
   if (!state.IsNull()) {
     loaded.state.type = state.GetEnum("type", "sqlite", {"sqlite"});
-    if (auto path = state.GetOptionalString("path")) loaded.state.path = context.ResolvePath(*path);
+    if (auto path = state.GetOptionalString("path"))
+      loaded.state.path = context.ResolvePath(*path);
     state.CheckNoUnknownKeys();
   }
 
@@ -131,9 +142,11 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
 
   std::set<std::string> stage_names;
   for (const ConfigNode& node : root.Get("transformers").Elements()) {
-    StageHeader header = ReadStageHeader(node, registry.TransformerTypes(), "transformer");
+    StageHeader header =
+        ReadStageHeader(node, registry.TransformerTypes(), "transformer");
     if (!stage_names.insert("t:" + header.name).second) {
-      node.Error("duplicate transformer name '" + header.name + "'; give each a distinct 'name'");
+      node.Error("duplicate transformer name '" + header.name +
+                 "'; give each a distinct 'name'");
     }
     if (const TransformerFactory* factory = registry.FindTransformer(header.type)) {
       context.name = header.name;
@@ -154,7 +167,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
   for (const ConfigNode& node : loader_nodes) {
     StageHeader header = ReadStageHeader(node, registry.LoaderTypes(), "loader");
     if (!stage_names.insert("l:" + header.name).second) {
-      node.Error("duplicate loader name '" + header.name + "'; give each a distinct 'name'");
+      node.Error("duplicate loader name '" + header.name +
+                 "'; give each a distinct 'name'");
     }
     if (const LoaderFactory* factory = registry.FindLoader(header.type)) {
       context.name = header.name;
@@ -169,7 +183,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const st
 
   root.CheckNoUnknownKeys();
   for (const auto& d : diagnostics.entries()) {
-    if (d.severity == Diagnostic::Severity::kWarning) loaded.warnings.push_back(d.ToString());
+    if (d.severity == Diagnostic::Severity::kWarning)
+      loaded.warnings.push_back(d.ToString());
   }
   if (diagnostics.has_errors()) return diagnostics.ToStatus();
   return loaded;
@@ -179,7 +194,8 @@ arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
                                                const ComponentRegistry& registry) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return arrow::Status::IOError("pipeline file not found or not a regular file: ", path);
+    return arrow::Status::IOError("pipeline file not found or not a regular file: ",
+                                  path);
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read pipeline file: ", path);
@@ -189,8 +205,8 @@ arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
   return LoadPipelineText(text.str(), path, base_dir, registry);
 }
 
-arrow::Result<RunInstance> ResolveRunInstance(const LoadedPipeline& loaded,
-                                              const std::optional<std::string>& cli_value) {
+arrow::Result<RunInstance> ResolveRunInstance(
+    const LoadedPipeline& loaded, const std::optional<std::string>& cli_value) {
   RunInstance run;
   run.key = loaded.run_instance.key;
   if (cli_value) {
@@ -198,13 +214,16 @@ arrow::Result<RunInstance> ResolveRunInstance(const LoadedPipeline& loaded,
   } else if (loaded.run_instance.value) {
     run.value = *loaded.run_instance.value;
   } else {
-    return arrow::Status::Invalid(loaded.file, ": no run instance: set run_instance.value in the "
-                                  "file or pass --instance VALUE (e.g. --instance 2026-11-25)");
+    return arrow::Status::Invalid(
+        loaded.file,
+        ": no run instance: set run_instance.value in the "
+        "file or pass --instance VALUE (e.g. --instance 2026-11-25)");
   }
   if (!IsSafeName(run.value)) {
-    return arrow::Status::Invalid("run instance value '", run.value, "' may only contain letters, "
-                                  "digits, '_', '-' and '.' (it becomes the directory ", run.key,
-                                  "=<value>)");
+    return arrow::Status::Invalid("run instance value '", run.value,
+                                  "' may only contain letters, "
+                                  "digits, '_', '-' and '.' (it becomes the directory ",
+                                  run.key, "=<value>)");
   }
   return run;
 }

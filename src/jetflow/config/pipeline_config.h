@@ -8,14 +8,15 @@
 //   state: {type: sqlite, path: .jetflow/state.db}
 //   engine: {partitions_in_flight: 0, compute_threads: 0, memory_budget: 1GiB, ...}
 //
-// Every mistake in the file is reported at once, each as file:line:col (docs/configuration.md).
+// Every mistake in the file is reported at once, each as file:line:col
+// (docs/configuration.md).
 #pragma once
+
+#include <arrow/result.h>
 
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "jetflow/core/partition.h"
 #include "jetflow/core/registry.h"
@@ -46,12 +47,13 @@ struct LoadedPipeline {
 arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
                                                const ComponentRegistry& registry);
 /// Same, from text; relative paths in options resolve against `base_dir`.
-arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text, const std::string& file,
+arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
+                                               const std::string& file,
                                                const std::string& base_dir,
                                                const ComponentRegistry& registry);
 
 /// The run instance to process: `cli_value` if given, else the file's run_instance.value.
-arrow::Result<RunInstance> ResolveRunInstance(const LoadedPipeline& loaded,
-                                              const std::optional<std::string>& cli_value);
+arrow::Result<RunInstance> ResolveRunInstance(
+    const LoadedPipeline& loaded, const std::optional<std::string>& cli_value);
 
 }  // namespace jetflow

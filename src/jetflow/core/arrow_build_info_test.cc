@@ -1,5 +1,5 @@
-// Checks, at run time, the Arrow C++ that jetflow is linked against: the version the build
-// pinned, and the codecs and features the loaders rely on.
+// Checks, at run time, the Arrow C++ that jetflow is linked against: the version the
+// build pinned, and the codecs and features the loaders rely on.
 #include <arrow/config.h>
 #include <arrow/util/compression.h>
 #include <arrow/util/config.h>

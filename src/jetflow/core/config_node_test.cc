@@ -1,8 +1,8 @@
 #include "jetflow/core/config_node.h"
 
-#include <cstdlib>
-
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "jetflow/core/error.h"
 
@@ -37,9 +37,11 @@ TEST(ConfigNodeTest, ReportsEveryErrorWithLocation) {
   auto status = diagnostics.ToStatus();
   ASSERT_TRUE(status.IsInvalid());
   const std::string& m = status.message();
-  EXPECT_NE(m.find("p.yaml:1:8: error: 'count' must be an integer"), std::string::npos) << m;
-  EXPECT_NE(m.find("p.yaml:2:1: error: unknown key 'compresion' (did you mean 'compression'?)"),
-            std::string::npos)
+  EXPECT_NE(m.find("p.yaml:1:8: error: 'count' must be an integer"), std::string::npos)
+      << m;
+  EXPECT_NE(
+      m.find("p.yaml:2:1: error: unknown key 'compresion' (did you mean 'compression'?)"),
+      std::string::npos)
       << m;
   EXPECT_NE(m.find("p.yaml:3:7"), std::string::npos) << m;
   EXPECT_NE(m.find("missing required key 'path'"), std::string::npos) << m;
@@ -77,7 +79,8 @@ TEST(ConfigNodeTest, EnumSuggestsClosestValue) {
   Diagnostics diagnostics;
   auto root = ConfigNode::Parse("profile: sprak\n", "p.yaml", &diagnostics);
   EXPECT_EQ(root.GetEnum("profile", "spark", {"spark", "lossless"}), "spark");
-  EXPECT_NE(diagnostics.ToStatus().message().find("did you mean 'spark'?"), std::string::npos);
+  EXPECT_NE(diagnostics.ToStatus().message().find("did you mean 'spark'?"),
+            std::string::npos);
 }
 
 TEST(ConfigNodeTest, NestedPathsInMessages) {

@@ -5,18 +5,18 @@
 // arrow::RecordBatches (OpenPartition). Batches are the unit of memory; their size is a
 // hint (ComponentContext::batch_rows), their boundaries carry no meaning.
 //
-// Threading: InferSchema and PlanPartitions are called once, at plan time, from one thread.
-// OpenPartition is called concurrently from several engine threads (one per partition in
-// flight); each PartitionReader is then used by exactly one thread.
+// Threading: InferSchema and PlanPartitions are called once, at plan time, from one
+// thread. OpenPartition is called concurrently from several engine threads (one per
+// partition in flight); each PartitionReader is then used by exactly one thread.
 #pragma once
-
-#include <memory>
-#include <string>
-#include <vector>
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "jetflow/core/partition.h"
 
@@ -37,7 +37,8 @@ class Consumer {
   /// The schema of every batch this consumer will produce.
   virtual arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() = 0;
   /// Deterministic partitions of `run`, in a stable order. May be empty (nothing to do).
-  virtual arrow::Result<std::vector<PartitionSpec>> PlanPartitions(const RunInstance& run) = 0;
+  virtual arrow::Result<std::vector<PartitionSpec>> PlanPartitions(
+      const RunInstance& run) = 0;
   /// Opens one partition for reading. Thread-safe.
   virtual arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
       const PartitionContext& context) = 0;

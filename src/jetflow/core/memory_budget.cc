@@ -6,7 +6,8 @@ namespace jetflow {
 
 arrow::Status MemoryBudget::Reserve(int64_t bytes) {
   std::unique_lock<std::mutex> lock(mutex_);
-  released_.wait(lock, [&] { return cancelled_ || used_ == 0 || used_ + bytes <= limit_; });
+  released_.wait(lock,
+                 [&] { return cancelled_ || used_ == 0 || used_ + bytes <= limit_; });
   if (cancelled_) return arrow::Status::Cancelled("memory budget wait cancelled");
   used_ += bytes;
   peak_ = std::max(peak_, used_);

@@ -10,11 +10,11 @@
 // Threading: thread-safe.
 #pragma once
 
+#include <arrow/status.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-
-#include <arrow/status.h>
 
 namespace jetflow {
 

@@ -1,10 +1,10 @@
 #include "jetflow/core/memory_budget.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace jetflow {
 namespace {

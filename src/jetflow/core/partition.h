@@ -1,7 +1,8 @@
 // The three divisions of the data a pipeline moves (see docs/semantics.md):
 //
 //  - RunInstance: the business unit of one run (one day, one hour, one cursor window).
-//    Re-running a RunInstance replaces its previous output; it never appends a second copy.
+//    Re-running a RunInstance replaces its previous output; it never appends a second
+//    copy.
 //  - Partition: a deterministic subset of a RunInstance, self-evident from the row data
 //    (a key range, a file, a table partition). Unit of parallelism, retry, atomic commit
 //    and cleanup: retrying a partition replaces exactly that partition's output.
@@ -23,8 +24,9 @@ struct RunInstance {
   std::string id() const { return key + "=" + value; }
 };
 
-/// One partition of a run instance, as planned by a consumer. Plans are deterministic: the
-/// same consumer config and run instance always yield the same partitions in the same order.
+/// One partition of a run instance, as planned by a consumer. Plans are deterministic:
+/// the same consumer config and run instance always yield the same partitions in the same
+/// order.
 struct PartitionSpec {
   /// Unique within the run instance and stable across runs. Starts with a letter and uses
   /// only [A-Za-z0-9._-], so it can be a directory name and is not mistaken for a number

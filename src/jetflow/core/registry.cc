@@ -25,7 +25,8 @@ const typename Map::mapped_type* FindIn(const Map& map, const std::string& key) 
 }
 }  // namespace
 
-void ComponentRegistry::RegisterConsumer(const std::string& type, ConsumerFactory factory) {
+void ComponentRegistry::RegisterConsumer(const std::string& type,
+                                         ConsumerFactory factory) {
   consumers_[type] = std::move(factory);
 }
 void ComponentRegistry::RegisterTransformer(const std::string& type,
@@ -38,16 +39,21 @@ void ComponentRegistry::RegisterLoader(const std::string& type, LoaderFactory fa
 const ConsumerFactory* ComponentRegistry::FindConsumer(const std::string& type) const {
   return FindIn(consumers_, type);
 }
-const TransformerFactory* ComponentRegistry::FindTransformer(const std::string& type) const {
+const TransformerFactory* ComponentRegistry::FindTransformer(
+    const std::string& type) const {
   return FindIn(transformers_, type);
 }
 const LoaderFactory* ComponentRegistry::FindLoader(const std::string& type) const {
   return FindIn(loaders_, type);
 }
-std::vector<std::string> ComponentRegistry::ConsumerTypes() const { return KeysOf(consumers_); }
+std::vector<std::string> ComponentRegistry::ConsumerTypes() const {
+  return KeysOf(consumers_);
+}
 std::vector<std::string> ComponentRegistry::TransformerTypes() const {
   return KeysOf(transformers_);
 }
-std::vector<std::string> ComponentRegistry::LoaderTypes() const { return KeysOf(loaders_); }
+std::vector<std::string> ComponentRegistry::LoaderTypes() const {
+  return KeysOf(loaders_);
+}
 
 }  // namespace jetflow

@@ -2,14 +2,17 @@
 // their `type:` name.
 //
 // Each component family exposes one `RegisterXxx(ComponentRegistry&)` function; the
-// built-in ones are all called from RegisterBuiltinComponents() (engine/builtin_components.cc),
-// the one place that lists them. A user's own component registers itself the same way
-// before the pipeline is built (see docs/extending.md).
+// built-in ones are all called from RegisterBuiltinComponents()
+// (engine/builtin_components.cc), the one place that lists them. A user's own component
+// registers itself the same way before the pipeline is built (see docs/extending.md).
 //
 // A factory parses its options from a ConfigNode (recording every problem in the node's
 // Diagnostics, and calling CheckNoUnknownKeys), then builds the component. It returns
 // Invalid if it recorded any error, so all config mistakes are reported together.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/status.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -18,9 +21,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/status.h>
 
 #include "jetflow/core/config_node.h"
 #include "jetflow/core/consumer.h"

@@ -5,13 +5,13 @@
 // engine Open()s a PartitionTransform (local state, one thread) and feeds it every batch.
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <vector>
-
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "jetflow/core/partition.h"
 

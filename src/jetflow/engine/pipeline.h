@@ -18,7 +18,8 @@ struct EngineOptions {
   /// 0 = the number of hardware threads.
   int partitions_in_flight = 0;
   /// Threads of Arrow's global CPU pool, used by compute kernels (casts, transforms).
-  /// Parquet encoding threads are the loader's own `encode_threads`. 0 = hardware threads.
+  /// Parquet encoding threads are the loader's own `encode_threads`. 0 = hardware
+  /// threads.
   int compute_threads = 0;
   /// Hard cap on bytes of batches in flight across all partitions.
   int64_t memory_budget_bytes = int64_t{1} << 30;

@@ -1,18 +1,18 @@
 #include "jetflow/engine/pipeline_runner.h"
 
+#include <arrow/api.h>
+#include <arrow/util/byte_size.h>
+#include <arrow/util/thread_pool.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <arrow/api.h>
-#include <arrow/util/byte_size.h>
-#include <arrow/util/thread_pool.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "jetflow/core/error.h"
 #include "jetflow/core/memory_budget.h"
@@ -38,7 +38,8 @@ int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency())
 bool IsValidPartitionId(const std::string& id) {
   if (id.empty() || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+           c == '-';
   });
 }
 
@@ -55,7 +56,8 @@ arrow::Result<std::vector<PartitionManifest>> ManifestsFromJson(const std::strin
   if (json.empty()) return manifests;
   auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_array()) {
-    return arrow::Status::SerializationError("state store holds a malformed manifest list");
+    return arrow::Status::SerializationError(
+        "state store holds a malformed manifest list");
   }
   for (const auto& element : parsed) {
     ARROW_ASSIGN_OR_RAISE(auto manifest, PartitionManifest::FromJson(element.dump()));
@@ -109,7 +111,8 @@ class RunExecution {
 
  private:
   bool IsCancelled() const {
-    return cancelled_.load() || (options_.interrupt != nullptr && options_.interrupt->load());
+    return cancelled_.load() ||
+           (options_.interrupt != nullptr && options_.interrupt->load());
   }
 
   void Cancel(const arrow::Status& reason) {
@@ -150,10 +153,12 @@ class RunExecution {
       std::vector<PartitionManifest> manifests;
       arrow::Status status = ProcessAttempt(context, &result, &manifests);
       result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      result.status = status.ok() ? PartitionStatus::kCommitted : PartitionStatus::kFailed;
+      result.status =
+          status.ok() ? PartitionStatus::kCommitted : PartitionStatus::kFailed;
       result.error = status.ok() ? "" : status.ToString();
       result.manifests_json = status.ok() ? ManifestsToJson(manifests) : "";
-      arrow::Status recorded = state_.FinishAttempt(run_id_, partition.id, *attempt, result);
+      arrow::Status recorded =
+          state_.FinishAttempt(run_id_, partition.id, *attempt, result);
       if (!recorded.ok()) {
         Cancel(AddContext(recorded, "state store, partition " + partition.id));
         return;
@@ -166,10 +171,11 @@ class RunExecution {
       }
       if (IsCancelled()) return;
       if (IsRetryable(status) && local_attempt < engine.max_attempts) {
-        auto wait = engine.retry_backoff * (int64_t{1} << std::min(local_attempt - 1, 16));
+        auto wait =
+            engine.retry_backoff * (int64_t{1} << std::min(local_attempt - 1, 16));
         wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(60));
-        spdlog::warn("partition {} attempt {} failed, retrying in {} ms: {}", partition.id,
-                     *attempt, wait.count(), status.ToString());
+        spdlog::warn("partition {} attempt {} failed, retrying in {} ms: {}",
+                     partition.id, *attempt, wait.count(), status.ToString());
         ++attempts_retried_;
         if (!SleepUnlessCancelled(wait)) return;
         continue;
@@ -199,8 +205,8 @@ class RunExecution {
   }
 
   // Pushes `batch` through transformers [first, end) and then into every writer.
-  arrow::Status Forward(const PartitionContext& context, std::shared_ptr<arrow::RecordBatch> batch,
-                        size_t first,
+  arrow::Status Forward(const PartitionContext& context,
+                        std::shared_ptr<arrow::RecordBatch> batch, size_t first,
                         std::vector<std::unique_ptr<PartitionTransform>>& transforms,
                         std::vector<std::unique_ptr<PartitionWriter>>& writers,
                         int64_t batch_index, int64_t* rows_out) {
@@ -318,13 +324,16 @@ class RunExecution {
     ARROW_RETURN_NOT_OK(read_status);
     ARROW_RETURN_NOT_OK(write_status);
 
-    // Rows a transformer held back (e.g. de-duplication) flow through the rest of the chain.
+    // Rows a transformer held back (e.g. de-duplication) flow through the rest of the
+    // chain.
     for (size_t i = 0; i < transforms.size(); ++i) {
       auto flushed = transforms[i]->Finish();
-      JETFLOW_RETURN_NOT_OK_CTX(flushed.status(),
-                                Where(context, "transformer " + pipeline_.transformers[i].name));
+      JETFLOW_RETURN_NOT_OK_CTX(
+          flushed.status(),
+          Where(context, "transformer " + pipeline_.transformers[i].name));
       for (auto& batch : *flushed) {
-        ARROW_RETURN_NOT_OK(Forward(context, batch, i + 1, transforms, *writers, -1, &rows_out));
+        ARROW_RETURN_NOT_OK(
+            Forward(context, batch, i + 1, transforms, *writers, -1, &rows_out));
       }
     }
 
@@ -353,23 +362,26 @@ class RunExecution {
                           const std::vector<std::unique_ptr<PartitionWriter>>& writers) {
     const int64_t expected = context.partition.expected_rows;
     if (expected >= 0 && result.rows_read != expected) {
-      return arrow::Status::Invalid("reconciliation failed: the source promised ", expected,
-                                    " rows at plan time but ", result.rows_read,
+      return arrow::Status::Invalid("reconciliation failed: the source promised ",
+                                    expected, " rows at plan time but ", result.rows_read,
                                     " were read (", Where(context, "consumer"), ")");
     }
-    int64_t accounted = result.rows_written + result.rows_dropped + result.rows_quarantined;
+    int64_t accounted =
+        result.rows_written + result.rows_dropped + result.rows_quarantined;
     if (accounted != result.rows_read) {
       return arrow::Status::Invalid("reconciliation failed: read ", result.rows_read,
-                                    " rows but written ", result.rows_written, " + dropped ",
-                                    result.rows_dropped, " + quarantined ",
+                                    " rows but written ", result.rows_written,
+                                    " + dropped ", result.rows_dropped, " + quarantined ",
                                     result.rows_quarantined, " = ", accounted, " (",
                                     Where(context, "transformers"), ")");
     }
     for (size_t i = 0; i < writers.size(); ++i) {
       if (writers[i]->rows_written() != result.rows_written) {
         return arrow::Status::Invalid(
-            "reconciliation failed: ", result.rows_written, " rows were sent to the loader but it "
-            "accepted ", writers[i]->rows_written(), " (",
+            "reconciliation failed: ", result.rows_written,
+            " rows were sent to the loader but it "
+            "accepted ",
+            writers[i]->rows_written(), " (",
             Where(context, "loader " + pipeline_.loaders[i].name), ")");
       }
     }
@@ -396,7 +408,8 @@ class RunExecution {
 
 }  // namespace
 
-arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline, const RunInstance& run) {
+arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
+                                                 const RunInstance& run) {
   PipelinePlan plan;
   plan.run = run;
   auto source_schema = pipeline.consumer->InferSchema();
@@ -407,8 +420,9 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline, const RunIn
   std::shared_ptr<arrow::Schema> schema = plan.source_schema;
   for (auto& transformer : pipeline.transformers) {
     auto bound = transformer.stage->Bind(schema);
-    JETFLOW_RETURN_NOT_OK_CTX(bound.status(), "pipeline " + pipeline.name +
-                                                  ", stage transformer " + transformer.name);
+    JETFLOW_RETURN_NOT_OK_CTX(
+        bound.status(),
+        "pipeline " + pipeline.name + ", stage transformer " + transformer.name);
     schema = *bound;
   }
   plan.stream_schema = schema;
@@ -428,13 +442,15 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline, const RunIn
   if (!loader_errors.empty()) return arrow::Status::Invalid(loader_errors);
 
   auto partitions = pipeline.consumer->PlanPartitions(run);
-  JETFLOW_RETURN_NOT_OK_CTX(partitions.status(),
-                            "pipeline " + pipeline.name + ", planning partitions of " + run.id());
+  JETFLOW_RETURN_NOT_OK_CTX(
+      partitions.status(),
+      "pipeline " + pipeline.name + ", planning partitions of " + run.id());
   std::set<std::string> seen;
   for (const auto& partition : *partitions) {
     if (!IsValidPartitionId(partition.id) || !seen.insert(partition.id).second) {
-      return arrow::Status::Invalid("consumer planned an invalid or duplicate partition id '",
-                                    partition.id, "' (pipeline ", pipeline.name, ")");
+      return arrow::Status::Invalid(
+          "consumer planned an invalid or duplicate partition id '", partition.id,
+          "' (pipeline ", pipeline.name, ")");
     }
   }
   plan.partitions = std::move(*partitions);
@@ -442,7 +458,8 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline, const RunIn
 }
 
 arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInstance& run,
-                                              StateStore& state, const RunOptions& options) {
+                                              StateStore& state,
+                                              const RunOptions& options) {
   auto started = Clock::now();
   ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run));
 
@@ -451,8 +468,9 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
       engine.compute_threads > 0 ? engine.compute_threads : HardwareThreads();
   ARROW_RETURN_NOT_OK(arrow::SetCpuThreadPoolCapacity(compute_threads));
 
-  ARROW_ASSIGN_OR_RAISE(RunRecord record,
-                        state.BeginRun(pipeline.name, run, plan.partitions, options.restart));
+  ARROW_ASSIGN_OR_RAISE(
+      RunRecord record,
+      state.BeginRun(pipeline.name, run, plan.partitions, options.restart));
   RunContext run_context{pipeline.name, run, record.run_id};
   RunSummary summary;
   summary.run_id = record.run_id;
@@ -462,7 +480,8 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   ARROW_ASSIGN_OR_RAISE(auto records, state.ListPartitions(record.run_id));
   std::set<std::string> committed;
   for (const auto& partition : records) {
-    if (partition.status == PartitionStatus::kCommitted) committed.insert(partition.partition_id);
+    if (partition.status == PartitionStatus::kCommitted)
+      committed.insert(partition.partition_id);
   }
   std::vector<PartitionSpec> pending;
   for (const auto& partition : plan.partitions) {
@@ -474,8 +493,9 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
     options.progress->partitions_done = summary.partitions_kept;
   }
   if (summary.resumed) {
-    spdlog::info("resuming run {} of {}: {} of {} partitions already committed", record.run_id,
-                 run.id(), summary.partitions_kept, summary.partitions_total);
+    spdlog::info("resuming run {} of {}: {} of {} partitions already committed",
+                 record.run_id, run.id(), summary.partitions_kept,
+                 summary.partitions_total);
   }
 
   arrow::Status run_status;
@@ -505,13 +525,15 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
       ARROW_ASSIGN_OR_RAISE(auto manifests, ManifestsFromJson(partition.manifests_json));
       for (auto& manifest : manifests) {
         for (size_t i = 0; i < pipeline.loaders.size(); ++i) {
-          if (pipeline.loaders[i].name == manifest.loader) per_loader[i].push_back(manifest);
+          if (pipeline.loaders[i].name == manifest.loader)
+            per_loader[i].push_back(manifest);
         }
       }
     }
     for (size_t i = 0; i < pipeline.loaders.size() && run_status.ok(); ++i) {
-      run_status = AddContext(pipeline.loaders[i].stage->FinishRun(run_context, per_loader[i]),
-                              "loader " + pipeline.loaders[i].name + ", finishing run");
+      run_status =
+          AddContext(pipeline.loaders[i].stage->FinishRun(run_context, per_loader[i]),
+                     "loader " + pipeline.loaders[i].name + ", finishing run");
     }
   }
 
@@ -527,9 +549,9 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   summary.partitions_failed = execution.partitions_failed();
   summary.attempts_retried = execution.attempts_retried();
   summary.peak_budget_bytes = execution.peak_budget_bytes();
-  ARROW_RETURN_NOT_OK(state.FinishRun(record.run_id,
-                                      summary.succeeded ? RunStatus::kSucceeded : RunStatus::kFailed,
-                                      summary.error));
+  ARROW_RETURN_NOT_OK(state.FinishRun(
+      record.run_id, summary.succeeded ? RunStatus::kSucceeded : RunStatus::kFailed,
+      summary.error));
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   summary.peak_rss_bytes = PeakRssBytes();
   return summary;

@@ -5,16 +5,20 @@
 //
 // Run: record the plan in the state store (resuming an unfinished run of the same
 // instance), then process pending partitions, `partitions_in_flight` at a time. Each
-// partition attempt runs a reader thread (consumer -> bounded queue, every batch reserving
-// its bytes from the memory budget) and a writer thread (transformers -> every loader).
-// Before commit, rows are reconciled: read = written + dropped + quarantined (and = the
-// count the source promised at plan time, when it did). A retryable failure retries the
-// partition with exponential backoff; a permanent one cancels the other partitions. When
-// every partition is committed, each loader finishes the run (stale-partition cleanup,
-// run manifest, completion marker) and the run is marked succeeded.
+// partition attempt runs a reader thread (consumer -> bounded queue, every batch
+// reserving its bytes from the memory budget) and a writer thread (transformers -> every
+// loader). Before commit, rows are reconciled: read = written + dropped + quarantined
+// (and = the count the source promised at plan time, when it did). A retryable failure
+// retries the partition with exponential backoff; a permanent one cancels the other
+// partitions. When every partition is committed, each loader finishes the run
+// (stale-partition cleanup, run manifest, completion marker) and the run is marked
+// succeeded.
 //
 // Threading: one Run() at a time per Pipeline; the runner owns all threads it starts.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -22,9 +26,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 #include "jetflow/core/partition.h"
 #include "jetflow/engine/pipeline.h"

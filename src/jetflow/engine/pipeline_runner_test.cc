@@ -3,13 +3,13 @@
 // end-to-end suite (tests/e2e) runs them together through the CLI.
 #include "jetflow/engine/pipeline_runner.h"
 
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
-
-#include <arrow/api.h>
-#include <gtest/gtest.h>
 
 #include "jetflow/core/error.h"
 #include "jetflow/state/sqlite/sqlite_state_store.h"
@@ -26,10 +26,10 @@ struct FakeSource {
   int partitions = 4;
   int batches = 3;
   int64_t rows_per_batch = 1000;
-  std::string fail_partition;   // this partition fails at batch 1 ...
-  bool fail_retryable = true;   // ... with a retryable or permanent error ...
-  int fail_times = 1;           // ... this many times (then succeeds)
-  int64_t promise_rows = -1;    // expected_rows announced at plan time (-1: unknown)
+  std::string fail_partition;  // this partition fails at batch 1 ...
+  bool fail_retryable = true;  // ... with a retryable or permanent error ...
+  int fail_times = 1;          // ... this many times (then succeeds)
+  int64_t promise_rows = -1;   // expected_rows announced at plan time (-1: unknown)
   std::mutex mutex;
   int failures_so_far = 0;
   std::vector<std::string> opened;
@@ -66,7 +66,9 @@ class FakeReader : public PartitionReader {
 class FakeConsumer : public Consumer {
  public:
   explicit FakeConsumer(FakeSource* source) : source_(source) {}
-  arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() override { return TestSchema(); }
+  arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() override {
+    return TestSchema();
+  }
   arrow::Result<std::vector<PartitionSpec>> PlanPartitions(const RunInstance&) override {
     std::vector<PartitionSpec> plan;
     for (int k = 0; k < source_->partitions; ++k) {
@@ -175,7 +177,8 @@ class PipelineRunnerTest : public ::testing::Test {
     pipeline.name = "test";
     pipeline.consumer = std::make_unique<FakeConsumer>(&source_);
     for (int i = 0; i < loaders; ++i) {
-      pipeline.loaders.push_back({"sink" + std::to_string(i), std::make_unique<FakeLoader>(&sink_)});
+      pipeline.loaders.push_back(
+          {"sink" + std::to_string(i), std::make_unique<FakeLoader>(&sink_)});
     }
     pipeline.engine.partitions_in_flight = 2;
     pipeline.engine.compute_threads = 1;
@@ -248,7 +251,8 @@ TEST_F(PipelineRunnerTest, PermanentFailureFailsRunWithContext) {
   EXPECT_EQ(source_.failures_so_far, 1);  // not retried
   EXPECT_NE(summary.error.find("connection reset by peer"), std::string::npos);
   EXPECT_NE(summary.error.find("partition p1"), std::string::npos) << summary.error;
-  EXPECT_NE(summary.error.find("stage consumer, batch 1"), std::string::npos) << summary.error;
+  EXPECT_NE(summary.error.find("stage consumer, batch 1"), std::string::npos)
+      << summary.error;
   EXPECT_EQ(sink_.committed_rows.count("p1"), 0u);
   EXPECT_EQ(sink_.finished_runs, 0);
   auto run = state_->GetRun(summary.run_id);
@@ -291,7 +295,8 @@ TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {
   Pipeline pipeline = MakePipeline();
   RunSummary summary = RunOnce(pipeline);
   EXPECT_FALSE(summary.succeeded);
-  EXPECT_NE(summary.error.find("reconciliation failed"), std::string::npos) << summary.error;
+  EXPECT_NE(summary.error.find("reconciliation failed"), std::string::npos)
+      << summary.error;
   EXPECT_TRUE(sink_.commits.empty());
 }
 

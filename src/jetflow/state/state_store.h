@@ -1,8 +1,8 @@
 // StateStore: the durable record of runs, partitions, attempts, manifests and watermarks.
 //
 // The engine writes every state change here *before* it acts on it, so that a process
-// killed at any moment (kill -9) and started again with the same pipeline and run instance
-// resumes: partitions recorded as committed are kept, everything else is redone.
+// killed at any moment (kill -9) and started again with the same pipeline and run
+// instance resumes: partitions recorded as committed are kept, everything else is redone.
 // Other systems (schedulers, catalogs) read the same tables (docs/state-store.md).
 //
 // SQLite is the default implementation (one embedded file); a PostgreSQL-backed store for
@@ -11,14 +11,14 @@
 // Threading: implementations are thread-safe; the engine calls them from several threads.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/status.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/status.h>
 
 #include "jetflow/core/partition.h"
 
@@ -80,16 +80,17 @@ class StateStore {
 
   /// Starts or resumes the run of (pipeline, instance).
   /// If the latest run of that pair is unfinished (kRunning or kFailed) and `restart` is
-  /// false, it is resumed: same run_id, its committed partitions kept if they are still in
-  /// `plan` with the same description; every other partition reset to pending. Otherwise a
-  /// new run starts with every partition of `plan` pending.
+  /// false, it is resumed: same run_id, its committed partitions kept if they are still
+  /// in `plan` with the same description; every other partition reset to pending.
+  /// Otherwise a new run starts with every partition of `plan` pending.
   virtual arrow::Result<RunRecord> BeginRun(const std::string& pipeline,
                                             const RunInstance& instance,
                                             const std::vector<PartitionSpec>& plan,
                                             bool restart) = 0;
   virtual arrow::Result<std::vector<PartitionRecord>> ListPartitions(int64_t run_id) = 0;
   /// Marks the partition running and returns its attempt number (1, 2, ...).
-  virtual arrow::Result<int> StartAttempt(int64_t run_id, const std::string& partition_id) = 0;
+  virtual arrow::Result<int> StartAttempt(int64_t run_id,
+                                          const std::string& partition_id) = 0;
   virtual arrow::Status FinishAttempt(int64_t run_id, const std::string& partition_id,
                                       int attempt, const AttemptResult& result) = 0;
   /// Totals are summed from the partitions by the store.
@@ -101,8 +102,8 @@ class StateStore {
                                                          int limit) = 0;
 
   /// Watermarks for incremental runs: an opaque string per (pipeline, name).
-  virtual arrow::Result<std::optional<std::string>> GetWatermark(const std::string& pipeline,
-                                                                 const std::string& name) = 0;
+  virtual arrow::Result<std::optional<std::string>> GetWatermark(
+      const std::string& pipeline, const std::string& name) = 0;
   virtual arrow::Status SetWatermark(const std::string& pipeline, const std::string& name,
                                      const std::string& value) = 0;
 };

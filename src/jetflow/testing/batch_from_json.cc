@@ -1,9 +1,9 @@
 #include "jetflow/testing/batch_from_json.h"
 
-#include <sstream>
-
 #include <arrow/api.h>
 #include <arrow/json/from_string.h>
+
+#include <sstream>
 
 namespace jetflow::testing {
 
@@ -16,7 +16,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchFromJson(
   return arrow::RecordBatch::Make(schema, batch->num_rows(), batch->columns());
 }
 
-std::string DiffBatches(const arrow::RecordBatch& expected, const arrow::RecordBatch& actual) {
+std::string DiffBatches(const arrow::RecordBatch& expected,
+                        const arrow::RecordBatch& actual) {
   std::ostringstream out;
   if (!expected.schema()->Equals(*actual.schema(), /*check_metadata=*/false)) {
     out << "schema differs:\n  expected: " << expected.schema()->ToString()

@@ -1,12 +1,12 @@
 // Helpers for stage tests: build expected batches from JSON, compare with readable diffs.
 #pragma once
 
-#include <memory>
-#include <string>
-
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
+
+#include <memory>
+#include <string>
 
 namespace jetflow::testing {
 
@@ -17,6 +17,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchFromJson(
 
 /// Empty string if equal, otherwise a description of the first differences
 /// (schema, row count, then row/column/expected/actual).
-std::string DiffBatches(const arrow::RecordBatch& expected, const arrow::RecordBatch& actual);
+std::string DiffBatches(const arrow::RecordBatch& expected,
+                        const arrow::RecordBatch& actual);
 
 }  // namespace jetflow::testing

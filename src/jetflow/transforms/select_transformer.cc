@@ -1,8 +1,8 @@
 #include "jetflow/transforms/select_transformer.h"
 
-#include <set>
-
 #include <arrow/api.h>
+
+#include <set>
 
 namespace jetflow {
 
@@ -28,14 +28,17 @@ class SelectPartition : public PartitionTransform {
 
 }  // namespace
 
-arrow::Result<SelectTransformer::Options> SelectTransformer::ParseOptions(const ConfigNode& node) {
+arrow::Result<SelectTransformer::Options> SelectTransformer::ParseOptions(
+    const ConfigNode& node) {
   Options options;
   options.columns = node.GetStringList("columns");
   options.drop = node.GetStringList("drop");
-  for (const auto& [from, to] : node.Get("rename").Entries()) options.rename[from] = to.AsString();
+  for (const auto& [from, to] : node.Get("rename").Entries())
+    options.rename[from] = to.AsString();
   if (!options.columns.empty() && !options.drop.empty()) {
-    node.Error("'columns' and 'drop' cannot be used together: list the columns to keep, or "
-               "the ones to drop");
+    node.Error(
+        "'columns' and 'drop' cannot be used together: list the columns to keep, or "
+        "the ones to drop");
   }
   node.CheckNoUnknownKeys();
   ARROW_RETURN_NOT_OK(node.diagnostics()->ToStatus());
@@ -97,8 +100,9 @@ arrow::Result<std::unique_ptr<PartitionTransform>> SelectTransformer::Open(
 
 void RegisterSelectTransformer(ComponentRegistry& registry) {
   registry.RegisterTransformer(
-      "select", [](const ConfigNode& node, const ComponentContext&)
-                    -> arrow::Result<std::unique_ptr<Transformer>> {
+      "select",
+      [](const ConfigNode& node,
+         const ComponentContext&) -> arrow::Result<std::unique_ptr<Transformer>> {
         ARROW_ASSIGN_OR_RAISE(auto options, SelectTransformer::ParseOptions(node));
         return std::make_unique<SelectTransformer>(std::move(options));
       });

@@ -9,12 +9,12 @@
 // Zero-copy: batches keep their column buffers; only the schema changes.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "jetflow/core/registry.h"
 #include "jetflow/core/transformer.h"
@@ -35,7 +35,8 @@ class SelectTransformer : public Transformer {
   /// Invalid listing every unknown column (with a "did you mean") and every name clash.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
-  arrow::Result<std::unique_ptr<PartitionTransform>> Open(const PartitionContext&) override;
+  arrow::Result<std::unique_ptr<PartitionTransform>> Open(
+      const PartitionContext&) override;
 
  private:
   Options options_;

@@ -9,7 +9,8 @@ namespace jetflow {
 namespace {
 
 std::shared_ptr<arrow::Schema> Input() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8()),
+  return arrow::schema({arrow::field("id", arrow::int64()),
+                        arrow::field("name", arrow::utf8()),
                         arrow::field("note", arrow::utf8())});
 }
 
@@ -18,7 +19,8 @@ TEST(SelectTransformerTest, KeepsReordersAndRenames) {
   auto bound = select.Bind(Input());
   ASSERT_TRUE(bound.ok()) << bound.status().ToString();
   EXPECT_EQ((*bound)->ToString(), "comment: string\nid: int64");
-  auto batch = testing::BatchFromJson(Input(), R"([{"id": 1, "name": "a", "note": "x"}])");
+  auto batch =
+      testing::BatchFromJson(Input(), R"([{"id": 1, "name": "a", "note": "x"}])");
   ASSERT_TRUE(batch.ok());
   auto partition = select.Open({});
   ASSERT_TRUE(partition.ok());

@@ -333,9 +333,9 @@ TEST_F(HivePartitioningTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFiles) {
   };
   ASSERT_OK(
       WritePartition(loader.get(), Partition("p0"), {batch(0), batch(12)}).status());
-  // After batch 1, 12 rows are buffered > 10: DE's row group (the first of the two equally
-  // full ones) is flushed early with 6 rows. After batch 2, FR's row group filled up (10)
-  // and 2 + 6 rows stay buffered. Without the bound DE would be 10 + 2 like FR.
+  // After batch 1, 12 rows are buffered > 10: DE's row group (the first of the two
+  // equally full ones) is flushed early with 6 rows. After batch 2, FR's row group filled
+  // up (10) and 2 + 6 rows stay buffered. Without the bound DE would be 10 + 2 like FR.
   auto row_groups = [&](const std::string& file) {
     auto metadata = OpenParquet(P0(file))->parquet_reader()->metadata();
     std::vector<int64_t> sizes;

@@ -284,8 +284,8 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
       options.partition_by.push_back(element.AsString());
     }
     for (size_t i = 0; i < elements.size(); ++i) {
-      if (auto problem = PartitionByNameProblem(options.partition_by, i,
-                                                options.partition_column)) {
+      if (auto problem =
+              PartitionByNameProblem(options.partition_by, i, options.partition_column)) {
         elements[i].Error(*problem);
       }
     }
@@ -466,11 +466,11 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   settings->max_file_bytes = options_.max_file_bytes;
   settings->row_group_rows = options_.row_group_rows;
   if (options_.profile == OutputProfile::kSpark) {
-    // Arrow writes dates and timestamps in the proleptic Gregorian calendar. Spark 3.0-3.5
-    // refuses, by default, dates before 1582-10-15 and timestamps before 1900 from files
-    // that do not say which calendar they use; a writer version >= 3.0 without
-    // "org.apache.spark.legacyDateTime" tells Spark the values are proleptic Gregorian, so
-    // it reads them unchanged (Spark 4 assumes this already).
+    // Arrow writes dates and timestamps in the proleptic Gregorian calendar.
+    // Spark 3.0-3.5 refuses, by default, dates before 1582-10-15 and timestamps before
+    // 1900 from files that do not say which calendar they use; a writer version >= 3.0
+    // without "org.apache.spark.legacyDateTime" tells Spark the values are proleptic
+    // Gregorian, so it reads them unchanged (Spark 4 assumes this already).
     settings->footer_metadata =
         arrow::key_value_metadata({"org.apache.spark.version"}, {"3.5.0"});
   }
@@ -489,10 +489,11 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
     builder.enable_dictionary();
     if (!options_.partition_by.empty()) {
       // Every open file keeps a dictionary per column that grows up to this limit before
-      // falling back to plain encoding; with up to max_open_files files open, shrink it so
-      // their sum stays near what four unpartitioned files would hold.
-      builder.dictionary_pagesize_limit(std::max<int64_t>(
-          kMinDictionaryPageBytes, kDefaultDictionaryPageBytes * 4 / options_.max_open_files));
+      // falling back to plain encoding; with up to max_open_files files open, shrink it
+      // so their sum stays near what four unpartitioned files would hold.
+      builder.dictionary_pagesize_limit(
+          std::max<int64_t>(kMinDictionaryPageBytes,
+                            kDefaultDictionaryPageBytes * 4 / options_.max_open_files));
     }
   } else {
     builder.disable_dictionary();

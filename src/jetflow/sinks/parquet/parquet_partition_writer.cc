@@ -1,7 +1,7 @@
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
-#include <arrow/table.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/table.h>
 #include <arrow/type.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
@@ -207,13 +207,15 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence) {
   } else {
     // One unbuffered row group from the collected slices: Parquet encodes each column
     // chunk straight to the file instead of first growing in-memory page buffers.
-    auto table = arrow::Table::FromRecordBatches(settings_->file_schema, sequence.pending);
+    auto table =
+        arrow::Table::FromRecordBatches(settings_->file_schema, sequence.pending);
     status = table.ok() ? sequence.writer->WriteTable(**table, sequence.buffered_rows)
                         : table.status();
     sequence.pending.clear();
   }
   sequence.buffered_rows = 0;
-  return AddContext(settings_->lake->IoFailure(status, sequence.path), Where(sequence.path));
+  return AddContext(settings_->lake->IoFailure(status, sequence.path),
+                    Where(sequence.path));
 }
 
 arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
@@ -271,10 +273,10 @@ arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   ClosedFile file;
   file.directory = sequence.directory;
   file.index = sequence.next_index;
-  file.path = sequence.directory.empty()
-                  ? DataFileName(sequence.next_index)
-                  : LakeDirectory::Join(sequence.directory,
-                                        DataFileName(sequence.next_index));
+  file.path =
+      sequence.directory.empty()
+          ? DataFileName(sequence.next_index)
+          : LakeDirectory::Join(sequence.directory, DataFileName(sequence.next_index));
   file.rows = sequence.rows;
   files_.push_back(std::move(file));
   ++sequence.next_index;

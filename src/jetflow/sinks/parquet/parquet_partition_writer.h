@@ -149,7 +149,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
   std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
-  std::list<FileSequence*> open_;     // sequences with an open file, least recent first
+  std::list<FileSequence*> open_;      // sequences with an open file, least recent first
   std::set<std::string> directories_;  // created below the staging dir, relative to it
 
   std::vector<ClosedFile> files_;
