@@ -126,7 +126,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));
-  fmt::print("  peak memory  {} RSS, {} of batches in flight\n",
+  fmt::print("  peak memory  {} RSS, {} in the memory budget\n",
              FormatBytes(s.peak_rss_bytes), FormatBytes(s.peak_budget_bytes));
   if (!s.succeeded) fmt::print("  error        {}\n", s.error);
 }

@@ -4,14 +4,27 @@
 
 namespace jetflow {
 
-arrow::Status MemoryBudget::Reserve(int64_t bytes) {
+arrow::Status MemoryBudget::Reserve(int64_t bytes,
+                                    const std::function<bool()>& may_exceed) {
   std::unique_lock<std::mutex> lock(mutex_);
-  released_.wait(lock,
-                 [&] { return cancelled_ || used_ == 0 || used_ + bytes <= limit_; });
+  released_.wait(lock, [&] {
+    return cancelled_ || used_ == 0 || used_ + bytes <= limit_ ||
+           (may_exceed && may_exceed());
+  });
   if (cancelled_) return arrow::Status::Cancelled("memory budget wait cancelled");
   used_ += bytes;
   peak_ = std::max(peak_, used_);
   return arrow::Status::OK();
+}
+
+void MemoryBudget::Adjust(int64_t delta) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    used_ += delta;
+    peak_ = std::max(peak_, used_);
+  }
+  // Always wake waiters: their may_exceed() condition may have changed with this call.
+  released_.notify_all();
 }
 
 void MemoryBudget::Release(int64_t bytes) {

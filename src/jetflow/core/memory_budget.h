@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace jetflow {
@@ -23,8 +24,14 @@ class MemoryBudget {
   /// REQUIRES: limit_bytes > 0.
   explicit MemoryBudget(int64_t limit_bytes) : limit_(limit_bytes) {}
 
-  /// Blocks until `bytes` fit. Returns Cancelled if Cancel() was called while waiting.
-  arrow::Status Reserve(int64_t bytes);
+  /// Blocks until `bytes` fit, or until `may_exceed()` is true (checked whenever memory
+  /// is released; lets a caller that holds nothing in flight always make progress).
+  /// Returns Cancelled if Cancel() was called while waiting.
+  arrow::Status Reserve(int64_t bytes, const std::function<bool()>& may_exceed = {});
+  /// Changes the reserved bytes by `delta` at once, without waiting: for memory that is
+  /// already allocated (data a writer holds), or handed from one holder to another.
+  /// A positive delta makes later Reserve() calls wait until it is released.
+  void Adjust(int64_t delta);
   /// REQUIRES: `bytes` were reserved earlier.
   void Release(int64_t bytes);
   /// Wakes every waiter with Cancelled; later Reserve() calls fail at once.

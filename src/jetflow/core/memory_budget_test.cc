@@ -48,3 +48,29 @@ TEST(MemoryBudgetTest, CancelWakesWaiters) {
 
 }  // namespace
 }  // namespace jetflow
+
+namespace jetflow {
+namespace {
+
+TEST(MemoryBudgetTest, ForcedReservationMakesOthersWaitUnlessTheyMayExceed) {
+  MemoryBudget budget(100);
+  budget.Adjust(150);  // over the limit, granted at once
+  EXPECT_EQ(budget.used(), 150);
+  std::atomic<bool> alone{false};
+  std::atomic<bool> granted{false};
+  std::thread reader([&] {
+    ASSERT_TRUE(budget.Reserve(10, [&] { return alone.load(); }).ok());
+    granted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(granted.load());
+  alone = true;
+  budget.Release(0);  // any release re-checks the waiters
+  reader.join();
+  EXPECT_TRUE(granted.load());
+  EXPECT_EQ(budget.used(), 160);
+  EXPECT_EQ(budget.peak(), 160);
+}
+
+}  // namespace
+}  // namespace jetflow

@@ -66,6 +66,38 @@ arrow::Result<std::vector<PartitionManifest>> ManifestsFromJson(const std::strin
   return manifests;
 }
 
+/// Keeps the memory budget informed of the data a partition's writers hold (e.g. a row
+/// group not yet encoded): counted without waiting, since it is already allocated, so
+/// readers wait instead. Everything still counted is released when the attempt ends.
+class WriterMemory {
+ public:
+  WriterMemory(MemoryBudget& budget,
+               const std::vector<std::unique_ptr<PartitionWriter>>& writers)
+      : budget_(budget), writers_(writers) {}
+  ~WriterMemory() { budget_.Release(counted_); }
+
+  /// Called by the writer thread after every batch, with the bytes of that batch's
+  /// queue reservation: the writers may still hold (part of) the very same buffers, so
+  /// the reservation is handed over in one step rather than released and taken again.
+  void Update(int64_t released_bytes) {
+    int64_t held = 0;
+    for (const auto& writer : writers_) {
+      if (writer != nullptr) held += writer->buffered_bytes();
+    }
+    const int64_t counted = counted_.load();
+    counted_ = held;
+    budget_.Adjust(held - counted - released_bytes);
+  }
+
+  /// Bytes counted now; read by the reader thread.
+  int64_t counted() const { return counted_.load(); }
+
+ private:
+  MemoryBudget& budget_;
+  const std::vector<std::unique_ptr<PartitionWriter>>& writers_;
+  std::atomic<int64_t> counted_{0};
+};
+
 /// One Run() call: the shared state of the worker threads.
 class RunExecution {
  public:
@@ -269,6 +301,12 @@ class RunExecution {
       int64_t index;
     };
     BoundedQueue<Queued> queue(static_cast<size_t>(pipeline_.engine.queue_batches));
+    // Bytes of this partition's batches between reader and writer. A partition whose
+    // writers hold memory and whose queue is empty may read one more batch even over the
+    // budget: its writers may need that batch to complete (and free) a row group, so
+    // memory held by writers can never starve every reader into a deadlock.
+    std::atomic<int64_t> queued_bytes{0};
+    WriterMemory writer_memory(budget_, *writers);
     arrow::Status read_status;
     std::thread reader_thread([&] {
       PartitionReader& source = **reader;
@@ -291,7 +329,13 @@ class RunExecution {
           break;
         }
         int64_t bytes = arrow::util::TotalBufferSize(*batch);
-        if (!budget_.Reserve(bytes).ok()) {
+        if (!budget_
+                 .Reserve(bytes,
+                          [&] {
+                            return queued_bytes.load() == 0 &&
+                                   writer_memory.counted() > 0;
+                          })
+                 .ok()) {
           read_status = arrow::Status::Cancelled("run cancelled");
           break;
         }
@@ -299,7 +343,9 @@ class RunExecution {
           options_.progress->rows_read += batch->num_rows();
           options_.progress->bytes_read += bytes;
         }
+        queued_bytes += bytes;
         if (!queue.Push(Queued{std::move(batch), bytes, index})) {
+          queued_bytes -= bytes;
           budget_.Release(bytes);
           break;
         }
@@ -318,7 +364,8 @@ class RunExecution {
         if (!write_status.ok()) queue.Close();  // stops the reader; the rest is drained
       }
       item->batch.reset();
-      budget_.Release(item->bytes);
+      queued_bytes -= item->bytes;
+      writer_memory.Update(item->bytes);
     }
     reader_thread.join();
     ARROW_RETURN_NOT_OK(read_status);
@@ -336,6 +383,7 @@ class RunExecution {
             Forward(context, batch, i + 1, transforms, *writers, -1, &rows_out));
       }
     }
+    writer_memory.Update(0);
 
     result->rows_read = rows_read;
     result->rows_written = rows_out;

@@ -102,6 +102,7 @@ struct FakeSink {
   int finished_runs = 0;
   std::vector<PartitionManifest> finished_with;
   std::string bind_error;
+  bool hold_rows = false;  // writers keep every row in memory until commit
 };
 
 class FakeWriter : public PartitionWriter {
@@ -112,6 +113,7 @@ class FakeWriter : public PartitionWriter {
     return arrow::Status::OK();
   }
   int64_t rows_written() const override { return rows_; }
+  int64_t buffered_bytes() const override { return sink_->hold_rows ? rows_ * 8 : 0; }
   arrow::Result<PartitionManifest> Commit() override {
     std::lock_guard<std::mutex> lock(sink_->mutex);
     sink_->committed_rows[id_] = rows_;
@@ -311,6 +313,20 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
   ASSERT_TRUE(summary.succeeded) << summary.error;
   EXPECT_GT(summary.peak_budget_bytes, 0);
   EXPECT_LE(summary.peak_budget_bytes, pipeline.engine.memory_budget_bytes);
+}
+
+TEST_F(PipelineRunnerTest, WriterHeldMemoryCountsInBudgetWithoutDeadlock) {
+  source_.partitions = 4;
+  source_.batches = 3;
+  source_.rows_per_batch = 16384;  // 128 KiB per batch; a writer ends up holding 384 KiB
+  sink_.hold_rows = true;
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.memory_budget_bytes = 256 * 1024;  // less than one writer holds
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(summary.rows_written, 4 * 3 * 16384);
+  // The writers' data was counted: more than the queues alone could ever reserve.
+  EXPECT_GE(summary.peak_budget_bytes, 3 * 16384 * 8);
 }
 
 TEST_F(PipelineRunnerTest, PlanReportsEveryLoaderError) {

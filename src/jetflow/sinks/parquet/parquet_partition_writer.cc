@@ -3,6 +3,7 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/table.h>
 #include <arrow/type.h>
+#include <arrow/util/byte_size.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
@@ -156,6 +157,8 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     FileSequence& sequence, const std::shared_ptr<arrow::RecordBatch>& rows) {
   const int64_t total = rows->num_rows();
   const int64_t row_group_rows = settings_->row_group_rows;
+  ARROW_ASSIGN_OR_RAISE(const int64_t total_bytes,
+                        arrow::util::ReferencedBufferSize(*rows));
   int64_t offset = 0;
   while (offset < total) {
     if (sequence.writer == nullptr) {
@@ -179,6 +182,9 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     } else {
       sequence.pending.push_back(std::move(slice));
     }
+    const int64_t bytes = total > 0 ? total_bytes * take / total : 0;
+    sequence.buffered_bytes += bytes;
+    buffered_bytes_ += bytes;
     sequence.rows += take;
     sequence.buffered_rows += take;
     rows_written_ += take;
@@ -214,6 +220,8 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence) {
     sequence.pending.clear();
   }
   sequence.buffered_rows = 0;
+  buffered_bytes_ -= sequence.buffered_bytes;
+  sequence.buffered_bytes = 0;
   return AddContext(settings_->lake->IoFailure(status, sequence.path),
                     Where(sequence.path));
 }

@@ -75,6 +75,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
   int64_t rows_written() const override { return rows_written_; }
+  int64_t buffered_bytes() const override { return buffered_bytes_; }
   arrow::Result<PartitionManifest> Commit() override;
   arrow::Status Abort() override;
 
@@ -100,6 +101,8 @@ class ParquetPartitionWriter : public PartitionWriter {
     int64_t buffered_rows = 0;
     /// Those rows, as zero-copy slices of the written batches (unless ColumnParallel()).
     std::vector<std::shared_ptr<arrow::RecordBatch>> pending;
+    /// Arrow bytes of those rows (estimated in proportion to rows when sliced).
+    int64_t buffered_bytes = 0;
     /// Position in open_, while a file is open.
     std::list<FileSequence*>::iterator lru;
   };
@@ -154,6 +157,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;
+  int64_t buffered_bytes_ = 0;  // sum of the open files' buffered_bytes
 };
 
 }  // namespace jetflow
