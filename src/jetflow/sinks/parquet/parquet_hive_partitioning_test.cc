@@ -17,6 +17,7 @@
 
 #include "jetflow/core/config_node.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
+#include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/sinks/parquet/parquet_loader.h"
 #include "jetflow/testing/batch_from_json.h"
 
@@ -28,21 +29,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-
-#define JETFLOW_TEST_CONCAT_INNER(a, b) a##b
-#define JETFLOW_TEST_CONCAT(a, b) JETFLOW_TEST_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(JETFLOW_TEST_CONCAT(_result_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                       \
-  auto&& result = (rexpr);                                                  \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe()
 
 constexpr const char* kP0 = "dt=2026-11-25/part=p0/";
 
@@ -88,23 +74,10 @@ TEST(HivePartitionTypeTest, AcceptsIntegersStringsDatesAndBooleans) {
 // --- The loader
 // --------------------------------------------------------------------------
 
-class HivePartitioningTest : public ::testing::Test {
+class HivePartitioningTest : public parquet_test::LakeTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK(arrow::compute::Initialize());
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("jetflow_hive_test_" + std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    root_ = dir_ / "lake";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   ParquetLoader::Options Options(std::vector<std::string> partition_by) const {
-    ParquetLoader::Options options;
-    options.name = "lake";
-    options.path = root_.string();
+    ParquetLoader::Options options = BaseOptions();
     options.partition_by = std::move(partition_by);
     return options;
   }
@@ -119,13 +92,6 @@ class HivePartitioningTest : public ::testing::Test {
   static std::shared_ptr<arrow::Schema> SalesFileSchema() {
     return arrow::schema(
         {arrow::field("id", arrow::int64()), arrow::field("amount", arrow::int32())});
-  }
-
-  static std::shared_ptr<arrow::RecordBatch> Batch(
-      const std::shared_ptr<arrow::Schema>& schema, const std::string& json) {
-    auto batch = testing::BatchFromJson(schema, json);
-    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
-    return *batch;
   }
 
   static RunContext Run(const std::string& key = "dt") {
@@ -145,16 +111,6 @@ class HivePartitioningTest : public ::testing::Test {
     return context;
   }
 
-  std::unique_ptr<ParquetLoader> Loader(ParquetLoader::Options options,
-                                        const std::shared_ptr<arrow::Schema>& input) {
-    auto loader = ParquetLoader::Make(std::move(options));
-    EXPECT_TRUE(loader.ok()) << loader.status().ToString();
-    if (!loader.ok()) return nullptr;
-    auto bound = (*loader)->Bind(input);
-    EXPECT_TRUE(bound.ok()) << bound.status().ToString();
-    return bound.ok() ? *std::move(loader) : nullptr;
-  }
-
   // The Bind error for `options` and `input`.
   static std::string BindError(ParquetLoader::Options options,
                                const std::shared_ptr<arrow::Schema>& input) {
@@ -164,42 +120,6 @@ class HivePartitioningTest : public ::testing::Test {
     if (bound.ok()) return "Bind succeeded";
     EXPECT_TRUE(bound.status().IsInvalid()) << bound.status().ToString();
     return bound.status().message();
-  }
-
-  static arrow::Result<PartitionManifest> WritePartition(
-      ParquetLoader* loader, const PartitionContext& context,
-      const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
-    ARROW_ASSIGN_OR_RAISE(auto writer, loader->OpenPartition(context));
-    for (const auto& batch : batches) ARROW_RETURN_NOT_OK(writer->Write(batch));
-    return writer->Commit();
-  }
-
-  std::vector<std::string> Files() const {
-    std::vector<std::string> files;
-    if (!fs::exists(root_)) return files;
-    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
-      if (entry.is_regular_file())
-        files.push_back(fs::relative(entry.path(), root_).string());
-    }
-    std::sort(files.begin(), files.end());
-    return files;
-  }
-
-  std::unique_ptr<parquet::arrow::FileReader> OpenParquet(
-      const std::string& relative) const {
-    auto input = arrow::io::ReadableFile::Open((root_ / relative).string());
-    EXPECT_TRUE(input.ok()) << input.status().ToString();
-    auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
-    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-    return *std::move(reader);
-  }
-
-  std::shared_ptr<arrow::RecordBatch> ReadParquet(const std::string& relative) const {
-    auto table = OpenParquet(relative)->ReadTable();
-    EXPECT_TRUE(table.ok()) << table.status().ToString();
-    auto batch = (*table)->CombineChunksToBatch();
-    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
-    return *batch;
   }
 
   // Every row of the files of `manifest` in `directory` (relative to the partition).
@@ -220,14 +140,6 @@ class HivePartitioningTest : public ::testing::Test {
     EXPECT_TRUE(batch.ok()) << batch.status().ToString();
     return *batch;
   }
-
-  std::string ReadText(const std::string& relative) const {
-    std::ifstream in(root_ / relative, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  fs::path dir_;
-  fs::path root_;
 };
 
 TEST_F(HivePartitioningTest, RoutesRowsToValueDirectoriesWithoutThePartitionColumn) {

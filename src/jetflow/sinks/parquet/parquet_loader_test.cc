@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "jetflow/core/error.h"
+#include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/testing/batch_from_json.h"
 
 namespace jetflow {
@@ -33,51 +34,13 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-
-#define JETFLOW_TEST_CONCAT_INNER(a, b) a##b
-#define JETFLOW_TEST_CONCAT(a, b) JETFLOW_TEST_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(JETFLOW_TEST_CONCAT(_result_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                       \
-  auto&& result = (rexpr);                                                  \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe()
-
-class ParquetLoaderTest : public ::testing::Test {
+class ParquetLoaderTest : public parquet_test::LakeTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK(arrow::compute::Initialize());
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("jetflow_parquet_test_" + std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    root_ = dir_ / "lake";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  ParquetLoader::Options Options() const {
-    ParquetLoader::Options options;
-    options.name = "lake";
-    options.path = root_.string();
-    return options;
-  }
+  ParquetLoader::Options Options() const { return BaseOptions(); }
 
   static std::shared_ptr<arrow::Schema> OrdersSchema() {
     return arrow::schema(
         {arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
-  }
-
-  static std::shared_ptr<arrow::RecordBatch> Batch(
-      const std::shared_ptr<arrow::Schema>& schema, const std::string& json) {
-    auto batch = testing::BatchFromJson(schema, json);
-    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
-    return *batch;
   }
 
   static RunContext Run(const std::string& day = "2026-11-25") {
@@ -97,63 +60,6 @@ class ParquetLoaderTest : public ::testing::Test {
     context.attempt = attempt;
     return context;
   }
-
-  // Make + Bind, failing the test on error.
-  std::unique_ptr<ParquetLoader> Loader(ParquetLoader::Options options,
-                                        const std::shared_ptr<arrow::Schema>& input) {
-    auto loader = ParquetLoader::Make(std::move(options));
-    EXPECT_TRUE(loader.ok()) << loader.status().ToString();
-    if (!loader.ok()) return nullptr;
-    auto bound = (*loader)->Bind(input);
-    EXPECT_TRUE(bound.ok()) << bound.status().ToString();
-    return bound.ok() ? *std::move(loader) : nullptr;
-  }
-
-  static arrow::Result<PartitionManifest> WritePartition(
-      ParquetLoader* loader, const PartitionContext& context,
-      const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
-    ARROW_ASSIGN_OR_RAISE(auto writer, loader->OpenPartition(context));
-    for (const auto& batch : batches) ARROW_RETURN_NOT_OK(writer->Write(batch));
-    return writer->Commit();
-  }
-
-  // Every regular file under the root, relative to it, sorted.
-  std::vector<std::string> Files() const {
-    std::vector<std::string> files;
-    if (!fs::exists(root_)) return files;
-    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
-      if (entry.is_regular_file())
-        files.push_back(fs::relative(entry.path(), root_).string());
-    }
-    std::sort(files.begin(), files.end());
-    return files;
-  }
-
-  std::unique_ptr<parquet::arrow::FileReader> OpenParquet(
-      const std::string& relative) const {
-    auto input = arrow::io::ReadableFile::Open((root_ / relative).string());
-    EXPECT_TRUE(input.ok()) << input.status().ToString();
-    auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
-    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-    return *std::move(reader);
-  }
-
-  std::shared_ptr<arrow::RecordBatch> ReadParquet(const std::string& relative) const {
-    auto reader = OpenParquet(relative);
-    auto table = reader->ReadTable();
-    EXPECT_TRUE(table.ok()) << table.status().ToString();
-    auto batch = (*table)->CombineChunksToBatch();
-    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
-    return *batch;
-  }
-
-  std::string ReadText(const std::string& relative) const {
-    std::ifstream in(root_ / relative, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  fs::path dir_;
-  fs::path root_;
 };
 
 constexpr const char* kP0 = "dt=2026-11-25/part=p0/";
