@@ -306,10 +306,11 @@ TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {
 }
 
 TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
-  source_.partitions = 6;
-  source_.batches = 20;
-  source_.rows_per_batch = 16384;                    // 128 KiB per batch
-  sink_.write_delay = std::chrono::milliseconds(2);  // readers outrun the writers
+  source_.partitions = 4;
+  source_.batches = 12;
+  source_.rows_per_batch = 16384;  // 128 KiB per batch
+  // Readers must outrun the writers by far, even under sanitizers.
+  sink_.write_delay = std::chrono::milliseconds(25);
   auto peak_with_budget = [&](int64_t budget) {
     Pipeline pipeline = MakePipeline();
     pipeline.engine.memory_budget_bytes = budget;
