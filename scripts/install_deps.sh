@@ -11,6 +11,9 @@ packages=(
   libyaml-cpp-dev libsqlite3-dev sqlite3 libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libxxhash-dev
   openjdk-17-jre-headless  # Java for pyspark (tests/e2e/test_spark_reads.py)
+  libpq-dev postgresql-15  # PostgreSQL consumer; the tests start their own server
+  libcurl4-openssl-dev clickhouse-server clickhouse-client  # ClickHouse consumer and tests
+  clang-14 libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,84 @@
+// ClickHouse Native format: type names, and blocks read straight into Arrow arrays
+// (format: docs/formats/clickhouse-native.md).
+//
+// The consumer gets column names and type names from DESCRIBE / system.columns, parses the
+// types with ParseClickHouseType, derives the Arrow schema with ArrowTypeFor before any
+// data moves, then reads `SELECT ... FORMAT Native` through a NativeBlockReader. Fixed-width
+// columns are bulk-copied, strings become offsets + data, LowCardinality stays dictionary
+// encoded.
+//
+// Threading: one NativeBlockReader per partition reader; not thread-safe.
+#pragma once
+
+#include <arrow/io/interfaces.h>
+#include <arrow/memory_pool.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jetflow::clickhouse {
+
+/// A parsed ClickHouse type, e.g. Nullable(Decimal(18, 4)) or Map(String, Array(UInt32)).
+struct ClickHouseType {
+  /// The outer type name as ClickHouse spells it: "Nullable", "Decimal", "DateTime64", ...
+  std::string name;
+  /// Type arguments that are types (Nullable, Array, Tuple, Map, LowCardinality,
+  /// SimpleAggregateFunction's value type).
+  std::vector<ClickHouseType> children;
+  /// Tuple element names, when the Tuple is named; empty otherwise.
+  std::vector<std::string> child_names;
+  /// Other arguments verbatim, unquoted: precision/scale, N of FixedString, the time zone
+  /// of DateTime('UTC'), Enum entries as "name=value", the function of
+  /// SimpleAggregateFunction.
+  std::vector<std::string> parameters;
+  /// The full original spelling, for messages.
+  std::string spelling;
+};
+
+/// Parses a type name as ClickHouse prints it. Invalid (with the position) on bad syntax.
+arrow::Result<ClickHouseType> ParseClickHouseType(std::string_view spelling);
+
+/// The lossless Arrow type for a ClickHouse type. NotImplemented naming the type for
+/// types the decoder does not support (the consumer turns that into a plan-time error
+/// naming the column, or casts the column to String when the user opted in).
+arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseType& type);
+
+struct NativeColumnSpec {
+  std::string name;
+  ClickHouseType type;
+};
+
+struct NativeReaderOptions {
+  arrow::MemoryPool* pool = arrow::default_memory_pool();
+  /// A block bigger than this (declared sizes, before allocation) is a SerializationError:
+  /// corrupt or hostile input must not make us allocate unbounded memory.
+  int64_t max_block_bytes = int64_t{1} << 31;
+};
+
+class NativeBlockReader {
+ public:
+  virtual ~NativeBlockReader() = default;
+
+  /// `input` yields a `FORMAT Native` response body. `columns` is what the consumer
+  /// planned with; every block must have exactly these names and types, in order, or
+  /// reading fails with SerializationError naming the column.
+  static arrow::Result<std::unique_ptr<NativeBlockReader>> Make(
+      std::shared_ptr<arrow::io::InputStream> input, std::vector<NativeColumnSpec> columns,
+      NativeReaderOptions options = {});
+
+  /// Schema of every batch: the columns' ArrowTypeFor.
+  virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;
+
+  /// The next block as a batch (empty blocks are skipped), or nullptr at a clean end of
+  /// the stream. A stream that ends inside a block, or holds malformed data, is a
+  /// SerializationError naming the block number, the column and the byte offset; an
+  /// error from `input` is returned as it is.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() = 0;
+};
+
+}  // namespace jetflow::clickhouse
