@@ -1,0 +1,65 @@
+// The jetflow expression language: small, SQL-like, vectorized (grammar and functions:
+// docs/expressions.md).
+//
+// An expression is parsed and type-checked against the input schema once, at plan time;
+// errors point at file:line:col inside the pipeline YAML. Evaluation runs on whole Arrow
+// arrays with Arrow compute kernels — never row by row.
+//
+// Threading: a CompiledExpression is immutable after Compile and may be evaluated from
+// several threads at once.
+#pragma once
+
+#include <arrow/compute/api.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace jetflow::expression {
+
+/// Where an expression's text sits in its file, so errors can point inside it. `line`
+/// and `column` (1-based) locate text[0]; a multi-line block scalar gives `indent`, the
+/// column of its continuation lines.
+struct ExpressionSource {
+  std::string text;
+  std::string file;
+  int line = 1;
+  int column = 1;
+  int indent = 1;
+};
+
+/// What an expression may read besides the batch's columns.
+struct ExpressionEnvironment {
+  /// Values of environment variables (for salts: `sha256(email, env('PII_SALT'))`);
+  /// std::getenv by default. Missing variables are a compile-time error.
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+};
+
+class CompiledExpression {
+ public:
+  virtual ~CompiledExpression() = default;
+
+  /// Parses and type-checks `source` against `input`. Invalid with file:line:col of the
+  /// offending token and what was expected (unknown column with a did-you-mean, unknown
+  /// function, wrong argument types, ...).
+  static arrow::Result<std::shared_ptr<CompiledExpression>> Compile(
+      const ExpressionSource& source, const arrow::Schema& input,
+      const ExpressionEnvironment& environment = {});
+
+  /// The type of the result.
+  virtual const std::shared_ptr<arrow::DataType>& type() const = 0;
+
+  /// Evaluates on one batch; the result is an array of batch.num_rows() values. Runtime
+  /// failures (overflow, a bad cast) are Invalid naming the expression's location and the
+  /// first offending row.
+  virtual arrow::Result<std::shared_ptr<arrow::Array>> Evaluate(
+      const arrow::RecordBatch& batch) const = 0;
+
+  /// The expression as written, for messages and the run summary.
+  virtual const ExpressionSource& source() const = 0;
+};
+
+}  // namespace jetflow::expression
