@@ -27,7 +27,6 @@ namespace generate_internal {
 
 using ColumnSpec = GenerateConsumer::ColumnSpec;
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 // Dictionary strings are copied up to 32 bytes at a time; the data buffer keeps this much
 // slack past its end so the last copy stays inside it.
