@@ -7,6 +7,8 @@
 #   bench/run.sh --check         # exit 1 when a goal fails
 #   bench/run.sh --sweep --quick # also tries engine settings at 10M rows
 #   bench/run.sh --help          # every option (--rows, --reps, --workdir, engine settings)
+#   bench/run.sh postgres        # PostgreSQL -> Parquet vs raw COPY and ConnectorX (10M rows)
+#   bench/run.sh postgres --quick  # the same at 1M rows
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
@@ -15,6 +17,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
+fi
+if [ "${1:-}" = "postgres" ]; then
+  # bench/run.sh postgres [--quick | --rows N] — PostgreSQL -> Parquet (docs/benchmarks.md)
+  shift
+  exec "$here/.venv/bin/python" "$here/bench/postgres_to_parquet.py" \
+    --jetflow "$here/build/release/bin/jetflow" "$@"
 fi
 exec "$here/.venv/bin/python" "$here/bench/generate_to_parquet.py" \
   --jetflow "$here/build/release/bin/jetflow" "$@"

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/core/run_state.h"
 
 namespace jetflow {
 
@@ -36,6 +37,16 @@ class Consumer {
   virtual ~Consumer() = default;
   /// The schema of every batch this consumer will produce.
   virtual arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() = 0;
+  /// Optional, for sources that carry state from run to run (see run_state.h). Called
+  /// once per plan, before PlanPartitions. `watermarks` is nullptr when the pipeline is
+  /// planned without a state store (`jetflow plan`, `schema`): plan as a first run
+  /// would. The default carries no state.
+  virtual arrow::Result<RunStatePlan> PlanRunState(const RunInstance& run,
+                                                   WatermarkReader* watermarks) {
+    (void)run;
+    (void)watermarks;
+    return RunStatePlan{};
+  }
   /// Deterministic partitions of `run`, in a stable order. May be empty (nothing to do).
   virtual arrow::Result<std::vector<PartitionSpec>> PlanPartitions(
       const RunInstance& run) = 0;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -454,10 +455,34 @@ class RunExecution {
   std::atomic<int64_t> attempts_retried_{0};
 };
 
+/// The pipeline's watermarks in the state store, read-only, for Consumer::PlanRunState.
+class StoreWatermarks : public WatermarkReader {
+ public:
+  StoreWatermarks(StateStore& state, std::string pipeline)
+      : state_(state), pipeline_(std::move(pipeline)) {}
+  arrow::Result<std::optional<std::string>> Get(const std::string& name) override {
+    return state_.GetWatermark(pipeline_, name);
+  }
+
+ private:
+  StateStore& state_;
+  std::string pipeline_;
+};
+
+arrow::Status PersistWatermarks(StateStore& state, const std::string& pipeline,
+                                const std::vector<WatermarkUpdate>& updates) {
+  for (const auto& update : updates) {
+    JETFLOW_RETURN_NOT_OK_CTX(state.SetWatermark(pipeline, update.name, update.value),
+                              "state store, watermark " + update.name);
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
-                                                 const RunInstance& run) {
+                                                 const RunInstance& run,
+                                                 StateStore* state) {
   PipelinePlan plan;
   plan.run = run;
   auto source_schema = pipeline.consumer->InferSchema();
@@ -489,6 +514,15 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
   }
   if (!loader_errors.empty()) return arrow::Status::Invalid(loader_errors);
 
+  std::optional<StoreWatermarks> watermarks;
+  if (state != nullptr) watermarks.emplace(*state, pipeline.name);
+  auto run_state =
+      pipeline.consumer->PlanRunState(run, watermarks ? &*watermarks : nullptr);
+  JETFLOW_RETURN_NOT_OK_CTX(
+      run_state.status(),
+      "pipeline " + pipeline.name + ", planning the run state of " + run.id());
+  plan.run_state = std::move(*run_state);
+
   auto partitions = pipeline.consumer->PlanPartitions(run);
   JETFLOW_RETURN_NOT_OK_CTX(
       partitions.status(),
@@ -509,7 +543,7 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
                                               StateStore& state,
                                               const RunOptions& options) {
   auto started = Clock::now();
-  ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run));
+  ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run, &state));
 
   const EngineOptions& engine = pipeline.engine;
   int compute_threads =
@@ -519,6 +553,8 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   ARROW_ASSIGN_OR_RAISE(
       RunRecord record,
       state.BeginRun(pipeline.name, run, plan.partitions, options.restart));
+  // Pinned before any data moves, so a resumed or re-run instance plans the same.
+  ARROW_RETURN_NOT_OK(PersistWatermarks(state, pipeline.name, plan.run_state.at_begin));
   RunContext run_context{pipeline.name, run, record.run_id};
   RunSummary summary;
   summary.run_id = record.run_id;
@@ -582,6 +618,12 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
       run_status =
           AddContext(pipeline.loaders[i].stage->FinishRun(run_context, per_loader[i]),
                      "loader " + pipeline.loaders[i].name + ", finishing run");
+    }
+    // Advanced only once the run's data is published; a crash before FinishRun resumes
+    // the run, which finds every partition committed and writes them again.
+    if (run_status.ok()) {
+      ARROW_RETURN_NOT_OK(
+          PersistWatermarks(state, pipeline.name, plan.run_state.at_commit));
     }
   }
 

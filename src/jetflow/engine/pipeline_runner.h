@@ -41,6 +41,9 @@ struct PipelinePlan {
   /// One per loader, in config order: what it writes.
   std::vector<std::shared_ptr<arrow::Schema>> output_schemas;
   std::vector<PartitionSpec> partitions;
+  /// Watermarks the consumer asked to persist (Consumer::PlanRunState); Run() writes
+  /// at_begin once the run is recorded and at_commit when the run succeeds.
+  RunStatePlan run_state;
 };
 
 /// Live counters, readable from another thread for progress reports.
@@ -81,8 +84,10 @@ struct RunOptions {
 
 class PipelineRunner {
  public:
-  /// Binds every stage and plans partitions. Moves no data.
-  static arrow::Result<PipelinePlan> Plan(Pipeline& pipeline, const RunInstance& run);
+  /// Binds every stage and plans partitions. Moves no data and writes nothing. `state`
+  /// (optional) gives the consumer read access to the pipeline's watermarks.
+  static arrow::Result<PipelinePlan> Plan(Pipeline& pipeline, const RunInstance& run,
+                                          StateStore* state = nullptr);
 
   /// Plans, then runs. A failed run is not an error of Run() itself: it returns a summary
   /// with succeeded == false. Errors of the state store (which make resuming unsafe) are.

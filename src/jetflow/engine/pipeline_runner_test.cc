@@ -363,3 +363,72 @@ TEST_F(PipelineRunnerTest, InterruptCancelsRun) {
 
 }  // namespace
 }  // namespace jetflow
+
+namespace jetflow {
+namespace {
+
+// An incremental source: pins a window per run instance at begin, advances a cursor at
+// commit (the shape of the PostgreSQL consumer's `incremental` and of Kafka offsets).
+class WindowedConsumer : public FakeConsumer {
+ public:
+  using FakeConsumer::FakeConsumer;
+  arrow::Result<RunStatePlan> PlanRunState(const RunInstance& run,
+                                           WatermarkReader* watermarks) override {
+    saw_state = watermarks != nullptr;
+    std::string low = "0";
+    if (watermarks != nullptr) {
+      ARROW_ASSIGN_OR_RAISE(auto window, watermarks->Get("test.window/" + run.id()));
+      if (window) {
+        window_seen = *window;
+        return RunStatePlan{{}, {{"test.cursor", *window}}};
+      }
+      ARROW_ASSIGN_OR_RAISE(auto cursor, watermarks->Get("test.cursor"));
+      if (cursor) low = *cursor;
+    }
+    const std::string high = std::to_string(std::stoi(low) + 10);
+    return RunStatePlan{{{"test.window/" + run.id(), high}}, {{"test.cursor", high}}};
+  }
+  bool saw_state = false;
+  std::string window_seen;
+};
+
+TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {
+  source_.fail_partition = "p1";
+  source_.fail_retryable = false;
+  Pipeline pipeline = MakePipeline();
+  auto consumer = std::make_unique<WindowedConsumer>(&source_);
+  WindowedConsumer* windowed = consumer.get();
+  pipeline.consumer = std::move(consumer);
+
+  // Planning alone writes nothing and sees no state store.
+  ASSERT_TRUE(PipelineRunner::Plan(pipeline, run_).ok());
+  EXPECT_FALSE(windowed->saw_state);
+  EXPECT_FALSE(state_->GetWatermark("test", "test.window/dt=2026-11-25")->has_value());
+
+  // A failed run pins the window but does not advance the cursor.
+  RunSummary failed = RunOnce(pipeline);
+  EXPECT_FALSE(failed.succeeded);
+  EXPECT_TRUE(windowed->saw_state);
+  EXPECT_EQ(state_->GetWatermark("test", "test.window/dt=2026-11-25")->value_or(""),
+            "10");
+  EXPECT_FALSE(state_->GetWatermark("test", "test.cursor")->has_value());
+
+  // The resumed run reuses the pinned window, and its success advances the cursor.
+  source_.fail_partition.clear();
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_EQ(windowed->window_seen, "10");
+  EXPECT_EQ(state_->GetWatermark("test", "test.cursor")->value_or(""), "10");
+
+  // The next instance starts from the committed cursor.
+  RunInstance next{"dt", "2026-11-26"};
+  RunOptions options;
+  auto summary = PipelineRunner::Run(pipeline, next, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_EQ(state_->GetWatermark("test", "test.window/dt=2026-11-26")->value_or(""),
+            "20");
+  EXPECT_EQ(state_->GetWatermark("test", "test.cursor")->value_or(""), "20");
+}
+
+}  // namespace
+}  // namespace jetflow

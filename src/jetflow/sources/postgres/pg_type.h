@@ -17,10 +17,46 @@
 
 namespace jetflow::postgres {
 
+/// OIDs of the built-in types the decoder reads (pg_type.dat; stable across versions).
+namespace pg_oid {
+inline constexpr uint32_t kBool = 16;
+inline constexpr uint32_t kBytea = 17;
+inline constexpr uint32_t kName = 19;
+inline constexpr uint32_t kInt8 = 20;
+inline constexpr uint32_t kInt2 = 21;
+inline constexpr uint32_t kInt4 = 23;
+inline constexpr uint32_t kText = 25;
+inline constexpr uint32_t kOid = 26;
+inline constexpr uint32_t kJson = 114;
+inline constexpr uint32_t kCidr = 650;
+inline constexpr uint32_t kFloat4 = 700;
+inline constexpr uint32_t kFloat8 = 701;
+inline constexpr uint32_t kMacaddr8 = 774;
+inline constexpr uint32_t kMoney = 790;
+inline constexpr uint32_t kMacaddr = 829;
+inline constexpr uint32_t kInet = 869;
+inline constexpr uint32_t kBpchar = 1042;
+inline constexpr uint32_t kVarchar = 1043;
+inline constexpr uint32_t kDate = 1082;
+inline constexpr uint32_t kTime = 1083;
+inline constexpr uint32_t kTimestamp = 1114;
+inline constexpr uint32_t kTimestamptz = 1184;
+inline constexpr uint32_t kInterval = 1186;
+inline constexpr uint32_t kTimetz = 1266;
+inline constexpr uint32_t kBit = 1560;
+inline constexpr uint32_t kVarbit = 1562;
+inline constexpr uint32_t kNumeric = 1700;
+inline constexpr uint32_t kUuid = 2950;
+inline constexpr uint32_t kJsonb = 3802;
+}  // namespace pg_oid
+
 struct PgType {
   enum class Kind {
     kBase,       // a built-in scalar type, identified by `oid` (int4, numeric, text, ...)
-    kArray,      // `element` holds the element type; any number of dimensions
+    kArray,      // `element` holds the element type. Arrow needs the dimension count at
+                 // plan time: a kArray whose element is again a kArray means a
+                 // 2-dimensional array (from pg_attribute.attndims), decoded to
+                 // list<list<T>>; a 1-D column (the default) rejects 2-D values.
     kEnum,       // `enum_labels` in sort order; sent on the wire as its label text
     kComposite,  // `fields` in attribute order
     kRange,      // `element` holds the subtype
@@ -28,9 +64,14 @@ struct PgType {
   Kind kind = Kind::kBase;
   /// The type's OID (for kArray the array type's OID, for kBase the scalar's).
   uint32_t oid = 0;
+  /// For a domain resolved to its base type: the domain's OID. Arrays of a domain and
+  /// composite fields of a domain type name the domain OID on the wire; the decoder
+  /// accepts either. 0 if the type is not a domain.
+  uint32_t domain_oid = 0;
   /// format_type() spelling, for messages: "numeric(18,4)", "text[]", "mood".
   std::string name;
-  /// atttypmod: e.g. numeric precision/scale, varchar length, timestamp precision; -1 if none.
+  /// atttypmod: e.g. numeric precision/scale, varchar length, timestamp precision; -1 if
+  /// none.
   int32_t typmod = -1;
   std::shared_ptr<const PgType> element;
   struct Field {
@@ -46,7 +87,8 @@ struct PgType {
 /// hold (NaN, ±Infinity, too many digits).
 struct NumericOptions {
   enum class Unconstrained { kDecimal, kString };
-  /// Unconstrained numeric: decimal128(precision, scale) with the values below, or string.
+  /// Unconstrained numeric: decimal128(precision, scale) with the values below, or
+  /// string.
   Unconstrained unconstrained = Unconstrained::kString;
   int32_t unconstrained_precision = 38;
   int32_t unconstrained_scale = 9;
@@ -82,7 +124,23 @@ struct PgDecodeOptions {
 bool IsSupported(const PgType& type);
 
 /// The lossless Arrow type `column` decodes to (before any output profile).
-arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const PgColumn& column,
-                                                             const PgDecodeOptions& options);
+arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
+    const PgColumn& column, const PgDecodeOptions& options);
+
+/// The lossless Arrow type of a value of `type` (ArrowTypeFor(column) without the
+/// column).
+arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
+    const PgType& type, const PgDecodeOptions& options);
+
+/// How a `numeric` with atttypmod `typmod` decodes: text, or decimal128(precision,
+/// scale) holding exactly the values the column can hold. numeric(p,s) with p <= 38
+/// maps to decimal128(max(p,s), max(s,0)) widened by a negative scale's digits;
+/// unconstrained numeric and p > 38 follow `options.unconstrained`.
+struct NumericShape {
+  bool as_string = false;
+  int32_t precision = 0;
+  int32_t scale = 0;
+};
+NumericShape NumericShapeFor(int32_t typmod, const NumericOptions& options);
 
 }  // namespace jetflow::postgres

@@ -1,0 +1,206 @@
+#include "jetflow/sources/postgres/connection.h"
+
+#include <algorithm>
+#include <cstring>
+#include <regex>
+
+#include "jetflow/core/error.h"
+
+namespace jetflow::postgres {
+
+namespace {
+
+// libpq messages end with a newline; their "ERROR:  " / "FATAL:  " prefix is kept.
+std::string Trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+bool IsRetryableSqlState(const char* state) {
+  if (state == nullptr || std::strlen(state) != 5) return false;
+  const std::string cls(state, 2);
+  // 08 connection exception, 40 transaction rollback (serialization, deadlock),
+  // 53 insufficient resources, 57 operator intervention (admin shutdown, terminated
+  // backend, query_canceled = statement timeout), 58 system error (I/O).
+  return cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58";
+}
+
+bool IsUserErrorSqlState(const char* state) {
+  if (state == nullptr || std::strlen(state) != 5) return false;
+  const std::string cls(state, 2);
+  // 42 syntax error or access rule violation (undefined table/column, permission),
+  // 22 data exception, 0A feature not supported, 28 invalid authorization,
+  // 3D invalid catalog (database) name, 3F invalid schema name, 25 invalid transaction
+  // state (e.g. SET TRANSACTION SNAPSHOT rules), 2B/2F/0L/0P.
+  return cls == "42" || cls == "22" || cls == "0A" || cls == "28" || cls == "3D" ||
+         cls == "3F" || cls == "0L" || cls == "0P";
+}
+
+}  // namespace
+
+arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& what) {
+  std::string message;
+  const char* state = nullptr;
+  if (result != nullptr) {
+    message = PQresultErrorMessage(result);
+    state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  }
+  if (message.empty() && conn != nullptr) message = PQerrorMessage(conn);
+  if (message.empty()) message = "unknown libpq error";
+  const std::string text = what + ": " + Trim(message);
+  const bool connection_lost = conn == nullptr || PQstatus(conn) == CONNECTION_BAD;
+  if (IsRetryableSqlState(state) || (state == nullptr && connection_lost)) {
+    return MarkRetryable(arrow::Status::IOError(text));
+  }
+  if (IsUserErrorSqlState(state)) return arrow::Status::Invalid(text);
+  if (connection_lost) return MarkRetryable(arrow::Status::IOError(text));
+  return arrow::Status::IOError(text);
+}
+
+std::string RedactDsn(const std::string& dsn) {
+  // URI: scheme://user:password@host...
+  static const std::regex kUri(R"(^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@)");
+  // key=value: password=secret or password='se cret'
+  static const std::regex kKeyValue(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))",
+                                    std::regex::icase);
+  // URI query parameter: ?password=secret
+  static const std::regex kQuery(R"(([?&]password=)[^&]*)", std::regex::icase);
+  std::string out = std::regex_replace(dsn, kUri, "$1***@");
+  out = std::regex_replace(out, kQuery, "$1***");
+  if (out.find("://") == std::string::npos) {
+    out = std::regex_replace(out, kKeyValue, "$1***");
+  }
+  return out;
+}
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out.push_back(c);
+    if (c == '"') out.push_back('"');
+  }
+  return out + "\"";
+}
+
+std::string QuoteLiteral(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    out.push_back(c);
+    if (c == '\'') out.push_back('\'');
+  }
+  return out + "'";
+}
+
+arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    const ConnectionOptions& options) {
+  std::vector<std::string> keys = {"dbname"};
+  std::vector<std::string> values = {options.dsn};
+  for (const auto& [key, value] : options.params) {
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  auto set = [&](const std::string& key, const std::string& value) {
+    keys.push_back(key);
+    values.push_back(value);
+  };
+  set("connect_timeout",
+      std::to_string(std::max<int64_t>(1, options.connect_timeout.count())));
+  // Detect a dead server or a broken network during a long COPY within ~1 minute.
+  set("keepalives", "1");
+  set("keepalives_idle", "30");
+  set("keepalives_interval", "10");
+  set("keepalives_count", "3");
+  set("client_encoding", "UTF8");
+  if (options.password) set("password", *options.password);
+  if (!std::any_of(options.params.begin(), options.params.end(),
+                   [](const auto& p) { return p.first == "application_name"; })) {
+    set("fallback_application_name", "jetflow");
+  }
+  std::vector<const char*> key_ptrs;
+  std::vector<const char*> value_ptrs;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    key_ptrs.push_back(keys[i].c_str());
+    value_ptrs.push_back(values[i].c_str());
+  }
+  key_ptrs.push_back(nullptr);
+  value_ptrs.push_back(nullptr);
+  PGconn* raw =
+      PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), /*expand_dbname=*/1);
+  if (raw == nullptr) {
+    return arrow::Status::OutOfMemory("libpq could not allocate a connection");
+  }
+  std::unique_ptr<PgConnection> conn(new PgConnection(raw));
+  if (PQstatus(raw) != CONNECTION_OK) {
+    const std::string what =
+        "cannot connect to PostgreSQL (dsn " + RedactDsn(options.dsn) + ")";
+    if (PQconnectionNeedsPassword(raw) && !options.password) {
+      return arrow::Status::Invalid(
+          what,
+          ": the server asks for a password and none was given (set `password_env` "
+          "to the name of an environment variable holding it)");
+    }
+    return PgStatus(raw, nullptr, what);
+  }
+  std::string session =
+      "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
+      "SET IntervalStyle = iso_8601";
+  session +=
+      "; SET statement_timeout = " + std::to_string(options.statement_timeout.count());
+  ARROW_RETURN_NOT_OK(conn->Exec(session, "cannot prepare the PostgreSQL session"));
+  return conn;
+}
+
+PgConnection::~PgConnection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+arrow::Status PgConnection::Exec(const std::string& sql, const std::string& what) {
+  PgResult result(PQexec(conn_, sql.c_str()));
+  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return PgStatus(conn_, result.get(), what);
+  }
+  return arrow::Status::OK();
+}
+
+namespace {
+
+std::vector<PgConnection::Row> RowsOf(const PGresult* result) {
+  std::vector<PgConnection::Row> rows;
+  const int n = PQntuples(result);
+  const int m = PQnfields(result);
+  rows.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    PgConnection::Row row(m);
+    for (int j = 0; j < m; ++j) {
+      if (!PQgetisnull(result, i, j)) {
+        row[j] = std::string(PQgetvalue(result, i, j),
+                             static_cast<size_t>(PQgetlength(result, i, j)));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+arrow::Result<std::vector<PgConnection::Row>> PgConnection::Query(
+    const std::string& sql, const std::string& what) {
+  return Query(sql, {}, what);
+}
+
+arrow::Result<std::vector<PgConnection::Row>> PgConnection::Query(
+    const std::string& sql, const std::vector<std::string>& params,
+    const std::string& what) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                               nullptr, values.data(), nullptr, nullptr, 0));
+  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    return PgStatus(conn_, result.get(), what);
+  }
+  return RowsOf(result.get());
+}
+
+}  // namespace jetflow::postgres

@@ -1,0 +1,185 @@
+// Partition planning without a server: ids, descriptions and SQL of every mode.
+#include "jetflow/sources/postgres/partition_planner.h"
+
+#include <gtest/gtest.h>
+
+#include "jetflow/core/error.h"
+#include "jetflow/sources/postgres/catalog.h"
+#include "jetflow/sources/postgres/connection.h"
+
+namespace jetflow::postgres {
+namespace {
+
+std::vector<std::string> Ids(const std::vector<PlannedPartition>& plan) {
+  std::vector<std::string> ids;
+  for (const auto& p : plan) ids.push_back(p.spec.id);
+  return ids;
+}
+
+TEST(PartitionPlannerTest, IntegerRangesCoverEverythingAndSort) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.min = 1;
+  request.max = 1000;
+  request.partitions = 4;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(Ids(*plan),
+            (std::vector<std::string>{"id_0001_0250", "id_0251_0500", "id_0501_0750",
+                                      "id_0751_1000", "id_null"}));
+  EXPECT_EQ((*plan)[0].where, "\"id\" < 251");  // open below
+  EXPECT_EQ((*plan)[1].where, "\"id\" >= 251 AND \"id\" < 501");
+  EXPECT_EQ((*plan)[3].where, "\"id\" >= 751");  // open above
+  EXPECT_EQ((*plan)[4].where, "\"id\" IS NULL");
+  EXPECT_EQ((*plan)[1].spec.description, "id in [251, 501)");
+  auto sorted = Ids(*plan);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, Ids(*plan));
+}
+
+TEST(PartitionPlannerTest, ExtremeIntegersDoNotOverflow) {
+  KeyRangeRequest request;
+  request.column = "k";
+  request.nullable = false;
+  request.min = INT64_MIN;
+  request.max = INT64_MAX;
+  request.partitions = 3;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 3u);
+  EXPECT_EQ((*plan)[0].spec.id.substr(0, 5), "k_0_m");
+  EXPECT_EQ((*plan)[1].spec.id.substr(0, 5), "k_1_m");
+  EXPECT_EQ((*plan)[2].spec.id.substr((*plan)[2].spec.id.size() - 19),
+            "9223372036854775807");
+}
+
+TEST(PartitionPlannerTest, MorePartitionsThanKeysGivesOnePerKey) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.nullable = false;
+  request.min = 5;
+  request.max = 7;
+  request.partitions = 10;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"id_5_5", "id_6_6", "id_7_7"}));
+}
+
+TEST(PartitionPlannerTest, EmptyKeyGivesOneOpenRange) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.empty = true;
+  request.partitions = 4;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0].where, "\"id\" IS NOT NULL");
+}
+
+TEST(PartitionPlannerTest, TimestampIntervalsAlignOnTheEpoch) {
+  KeyRangeRequest request;
+  request.column = "created at";
+  request.kind = KeyKind::kTimestampTz;
+  request.nullable = false;
+  const int64_t day = int64_t{86400} * 1000000;
+  request.min = 20000 * day + 5;  // 2024-10-04 00:00:00.000005
+  request.max = 20002 * day + 7;
+  request.interval = day;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"created_at_20241004T000000.000005",
+                                                  "created_at_20241005T000000",
+                                                  "created_at_20241006T000000"}));
+  EXPECT_EQ((*plan)[1].where,
+            "\"created at\" >= '2024-10-05 00:00:00.000000+00'::timestamptz AND "
+            "\"created at\" < '2024-10-06 00:00:00.000000+00'::timestamptz");
+}
+
+TEST(PartitionPlannerTest, ExplicitBoundsMustIncrease) {
+  KeyRangeRequest request;
+  request.column = "d";
+  request.kind = KeyKind::kDate;
+  request.bounds = {10, 5};
+  EXPECT_TRUE(PlanKeyRanges(request).status().IsInvalid());
+  request.bounds = {-1, 0, 365};
+  request.min = -800000;  // before 1582
+  request.max = 20000;
+  auto plan = PlanKeyRanges(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->size(), 5u);  // 4 ranges + null
+  EXPECT_EQ((*plan)[2].where,
+            "\"d\" >= '1970-01-01'::date AND \"d\" < '1971-01-01'::date");
+}
+
+TEST(PartitionPlannerTest, TooManyIntervalsIsAnError) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.min = 0;
+  request.max = INT64_MAX;
+  request.interval = 1;
+  EXPECT_TRUE(PlanKeyRanges(request).status().IsInvalid());
+}
+
+TEST(PartitionPlannerTest, CtidRangesEndOpen) {
+  auto plan = PlanCtidRanges(25, 10);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"ctid_0000000000_0000000009",
+                                                  "ctid_0000000010_0000000019",
+                                                  "ctid_0000000020_0000000029"}));
+  EXPECT_EQ((*plan)[0].where, "ctid >= '(0,0)'::tid AND ctid < '(10,0)'::tid");
+  EXPECT_EQ((*plan)[2].where, "ctid >= '(20,0)'::tid");
+  auto empty = PlanCtidRanges(0, 10);
+  ASSERT_TRUE(empty.ok());
+  ASSERT_EQ(empty->size(), 1u);
+  EXPECT_EQ((*empty)[0].where, "");
+  EXPECT_FALSE(PlanCtidRanges(10, 0).ok());
+}
+
+TEST(PartitionPlannerTest, NativePartitionsSortedWithSafeUniqueIds) {
+  auto plan = PlanNativePartitions({"public.m_2024", "public.m 2024", "public.a"},
+                                   {"public.m_2024", "public.\"m 2024\"", "public.a"});
+  EXPECT_EQ(Ids(plan), (std::vector<std::string>{"part_public.a", "part_public.m_2024",
+                                                 "part_public.m_2024_2"}));
+  EXPECT_EQ(plan[0].from, "ONLY public.a");
+}
+
+TEST(ConnectionTest, RedactDsnHidesPasswords) {
+  EXPECT_EQ(RedactDsn("postgresql://joe:s3cret@db:5432/x?sslmode=require"),
+            "postgresql://joe:***@db:5432/x?sslmode=require");
+  EXPECT_EQ(RedactDsn("postgres://db/x?user=joe&password=s3cret"),
+            "postgres://db/x?user=joe&password=***");
+  EXPECT_EQ(RedactDsn("host=db password=s3cret user=joe"),
+            "host=db password=*** user=joe");
+  EXPECT_EQ(RedactDsn("host=db password='s3 cret' user=joe"),
+            "host=db password=*** user=joe");
+  EXPECT_EQ(RedactDsn("host=db user=joe"), "host=db user=joe");
+}
+
+TEST(ConnectionTest, ServerDownIsRetryable) {
+  ConnectionOptions options;
+  options.dsn = "postgresql://nobody:pw@127.0.0.1:1/x";
+  options.connect_timeout = std::chrono::seconds(2);
+  auto conn = PgConnection::Connect(options);
+  ASSERT_FALSE(conn.ok());
+  EXPECT_TRUE(conn.status().IsIOError());
+  EXPECT_TRUE(IsRetryable(conn.status()));
+  EXPECT_EQ(conn.status().message().find("pw"), std::string::npos)
+      << conn.status().message();
+}
+
+TEST(CatalogTest, TableNames) {
+  auto plain = ParseTableName("Orders");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->name, "orders");
+  EXPECT_EQ(plain->Quoted(), "\"orders\"");
+  auto quoted = ParseTableName("\"My Schema\".\"T.1\"\"x\"");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->schema, "My Schema");
+  EXPECT_EQ(quoted->name, "T.1\"x");
+  EXPECT_FALSE(ParseTableName("a.b.c").ok());
+  EXPECT_FALSE(ParseTableName("\"open").ok());
+  EXPECT_FALSE(ParseTableName("a.").ok());
+}
+
+}  // namespace
+}  // namespace jetflow::postgres

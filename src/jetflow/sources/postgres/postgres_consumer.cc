@@ -1,0 +1,875 @@
+#include "jetflow/sources/postgres/postgres_consumer.h"
+
+#include <arrow/api.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "jetflow/core/error.h"
+#include "jetflow/sources/postgres/catalog.h"
+#include "jetflow/sources/postgres/copy_binary_decoder.h"
+#include "jetflow/sources/source_options.h"
+
+namespace jetflow {
+namespace postgres {
+
+namespace {
+
+// Type OIDs the planner needs (pg_type.dat).
+constexpr uint32_t kInt2 = 21;
+constexpr uint32_t kInt4 = 23;
+constexpr uint32_t kInt8 = 20;
+constexpr uint32_t kText = 25;
+constexpr uint32_t kDate = 1082;
+constexpr uint32_t kTimestamp = 1114;
+constexpr uint32_t kTimestampTz = 1184;
+
+constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+
+std::optional<KeyKind> KeyKindOf(const PgType& type) {
+  if (type.kind != PgType::Kind::kBase) return std::nullopt;
+  switch (type.oid) {
+    case kInt2:
+    case kInt4:
+    case kInt8:
+      return KeyKind::kInteger;
+    case kDate:
+      return KeyKind::kDate;
+    case kTimestamp:
+      return KeyKind::kTimestamp;
+    case kTimestampTz:
+      return KeyKind::kTimestampTz;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool ParseInt64(const std::string& text, int64_t* out) {
+  std::string_view view(text);
+  while (!view.empty() && view.front() == ' ') view.remove_prefix(1);
+  while (!view.empty() && view.back() == ' ') view.remove_suffix(1);
+  if (!view.empty() && view.front() == '+') view.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(view.data(), view.data() + view.size(), *out);
+  return !view.empty() && ec == std::errc() && ptr == view.data() + view.size();
+}
+
+/// "90s", "15m", "1h", "1d", "500ms", "2w", or a bare number of seconds -> microseconds.
+std::optional<int64_t> ParseDurationMicros(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])))) ++i;
+  if (i == 0) return std::nullopt;
+  int64_t number = 0;
+  if (!ParseInt64(text.substr(0, i), &number)) return std::nullopt;
+  std::string unit = text.substr(i);
+  unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
+  static const std::vector<std::pair<std::string, int64_t>> kUnits = {
+      {"", 1000000},
+      {"us", 1},
+      {"ms", 1000},
+      {"s", 1000000},
+      {"m", 60000000},
+      {"min", 60000000},
+      {"h", 3600000000},
+      {"d", kMicrosPerDay},
+      {"day", kMicrosPerDay},
+      {"days", kMicrosPerDay},
+      {"w", 7 * kMicrosPerDay}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      if (number > INT64_MAX / factor) return std::nullopt;
+      return number * factor;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string StripQuery(std::string query) {
+  while (!query.empty() && (std::isspace(static_cast<unsigned char>(query.back())) ||
+                            query.back() == ';')) {
+    query.pop_back();
+  }
+  return query;
+}
+
+PgType TextType() {
+  PgType type;
+  type.kind = PgType::Kind::kBase;
+  type.oid = kText;
+  type.name = "text";
+  return type;
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Streams one partition's COPY through the decoder.
+class PgPartitionReader : public PartitionReader {
+ public:
+  PgPartitionReader(std::unique_ptr<PgConnection> conn,
+                    std::unique_ptr<CopyBinaryDecoder> decoder, std::string where,
+                    int64_t batch_rows, int64_t batch_bytes)
+      : conn_(std::move(conn)),
+        decoder_(std::move(decoder)),
+        where_(std::move(where)),
+        batch_rows_(batch_rows),
+        batch_bytes_(batch_bytes) {}
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
+    if (done_) return nullptr;
+    for (;;) {
+      if (decoder_->buffered_rows() >= batch_rows_ ||
+          decoder_->buffered_bytes() >= batch_bytes_) {
+        return Flush();
+      }
+      char* buffer = nullptr;
+      const int n = PQgetCopyData(conn_->get(), &buffer, /*async=*/0);
+      if (n > 0) {
+        arrow::Status consumed =
+            decoder_->Consume(reinterpret_cast<const uint8_t*>(buffer), n);
+        PQfreemem(buffer);
+        if (!consumed.ok()) return AddContext(consumed, Where());
+        continue;
+      }
+      if (n == -2) {
+        PgResult result(PQgetResult(conn_->get()));
+        return PgStatus(conn_->get(), result.get(), "COPY failed (" + Where() + ")");
+      }
+      // -1: the COPY ended; its final result says whether it succeeded.
+      PgResult result(PQgetResult(conn_->get()));
+      if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+        return PgStatus(conn_->get(), result.get(), "COPY failed (" + Where() + ")");
+      }
+      while (PgResult extra{PQgetResult(conn_->get())}) {
+      }
+      JETFLOW_RETURN_NOT_OK_CTX(decoder_->Finish(), Where());
+      done_ = true;
+      (void)conn_->Exec("COMMIT", "commit");
+      if (decoder_->buffered_rows() == 0) return nullptr;
+      return Flush();
+    }
+  }
+
+ private:
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Flush() {
+    ARROW_ASSIGN_OR_RAISE(auto batch, decoder_->Flush());
+    rows_ += batch->num_rows();
+    return batch;
+  }
+
+  std::string Where() const {
+    return where_ + ", after row " + std::to_string(rows_ + decoder_->buffered_rows());
+  }
+
+  std::unique_ptr<PgConnection> conn_;
+  std::unique_ptr<CopyBinaryDecoder> decoder_;
+  std::string where_;
+  int64_t batch_rows_;
+  int64_t batch_bytes_;
+  int64_t rows_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Options.
+
+arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
+    const ConfigNode& node, const ComponentContext& context) {
+  const size_t errors_before = sources::ErrorCount(*node.diagnostics());
+  Options options;
+  options.component = context.name.empty() ? "postgres" : context.name;
+  options.connection.dsn = node.RequireString("dsn");
+  if (auto env = node.GetOptionalString("password_env")) {
+    const char* value = std::getenv(env->c_str());
+    if (value == nullptr) {
+      node.Get("password_env")
+          .Error("environment variable '" + *env + "' (password_env) is not set");
+    } else {
+      options.connection.password = value;
+    }
+  }
+  options.connection.connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      node.GetDuration("connect_timeout", std::chrono::seconds(10)));
+  options.connection.statement_timeout =
+      node.GetDuration("statement_timeout", std::chrono::milliseconds(0));
+  if (node.Has("sslmode")) {
+    options.connection.params.emplace_back(
+        "sslmode", node.GetEnum("sslmode", "prefer",
+                                {"disable", "allow", "prefer", "require", "verify-ca",
+                                 "verify-full"}));
+  }
+  for (const char* key : {"sslrootcert", "sslcert", "sslkey", "sslcrl"}) {
+    if (auto path = node.GetOptionalString(key)) {
+      options.connection.params.emplace_back(key, context.ResolvePath(*path));
+    }
+  }
+  if (auto name = node.GetOptionalString("application_name")) {
+    options.connection.params.emplace_back("application_name", *name);
+  }
+
+  const bool has_table = node.Has("table");
+  const bool has_query = node.Has("query");
+  if (has_table == has_query) {
+    node.Error("exactly one of `table` and `query` is required");
+  }
+  if (has_table) options.table = node.RequireString("table");
+  if (has_query) options.query = StripQuery(node.RequireString("query"));
+  if (has_table && !options.table.empty()) {
+    auto parsed = ParseTableName(options.table);
+    if (!parsed.ok()) node.Get("table").Error(parsed.status().message());
+  }
+  options.columns = node.GetStringList("columns");
+
+  if (node.Has("partition_by")) {
+    ConfigNode by = node.Get("partition_by");
+    PartitionBy& p = options.partition_by;
+    if (by.IsScalar()) {
+      if (by.AsString() == "native") {
+        p.mode = PartitionBy::Mode::kNative;
+      } else {
+        by.Error(
+            "partition_by must be `native` or a map ({column: ..., partitions: N} or "
+            "{ctid: {pages_per_partition: N}})");
+      }
+    } else if (by.IsMap()) {
+      if (by.Has("ctid")) {
+        p.mode = PartitionBy::Mode::kCtid;
+        ConfigNode ctid = by.Get("ctid");
+        if (ctid.IsMap()) {
+          p.pages_per_partition = ctid.GetInt("pages_per_partition", 10000, 1);
+          ctid.CheckNoUnknownKeys();
+        } else {
+          p.pages_per_partition = 10000;
+        }
+      } else {
+        p.mode = PartitionBy::Mode::kKey;
+        p.column = by.RequireString("column");
+        int ways = 0;
+        if (by.Has("partitions")) {
+          p.partitions = by.GetInt("partitions", 1, 1, 100000);
+          ++ways;
+        }
+        if (by.Has("rows_per_partition")) {
+          p.rows_per_partition = by.GetInt("rows_per_partition", 1000000, 1);
+          ++ways;
+        }
+        if (by.Has("interval")) {
+          p.interval = by.Get("interval").AsString();
+          ++ways;
+        }
+        if (by.Has("ranges")) {
+          for (const auto& element : by.Get("ranges").Elements()) {
+            p.ranges.push_back(element.AsString());
+          }
+          if (p.ranges.empty()) by.Get("ranges").Error("ranges must list split points");
+          ++ways;
+        }
+        if (ways != 1) {
+          by.Error(
+              "partition_by needs exactly one of `partitions`, `rows_per_partition`, "
+              "`interval` and `ranges`");
+        }
+      }
+      by.CheckNoUnknownKeys();
+    } else {
+      by.Error("partition_by must be `native` or a map");
+    }
+    if (has_query &&
+        (p.mode == PartitionBy::Mode::kCtid || p.mode == PartitionBy::Mode::kNative)) {
+      by.Error("CTID and native partitions need a `table`, not a `query`");
+    }
+  }
+
+  if (node.Has("incremental")) {
+    ConfigNode inc = node.Get("incremental");
+    Incremental incremental;
+    incremental.cursor = inc.RequireString("cursor");
+    if (inc.Has("lookback")) incremental.lookback = inc.Get("lookback").AsString();
+    if (inc.Has("initial")) incremental.initial = inc.Get("initial").AsString();
+    inc.CheckNoUnknownKeys();
+    options.incremental = std::move(incremental);
+  }
+
+  if (node.Has("numeric")) {
+    ConfigNode numeric = node.Get("numeric");
+    NumericOptions& n = options.decode.numeric;
+    n.unconstrained =
+        numeric.GetEnum("unconstrained", "string", {"string", "decimal"}) == "decimal"
+            ? NumericOptions::Unconstrained::kDecimal
+            : NumericOptions::Unconstrained::kString;
+    n.unconstrained_precision =
+        static_cast<int32_t>(numeric.GetInt("precision", 38, 1, 38));
+    n.unconstrained_scale = static_cast<int32_t>(numeric.GetInt("scale", 9, 0, 38));
+    if (n.unconstrained_scale > n.unconstrained_precision) {
+      numeric.Error("numeric.scale must not exceed numeric.precision");
+    }
+    n.on_invalid = numeric.GetEnum("on_invalid", "error", {"error", "null"}) == "null"
+                       ? NumericOptions::OnInvalid::kNull
+                       : NumericOptions::OnInvalid::kError;
+    numeric.CheckNoUnknownKeys();
+  }
+  const std::string infinity =
+      node.GetEnum("infinity", "clamp", {"clamp", "null", "error"});
+  options.decode.infinity = infinity == "null"    ? InfinityPolicy::kNull
+                            : infinity == "error" ? InfinityPolicy::kError
+                                                  : InfinityPolicy::kClamp;
+  options.text_fallback = node.GetBool("text_fallback", true);
+  options.snapshot = node.GetBool("snapshot", true);
+  options.reconcile_counts = node.GetBool("reconcile_counts", false);
+  options.batch_rows = sources::ParseBatchRows(node, context);
+  options.batch_bytes = node.GetBytes("batch_bytes", int64_t{64} << 20);
+  ARROW_RETURN_NOT_OK(sources::FinishOptions(node, errors_before));
+  return options;
+}
+
+arrow::Result<std::unique_ptr<PostgresConsumer>> PostgresConsumer::Make(Options options) {
+  return std::unique_ptr<PostgresConsumer>(new PostgresConsumer(std::move(options)));
+}
+
+PostgresConsumer::~PostgresConsumer() = default;
+
+// ---------------------------------------------------------------------------------------
+// Planning.
+
+arrow::Status PostgresConsumer::EnsureCoordinatorLocked() {
+  if (coordinator_ != nullptr && PQstatus(coordinator_->get()) == CONNECTION_OK &&
+      PQtransactionStatus(coordinator_->get()) != PQTRANS_INERROR) {
+    return arrow::Status::OK();
+  }
+  coordinator_.reset();
+  snapshot_id_.clear();
+  ARROW_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(options_.connection));
+  if (options_.snapshot) {
+    ARROW_RETURN_NOT_OK(
+        conn->Exec("SET idle_in_transaction_session_timeout = 0; "
+                   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                   "cannot start the planning transaction"));
+    ARROW_ASSIGN_OR_RAISE(auto rows, conn->Query("SELECT pg_export_snapshot()",
+                                                 "cannot export a snapshot"));
+    snapshot_id_ = rows.at(0).at(0).value_or("");
+  }
+  coordinator_ = std::move(conn);
+  return arrow::Status::OK();
+}
+
+std::string PostgresConsumer::SourceSql() const {
+  if (!options_.query.empty()) return "(" + options_.query + ") AS jetflow_query";
+  return qualified_table_;
+}
+
+std::string PostgresConsumer::WindowSql() const {
+  if (!options_.incremental || !window_) return "";
+  const std::string cursor = QuoteIdentifier(options_.incremental->cursor);
+  if (!window_->high) return "false";
+  std::string sql;
+  if (window_->low) {
+    sql = cursor + " > CAST(" + QuoteLiteral(*window_->low) + " AS " + cursor_type_ +
+          ")" + " AND ";
+  }
+  return sql + cursor + " <= CAST(" + QuoteLiteral(*window_->high) + " AS " +
+         cursor_type_ + ")";
+}
+
+arrow::Status PostgresConsumer::DescribeLocked() {
+  if (described_) return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(EnsureCoordinatorLocked());
+  Catalog catalog(coordinator_.get());
+  std::string what;
+  if (!options_.table.empty()) {
+    ARROW_ASSIGN_OR_RAISE(TableName name, ParseTableName(options_.table));
+    ARROW_ASSIGN_OR_RAISE(TableInfo info, catalog.DescribeTable(name));
+    source_columns_ = std::move(info.columns);
+    qualified_table_ = info.qualified_name;
+    relkind_ = info.relkind;
+    what = "table " + options_.table;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(source_columns_, catalog.DescribeQuery(options_.query));
+    what = "the query";
+  }
+  std::vector<std::string> names;
+  for (const auto& column : source_columns_) names.push_back(column.name);
+  auto find = [&](const std::string& name,
+                  const std::string& role) -> arrow::Result<size_t> {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) return static_cast<size_t>(it - names.begin());
+    auto suggestion = ClosestMatch(name, names);
+    return arrow::Status::Invalid(
+        role, " '", name, "' is not a column of ", what,
+        suggestion ? " (did you mean '" + *suggestion + "'?)" : "");
+  };
+
+  std::vector<size_t> chosen;
+  if (options_.columns.empty()) {
+    for (size_t i = 0; i < source_columns_.size(); ++i) chosen.push_back(i);
+  } else {
+    std::set<std::string> seen;
+    for (const auto& name : options_.columns) {
+      ARROW_ASSIGN_OR_RAISE(size_t index, find(name, "columns:"));
+      if (!seen.insert(name).second) {
+        return arrow::Status::Invalid("columns: '", name, "' is listed twice");
+      }
+      chosen.push_back(index);
+    }
+  }
+  selected_.clear();
+  std::vector<PgColumn> decoded;
+  for (size_t index : chosen) {
+    SelectedColumn selected{source_columns_[index],
+                            QuoteIdentifier(source_columns_[index].name)};
+    if (!IsSupported(selected.column.type)) {
+      if (!options_.text_fallback) {
+        return arrow::Status::Invalid(
+            "column '", selected.column.name, "' of ", what, " has type ",
+            selected.column.type.name,
+            ", which has no binary decoder; set text_fallback: true to read it as text, "
+            "or leave it out with `columns:`");
+      }
+      spdlog::warn(
+          "PostgreSQL column '{}' of {} has type {}, which has no binary decoder: it is "
+          "read as text (\"{}\"::text); set text_fallback: false to make this an error",
+          selected.column.name, what, selected.column.type.name, selected.column.name);
+      selected.column.type = TextType();
+      selected.select += "::text";
+    }
+    decoded.push_back(selected.column);
+    selected_.push_back(std::move(selected));
+  }
+
+  PgDecodeOptions decode = options_.decode;
+  decode.key_column = -1;
+  if (options_.partition_by.mode == PartitionBy::Mode::kKey) {
+    ARROW_ASSIGN_OR_RAISE(size_t key,
+                          find(options_.partition_by.column, "partition_by.column"));
+    if (!KeyKindOf(source_columns_[key].type)) {
+      return arrow::Status::Invalid(
+          "partition_by.column '", options_.partition_by.column, "' has type ",
+          source_columns_[key].type.name,
+          "; key ranges need smallint, integer, bigint, date, timestamp or timestamptz "
+          "(use partition_by: {ctid: ...} for tables without such a key)");
+    }
+    for (size_t i = 0; i < selected_.size(); ++i) {
+      if (selected_[i].column.name == options_.partition_by.column) {
+        decode.key_column = static_cast<int>(i);
+      }
+    }
+  }
+  if (options_.incremental) {
+    ARROW_ASSIGN_OR_RAISE(size_t cursor,
+                          find(options_.incremental->cursor, "incremental.cursor"));
+    const PgType& type = source_columns_[cursor].type;
+    if (type.kind != PgType::Kind::kBase) {
+      return arrow::Status::Invalid("incremental.cursor '", options_.incremental->cursor,
+                                    "' has type ", type.name,
+                                    "; a cursor must be a scalar, ordered type");
+    }
+    cursor_type_ = type.name;
+  }
+  if (options_.partition_by.mode == PartitionBy::Mode::kCtid && relkind_ != 'r' &&
+      relkind_ != 'm') {
+    return arrow::Status::Invalid("CTID ranges need a plain table or materialized view; ",
+                                  options_.table, " is not one");
+  }
+  if (options_.partition_by.mode == PartitionBy::Mode::kNative && relkind_ != 'p') {
+    return arrow::Status::Invalid("partition_by: native needs a partitioned table; ",
+                                  options_.table, " is not partitioned");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto decoder, CopyBinaryDecoder::Make(decoded, decode));
+  options_.decode = decode;
+  schema_ = decoder->schema();
+  described_ = true;
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> PostgresConsumer::InferSchema() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ARROW_RETURN_NOT_OK(DescribeLocked());
+  return schema_;
+}
+
+arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& run,
+                                                           WatermarkReader* watermarks) {
+  if (!options_.incremental) return RunStatePlan{};
+  std::lock_guard<std::mutex> lock(mutex_);
+  ARROW_RETURN_NOT_OK(DescribeLocked());
+  ARROW_RETURN_NOT_OK(EnsureCoordinatorLocked());
+  const Incremental& inc = *options_.incremental;
+  const std::string window_name =
+      "postgres." + options_.component + ".window/" + run.id();
+  const std::string cursor_name = "postgres." + options_.component + ".cursor";
+  std::optional<std::string> committed;
+  window_.reset();  // every plan decides afresh (a plan without state may have run first)
+  if (watermarks != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(auto stored, watermarks->Get(window_name));
+    ARROW_ASSIGN_OR_RAISE(committed, watermarks->Get(cursor_name));
+    if (stored) {
+      auto json = nlohmann::json::parse(*stored, nullptr, /*allow_exceptions=*/false);
+      if (!json.is_object()) {
+        return arrow::Status::SerializationError("state store holds a malformed window ",
+                                                 window_name);
+      }
+      Window window;
+      if (json["low"].is_string()) window.low = json["low"].get<std::string>();
+      if (json["high"].is_string()) window.high = json["high"].get<std::string>();
+      window_ = window;
+    }
+  }
+  if (!window_) {
+    Window window;
+    if (committed) {
+      window.low = committed;
+    } else if (!inc.initial.empty()) {
+      window.low = inc.initial;
+    }
+    const std::string cursor = QuoteIdentifier(inc.cursor);
+    if (window.low && !inc.lookback.empty()) {
+      std::string step;
+      int64_t number = 0;
+      if (cursor_type_ == "smallint" || cursor_type_ == "integer" ||
+          cursor_type_ == "bigint" || cursor_type_.rfind("numeric", 0) == 0) {
+        if (!ParseInt64(inc.lookback, &number)) {
+          return arrow::Status::Invalid("incremental.lookback '", inc.lookback,
+                                        "' must be a number for cursor '", inc.cursor,
+                                        "' of type ", cursor_type_);
+        }
+        step = std::to_string(number);
+      } else {
+        auto micros = ParseDurationMicros(inc.lookback);
+        if (!micros) {
+          return arrow::Status::Invalid(
+              "incremental.lookback '", inc.lookback,
+              "' must be a duration (e.g. 1h, 30m, 2d) for cursor '", inc.cursor,
+              "' of type ", cursor_type_);
+        }
+        step = "interval '" + std::to_string(*micros) + " microseconds'";
+      }
+      ARROW_ASSIGN_OR_RAISE(
+          auto rows, coordinator_->Query(
+                         "SELECT (CAST($1 AS " + cursor_type_ + ") - " + step + ")::text",
+                         {*window.low}, "cannot apply incremental.lookback"));
+      window.low = rows.at(0).at(0);
+    }
+    std::string sql = "SELECT max(" + cursor + ")::text FROM " + SourceSql();
+    std::vector<std::string> params;
+    if (window.low) {
+      sql += " WHERE " + cursor + " > CAST($1 AS " + cursor_type_ + ")";
+      params.push_back(*window.low);
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto rows,
+        coordinator_->Query(sql, params, "cannot read the cursor's high bound"));
+    window.high = rows.at(0).at(0);
+    if (!window.high && window.low) {
+      // Nothing new: the empty window (low, low].
+      window.high = window.low;
+    }
+    window_ = window;
+  }
+  RunStatePlan plan;
+  nlohmann::json json = nlohmann::json::object();
+  json["low"] = window_->low ? nlohmann::json(*window_->low) : nlohmann::json(nullptr);
+  json["high"] = window_->high ? nlohmann::json(*window_->high) : nlohmann::json(nullptr);
+  plan.at_begin.push_back({window_name, json.dump()});
+  std::optional<std::string> next = window_->high;
+  if (committed && next) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto rows,
+        coordinator_->Query("SELECT GREATEST(CAST($1 AS " + cursor_type_ +
+                                "), CAST($2 AS " + cursor_type_ + "))::text",
+                            {*committed, *next}, "cannot compare cursor values"));
+    next = rows.at(0).at(0);
+  } else if (committed) {
+    next = committed;
+  }
+  if (next) plan.at_commit.push_back({cursor_name, *next});
+  spdlog::info("incremental window of {}: {} < {} <= {}", run.id(),
+               window_->low.value_or("-inf"), inc.cursor,
+               window_->high.value_or("(empty)"));
+  return plan;
+}
+
+arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
+  const PartitionBy& by = options_.partition_by;
+  const PgColumn* key = nullptr;
+  for (const auto& column : source_columns_) {
+    if (column.name == by.column) key = &column;
+  }
+  KeyRangeRequest request;
+  request.column = by.column;
+  request.kind = *KeyKindOf(key->type);
+  request.nullable = key->nullable;
+  const std::string k = QuoteIdentifier(by.column);
+  std::string window = WindowSql();
+  std::string filter = window.empty() ? "" : " AND " + window;
+  std::string min_max;
+  switch (request.kind) {
+    case KeyKind::kInteger:
+      min_max = "SELECT min(" + k + ")::bigint, max(" + k + ")::bigint FROM " +
+                SourceSql() + (window.empty() ? "" : " WHERE " + window);
+      break;
+    case KeyKind::kDate:
+      min_max = "SELECT min(" + k + ") - DATE '1970-01-01', max(" + k +
+                ") - DATE '1970-01-01' FROM " + SourceSql() + " WHERE isfinite(" + k +
+                ")" + filter;
+      break;
+    default:
+      min_max = "SELECT (extract(epoch FROM min(" + k + ")) * 1000000)::bigint, " +
+                "(extract(epoch FROM max(" + k + ")) * 1000000)::bigint FROM " +
+                SourceSql() + " WHERE isfinite(" + k + ")" + filter;
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows, coordinator_->Query(min_max, "cannot read min/max of " + by.column));
+  const auto& row = rows.at(0);
+  request.empty = !row.at(0) || !row.at(1);
+  if (!request.empty) {
+    if (!ParseInt64(*row[0], &request.min) || !ParseInt64(*row[1], &request.max)) {
+      return arrow::Status::Invalid("unexpected min/max of ", by.column);
+    }
+  }
+  if (by.partitions > 0) {
+    request.partitions = by.partitions;
+  } else if (by.rows_per_partition > 0) {
+    int64_t estimate = -1;
+    if (!options_.table.empty() && window.empty() && relkind_ == 'r') {
+      ARROW_ASSIGN_OR_RAISE(
+          auto estimated,
+          coordinator_->Query("SELECT reltuples::bigint FROM pg_class WHERE oid = "
+                              "to_regclass($1)",
+                              {qualified_table_}, "cannot read the row estimate"));
+      if (!estimated.empty() && estimated[0][0]) ParseInt64(*estimated[0][0], &estimate);
+    }
+    if (estimate < 0) {
+      ARROW_ASSIGN_OR_RAISE(
+          auto counted,
+          coordinator_->Query("SELECT count(*) FROM " + SourceSql() +
+                                  (window.empty() ? "" : " WHERE " + window),
+                              "cannot count rows"));
+      ParseInt64(counted.at(0).at(0).value_or("0"), &estimate);
+    }
+    request.partitions = std::max<int64_t>(
+        1, (estimate + by.rows_per_partition - 1) / by.rows_per_partition);
+    request.partitions = std::min<int64_t>(request.partitions, 100000);
+  } else if (!by.interval.empty()) {
+    if (request.kind == KeyKind::kInteger) {
+      if (!ParseInt64(by.interval, &request.interval) || request.interval <= 0) {
+        return arrow::Status::Invalid("partition_by.interval '", by.interval,
+                                      "' must be a positive integer for integer key ",
+                                      by.column);
+      }
+    } else {
+      auto micros = ParseDurationMicros(by.interval);
+      if (!micros || *micros <= 0) {
+        return arrow::Status::Invalid("partition_by.interval '", by.interval,
+                                      "' must be a duration (e.g. 1d, 6h) for key ",
+                                      by.column);
+      }
+      if (request.kind == KeyKind::kDate) {
+        if (*micros % kMicrosPerDay != 0) {
+          return arrow::Status::Invalid("partition_by.interval of date key ", by.column,
+                                        " must be whole days");
+        }
+        request.interval = *micros / kMicrosPerDay;
+      } else {
+        request.interval = *micros;
+      }
+    }
+  } else {
+    for (const auto& bound : by.ranges) {
+      int64_t value = 0;
+      if (request.kind == KeyKind::kInteger) {
+        if (!ParseInt64(bound, &value)) {
+          return arrow::Status::Invalid("partition_by.ranges: '", bound,
+                                        "' is not an integer (key ", by.column, ")");
+        }
+      } else {
+        std::string sql =
+            request.kind == KeyKind::kDate
+                ? "SELECT $1::date - DATE '1970-01-01'"
+                : std::string("SELECT (extract(epoch FROM $1::") +
+                      (request.kind == KeyKind::kTimestamp ? "timestamp"
+                                                           : "timestamptz") +
+                      ") * 1000000)::bigint";
+        auto parsed = coordinator_->Query(sql, {bound}, "partition_by.ranges");
+        if (!parsed.ok()) {
+          return arrow::Status::Invalid("partition_by.ranges: '", bound,
+                                        "' is not a valid value of key ", by.column, ": ",
+                                        parsed.status().message());
+        }
+        ParseInt64(parsed->at(0).at(0).value_or("0"), &value);
+      }
+      request.bounds.push_back(value);
+    }
+  }
+  return PlanKeyRanges(request);
+}
+
+arrow::Result<std::vector<PartitionSpec>> PostgresConsumer::PlanPartitions(
+    const RunInstance& run) {
+  (void)run;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ARROW_RETURN_NOT_OK(DescribeLocked());
+  ARROW_RETURN_NOT_OK(EnsureCoordinatorLocked());
+  if (options_.incremental && window_ && !window_->high)
+    return std::vector<PartitionSpec>{};
+  std::vector<PlannedPartition> plan;
+  const std::string source = options_.table.empty() ? "query" : options_.table;
+  switch (options_.partition_by.mode) {
+    case PartitionBy::Mode::kNone: {
+      PlannedPartition all;
+      all.spec.id = "all";
+      all.spec.description = "all rows of " + source;
+      plan.push_back(std::move(all));
+      break;
+    }
+    case PartitionBy::Mode::kKey: {
+      ARROW_ASSIGN_OR_RAISE(plan, PlanKeyLocked());
+      break;
+    }
+    case PartitionBy::Mode::kCtid: {
+      ARROW_ASSIGN_OR_RAISE(
+          auto rows,
+          coordinator_->Query("SELECT (pg_relation_size(to_regclass($1)) + "
+                              "current_setting('block_size')::bigint - 1) / "
+                              "current_setting('block_size')::bigint",
+                              {qualified_table_}, "cannot read the table's size"));
+      int64_t pages = 0;
+      ParseInt64(rows.at(0).at(0).value_or("0"), &pages);
+      ARROW_ASSIGN_OR_RAISE(
+          plan, PlanCtidRanges(pages, options_.partition_by.pages_per_partition));
+      break;
+    }
+    case PartitionBy::Mode::kNative: {
+      ARROW_ASSIGN_OR_RAISE(
+          auto rows,
+          coordinator_->Query(
+              "SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || "
+              "quote_ident(c.relname) FROM pg_partition_tree(to_regclass($1)) t JOIN "
+              "pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = "
+              "c.relnamespace WHERE t.isleaf",
+              {qualified_table_}, "cannot list the native partitions"));
+      std::vector<std::string> names, quoted;
+      for (const auto& row : rows) {
+        names.push_back(row.at(0).value_or(""));
+        quoted.push_back(row.at(1).value_or(""));
+      }
+      plan = PlanNativePartitions(names, quoted);
+      break;
+    }
+  }
+  const std::string window = WindowSql();
+  std::vector<PartitionSpec> specs;
+  planned_.clear();
+  for (auto& p : plan) {
+    if (!window.empty()) {
+      p.where = p.where.empty() ? window : "(" + p.where + ") AND " + window;
+      p.spec.description += ", " + options_.incremental->cursor + " in (" +
+                            window_->low.value_or("-inf") + ", " + *window_->high + "]";
+    }
+    if (options_.reconcile_counts) {
+      std::string sql = "SELECT count(*) FROM " +
+                        (p.from.empty() ? SourceSql() : p.from) +
+                        (p.where.empty() ? "" : " WHERE " + p.where);
+      ARROW_ASSIGN_OR_RAISE(
+          auto counted, coordinator_->Query(sql, "cannot count partition " + p.spec.id));
+      ParseInt64(counted.at(0).at(0).value_or("-1"), &p.spec.expected_rows);
+    }
+    specs.push_back(p.spec);
+    planned_[p.spec.id] = std::move(p);
+  }
+  return specs;
+}
+
+std::string PostgresConsumer::CopySql(const PlannedPartition& partition) const {
+  std::string columns;
+  bool plain = true;
+  for (const auto& column : selected_) {
+    if (!columns.empty()) columns += ", ";
+    columns += column.select;
+    plain = plain && column.select == QuoteIdentifier(column.column.name);
+  }
+  if (plain && partition.from.empty() && partition.where.empty() && relkind_ == 'r' &&
+      options_.query.empty()) {
+    // The plain table form skips the executor's projection.
+    return "COPY " + qualified_table_ + " (" + columns + ") TO STDOUT (FORMAT binary)";
+  }
+  std::string sql = "COPY (SELECT " + columns + " FROM " +
+                    (partition.from.empty() ? SourceSql() : partition.from);
+  if (!partition.where.empty()) sql += " WHERE " + partition.where;
+  return sql + ") TO STDOUT (FORMAT binary)";
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading.
+
+arrow::Result<std::unique_ptr<PartitionReader>> PostgresConsumer::OpenPartition(
+    const PartitionContext& context) {
+  std::string sql;
+  std::string snapshot;
+  std::vector<PgColumn> columns;
+  PgDecodeOptions decode;
+  std::string source;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = planned_.find(context.partition.id);
+    if (found == planned_.end() || !described_) {
+      return arrow::Status::Invalid("partition ", context.partition.id,
+                                    " is not in the PostgreSQL consumer's plan");
+    }
+    sql = CopySql(found->second);
+    snapshot = snapshot_id_;
+    for (const auto& column : selected_) columns.push_back(column.column);
+    decode = options_.decode;
+    source = options_.table.empty() ? "query" : "table " + options_.table;
+  }
+  const std::string where = source + ", partition " + context.partition.id;
+  ARROW_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(options_.connection));
+  JETFLOW_RETURN_NOT_OK_CTX(
+      conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot begin"),
+      where);
+  if (!snapshot.empty()) {
+    arrow::Status imported =
+        conn->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot),
+                   "cannot import the run's snapshot " + snapshot);
+    if (!imported.ok() && !IsRetryable(imported)) {
+      // The coordinator that exported it is gone: reading now would silently use a
+      // different snapshot than the partitions already read. Fail the run instead; a
+      // new run resumes (committed partitions kept) with a fresh snapshot.
+      return arrow::Status::IOError(
+          "the run's exported snapshot is no longer available (the planning connection "
+          "was lost), so this partition cannot be read consistently with the others; "
+          "run the pipeline again to resume with a new snapshot (",
+          where, "; ", imported.message(), ")");
+    }
+    ARROW_RETURN_NOT_OK(imported);
+  }
+  PgResult started(PQexec(conn->get(), sql.c_str()));
+  if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
+    return PgStatus(conn->get(), started.get(), "COPY did not start (" + where + ")");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto decoder,
+                        CopyBinaryDecoder::Make(std::move(columns), decode));
+  spdlog::debug("partition {}: {}", context.partition.id, sql);
+  return std::make_unique<PgPartitionReader>(std::move(conn), std::move(decoder), where,
+                                             options_.batch_rows, options_.batch_bytes);
+}
+
+}  // namespace postgres
+
+void RegisterPostgresConsumer(ComponentRegistry& registry) {
+  registry.RegisterConsumer(
+      "postgres",
+      [](const ConfigNode& node,
+         const ComponentContext& context) -> arrow::Result<std::unique_ptr<Consumer>> {
+        ARROW_ASSIGN_OR_RAISE(auto options,
+                              postgres::PostgresConsumer::ParseOptions(node, context));
+        ARROW_ASSIGN_OR_RAISE(auto consumer,
+                              postgres::PostgresConsumer::Make(std::move(options)));
+        return std::unique_ptr<Consumer>(std::move(consumer));
+      });
+}
+
+}  // namespace jetflow

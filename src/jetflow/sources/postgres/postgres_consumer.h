@@ -1,0 +1,150 @@
+// PostgresConsumer (`type: postgres`): a table or a query of a PostgreSQL database,
+// streamed with `COPY (SELECT ...) TO STDOUT (FORMAT binary)` and decoded straight into
+// Arrow by CopyBinaryDecoder (one decoder per column, chosen once from its type OID).
+//
+// Schema: from the catalog for a table (types, typmods, NOT NULL, column order), from
+// the prepared statement's description for a query (every column nullable). A column
+// whose type has no binary decoder is selected as `"col"::text` with a plan-time warning
+// (`text_fallback: true`, the default) or rejected (`text_fallback: false`).
+//
+// Consistency: at plan time a coordinator connection opens a REPEATABLE READ READ ONLY
+// transaction and exports its snapshot (pg_export_snapshot); planning queries (min/max,
+// pages, the incremental window's high bound) run in it, and every partition reader
+// imports it (SET TRANSACTION SNAPSHOT) before its COPY. The coordinator stays open for
+// the consumer's lifetime. If it is lost, readers cannot import the snapshot: the
+// partition fails permanently with a message saying so (never a silent read of another
+// snapshot); running the pipeline again resumes with a new snapshot.
+//
+// Partitions: "all" (no partition_by); key ranges of an integer, date or timestamp
+// column (by count, rows per partition, interval or explicit bounds); CTID page ranges;
+// or the table's native (leaf) partitions. See partition_planner.h.
+//
+// Incremental runs (`incremental: {cursor: ...}`): each run instance reads the window
+// (low, high] of the cursor column, pinned in the state store when the run is recorded
+// (so a re-run reads the same rows); the high watermark advances only when the run
+// succeeds. See docs/sources.md.
+//
+// Threading: InferSchema, PlanRunState and PlanPartitions from one thread; OpenPartition
+// concurrently (each reader has its own connection).
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jetflow/core/config_node.h"
+#include "jetflow/core/consumer.h"
+#include "jetflow/core/registry.h"
+#include "jetflow/sources/postgres/connection.h"
+#include "jetflow/sources/postgres/partition_planner.h"
+#include "jetflow/sources/postgres/pg_type.h"
+
+namespace jetflow {
+
+/// `type: postgres` (see PostgresConsumer and docs/sources.md).
+void RegisterPostgresConsumer(ComponentRegistry& registry);
+
+namespace postgres {
+
+class PostgresConsumer : public Consumer {
+ public:
+  struct PartitionBy {
+    enum class Mode { kNone, kKey, kCtid, kNative };
+    Mode mode = Mode::kNone;
+    std::string column;
+    int64_t partitions = 0;
+    int64_t rows_per_partition = 0;
+    /// Raw `interval:` text: an integer for integer keys, a duration for time keys.
+    std::string interval;
+    /// Raw `ranges:` split points, parsed by the server in the key's type.
+    std::vector<std::string> ranges;
+    int64_t pages_per_partition = 0;
+  };
+
+  struct Incremental {
+    std::string cursor;
+    /// Raw `lookback:` text (an integer for integer cursors, a duration for time ones);
+    /// empty for none.
+    std::string lookback;
+    /// Lower bound (exclusive) of the first run; empty: from the first row.
+    std::string initial;
+  };
+
+  struct Options {
+    std::string component;  // the component's name, for watermark names
+    ConnectionOptions connection;
+    /// Exactly one of table and query.
+    std::string table;
+    std::string query;
+    std::vector<std::string> columns;
+    PartitionBy partition_by;
+    std::optional<Incremental> incremental;
+    PgDecodeOptions decode;
+    bool text_fallback = true;
+    bool snapshot = true;
+    bool reconcile_counts = false;
+    int64_t batch_rows = 131072;
+    int64_t batch_bytes = int64_t{64} << 20;
+  };
+
+  /// Reads every option (docs/sources.md); records all errors in the node's Diagnostics.
+  static arrow::Result<Options> ParseOptions(const ConfigNode& node,
+                                             const ComponentContext& context);
+  static arrow::Result<std::unique_ptr<PostgresConsumer>> Make(Options options);
+  ~PostgresConsumer() override;
+
+  arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() override;
+  arrow::Result<RunStatePlan> PlanRunState(const RunInstance& run,
+                                           WatermarkReader* watermarks) override;
+  arrow::Result<std::vector<PartitionSpec>> PlanPartitions(
+      const RunInstance& run) override;
+  arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
+      const PartitionContext& context) override;
+
+  const Options& options() const { return options_; }
+
+ private:
+  explicit PostgresConsumer(Options options) : options_(std::move(options)) {}
+
+  struct SelectedColumn {
+    PgColumn column;     // as decoded (text for a fallback column)
+    std::string select;  // SQL expression in the COPY's select list
+  };
+  struct Window {
+    std::optional<std::string> low;   // exclusive; nullopt: unbounded
+    std::optional<std::string> high;  // inclusive; nullopt: empty window
+  };
+
+  // REQUIRES: mutex_ held.
+  arrow::Status EnsureCoordinatorLocked();
+  arrow::Status DescribeLocked();
+  std::string SourceSql() const;  // FROM target: quoted table or (query) AS q
+  std::string WindowSql() const;  // the incremental window condition, or ""
+  arrow::Result<std::vector<PlannedPartition>> PlanKeyLocked();
+  std::string CopySql(const PlannedPartition& partition) const;
+
+  Options options_;
+  std::mutex mutex_;
+  std::unique_ptr<PgConnection> coordinator_;
+  std::string snapshot_id_;
+  bool described_ = false;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<SelectedColumn> selected_;
+  std::vector<PgColumn> source_columns_;  // every column of the table / query
+  std::string qualified_table_;           // quoted, as resolved by the server
+  char relkind_ = 'r';
+  std::optional<Window> window_;
+  std::string cursor_type_;  // format_type of the cursor column
+  std::map<std::string, PlannedPartition> planned_;
+};
+
+}  // namespace postgres
+}  // namespace jetflow

@@ -1,0 +1,1 @@
+"""Throw-away servers for the end-to-end tests and the benchmarks."""
