@@ -7,6 +7,8 @@
 #   bench/run.sh --check         # exit 1 when a goal fails
 #   bench/run.sh --sweep --quick # also tries engine settings at 10M rows
 #   bench/run.sh --help          # every option (--rows, --reps, --workdir, engine settings)
+#   bench/run.sh clickhouse [--quick | --rows N]   # ClickHouse -> Parquet against the wire,
+#                                # the Parquet ceiling and a peer (bench/clickhouse_to_parquet.py)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
@@ -15,6 +17,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
+fi
+if [ "${1:-}" = "clickhouse" ]; then
+  shift
+  exec "$here/.venv/bin/python" "$here/bench/clickhouse_to_parquet.py" \
+    --jetflow "$here/build/release/bin/jetflow" "$@"
 fi
 exec "$here/.venv/bin/python" "$here/bench/generate_to_parquet.py" \
   --jetflow "$here/build/release/bin/jetflow" "$@"
