@@ -9,6 +9,8 @@
 #   bench/run.sh --help          # every option (--rows, --reps, --workdir, engine settings)
 #   bench/run.sh postgres        # PostgreSQL -> Parquet vs raw COPY and ConnectorX (10M rows)
 #   bench/run.sh postgres --quick  # the same at 1M rows
+#   bench/run.sh clickhouse [--quick | --rows N]   # ClickHouse -> Parquet against the wire,
+#                                # the Parquet ceiling and a peer (bench/clickhouse_to_parquet.py)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
@@ -18,10 +20,11 @@ cd "$here"
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
 fi
-if [ "${1:-}" = "postgres" ]; then
-  # bench/run.sh postgres [--quick | --rows N] — PostgreSQL -> Parquet (docs/benchmarks.md)
+if [ "${1:-}" = "postgres" ] || [ "${1:-}" = "clickhouse" ]; then
+  # bench/run.sh postgres|clickhouse [--quick | --rows N] (docs/benchmarks.md)
+  source="$1"
   shift
-  exec "$here/.venv/bin/python" "$here/bench/postgres_to_parquet.py" \
+  exec "$here/.venv/bin/python" "$here/bench/${source}_to_parquet.py" \
     --jetflow "$here/build/release/bin/jetflow" "$@"
 fi
 exec "$here/.venv/bin/python" "$here/bench/generate_to_parquet.py" \

@@ -131,6 +131,67 @@ TEST_F(OutputProfileTest, SparkMapsNestedTypes) {
   EXPECT_TRUE(output->field(3)->type()->Equals(*arrow::list(arrow::utf8())));
 }
 
+// The stream types of the ClickHouse consumer (docs/type-mapping.md, "Source types:
+// ClickHouse"): each becomes a Spark-readable type, or is rejected at plan time.
+TEST_F(OutputProfileTest, SparkMapsClickHouseStreamTypes) {
+  auto dict = arrow::dictionary(arrow::int32(), arrow::utf8());
+  auto input = arrow::schema({
+      arrow::field("datetime_tz",
+                   arrow::timestamp(arrow::TimeUnit::SECOND, "Asia/Kolkata")),
+      arrow::field("datetime64_9", arrow::timestamp(arrow::TimeUnit::NANO, "UTC")),
+      arrow::field("u8", arrow::uint8(), false),
+      arrow::field("u64", arrow::uint64()),
+      arrow::field("uuid", arrow::extension::uuid()),
+      arrow::field("enum8", dict),
+      arrow::field("low_cardinality_date",
+                   arrow::dictionary(arrow::int32(), arrow::date32())),
+      arrow::field("nothing", arrow::null()),
+      arrow::field("fixed_string", arrow::fixed_size_binary(3)),
+      arrow::field("d32", arrow::decimal128(9, 2)),
+      arrow::field("m", arrow::map(arrow::utf8(), arrow::uint16())),
+      arrow::field("tup", arrow::struct_({arrow::field("1", arrow::uint32(), false)})),
+  });
+  auto expected = arrow::schema({
+      arrow::field("datetime_tz",
+                   arrow::timestamp(arrow::TimeUnit::MICRO, "Asia/Kolkata")),
+      arrow::field("datetime64_9", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+      arrow::field("u8", arrow::int16(), false),
+      arrow::field("u64", arrow::decimal128(20, 0)),
+      arrow::field("uuid", arrow::utf8()),
+      arrow::field("enum8", dict),
+      arrow::field("low_cardinality_date", arrow::date32()),
+      arrow::field("nothing", arrow::utf8()),
+      arrow::field("fixed_string", arrow::fixed_size_binary(3)),
+      arrow::field("d32", arrow::decimal128(9, 2)),
+      arrow::field("m", arrow::map(arrow::utf8(), arrow::int32())),
+      arrow::field("tup", arrow::struct_({arrow::field("1", arrow::int64(), false)})),
+  });
+  auto output = Spark(input);
+  ASSERT_NE(output, nullptr);
+  EXPECT_TRUE(output->Equals(*expected)) << output->ToString();
+  // Int128/UInt128 (decimal256(39,0)) and Int256 (decimal256(76,0)) have no Spark type.
+  auto rejected =
+      ApplyOutputProfile(arrow::schema({arrow::field("i128", arrow::decimal256(39, 0)),
+                                        arrow::field("i256", arrow::decimal256(76, 0))}),
+                         OutputProfile::kSpark);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(rejected.status().message(), HasSubstr("'i128'"));
+  EXPECT_THAT(rejected.status().message(), HasSubstr("'i256'"));
+  // Values: a DateTime('Asia/Kolkata') second becomes the same instant in microseconds.
+  auto ts_type = arrow::timestamp(arrow::TimeUnit::SECOND, "Asia/Kolkata");
+  auto batch = testing::BatchFromJson(arrow::schema({arrow::field("t", ts_type)}),
+                                      R"([{"t": 1582959896}, {"t": null}])");
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  auto out_schema = Spark((*batch)->schema());
+  ASSERT_NE(out_schema, nullptr);
+  auto conformed = ConformBatch(*batch, out_schema);
+  ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+  EXPECT_EQ((*conformed)->column(0)->ToString(),
+            ArrayOf(arrow::timestamp(arrow::TimeUnit::MICRO, "Asia/Kolkata"),
+                    R"([{"v": 1582959896000000}, {"v": null}])")
+                ->ToString());
+}
+
 TEST_F(OutputProfileTest, SparkKeepsSafeSchemasAsIs) {
   auto input = arrow::schema({arrow::field("a", arrow::int64()),
                               arrow::field("b", arrow::timestamp(arrow::TimeUnit::MICRO)),

@@ -1,6 +1,7 @@
 #include "jetflow/engine/builtin_components.h"
 
 #include "jetflow/sinks/parquet/parquet_loader.h"
+#include "jetflow/sources/clickhouse/clickhouse_consumer.h"
 #include "jetflow/sources/postgres/postgres_consumer.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/transforms/select_transformer.h"
@@ -12,6 +13,7 @@ void RegisterBuiltinComponents(ComponentRegistry& registry) {
   RegisterFileConsumer(registry);
   RegisterSqliteConsumer(registry);
   RegisterPostgresConsumer(registry);
+  RegisterClickHouseConsumer(registry);
   RegisterSelectTransformer(registry);
   RegisterParquetLoader(registry);
 }

@@ -1,11 +1,11 @@
 // ClickHouse Native format: type names, and blocks read straight into Arrow arrays
 // (format: docs/formats/clickhouse-native.md).
 //
-// The consumer gets column names and type names from DESCRIBE / system.columns, parses the
-// types with ParseClickHouseType, derives the Arrow schema with ArrowTypeFor before any
-// data moves, then reads `SELECT ... FORMAT Native` through a NativeBlockReader. Fixed-width
-// columns are bulk-copied, strings become offsets + data, LowCardinality stays dictionary
-// encoded.
+// The consumer gets column names and type names from DESCRIBE / system.columns, parses
+// the types with ParseClickHouseType, derives the Arrow schema with ArrowTypeFor before
+// any data moves, then reads `SELECT ... FORMAT Native` through a NativeBlockReader.
+// Fixed-width columns are bulk-copied, strings become offsets + data, LowCardinality
+// stays dictionary encoded.
 //
 // Threading: one NativeBlockReader per partition reader; not thread-safe.
 #pragma once
@@ -25,7 +25,8 @@ namespace jetflow::clickhouse {
 
 /// A parsed ClickHouse type, e.g. Nullable(Decimal(18, 4)) or Map(String, Array(UInt32)).
 struct ClickHouseType {
-  /// The outer type name as ClickHouse spells it: "Nullable", "Decimal", "DateTime64", ...
+  /// The outer type name as ClickHouse spells it: "Nullable", "Decimal", "DateTime64",
+  /// ...
   std::string name;
   /// Type arguments that are types (Nullable, Array, Tuple, Map, LowCardinality,
   /// SimpleAggregateFunction's value type).
@@ -43,6 +44,25 @@ struct ClickHouseType {
 /// Parses a type name as ClickHouse prints it. Invalid (with the position) on bad syntax.
 arrow::Result<ClickHouseType> ParseClickHouseType(std::string_view spelling);
 
+/// True for the types whose values may be NULL: Nullable(T), LowCardinality(Nullable(T)),
+/// Nothing (and SimpleAggregateFunction of one of these).
+bool IsNullableType(const ClickHouseType& type);
+
+/// True if `a` and `b` are the same type however they are spelled: whitespace and
+/// quoting do not matter, Decimal32(S) is Decimal(9, S) (likewise 64/128/256), and the
+/// time zone of DateTime/DateTime64 is ignored (it does not change the values; old
+/// servers omit it from block headers), as DESCRIBE and block headers may differ so.
+bool SameClickHouseType(const ClickHouseType& a, const ClickHouseType& b);
+
+/// Precision, scale and wire width of Decimal(P, S) / Decimal32..256(S).
+struct DecimalSpec {
+  int precision = 0;
+  int scale = 0;
+  /// 4, 8, 16 or 32: the width of the unscaled little-endian integer on the wire.
+  int wire_bytes = 0;
+};
+arrow::Result<DecimalSpec> DecimalSpecOf(const ClickHouseType& type);
+
 /// The lossless Arrow type for a ClickHouse type. NotImplemented naming the type for
 /// types the decoder does not support (the consumer turns that into a plan-time error
 /// naming the column, or casts the column to String when the user opted in).
@@ -55,8 +75,9 @@ struct NativeColumnSpec {
 
 struct NativeReaderOptions {
   arrow::MemoryPool* pool = arrow::default_memory_pool();
-  /// A block bigger than this (declared sizes, before allocation) is a SerializationError:
-  /// corrupt or hostile input must not make us allocate unbounded memory.
+  /// A block bigger than this (declared sizes, before allocation) is a
+  /// SerializationError: corrupt or hostile input must not make us allocate unbounded
+  /// memory.
   int64_t max_block_bytes = int64_t{1} << 31;
 };
 
@@ -68,8 +89,8 @@ class NativeBlockReader {
   /// planned with; every block must have exactly these names and types, in order, or
   /// reading fails with SerializationError naming the column.
   static arrow::Result<std::unique_ptr<NativeBlockReader>> Make(
-      std::shared_ptr<arrow::io::InputStream> input, std::vector<NativeColumnSpec> columns,
-      NativeReaderOptions options = {});
+      std::shared_ptr<arrow::io::InputStream> input,
+      std::vector<NativeColumnSpec> columns, NativeReaderOptions options = {});
 
   /// Schema of every batch: the columns' ArrowTypeFor.
   virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;

@@ -1,0 +1,723 @@
+#include "jetflow/sources/clickhouse/clickhouse_consumer.h"
+
+#include <arrow/api.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+#include <set>
+
+#include "jetflow/core/error.h"
+#include "jetflow/sources/source_options.h"
+
+namespace jetflow {
+
+namespace {
+
+using clickhouse::QuoteIdentifier;
+using clickhouse::QuoteString;
+
+// One TSV field as ClickHouse escapes it (\t \n \\ \' \0 ...).
+std::string UnescapeTsv(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out.push_back(field[i]);
+      continue;
+    }
+    const char c = field[++i];
+    switch (c) {
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Rows of a TSV answer, each split into unescaped fields.
+std::vector<std::vector<std::string>> ParseTsv(std::string_view text) {
+  std::vector<std::vector<std::string>> rows;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    std::vector<std::string> fields;
+    size_t f = 0;
+    while (true) {
+      const size_t tab = line.find('\t', f);
+      fields.push_back(
+          UnescapeTsv(line.substr(f, tab == line.npos ? line.npos : tab - f)));
+      if (tab == line.npos) break;
+      f = tab + 1;
+    }
+    rows.push_back(std::move(fields));
+    start = end + 1;
+  }
+  return rows;
+}
+
+std::optional<__int128> ParseInt128(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  bool negative = text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 38) return std::nullopt;
+  __int128 value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return negative ? -value : value;
+}
+
+std::string Digits(__int128 value) {
+  if (value == 0) return "0";
+  unsigned __int128 magnitude =
+      value < 0 ? static_cast<unsigned __int128>(-(value + 1)) + 1 : value;
+  std::string out;
+  while (magnitude > 0) {
+    out.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string ToDecimal(__int128 value) { return (value < 0 ? "-" : "") + Digits(value); }
+
+// A bound of a partition id: zero-padded magnitude, 'm' for a negative sign.
+std::string Bound(__int128 value, size_t width) {
+  const std::string digits = Digits(value);
+  return (value < 0 ? "m" : "") +
+         std::string(width - std::min(width, digits.size()), '0') + digits;
+}
+
+// Only [A-Za-z0-9._-]; anything else becomes '_'.
+std::string Sanitize(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    out.push_back(ok ? c : '_');
+  }
+  return out;
+}
+
+// "k" -> "k_", and a prefix that starts with a letter.
+std::string IdPrefix(const std::string& column) {
+  std::string prefix = Sanitize(column);
+  if (prefix.empty() || !std::isalpha(static_cast<unsigned char>(prefix[0]))) {
+    prefix = "c" + prefix;
+  }
+  return prefix + "_";
+}
+
+// The type inside Nullable(...), or the type itself.
+std::string StripNullable(const std::string& type) {
+  if (type.rfind("Nullable(", 0) == 0 && type.back() == ')') {
+    return type.substr(9, type.size() - 10);
+  }
+  return type;
+}
+
+bool IsIntegerType(const std::string& type) {
+  static const std::set<std::string> kIntegers = {"Int8",  "Int16",  "Int32",  "Int64",
+                                                  "UInt8", "UInt16", "UInt32", "UInt64"};
+  return kIntegers.count(StripNullable(type)) > 0;
+}
+
+std::string FormatUtc(int64_t seconds, const char* format) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[64];
+  std::strftime(text, sizeof(text), format, &tm);
+  return text;
+}
+
+class ClickHouseReader : public PartitionReader {
+ public:
+  ClickHouseReader(std::shared_ptr<arrow::Schema> schema, int64_t batch_rows,
+                   std::string what)
+      : schema_(std::move(schema)), batch_rows_(batch_rows), what_(std::move(what)) {}
+
+  arrow::Status Open(const clickhouse::HttpOptions& http, const std::string& sql,
+                     std::vector<clickhouse::NativeColumnSpec> specs) {
+    ARROW_ASSIGN_OR_RAISE(stream_, clickhouse::QueryStream::Open(http, sql, what_));
+    auto reader = clickhouse::NativeBlockReader::Make(stream_, std::move(specs));
+    if (!reader.ok()) return AddContext(reader.status(), what_);
+    reader_ = std::move(*reader);
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
+    if (pending_ != nullptr) return TakePending();
+    if (done_) return nullptr;
+    auto next = reader_->Next();
+    if (!next.ok()) {
+      // ClickHouse appends the text of an error that happens after the first block to
+      // the body; the decoder then sees garbage. Report the server's error instead.
+      // A network failure is what it says (and the tail is then binary data).
+      if (IsRetryable(next.status())) return next.status();
+      if (auto exception = stream_->ExceptionInTail()) return *exception;
+      if (next.status().message().find(what_) != std::string::npos) return next.status();
+      return AddContext(next.status(), what_);
+    }
+    std::shared_ptr<arrow::RecordBatch> batch = std::move(*next);
+    if (batch == nullptr) {
+      done_ = true;
+      ARROW_RETURN_NOT_OK(stream_->Close());
+      return nullptr;
+    }
+    ARROW_ASSIGN_OR_RAISE(pending_, Conform(std::move(batch)));
+    offset_ = 0;
+    return TakePending();
+  }
+
+ private:
+  // The decoder's batch with exactly the planned schema (field nullability and metadata
+  // as planned; the types must already agree).
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(
+      std::shared_ptr<arrow::RecordBatch> batch) {
+    if (batch->schema()->Equals(*schema_, /*check_metadata=*/false)) return batch;
+    if (batch->num_columns() != schema_->num_fields()) {
+      return arrow::Status::SerializationError("ClickHouse block has ",
+                                               batch->num_columns(), " columns, planned ",
+                                               schema_->num_fields(), " (", what_, ")");
+    }
+    for (int i = 0; i < batch->num_columns(); ++i) {
+      if (!batch->column(i)->type()->Equals(*schema_->field(i)->type())) {
+        return arrow::Status::SerializationError(
+            "ClickHouse block column has an unexpected type: column '",
+            schema_->field(i)->name(), "' ", batch->column(i)->type()->ToString(),
+            ", planned ", schema_->field(i)->type()->ToString(), " (", what_, ")");
+      }
+    }
+    return arrow::RecordBatch::Make(schema_, batch->num_rows(), batch->columns());
+  }
+
+  std::shared_ptr<arrow::RecordBatch> TakePending() {
+    const int64_t rows = pending_->num_rows();
+    if (offset_ == 0 && rows <= batch_rows_) return std::exchange(pending_, nullptr);
+    const int64_t take = std::min(batch_rows_, rows - offset_);
+    auto slice = pending_->Slice(offset_, take);
+    offset_ += take;
+    if (offset_ >= rows) pending_ = nullptr;
+    return slice;
+  }
+
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t batch_rows_;
+  std::string what_;
+  std::shared_ptr<clickhouse::QueryStream> stream_;
+  std::unique_ptr<clickhouse::NativeBlockReader> reader_;
+  std::shared_ptr<arrow::RecordBatch> pending_;
+  int64_t offset_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
+    const ConfigNode& node, const ComponentContext& context) {
+  const size_t errors_before = sources::ErrorCount(*node.diagnostics());
+  Options options;
+  options.http.url = node.RequireString("url");
+  if (!options.http.url.empty() && options.http.url.rfind("http://", 0) != 0 &&
+      options.http.url.rfind("https://", 0) != 0) {
+    node.Get("url").Error(
+        "'url' must start with http:// or https:// (ClickHouse's HTTP "
+        "interface, e.g. http://127.0.0.1:8123)");
+  }
+  options.http.user = node.GetString("user", "default");
+  if (auto env = node.GetOptionalString("password_env")) {
+    const char* value = std::getenv(env->c_str());
+    if (value == nullptr) {
+      node.Get("password_env")
+          .Error("environment variable '" + *env + "' (password_env) is not set");
+    } else {
+      options.http.password = value;
+    }
+  }
+  options.http.database = node.GetString("database", "");
+  options.table = node.GetString("table", "");
+  options.query = node.GetString("query", "");
+  if (options.table.empty() == options.query.empty()) {
+    node.Error(options.table.empty() ? "one of 'table' or 'query' is required"
+                                     : "use either 'table' or 'query', not both");
+  }
+  if (node.Has("columns")) options.columns = node.GetStringList("columns");
+  ConfigNode partition_by = node.Get("partition_by");
+  if (partition_by.IsDefined() && !partition_by.IsNull()) {
+    if (partition_by.IsScalar()) {
+      if (partition_by.AsString() == "parts") {
+        options.partition_kind = PartitionKind::kParts;
+        if (options.table.empty() && !options.query.empty()) {
+          partition_by.Error("'partition_by: parts' needs a 'table' (a MergeTree table)");
+        }
+      } else {
+        partition_by.Error(
+            "'partition_by' must be 'parts', {column: k, partitions: N} or "
+            "{column: ts, interval: 1h}");
+      }
+    } else if (partition_by.IsMap()) {
+      options.partition_column = partition_by.RequireString("column");
+      const bool has_partitions = partition_by.Has("partitions");
+      const bool has_interval = partition_by.Has("interval");
+      if (has_partitions == has_interval) {
+        partition_by.Error(
+            "'partition_by' needs exactly one of 'partitions' (key ranges) "
+            "or 'interval' (time slices)");
+      } else if (has_partitions) {
+        options.partition_kind = PartitionKind::kKeyRange;
+        options.partitions = partition_by.GetInt("partitions", 1, 1, 100'000);
+      } else {
+        options.partition_kind = PartitionKind::kTimeInterval;
+        const auto ms = partition_by.GetDuration("interval", std::chrono::hours(1));
+        if (ms.count() < 1000 || ms.count() % 1000 != 0) {
+          partition_by.Get("interval").Error("'interval' must be whole seconds, >= 1s");
+        } else {
+          options.interval = std::chrono::duration_cast<std::chrono::seconds>(ms);
+        }
+      }
+      partition_by.CheckNoUnknownKeys();
+    } else {
+      partition_by.Error("'partition_by' must be 'parts' or a map");
+    }
+  }
+  ConfigNode settings = node.Get("settings");
+  if (settings.IsDefined() && !settings.IsNull()) {
+    if (!settings.IsMap()) {
+      settings.Error(
+          "'settings' must be a map of ClickHouse settings, e.g. "
+          "{max_block_size: 65536, max_threads: 1}");
+    } else {
+      for (const auto& [name, value] : settings.Entries()) {
+        if (!value.IsScalar()) {
+          value.Error("'" + value.path() + "': a setting's value must be a scalar");
+          continue;
+        }
+        options.http.settings.emplace_back(name, value.AsString());
+      }
+    }
+  }
+  const std::string compression =
+      node.GetEnum("compression", "none", {"none", "gzip", "deflate"});
+  options.http.compression = compression == "none" ? "" : compression;
+  options.http.connect_timeout =
+      node.GetDuration("connect_timeout", std::chrono::seconds(10));
+  options.http.receive_timeout =
+      node.GetDuration("receive_timeout", std::chrono::seconds(300));
+  options.cast_unsupported_to_string = node.GetBool("cast_unsupported_to_string", false);
+  options.batch_rows = sources::ParseBatchRows(node, context);
+  ARROW_RETURN_NOT_OK(sources::FinishOptions(node, errors_before));
+  return options;
+}
+
+arrow::Result<std::unique_ptr<ClickHouseConsumer>> ClickHouseConsumer::Make(
+    Options options) {
+  if (options.http.url.empty()) {
+    return arrow::Status::Invalid("clickhouse: 'url' is required");
+  }
+  if (options.table.empty() == options.query.empty()) {
+    return arrow::Status::Invalid(
+        "clickhouse: exactly one of 'table' and 'query' is required");
+  }
+  if (options.batch_rows < 1) {
+    return arrow::Status::Invalid("batch_rows must be >= 1, got ", options.batch_rows);
+  }
+  if (options.partition_kind == PartitionKind::kParts && options.table.empty()) {
+    return arrow::Status::Invalid("clickhouse: 'partition_by: parts' needs a table");
+  }
+  return std::unique_ptr<ClickHouseConsumer>(new ClickHouseConsumer(std::move(options)));
+}
+
+std::string ClickHouseConsumer::Describe() const {
+  std::string out;
+  if (options_.table.empty()) {
+    out = "query";
+  } else {
+    out =
+        "table " +
+        (options_.http.database.empty() ? std::string() : options_.http.database + ".") +
+        options_.table;
+  }
+  return out + " at " + options_.http.url;
+}
+
+std::string ClickHouseConsumer::SourceSql() const {
+  return options_.table.empty() ? "(" + options_.query + ")"
+                                : QuoteIdentifier(options_.table);
+}
+
+arrow::Status ClickHouseConsumer::DescribeLocked() {
+  if (described_) return arrow::Status::OK();
+  const std::string what = "cannot read the columns of " + Describe();
+  std::string select = "*";
+  if (!options_.columns.empty()) {
+    select.clear();
+    for (const auto& c : options_.columns) {
+      select += (select.empty() ? "" : ", ") + QuoteIdentifier(c);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      std::string text,
+      clickhouse::QueryText(options_.http,
+                            "SELECT " + select + " FROM " + SourceSql() +
+                                " LIMIT 0 FORMAT TSVWithNamesAndTypes",
+                            what));
+  auto rows = ParseTsv(text);
+  if (rows.size() < 2 || rows[0].size() != rows[1].size()) {
+    return arrow::Status::IOError("unexpected answer to the schema query (", what, ")");
+  }
+  const auto& names = rows[0];
+  const auto& types = rows[1];
+  arrow::FieldVector fields;
+  std::vector<clickhouse::NativeColumnSpec> specs;
+  std::set<std::string> seen;
+  std::string select_list;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    if (!seen.insert(name).second) {
+      return arrow::Status::Invalid("duplicate column name '", name,
+                                    "'; give the columns distinct names with AS (",
+                                    Describe(), ")");
+    }
+    type_names_[name] = types[i];
+    std::string expression = QuoteIdentifier(name);
+    auto parsed = clickhouse::ParseClickHouseType(types[i]);
+    arrow::Result<std::shared_ptr<arrow::DataType>> arrow_type =
+        parsed.ok() ? clickhouse::ArrowTypeFor(*parsed) : parsed.status();
+    clickhouse::ClickHouseType type;
+    if (arrow_type.ok()) {
+      type = *parsed;
+    } else if (options_.cast_unsupported_to_string) {
+      ARROW_ASSIGN_OR_RAISE(type, clickhouse::ParseClickHouseType("String"));
+      ARROW_ASSIGN_OR_RAISE(arrow_type, clickhouse::ArrowTypeFor(type));
+      expression = "toString(" + QuoteIdentifier(name) + ") AS " + QuoteIdentifier(name);
+    } else {
+      return arrow::Status::Invalid(
+          "ClickHouse column type is not supported: column '", name, "' ", types[i], " (",
+          Describe(), "; ", arrow_type.status().message(),
+          "). Set 'cast_unsupported_to_string: true' to read it as toString(", name,
+          "), or leave it out with 'columns'");
+    }
+    const bool nullable = type.name == "Nullable" ||
+                          (type.name == "LowCardinality" && !type.children.empty() &&
+                           type.children[0].name == "Nullable") ||
+                          type.name == "Nothing";
+    fields.push_back(arrow::field(name, *arrow_type, nullable));
+    specs.push_back({name, type});
+    select_list += (select_list.empty() ? "" : ", ") + expression;
+  }
+  if (options_.partition_kind == PartitionKind::kKeyRange ||
+      options_.partition_kind == PartitionKind::kTimeInterval) {
+    auto it = type_names_.find(options_.partition_column);
+    if (it == type_names_.end()) {
+      return arrow::Status::Invalid("partition_by column does not exist: '",
+                                    options_.partition_column, "' (", Describe(), ")");
+    }
+    const std::string base = StripNullable(it->second);
+    if (options_.partition_kind == PartitionKind::kKeyRange && !IsIntegerType(base)) {
+      return arrow::Status::Invalid("partition_by column must be an integer column: '",
+                                    options_.partition_column, "' is ", it->second, " (",
+                                    Describe(), ")");
+    }
+    if (options_.partition_kind == PartitionKind::kTimeInterval && base != "Date" &&
+        base.rfind("DateTime", 0) != 0) {
+      return arrow::Status::Invalid(
+          "partition_by interval needs a DateTime or Date column: '",
+          options_.partition_column, "' is ", it->second, " (", Describe(), ")");
+    }
+    if (options_.partition_kind == PartitionKind::kTimeInterval && base == "Date" &&
+        options_.interval.count() % 86400 != 0) {
+      return arrow::Status::Invalid(
+          "partition_by interval of a Date column must be whole days: '",
+          options_.partition_column, "' (", Describe(), ")");
+    }
+  }
+  schema_ = arrow::schema(std::move(fields));
+  specs_ = std::move(specs);
+  select_list_ = std::move(select_list);
+  described_ = true;
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> ClickHouseConsumer::InferSchema() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ARROW_RETURN_NOT_OK(DescribeLocked());
+  return schema_;
+}
+
+arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanPartitions(
+    const RunInstance&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ARROW_RETURN_NOT_OK(DescribeLocked());
+  predicates_.clear();
+  switch (options_.partition_kind) {
+    case PartitionKind::kParts:
+      return PlanParts();
+    case PartitionKind::kKeyRange:
+      return PlanKeyRanges();
+    case PartitionKind::kTimeInterval:
+      return PlanTimeSlices();
+    case PartitionKind::kNone:
+      break;
+  }
+  std::vector<PartitionSpec> partitions;
+  int64_t expected = -1;
+  if (!options_.table.empty()) {
+    ARROW_ASSIGN_OR_RAISE(
+        std::string count,
+        clickhouse::QueryText(options_.http, "SELECT count() FROM " + SourceSql(),
+                              "cannot count the rows of " + Describe()));
+    auto value = ParseInt128(count.substr(0, count.find('\n')));
+    if (value) expected = static_cast<int64_t>(*value);
+  }
+  partitions.push_back({"all",
+                        options_.table.empty() ? "all rows of the query"
+                                               : "all rows of table " + options_.table,
+                        expected});
+  predicates_["all"] = "";
+  return partitions;
+}
+
+arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanParts() {
+  const std::string what = "cannot list the partitions of " + Describe();
+  const std::string database = options_.http.database.empty()
+                                   ? std::string("currentDatabase()")
+                                   : QuoteString(options_.http.database);
+  ARROW_ASSIGN_OR_RAISE(
+      std::string table_text,
+      clickhouse::QueryText(options_.http,
+                            "SELECT engine, partition_key FROM system.tables WHERE "
+                            "database = " +
+                                database + " AND name = " + QuoteString(options_.table) +
+                                " FORMAT TSV",
+                            what));
+  auto table_rows = ParseTsv(table_text);
+  if (table_rows.empty() || table_rows[0].size() < 2) {
+    return arrow::Status::Invalid("table not found in system.tables (", Describe(), ")");
+  }
+  const std::string engine = table_rows[0][0];
+  const std::string partition_key = table_rows[0][1];
+  if (engine.find("MergeTree") == std::string::npos) {
+    return arrow::Status::Invalid(
+        "'partition_by: parts' needs a MergeTree-family table; the table's engine is ",
+        engine, " (", Describe(), ")");
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      std::string text,
+      clickhouse::QueryText(options_.http,
+                            "SELECT partition_id, any(partition), sum(rows) FROM "
+                            "system.parts WHERE active AND database = " +
+                                database + " AND table = " + QuoteString(options_.table) +
+                                " GROUP BY partition_id ORDER BY partition_id FORMAT TSV",
+                            what));
+  std::vector<PartitionSpec> partitions;
+  for (const auto& row : ParseTsv(text)) {
+    if (row.size() != 3) continue;
+    const std::string& partition_id = row[0];
+    const std::string& value = row[1];
+    auto rows = ParseInt128(row[2]);
+    PartitionSpec spec;
+    spec.id = "part_" + Sanitize(partition_id);
+    spec.description = "partition " + value + " (partition_id " + partition_id + ")";
+    spec.expected_rows = rows ? static_cast<int64_t>(*rows) : -1;
+    std::string predicate = "_partition_id = " + QuoteString(partition_id);
+    // The partition key's value too, so ClickHouse prunes by its min/max index.
+    if (!partition_key.empty() && value != "tuple()") {
+      predicate += " AND (" + partition_key + ") = " + value;
+    }
+    if (predicates_.count(spec.id)) {
+      return arrow::Status::Invalid("two partitions sanitize to the same id '", spec.id,
+                                    "' (", Describe(), ")");
+    }
+    predicates_[spec.id] = predicate;
+    partitions.push_back(std::move(spec));
+  }
+  return partitions;
+}
+
+arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
+  const std::string what = "cannot read the key range of " + Describe();
+  const std::string& column = options_.partition_column;
+  const std::string key = QuoteIdentifier(column);
+  ARROW_ASSIGN_OR_RAISE(
+      std::string text,
+      clickhouse::QueryText(options_.http,
+                            "SELECT toString(min(" + key + ")), toString(max(" + key +
+                                ")), count(), count(" + key + ") FROM " + SourceSql() +
+                                " FORMAT TSV",
+                            what));
+  auto rows = ParseTsv(text);
+  if (rows.empty() || rows[0].size() != 4) {
+    return arrow::Status::IOError("unexpected answer to the key range query (", what,
+                                  ")");
+  }
+  auto lo = ParseInt128(rows[0][0]);
+  auto hi = ParseInt128(rows[0][1]);
+  auto total = ParseInt128(rows[0][2]);
+  auto non_null = ParseInt128(rows[0][3]);
+  if (!lo || !hi || !total || !non_null) {
+    return arrow::Status::IOError("unexpected answer to the key range query (", what,
+                                  ")");
+  }
+  std::vector<PartitionSpec> partitions;
+  const std::string prefix = IdPrefix(column);
+  if (*non_null > 0) {
+    const __int128 span = *hi - *lo + 1;
+    const __int128 count = std::min<__int128>(options_.partitions, span);
+    const size_t width = std::max(Digits(*lo).size(), Digits(*hi).size());
+    // One query counts the rows of every range.
+    std::vector<std::pair<__int128, __int128>> ranges;
+    std::string counts = "SELECT ";
+    for (__int128 k = 0; k < count; ++k) {
+      const __int128 a = *lo + span * k / count;
+      const __int128 b = *lo + span * (k + 1) / count - 1;
+      ranges.emplace_back(a, b);
+      counts += (k == 0 ? "" : ", ") + std::string("countIf(") + key + " BETWEEN " +
+                ToDecimal(a) + " AND " + ToDecimal(b) + ")";
+    }
+    counts += " FROM " + SourceSql() + " FORMAT TSV";
+    ARROW_ASSIGN_OR_RAISE(
+        std::string count_text,
+        clickhouse::QueryText(options_.http, counts,
+                              "cannot count the rows of " + Describe()));
+    auto count_rows = ParseTsv(count_text);
+    if (count_rows.empty() || count_rows[0].size() != ranges.size()) {
+      return arrow::Status::IOError("unexpected answer to the row count query (", what,
+                                    ")");
+    }
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      const auto [a, b] = ranges[i];
+      auto n = ParseInt128(count_rows[0][i]);
+      PartitionSpec spec{prefix + Bound(a, width) + "_" + Bound(b, width),
+                         column + " in [" + ToDecimal(a) + ", " + ToDecimal(b) + "]",
+                         n ? static_cast<int64_t>(*n) : -1};
+      predicates_[spec.id] = key + " BETWEEN " + ToDecimal(a) + " AND " + ToDecimal(b);
+      partitions.push_back(std::move(spec));
+    }
+  }
+  if (*total > *non_null) {
+    PartitionSpec spec{prefix + "null", column + " is null",
+                       static_cast<int64_t>(*total - *non_null)};
+    predicates_[spec.id] = "isNull(" + key + ")";
+    partitions.push_back(std::move(spec));
+  }
+  return partitions;
+}
+
+arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
+  const std::string& column = options_.partition_column;
+  const std::string key = QuoteIdentifier(column);
+  const bool is_date = StripNullable(type_names_[column]) == "Date";
+  // Seconds since 1970-01-01 UTC, whatever the column's time zone.
+  const std::string seconds =
+      is_date ? "(toUInt32(" + key + ") * 86400)" : "toUInt32(" + key + ")";
+  const int64_t step = options_.interval.count();
+  ARROW_ASSIGN_OR_RAISE(
+      std::string text,
+      clickhouse::QueryText(options_.http,
+                            "SELECT isNull(" + key + ") AS n, intDiv(assumeNotNull(" +
+                                seconds + "), " + std::to_string(step) +
+                                ") AS slot, count() FROM " + SourceSql() +
+                                " GROUP BY n, slot ORDER BY n, slot FORMAT TSV",
+                            "cannot read the time slices of " + Describe()));
+  std::vector<PartitionSpec> partitions;
+  const std::string prefix = IdPrefix(column);
+  int64_t null_rows = 0;
+  for (const auto& row : ParseTsv(text)) {
+    if (row.size() != 3) continue;
+    auto slot = ParseInt128(row[1]);
+    auto n = ParseInt128(row[2]);
+    if (!slot || !n) continue;
+    if (row[0] == "1") {
+      null_rows += static_cast<int64_t>(*n);
+      continue;
+    }
+    if (partitions.size() >= 100'000) {
+      return arrow::Status::Invalid(
+          "partition_by interval gives more than 100000 slices; "
+          "use a longer interval (",
+          Describe(), ")");
+    }
+    const int64_t start = static_cast<int64_t>(*slot) * step;
+    const int64_t end = start + step;
+    PartitionSpec spec{prefix + FormatUtc(start, "%Y%m%dT%H%M%S"),
+                       column + " in [" + FormatUtc(start, "%Y-%m-%d %H:%M:%S") + ", " +
+                           FormatUtc(end, "%Y-%m-%d %H:%M:%S") + ") UTC",
+                       static_cast<int64_t>(*n)};
+    if (is_date) {
+      predicates_[spec.id] = seconds + " >= " + std::to_string(start) + " AND " +
+                             seconds + " < " + std::to_string(end);
+    } else {
+      predicates_[spec.id] = key + " >= toDateTime(" + std::to_string(start) + ") AND " +
+                             key + " < toDateTime(" + std::to_string(end) + ")";
+    }
+    partitions.push_back(std::move(spec));
+  }
+  if (null_rows > 0) {
+    PartitionSpec spec{prefix + "null", column + " is null", null_rows};
+    predicates_[spec.id] = "isNull(" + key + ")";
+    partitions.push_back(std::move(spec));
+  }
+  return partitions;
+}
+
+arrow::Result<std::unique_ptr<PartitionReader>> ClickHouseConsumer::OpenPartition(
+    const PartitionContext& context) {
+  std::string predicate;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ARROW_RETURN_NOT_OK(DescribeLocked());
+    auto it = predicates_.find(context.partition.id);
+    if (it == predicates_.end()) {
+      return arrow::Status::Invalid("unknown partition of the clickhouse consumer: '",
+                                    context.partition.id, "' (", Describe(), ")");
+    }
+    predicate = it->second;
+  }
+  std::string sql = "SELECT " + select_list_ + " FROM " + SourceSql();
+  if (!predicate.empty()) sql += " WHERE " + predicate;
+  sql += " FORMAT Native";
+  auto reader = std::make_unique<ClickHouseReader>(
+      schema_, options_.batch_rows, Describe() + ", partition " + context.partition.id);
+  ARROW_RETURN_NOT_OK(reader->Open(options_.http, sql, specs_));
+  return reader;
+}
+
+void RegisterClickHouseConsumer(ComponentRegistry& registry) {
+  registry.RegisterConsumer(
+      "clickhouse",
+      [](const ConfigNode& node,
+         const ComponentContext& context) -> arrow::Result<std::unique_ptr<Consumer>> {
+        ARROW_ASSIGN_OR_RAISE(auto options,
+                              ClickHouseConsumer::ParseOptions(node, context));
+        ARROW_ASSIGN_OR_RAISE(auto consumer,
+                              ClickHouseConsumer::Make(std::move(options)));
+        return std::unique_ptr<Consumer>(std::move(consumer));
+      });
+}
+
+}  // namespace jetflow

@@ -1,0 +1,127 @@
+"""ClickHouse partitions: the table's own partitions (system.parts), key ranges, time
+slices, several read in parallel, a query source, and settings passed through. Every row of
+the table is in the lake exactly once, and each partition holds exactly its rows."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clickhouse_fixture import clickhouse_consumer, clickhouse_server  # noqa: F401
+from conftest import (check_published_run, partition_dirs, read_lake_arrow, run_jetflow,
+                      run_ok, write_pipeline)
+
+ROWS = 30_000
+
+
+@pytest.fixture(scope="module")
+def events(clickhouse_server):  # noqa: F811
+    ch = clickhouse_server
+    ch.query("DROP TABLE IF EXISTS events")
+    ch.query("CREATE TABLE events (id Int64, ts DateTime, day Date, kind String, "
+             "v Nullable(UInt32)) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY id")
+    # Several inserts: several parts per partition. ids are sparse and negative too.
+    for chunk in range(3):
+        ch.query("INSERT INTO events SELECT toInt64(number * 7) - 50000 AS id, "
+                 "toDateTime(1704067200 + number * 731) AS ts, toDate(ts) AS day, "
+                 "concat('k', toString(number % 5)) AS kind, "
+                 "if(number % 11 = 0, NULL, toUInt32(number)) AS v "
+                 f"FROM numbers({chunk * ROWS // 3}, {ROWS // 3})")
+    return ch
+
+
+def server_ids(ch, where: str = "1") -> list[int]:
+    text = ch.query(f"SELECT id FROM events WHERE {where} ORDER BY id FORMAT JSONEachRow",
+                    settings={"output_format_json_quote_64bit_integers": 0})
+    return [json.loads(line)["id"] for line in text.splitlines()]
+
+
+def lake_ids(lake) -> list[int]:
+    return sorted(read_lake_arrow(lake).column("id").to_pylist())
+
+
+def test_partitions_by_table_parts(tmp_path, events):
+    parts = events.query("SELECT partition_id, sum(rows) FROM system.parts WHERE active AND "
+                         "table = 'events' GROUP BY partition_id ORDER BY partition_id "
+                         "FORMAT TSV")
+    expected = {f"part_{p}": int(n) for p, n in (l.split("\t") for l in parts.splitlines())}
+    assert len(expected) >= 2
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, table="events", partition_by="parts"), engine={"partitions_in_flight": 2})
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    planned = {p["id"]: p for p in plan["partitions"]}
+    assert set(planned) == set(expected)
+    for pid, rows in expected.items():
+        assert planned[pid]["expected_rows"] == rows
+        assert pid[5:] in planned[pid]["description"]
+    run_ok(pipeline)
+    check_published_run(tmp_path / "lake")
+    assert lake_ids(tmp_path / "lake") == server_ids(events)
+    for pid, folder in partition_dirs(tmp_path / "lake").items():
+        ids = sorted(read_lake_arrow(tmp_path / "lake", sorted(folder.glob("*.parquet")))
+                     .column("id").to_pylist())
+        assert ids == server_ids(events, f"toYYYYMM(day) = {pid[5:]}")
+
+
+def test_partitions_by_key_range_in_parallel(tmp_path, events):
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, table="events", partition_by={"column": "id", "partitions": 7},
+        settings={"max_block_size": 1000, "max_threads": 1}),
+        engine={"partitions_in_flight": 3})
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    ids = [p["id"] for p in plan["partitions"]]
+    assert len(ids) == 7 and ids[0].startswith("id_m050000_m") and ids[-1].endswith("_159993"), ids
+    summary = run_ok(pipeline)
+    assert summary["rows_written"] == ROWS
+    check_published_run(tmp_path / "lake")
+    assert lake_ids(tmp_path / "lake") == server_ids(events)
+    for p in plan["partitions"]:
+        lo, hi = p["description"].split("[")[1].rstrip("]").split(", ")
+        folder = partition_dirs(tmp_path / "lake")[p["id"]]
+        got = sorted(read_lake_arrow(tmp_path / "lake", sorted(folder.glob("*.parquet")))
+                     .column("id").to_pylist())
+        assert got == server_ids(events, f"id BETWEEN {lo} AND {hi}")
+        assert len(got) == p["expected_rows"]
+
+
+def test_partitions_by_time_interval(tmp_path, events):
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, table="events", partition_by={"column": "ts", "interval": "24h"}))
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    ids = [p["id"] for p in plan["partitions"]]
+    days = events.query("SELECT count(DISTINCT toDate(ts, 'UTC')) FROM events FORMAT TSV")
+    assert len(ids) == int(days)
+    assert ids[0] == "ts_20240101T000000"
+    run_ok(pipeline)
+    assert lake_ids(tmp_path / "lake") == server_ids(events)
+    folder = partition_dirs(tmp_path / "lake")["ts_20240102T000000"]
+    got = sorted(read_lake_arrow(tmp_path / "lake", sorted(folder.glob("*.parquet")))
+                 .column("id").to_pylist())
+    assert got == server_ids(events, "ts >= toDateTime(1704153600) AND ts < toDateTime(1704240000)")
+
+
+def test_query_source_with_key_ranges_and_null_partition(tmp_path, events):
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, query="SELECT id, v, kind FROM events WHERE kind != 'k0'",
+        partition_by={"column": "v", "partitions": 3}, compression="gzip"))
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    assert [p["id"] for p in plan["partitions"]][-1] == "v_null"
+    run_ok(pipeline)
+    assert lake_ids(tmp_path / "lake") == server_ids(events, "kind != 'k0'")
+    table = read_lake_arrow(tmp_path / "lake")
+    assert table.schema.names == ["id", "v", "kind"]
+    nulls = server_ids(events, "kind != 'k0' AND isNull(v)")
+    assert table.column("v").null_count == len(nulls) > 0
+
+
+def test_settings_are_passed_through(tmp_path, events):
+    # A setting ClickHouse enforces: reading more rows than max_rows_to_read fails, which
+    # proves the settings reach the server (and that SQL errors are permanent).
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, table="events", settings={"max_rows_to_read": 10, "max_block_size": 100}),
+        engine={"retries": {"max_attempts": 3, "backoff": "10ms"}})
+    result = run_jetflow("run", pipeline, "--no-progress")
+    assert result.code != 0, result.describe()
+    output = result.stdout + result.stderr
+    assert "Limit for rows to read exceeded" in output and "maximum: 10" in output, output
+    assert "retry" not in output.lower() or "attempt 1" in output, output
