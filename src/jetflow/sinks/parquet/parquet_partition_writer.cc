@@ -174,14 +174,13 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     // size check below then runs after every row group.
     take = std::min(take, row_group_rows - sequence.buffered_rows);
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
-    if (ColumnParallel()) {
-      JETFLOW_RETURN_NOT_OK_CTX(
-          settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
-                                     sequence.path),
-          Where(sequence.path));
-    } else {
-      sequence.pending.push_back(std::move(slice));
-    }
+    // Rows are encoded as they arrive, into Arrow's buffered row group (compressed pages
+    // in memory until the row group closes; columns in parallel with encode_threads > 1).
+    // Encoding keeps pace with the source, so nothing is left to encode when it ends.
+    JETFLOW_RETURN_NOT_OK_CTX(
+        settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
+                                   sequence.path),
+        Where(sequence.path));
     const int64_t bytes = total > 0 ? total_bytes * take / total : 0;
     sequence.buffered_bytes += bytes;
     buffered_bytes_ += bytes;
@@ -207,18 +206,7 @@ arrow::Status ParquetPartitionWriter::WriteRows(
 
 arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence) {
   if (sequence.buffered_rows == 0) return arrow::Status::OK();
-  arrow::Status status;
-  if (ColumnParallel()) {
-    status = sequence.writer->NewBufferedRowGroup();
-  } else {
-    // One unbuffered row group from the collected slices: Parquet encodes each column
-    // chunk straight to the file instead of first growing in-memory page buffers.
-    auto table =
-        arrow::Table::FromRecordBatches(settings_->file_schema, sequence.pending);
-    status = table.ok() ? sequence.writer->WriteTable(**table, sequence.buffered_rows)
-                        : table.status();
-    sequence.pending.clear();
-  }
+  arrow::Status status = sequence.writer->NewBufferedRowGroup();
   sequence.buffered_rows = 0;
   buffered_bytes_ -= sequence.buffered_bytes;
   sequence.buffered_bytes = 0;

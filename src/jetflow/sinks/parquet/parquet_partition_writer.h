@@ -99,9 +99,8 @@ class ParquetPartitionWriter : public PartitionWriter {
     int64_t rows = 0;
     /// Rows of the open file's current row group, not yet written out.
     int64_t buffered_rows = 0;
-    /// Those rows, as zero-copy slices of the written batches (unless ColumnParallel()).
-    std::vector<std::shared_ptr<arrow::RecordBatch>> pending;
-    /// Arrow bytes of those rows (estimated in proportion to rows when sliced).
+    /// Arrow bytes of those rows (estimated in proportion to rows when sliced): an upper
+    /// bound of the encoded pages the open row group holds, counted in the memory budget.
     int64_t buffered_bytes = 0;
     /// Position in open_, while a file is open.
     std::list<FileSequence*>::iterator lru;
@@ -131,10 +130,6 @@ class ParquetPartitionWriter : public PartitionWriter {
   arrow::Status OpenFile(FileSequence& sequence);
   /// Writes the current row group of `sequence`'s open file, if it has rows.
   arrow::Status FlushRowGroup(FileSequence& sequence);
-  /// With encode_threads > 1 rows go through Arrow's buffered row groups, whose columns
-  /// are encoded in parallel; otherwise a complete row group is collected and written
-  /// unbuffered, which costs a third less CPU (docs/benchmarks.md).
-  bool ColumnParallel() const { return settings_->encode_pool != nullptr; }
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
   /// all of them at most row_group_rows by flushing the fullest row groups early.
   arrow::Status BoundBufferedRows();
