@@ -2,7 +2,7 @@
 
 #include "jetflow/sinks/parquet/parquet_loader.h"
 #include "jetflow/sources/register_sources.h"
-#include "jetflow/transforms/select_transformer.h"
+#include "jetflow/transforms/register_transforms.h"
 
 namespace jetflow {
 
@@ -11,6 +11,13 @@ void RegisterBuiltinComponents(ComponentRegistry& registry) {
   RegisterFileConsumer(registry);
   RegisterSqliteConsumer(registry);
   RegisterSelectTransformer(registry);
+  RegisterConstantTransformer(registry);
+  RegisterCastTransformer(registry);
+  RegisterDeriveTransformer(registry);
+  RegisterFilterTransformer(registry);
+  RegisterMetadataTransformer(registry);
+  RegisterDedupeTransformer(registry);
+  RegisterValidateTransformer(registry);
   RegisterParquetLoader(registry);
 }
 
