@@ -11,12 +11,22 @@
 #   bench/run.sh postgres --quick  # the same at 1M rows
 #   bench/run.sh clickhouse [--quick | --rows N]   # ClickHouse -> Parquet against the wire,
 #                                # the Parquet ceiling and a peer (bench/clickhouse_to_parquet.py)
+#   bench/run.sh transforms      # the transform benchmark: jetflow's transformers against
+#                                # the same chain on Arrow compute (10M rows; --rows, --reps,
+#                                # --batch-rows, --check)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+if [ "${1:-}" = "transforms" ]; then
+  shift
+  if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
+    bash scripts/build.sh release transforms_benchmark >&2
+  fi
+  exec "$here/build/release/bench/transforms_benchmark" "$@"
+fi
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
 fi

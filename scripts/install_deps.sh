@@ -14,6 +14,7 @@ packages=(
   libpq-dev postgresql-15  # PostgreSQL consumer; the tests start their own server
   libcurl4-openssl-dev clickhouse-server clickhouse-client  # ClickHouse consumer and tests
   clang-14 libclang-rt-14-dev  # libFuzzer for scripts/fuzz.sh
+  libssl-dev  # sha256() in expressions (OpenSSL libcrypto)
 )
 missing=()
 for p in "${packages[@]}"; do

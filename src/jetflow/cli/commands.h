@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace jetflow::cli {
 
@@ -29,7 +30,17 @@ struct RunCommandOptions {
   double log_interval_seconds = 10;  // --log-interval, when stderr is not a terminal
 };
 
+/// `jetflow test [PATH...] [--junit FILE] [--filter NAME] [--json]`
+struct TestOptions {
+  std::vector<std::string> paths;  // pipeline files, test files or folders
+  std::optional<std::string> junit_file;
+  std::optional<std::string> filter;
+  bool json = false;
+};
+
 int RunCommand(const RunCommandOptions& options);
+/// Exit 0 when every case passed, 1 when one failed, 2 for invalid test files.
+int TestCommand(const TestOptions& options);
 int ValidateCommand(const CommonOptions& options);
 int PlanCommand(const CommonOptions& options);
 int SchemaCommand(const CommonOptions& options);

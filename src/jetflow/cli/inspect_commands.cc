@@ -152,14 +152,33 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
       fmt::print(stderr, "error: {}\n", partitions.status().ToString());
       return kExitStateError;
     }
+    // Per-rule counts (validation, cast policies, filters, de-duplication).
+    auto rules = state->ListRuleCounts(*run_id);
+    if (!rules.ok() && !rules.status().IsNotImplemented()) {
+      fmt::print(stderr, "error: {}\n", rules.status().ToString());
+      return kExitStateError;
+    }
+    std::vector<RuleCountRecord> rule_counts =
+        rules.ok() ? std::move(*rules) : std::vector<RuleCountRecord>{};
     if (options.json) {
       nlohmann::json rows = nlohmann::json::array();
       for (const auto& p : *partitions) {
+        nlohmann::json partition_rules = nlohmann::json::array();
+        for (const auto& rule : rule_counts) {
+          if (rule.partition_id != p.partition_id) continue;
+          partition_rules.push_back({{"stage", rule.stage},
+                                     {"rule", rule.rule},
+                                     {"action", rule.action},
+                                     {"rows", rule.rows}});
+        }
         rows.push_back({{"partition", p.partition_id},
                         {"status", ToString(p.status)},
                         {"attempts", p.attempts},
                         {"rows_read", p.rows_read},
                         {"rows_written", p.rows_written},
+                        {"rows_dropped", p.rows_dropped},
+                        {"rows_quarantined", p.rows_quarantined},
+                        {"rules", std::move(partition_rules)},
                         {"bytes_written", p.bytes_written},
                         {"seconds", p.seconds},
                         {"error", p.error}});
@@ -179,6 +198,14 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                  ToString(p.status), p.attempts, FormatCount(p.rows_written),
                  FormatBytes(p.bytes_written), p.seconds,
                  p.error.empty() ? "" : "  " + p.error);
+    }
+    if (!rule_counts.empty()) {
+      fmt::print("  {:<28} {:<36} {:<10} {:>14}\n", "partition", "rule", "action",
+                 "rows");
+      for (const auto& rule : rule_counts) {
+        fmt::print("  {:<28} {:<36} {:<10} {:>14}\n", rule.partition_id,
+                   rule.stage + "." + rule.rule, rule.action, FormatCount(rule.rows));
+      }
     }
     return kExitOk;
   }

@@ -147,6 +147,18 @@ int main(int argc, char** argv) {
   status_cmd->add_option("--run", run_id, "Show the partitions of this run id");
   status_cmd->add_option("--limit", limit, "Runs to list")->check(CLI::PositiveNumber);
 
+  TestOptions test;
+  auto* test_cmd = app.add_subcommand(
+      "test",
+      "Run the pipeline test cases (<pipeline>.test.yaml, tests/*.yaml) on fixtures, "
+      "with no live source");
+  test_cmd->add_option("paths", test.paths,
+                       "Pipeline files, test files or folders (default: .)");
+  test_cmd->add_option("--junit", test.junit_file, "Write JUnit XML to this file");
+  test_cmd->add_option("--filter", test.filter,
+                       "Run only cases whose name contains this text");
+  test_cmd->add_flag("--json", test.json, "Print machine-readable JSON on stdout");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,5 +188,6 @@ int main(int argc, char** argv) {
   if (*plan_cmd) return PlanCommand(plan);
   if (*schema_cmd) return SchemaCommand(schema);
   if (*status_cmd) return StatusCommand(status, run_id, limit);
+  if (*test_cmd) return TestCommand(test);
   return kExitConfigError;
 }

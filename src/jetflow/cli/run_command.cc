@@ -112,6 +112,14 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"rows_per_second", rate},
                           {"peak_rss_bytes", s.peak_rss_bytes},
                           {"peak_in_flight_bytes", s.peak_budget_bytes}};
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& rule : s.rules) {
+      rules.push_back({{"stage", rule.stage},
+                       {"rule", rule.rule},
+                       {"action", rule.action},
+                       {"rows", rule.rows}});
+    }
+    out["rules"] = std::move(rules);
     fmt::print("{}\n", out.dump());
     return;
   }
@@ -123,6 +131,10 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
              FormatCount(s.rows_read), FormatCount(s.rows_written),
              FormatCount(s.rows_dropped), FormatCount(s.rows_quarantined));
+  for (const auto& rule : s.rules) {
+    fmt::print("  rule         {}.{}: {} rows ({})\n", rule.stage, rule.rule,
+               FormatCount(rule.rows), rule.action);
+  }
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));

@@ -131,6 +131,7 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
     StageHeader header = ReadStageHeader(consumer, registry.ConsumerTypes(), "consumer");
     if (const ConsumerFactory* factory = registry.FindConsumer(header.type)) {
       context.name = header.name;
+      pipeline.consumer_name = header.name;
       auto built = (*factory)(consumer, context);
       if (built.ok()) {
         pipeline.consumer = std::move(*built);

@@ -153,6 +153,10 @@ bool ConfigNode::IsMap() const { return node_.IsDefined() && node_.IsMap(); }
 bool ConfigNode::IsSequence() const { return node_.IsDefined() && node_.IsSequence(); }
 bool ConfigNode::IsScalar() const { return node_.IsDefined() && node_.IsScalar(); }
 
+bool ConfigNode::IsPlainScalar() const {
+  return node_.IsDefined() && node_.IsScalar() && node_.Tag() != "!";
+}
+
 SourceLocation ConfigNode::location() const {
   YAML::Mark mark = node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
   if (mark.is_null()) return {file_, 0, 0};

@@ -79,6 +79,10 @@ class ConfigNode {
   bool IsMap() const;
   bool IsSequence() const;
   bool IsScalar() const;
+  /// A scalar written without quotes or block indicator, so its text starts exactly at
+  /// location(); a quoted one starts one column later (used to point inside
+  /// expressions).
+  bool IsPlainScalar() const;
 
   SourceLocation location() const;
   /// Dotted path from the document root, e.g. "loaders[0].compression"; for messages.

@@ -47,6 +47,13 @@ struct PartitionContext {
   PartitionSpec partition;
   /// 1 for the first attempt of this partition in this run, 2 for the first retry, ...
   int attempt = 1;
+  /// Identifier of the run in the state store (0 when there is none, e.g. in tests).
+  int64_t run_id = 0;
+  /// When the run started (first started, for a resumed run), in microseconds since the
+  /// Unix epoch, UTC: the same for every partition and attempt of the run.
+  int64_t run_started_us = 0;
+  /// Name of the pipeline's consumer (`name:` or its type).
+  std::string source;
 };
 
 /// What a loader needs to know about a whole run.

@@ -11,17 +11,32 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/core/side_output.h"
 
 namespace jetflow {
 
+/// How many rows of a partition one rule (a validation rule, a cast's failure policy, a
+/// filter, a de-duplication) acted on, and what it did with them.
+struct RuleCount {
+  /// Unique within the transformer, e.g. "id_not_null", "cast:amount", "where".
+  std::string rule;
+  /// "drop", "quarantine", "null" (values replaced by null, row kept) or "fail".
+  std::string action;
+  int64_t rows = 0;
+};
+
 /// Rows a transform removed from the stream, for the partition's reconciliation:
-/// rows read = rows written + rows_dropped + rows_quarantined.
+/// rows read = rows written + rows_dropped + rows_quarantined. `rules` breaks them down
+/// (and lists rules that kept the row, such as a cast to null); the engine records them
+/// in the state store and the run summary.
 struct TransformCounters {
   int64_t rows_dropped = 0;
   int64_t rows_quarantined = 0;
+  std::vector<RuleCount> rules;
 };
 
 class PartitionTransform {
@@ -35,6 +50,9 @@ class PartitionTransform {
     return std::vector<std::shared_ptr<arrow::RecordBatch>>{};
   }
   virtual TransformCounters counters() const { return {}; }
+  /// Rows sent to the transformer's side outputs since the last call (see
+  /// side_output.h). The engine calls it after every Apply() and after Finish().
+  virtual std::vector<SideBatch> TakeSideBatches() { return {}; }
 };
 
 class Transformer {
@@ -46,6 +64,9 @@ class Transformer {
   /// Thread-safe; REQUIRES: Bind() succeeded.
   virtual arrow::Result<std::unique_ptr<PartitionTransform>> Open(
       const PartitionContext& context) = 0;
+  /// Side outputs the transformer writes to (e.g. a quarantine); REQUIRES: Bind()
+  /// succeeded.
+  virtual std::vector<SideOutputSpec> side_outputs() const { return {}; }
 };
 
 }  // namespace jetflow

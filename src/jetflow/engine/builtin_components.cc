@@ -4,7 +4,7 @@
 #include "jetflow/sources/clickhouse/clickhouse_consumer.h"
 #include "jetflow/sources/postgres/postgres_consumer.h"
 #include "jetflow/sources/register_sources.h"
-#include "jetflow/transforms/select_transformer.h"
+#include "jetflow/transforms/register_transforms.h"
 
 namespace jetflow {
 
@@ -15,6 +15,13 @@ void RegisterBuiltinComponents(ComponentRegistry& registry) {
   RegisterPostgresConsumer(registry);
   RegisterClickHouseConsumer(registry);
   RegisterSelectTransformer(registry);
+  RegisterConstantTransformer(registry);
+  RegisterCastTransformer(registry);
+  RegisterDeriveTransformer(registry);
+  RegisterFilterTransformer(registry);
+  RegisterMetadataTransformer(registry);
+  RegisterDedupeTransformer(registry);
+  RegisterValidateTransformer(registry);
   RegisterParquetLoader(registry);
 }
 

@@ -41,11 +41,24 @@ struct NamedStage {
   std::unique_ptr<Stage> stage;
 };
 
+/// A loader the engine builds for a transformer's side output (e.g. a quarantine), see
+/// core/side_output.h. Committed and aborted together with the partition's loaders.
+struct SideLoader {
+  size_t transformer = 0;  // index into Pipeline::transformers
+  int output = 0;          // index into that transformer's side_outputs()
+  std::string name;        // "<transformer name>.<side output name>"
+  std::unique_ptr<Loader> loader;
+};
+
 struct Pipeline {
   std::string name;
   std::unique_ptr<Consumer> consumer;
+  /// The consumer's name in the config (`name:`, or its type).
+  std::string consumer_name;
   std::vector<NamedStage<Transformer>> transformers;
   std::vector<NamedStage<Loader>> loaders;
+  /// Built by PipelineRunner::Plan from the transformers' side outputs.
+  std::vector<SideLoader> side_loaders;
   EngineOptions engine;
 };
 

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "jetflow/core/error.h"
 #include "jetflow/core/memory_budget.h"
 #include "jetflow/engine/bounded_queue.h"
+#include "jetflow/sinks/parquet/parquet_loader.h"
 
 namespace jetflow {
 
@@ -33,6 +36,19 @@ int64_t PeakRssBytes() {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (the state store's timestamps) -> microseconds since the
+/// epoch; 0 if malformed.
+int64_t IsoMillisToMicros(const std::string& text) {
+  std::tm tm{};
+  int millis = 0;
+  int parsed = std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis);
+  if (parsed < 6) return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000 + int64_t{millis} * 1000;
+}
 
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
@@ -103,12 +119,13 @@ class WriterMemory {
 class RunExecution {
  public:
   RunExecution(Pipeline& pipeline, const PipelinePlan& plan, StateStore& state,
-               const RunOptions& options, int64_t run_id)
+               const RunOptions& options, int64_t run_id, int64_t run_started_us)
       : pipeline_(pipeline),
         plan_(plan),
         state_(state),
         options_(options),
         run_id_(run_id),
+        run_started_us_(run_started_us),
         budget_(std::max<int64_t>(1, pipeline.engine.memory_budget_bytes)) {}
 
   /// Processes `pending` with `threads` workers; returns when all are done or cancelled.
@@ -180,7 +197,14 @@ class RunExecution {
         Cancel(AddContext(attempt.status(), "state store, partition " + partition.id));
         return;
       }
-      PartitionContext context{pipeline_.name, plan_.run, partition, *attempt};
+      PartitionContext context;
+      context.pipeline = pipeline_.name;
+      context.run = plan_.run;
+      context.partition = partition;
+      context.attempt = *attempt;
+      context.run_id = run_id_;
+      context.run_started_us = run_started_us_;
+      context.source = pipeline_.consumer_name;
       AttemptResult result;
       auto started = Clock::now();
       std::vector<PartitionManifest> manifests;
@@ -242,6 +266,7 @@ class RunExecution {
                         std::shared_ptr<arrow::RecordBatch> batch, size_t first,
                         std::vector<std::unique_ptr<PartitionTransform>>& transforms,
                         std::vector<std::unique_ptr<PartitionWriter>>& writers,
+                        std::vector<std::unique_ptr<PartitionWriter>>& side_writers,
                         int64_t batch_index, int64_t* rows_out) {
     for (size_t i = first; i < transforms.size(); ++i) {
       auto mapped = transforms[i]->Apply(batch);
@@ -249,6 +274,9 @@ class RunExecution {
           mapped.status(),
           Where(context, "transformer " + pipeline_.transformers[i].name, batch_index));
       batch = *mapped;
+      ARROW_RETURN_NOT_OK(
+          WriteSide(context, i, *transforms[i], side_writers, batch_index));
+      if (batch->num_rows() == 0) break;
     }
     if (batch->num_rows() == 0) return arrow::Status::OK();
     for (size_t i = 0; i < writers.size(); ++i) {
@@ -261,26 +289,65 @@ class RunExecution {
     return arrow::Status::OK();
   }
 
+  // Hands the rows `transform` sent to its side outputs to their writers.
+  arrow::Status WriteSide(const PartitionContext& context, size_t transformer,
+                          PartitionTransform& transform,
+                          std::vector<std::unique_ptr<PartitionWriter>>& side_writers,
+                          int64_t batch_index) {
+    for (SideBatch& side : transform.TakeSideBatches()) {
+      if (side.batch == nullptr || side.batch->num_rows() == 0) continue;
+      size_t found = side_writers.size();
+      for (size_t k = 0; k < pipeline_.side_loaders.size(); ++k) {
+        if (pipeline_.side_loaders[k].transformer == transformer &&
+            pipeline_.side_loaders[k].output == side.output) {
+          found = k;
+        }
+      }
+      if (found == side_writers.size()) {
+        return arrow::Status::Invalid(
+            "transformer sent rows to side output ", side.output,
+            " that it did not declare (",
+            Where(context, "transformer " + pipeline_.transformers[transformer].name,
+                  batch_index),
+            ")");
+      }
+      JETFLOW_RETURN_NOT_OK_CTX(
+          side_writers[found]->Write(side.batch),
+          Where(context, "side output " + pipeline_.side_loaders[found].name,
+                batch_index));
+    }
+    return arrow::Status::OK();
+  }
+
   arrow::Status ProcessAttempt(const PartitionContext& context, AttemptResult* result,
                                std::vector<PartitionManifest>* manifests) {
     std::vector<std::unique_ptr<PartitionWriter>> writers;
-    arrow::Status status = ReadTransformWrite(context, result, &writers, manifests);
+    std::vector<std::unique_ptr<PartitionWriter>> side_writers;
+    arrow::Status status =
+        ReadTransformWrite(context, result, &writers, &side_writers, manifests);
     if (!status.ok()) {
-      for (size_t i = 0; i < writers.size(); ++i) {
-        if (writers[i] == nullptr) continue;
-        arrow::Status aborted = writers[i]->Abort();
+      for (size_t i = 0; i < writers.size() + side_writers.size(); ++i) {
+        auto& writer = i < writers.size() ? writers[i] : side_writers[i - writers.size()];
+        if (writer == nullptr) continue;
+        arrow::Status aborted = writer->Abort();
         if (!aborted.ok()) {
-          spdlog::warn("abort failed ({}): {}", Where(context, pipeline_.loaders[i].name),
-                       aborted.ToString());
+          spdlog::warn(
+              "abort failed ({}): {}",
+              Where(context, i < writers.size()
+                                 ? pipeline_.loaders[i].name
+                                 : pipeline_.side_loaders[i - writers.size()].name),
+              aborted.ToString());
         }
       }
     }
     return status;
   }
 
-  arrow::Status ReadTransformWrite(const PartitionContext& context, AttemptResult* result,
-                                   std::vector<std::unique_ptr<PartitionWriter>>* writers,
-                                   std::vector<PartitionManifest>* manifests) {
+  arrow::Status ReadTransformWrite(
+      const PartitionContext& context, AttemptResult* result,
+      std::vector<std::unique_ptr<PartitionWriter>>* writers,
+      std::vector<std::unique_ptr<PartitionWriter>>* side_writers,
+      std::vector<PartitionManifest>* manifests) {
     auto reader = pipeline_.consumer->OpenPartition(context);
     JETFLOW_RETURN_NOT_OK_CTX(reader.status(), Where(context, "consumer"));
     std::vector<std::unique_ptr<PartitionTransform>> transforms;
@@ -294,6 +361,12 @@ class RunExecution {
       auto opened = loader.stage->OpenPartition(context);
       JETFLOW_RETURN_NOT_OK_CTX(opened.status(), Where(context, "loader " + loader.name));
       writers->push_back(std::move(*opened));
+    }
+    for (auto& side : pipeline_.side_loaders) {
+      auto opened = side.loader->OpenPartition(context);
+      JETFLOW_RETURN_NOT_OK_CTX(opened.status(),
+                                Where(context, "side output " + side.name));
+      side_writers->push_back(std::move(*opened));
     }
 
     struct Queued {
@@ -360,8 +433,8 @@ class RunExecution {
     while (auto item = queue.Pop()) {
       if (write_status.ok()) {
         rows_read += item->batch->num_rows();
-        write_status = Forward(context, item->batch, 0, transforms, *writers, item->index,
-                               &rows_out);
+        write_status = Forward(context, item->batch, 0, transforms, *writers,
+                               *side_writers, item->index, &rows_out);
         if (!write_status.ok()) queue.Close();  // stops the reader; the rest is drained
       }
       item->batch.reset();
@@ -379,20 +452,38 @@ class RunExecution {
       JETFLOW_RETURN_NOT_OK_CTX(
           flushed.status(),
           Where(context, "transformer " + pipeline_.transformers[i].name));
+      ARROW_RETURN_NOT_OK(WriteSide(context, i, *transforms[i], *side_writers, -1));
       for (auto& batch : *flushed) {
-        ARROW_RETURN_NOT_OK(
-            Forward(context, batch, i + 1, transforms, *writers, -1, &rows_out));
+        ARROW_RETURN_NOT_OK(Forward(context, batch, i + 1, transforms, *writers,
+                                    *side_writers, -1, &rows_out));
       }
     }
     writer_memory.Update(0);
 
     result->rows_read = rows_read;
     result->rows_written = rows_out;
-    for (const auto& transform : transforms) {
-      result->rows_dropped += transform->counters().rows_dropped;
-      result->rows_quarantined += transform->counters().rows_quarantined;
+    for (size_t i = 0; i < transforms.size(); ++i) {
+      TransformCounters counters = transforms[i]->counters();
+      result->rows_dropped += counters.rows_dropped;
+      result->rows_quarantined += counters.rows_quarantined;
+      for (const RuleCount& rule : counters.rules) {
+        result->rules.push_back({context.partition.id, pipeline_.transformers[i].name,
+                                 rule.rule, rule.action, rule.rows});
+      }
     }
-    ARROW_RETURN_NOT_OK(Reconcile(context, *result, *writers));
+    ARROW_RETURN_NOT_OK(Reconcile(context, *result, *writers, *side_writers));
+
+    // Side outputs first: once the partition's data is visible, so are its quarantined
+    // rows. A failure after this point fails the attempt; its retry replaces them.
+    for (size_t i = 0; i < side_writers->size(); ++i) {
+      auto committed = (*side_writers)[i]->Commit();
+      JETFLOW_RETURN_NOT_OK_CTX(
+          committed.status(),
+          Where(context, "side output " + pipeline_.side_loaders[i].name));
+      (*side_writers)[i].reset();
+      committed->loader = pipeline_.side_loaders[i].name;
+      manifests->push_back(std::move(*committed));
+    }
 
     for (size_t i = 0; i < writers->size(); ++i) {
       auto committed = (*writers)[i]->Commit();
@@ -407,8 +498,10 @@ class RunExecution {
   }
 
   // Every row read is accounted for before anything is published.
-  arrow::Status Reconcile(const PartitionContext& context, const AttemptResult& result,
-                          const std::vector<std::unique_ptr<PartitionWriter>>& writers) {
+  arrow::Status Reconcile(
+      const PartitionContext& context, const AttemptResult& result,
+      const std::vector<std::unique_ptr<PartitionWriter>>& writers,
+      const std::vector<std::unique_ptr<PartitionWriter>>& side_writers) {
     const int64_t expected = context.partition.expected_rows;
     if (expected >= 0 && result.rows_read != expected) {
       return arrow::Status::Invalid("reconciliation failed: the source promised ",
@@ -423,6 +516,16 @@ class RunExecution {
                                     " + dropped ", result.rows_dropped, " + quarantined ",
                                     result.rows_quarantined, " = ", accounted, " (",
                                     Where(context, "transformers"), ")");
+    }
+    if (!side_writers.empty()) {
+      int64_t side_rows = 0;
+      for (const auto& writer : side_writers) side_rows += writer->rows_written();
+      if (side_rows != result.rows_quarantined) {
+        return arrow::Status::Invalid(
+            "reconciliation failed: transformers counted ", result.rows_quarantined,
+            " quarantined rows but their side outputs accepted ", side_rows, " (",
+            Where(context, "transformers"), ")");
+      }
     }
     for (size_t i = 0; i < writers.size(); ++i) {
       if (writers[i]->rows_written() != result.rows_written) {
@@ -442,6 +545,7 @@ class RunExecution {
   StateStore& state_;
   const RunOptions& options_;
   const int64_t run_id_;
+  const int64_t run_started_us_;
   MemoryBudget budget_;
 
   mutable std::mutex mutex_;
@@ -499,6 +603,28 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
     schema = *bound;
   }
   plan.stream_schema = schema;
+
+  // Side outputs (quarantines) get a Parquet loader each, bound to their schema now.
+  pipeline.side_loaders.clear();
+  for (size_t t = 0; t < pipeline.transformers.size(); ++t) {
+    auto& transformer = pipeline.transformers[t];
+    auto specs = transformer.stage->side_outputs();
+    for (size_t o = 0; o < specs.size(); ++o) {
+      const std::string where = "pipeline " + pipeline.name + ", stage transformer " +
+                                transformer.name + ", side output " + specs[o].name;
+      ParquetLoader::Options options;
+      options.name = transformer.name + "." + specs[o].name;
+      // One dataset per transformer under the configured root: transformers' side
+      // outputs have different schemas and may share a root.
+      options.path = specs[o].path + "/" + transformer.name;
+      auto made = ParquetLoader::Make(std::move(options));
+      JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
+      JETFLOW_RETURN_NOT_OK_CTX((*made)->Bind(specs[o].schema).status(), where);
+      pipeline.side_loaders.push_back({t, static_cast<int>(o),
+                                       transformer.name + "." + specs[o].name,
+                                       std::move(*made)});
+    }
+  }
 
   // Bind every loader even after one fails, so the user sees every mismatch at once.
   std::string loader_errors;
@@ -587,8 +713,15 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
     run_status = AddContext(loader.stage->BeginRun(run_context), "loader " + loader.name);
     if (!run_status.ok()) break;
   }
+  for (auto& side : pipeline.side_loaders) {
+    if (!run_status.ok()) break;
+    run_status =
+        AddContext(side.loader->BeginRun(run_context), "side output " + side.name);
+  }
 
-  RunExecution execution(pipeline, plan, state, options, record.run_id);
+  // The run's start time (of its first start, when resumed), for metadata columns.
+  int64_t run_started_us = IsoMillisToMicros(record.started_at);
+  RunExecution execution(pipeline, plan, state, options, record.run_id, run_started_us);
   if (run_status.ok()) {
     int threads =
         engine.partitions_in_flight > 0 ? engine.partitions_in_flight : HardwareThreads();
@@ -600,6 +733,7 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   ARROW_ASSIGN_OR_RAISE(records, state.ListPartitions(record.run_id));
   if (run_status.ok()) {
     std::vector<std::vector<PartitionManifest>> per_loader(pipeline.loaders.size());
+    std::vector<std::vector<PartitionManifest>> per_side(pipeline.side_loaders.size());
     for (const auto& partition : records) {
       if (partition.status != PartitionStatus::kCommitted) {
         run_status = arrow::Status::Invalid("partition ", partition.partition_id,
@@ -612,12 +746,21 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
           if (pipeline.loaders[i].name == manifest.loader)
             per_loader[i].push_back(manifest);
         }
+        for (size_t i = 0; i < pipeline.side_loaders.size(); ++i) {
+          if (pipeline.side_loaders[i].name == manifest.loader)
+            per_side[i].push_back(manifest);
+        }
       }
     }
     for (size_t i = 0; i < pipeline.loaders.size() && run_status.ok(); ++i) {
       run_status =
           AddContext(pipeline.loaders[i].stage->FinishRun(run_context, per_loader[i]),
                      "loader " + pipeline.loaders[i].name + ", finishing run");
+    }
+    for (size_t i = 0; i < pipeline.side_loaders.size() && run_status.ok(); ++i) {
+      run_status =
+          AddContext(pipeline.side_loaders[i].loader->FinishRun(run_context, per_side[i]),
+                     "side output " + pipeline.side_loaders[i].name + ", finishing run");
     }
     // Advanced only once the run's data is published; a crash before FinishRun resumes
     // the run, which finds every partition committed and writes them again.
@@ -633,6 +776,22 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
     summary.rows_dropped += partition.rows_dropped;
     summary.rows_quarantined += partition.rows_quarantined;
     summary.bytes_written += partition.bytes_written;
+  }
+  auto rules = state.ListRuleCounts(record.run_id);
+  if (rules.ok()) {
+    for (const RuleCountRecord& rule : *rules) {
+      auto same = std::find_if(summary.rules.begin(), summary.rules.end(),
+                               [&](const RuleCountRecord& r) {
+                                 return r.stage == rule.stage && r.rule == rule.rule;
+                               });
+      if (same == summary.rules.end()) {
+        summary.rules.push_back({"", rule.stage, rule.rule, rule.action, rule.rows});
+      } else {
+        same->rows += rule.rows;
+      }
+    }
+  } else if (!rules.status().IsNotImplemented()) {
+    return rules.status();
   }
   summary.succeeded = run_status.ok();
   summary.error = run_status.ok() ? "" : run_status.ToString();

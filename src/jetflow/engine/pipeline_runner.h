@@ -68,6 +68,9 @@ struct RunSummary {
   int64_t rows_written = 0;
   int64_t rows_dropped = 0;
   int64_t rows_quarantined = 0;
+  /// Per-rule counts summed over the run's partitions (partition_id empty), in order of
+  /// first appearance.
+  std::vector<RuleCountRecord> rules;
   int64_t bytes_written = 0;  // file bytes, summed over loaders
   double seconds = 0;
   int64_t peak_budget_bytes = 0;

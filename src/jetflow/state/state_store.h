@@ -61,6 +61,16 @@ struct PartitionRecord {
   std::string manifests_json;
 };
 
+/// Rows one rule of one transformer acted on in a partition (see RuleCount in
+/// core/transformer.h).
+struct RuleCountRecord {
+  std::string partition_id;  // empty in run totals
+  std::string stage;         // transformer name
+  std::string rule;
+  std::string action;  // drop, quarantine, null, fail
+  int64_t rows = 0;
+};
+
 /// Outcome of one partition attempt.
 struct AttemptResult {
   PartitionStatus status = PartitionStatus::kFailed;  // kCommitted or kFailed
@@ -72,6 +82,8 @@ struct AttemptResult {
   double seconds = 0;
   std::string error;
   std::string manifests_json;
+  /// Per-rule counts of the attempt; they replace the partition's earlier counts.
+  std::vector<RuleCountRecord> rules;
 };
 
 class StateStore {
@@ -88,6 +100,12 @@ class StateStore {
                                             const std::vector<PartitionSpec>& plan,
                                             bool restart) = 0;
   virtual arrow::Result<std::vector<PartitionRecord>> ListPartitions(int64_t run_id) = 0;
+  /// Per-rule counts of every partition of the run (of each partition's latest finished
+  /// attempt), ordered by partition, stage and rule. A store that does not record them
+  /// returns NotImplemented.
+  virtual arrow::Result<std::vector<RuleCountRecord>> ListRuleCounts(int64_t run_id) {
+    return arrow::Status::NotImplemented("this state store does not record rule counts");
+  }
   /// Marks the partition running and returns its attempt number (1, 2, ...).
   virtual arrow::Result<int> StartAttempt(int64_t run_id,
                                           const std::string& partition_id) = 0;

@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
   options.columns = jetflow::GenerateConsumer::Mixed10();
   auto consumer = jetflow::GenerateConsumer::Make(options).ValueOrDie();
   auto plan = consumer->PlanPartitions({"dt", "2024-05-01"}).ValueOrDie();
-  jetflow::PartitionContext context{"bench", {"dt", "2024-05-01"}, plan[0], 1};
+  jetflow::PartitionContext context;
+  context.pipeline = "bench";
+  context.run = {"dt", "2024-05-01"};
+  context.partition = plan[0];
 
   for (int round = 0; round < 3; ++round) {
     auto reader = consumer->OpenPartition(context).ValueOrDie();

@@ -102,6 +102,19 @@ CREATE TABLE watermarks (
   PRIMARY KEY (pipeline, name)
 );
 )sql"},
+    {2, "per-rule counts of partitions (partition_rules)", R"sql(
+CREATE TABLE partition_rules (
+  run_id       INTEGER NOT NULL,
+  partition_id TEXT    NOT NULL,
+  stage        TEXT    NOT NULL,
+  rule         TEXT    NOT NULL,
+  action       TEXT    NOT NULL,
+  rows         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, partition_id, stage, rule),
+  FOREIGN KEY (run_id, partition_id) REFERENCES partitions (run_id, partition_id)
+    ON DELETE CASCADE
+);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == SqliteStateStore::kSchemaVersion,
@@ -761,6 +774,27 @@ arrow::Result<std::vector<PartitionRecord>> SqliteStateStore::ListPartitions(
   return partitions;
 }
 
+arrow::Result<std::vector<RuleCountRecord>> SqliteStateStore::ListRuleCounts(
+    int64_t run_id) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  ARROW_ASSIGN_OR_RAISE(std::optional<RunRecord> run, db.LoadRun(run_id));
+  if (!run) return arrow::Status::KeyError("ListRuleCounts: no run ", run_id);
+  ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read rule counts", R"sql(
+SELECT r.partition_id, r.stage, r.rule, r.action, r.rows FROM partition_rules r
+JOIN partitions p ON p.run_id = r.run_id AND p.partition_id = r.partition_id
+WHERE r.run_id = ?1 ORDER BY p.ordinal, r.stage, r.rule)sql"));
+  ARROW_RETURN_NOT_OK(select.Bind(run_id));
+  std::vector<RuleCountRecord> rules;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+    if (!row) break;
+    rules.push_back({select.Text(0), select.Text(1), select.Text(2), select.Text(3),
+                     select.Int64(4)});
+  }
+  return rules;
+}
+
 arrow::Result<int> SqliteStateStore::StartAttempt(int64_t run_id,
                                                   const std::string& partition_id) {
   std::lock_guard lock(mu_);
@@ -806,6 +840,11 @@ UPDATE partitions SET status = 'running', attempts = ?3, rows_read = 0, rows_wri
 WHERE run_id = ?1 AND partition_id = ?2)sql"));
     ARROW_RETURN_NOT_OK(update.Bind(run_id, partition_id, attempt, now));
     ARROW_RETURN_NOT_OK(update.Run());
+
+    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
+DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
+    ARROW_RETURN_NOT_OK(clear.Run());
 
     ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert attempt", R"sql(
 INSERT INTO attempts (run_id, partition_id, attempt, status, started_at)
@@ -867,6 +906,20 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
                                     result.seconds, TextOrNull{result.error},
                                     TextOrNull{result.manifests_json}, now));
     ARROW_RETURN_NOT_OK(update.Run());
+
+    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
+DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
+    ARROW_RETURN_NOT_OK(clear.Run());
+    for (const RuleCountRecord& rule : result.rules) {
+      ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("record rule counts", R"sql(
+INSERT INTO partition_rules (run_id, partition_id, stage, rule, action, rows)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (run_id, partition_id, stage, rule) DO UPDATE SET rows = rows + excluded.rows)sql"));
+      ARROW_RETURN_NOT_OK(insert.Bind(run_id, partition_id, rule.stage, rule.rule,
+                                      rule.action, rule.rows));
+      ARROW_RETURN_NOT_OK(insert.Run());
+    }
 
     ARROW_ASSIGN_OR_RAISE(Statement finish, db.Prepare("finish attempt", R"sql(
 UPDATE attempts SET status = ?4, finished_at = ?5, rows_read = ?6, rows_written = ?7,

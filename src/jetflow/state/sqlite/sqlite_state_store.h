@@ -51,7 +51,7 @@ struct SqliteStateStoreOptions {
 class SqliteStateStore final : public StateStore {
  public:
   /// Version of the table layout this build writes (the highest migration it knows).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   /// Opens the state store at `path`, creating its parent directories and the file if
   /// needed, and migrates an older layout to kSchemaVersion.
@@ -81,6 +81,7 @@ class SqliteStateStore final : public StateStore {
                                     bool restart) override;
   /// In plan order. KeyError if the run does not exist.
   arrow::Result<std::vector<PartitionRecord>> ListPartitions(int64_t run_id) override;
+  arrow::Result<std::vector<RuleCountRecord>> ListRuleCounts(int64_t run_id) override;
   /// REQUIRES: the run is running and the partition is not committed (otherwise Invalid;
   /// KeyError if either does not exist). A previous attempt still `running` (its worker
   /// never reported) becomes `abandoned`. The partition's counters are cleared until the

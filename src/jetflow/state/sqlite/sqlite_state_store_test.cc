@@ -212,7 +212,7 @@ TEST_F(SqliteStateStoreTest, TimestampsAreIso8601UtcWithMilliseconds) {
        {"SELECT started_at FROM runs", "SELECT finished_at FROM runs",
         "SELECT updated_at FROM partitions", "SELECT started_at FROM attempts",
         "SELECT finished_at FROM attempts", "SELECT updated_at FROM watermarks",
-        "SELECT applied_at FROM schema_version"}) {
+        "SELECT max(applied_at) FROM schema_version"}) {
     const std::string value = reader.One(sql);
     EXPECT_TRUE(std::regex_match(value, iso)) << sql << " -> " << value;
   }
@@ -569,10 +569,11 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
 
   Reader reader(path_);
   EXPECT_EQ(reader.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(reader.One("PRAGMA user_version"), "1");
+  EXPECT_EQ(reader.One("PRAGMA user_version"), "2");
   EXPECT_EQ(reader.One("PRAGMA application_id"), std::to_string(0x4A464C57));
   EXPECT_THAT(reader.Query("SELECT version, description FROM schema_version"),
-              ElementsAre("1|runs, partitions, attempts, watermarks"));
+              ElementsAre("1|runs, partitions, attempts, watermarks",
+                          "2|per-rule counts of partitions (partition_rules)"));
 }
 
 TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
@@ -677,7 +678,7 @@ TEST_F(SqliteStateStoreTest, ConcurrentOpensOfANewFile) {
   for (auto& thread : threads) thread.join();
   for (const auto& status : results) EXPECT_TRUE(status.ok()) << status.ToString();
   Reader reader(path_);
-  EXPECT_EQ(reader.One("SELECT count(*) FROM schema_version"), "1");
+  EXPECT_EQ(reader.One("SELECT count(*) FROM schema_version"), "2");
 }
 
 TEST_F(SqliteStateStoreTest, EmptyFileIsInitialised) {
@@ -832,7 +833,7 @@ TEST_F(SqliteStateStoreTest, NewerSchemaVersionIsRefused) {
   {
     Reader reader(path_);
     ASSERT_EQ(sqlite3_exec(reader.db(),
-                           "INSERT INTO schema_version VALUES (2, 'from the future', "
+                           "INSERT INTO schema_version VALUES (99, 'from the future', "
                            "'2027-01-01T00:00:00.000Z')",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
@@ -933,6 +934,65 @@ TEST_F(SqliteStateStoreTest, DocumentedQueriesRun) {
     }
   }
   EXPECT_GT(total_rows, 10);
+}
+
+}  // namespace
+}  // namespace jetflow
+
+namespace jetflow {
+namespace {
+
+TEST_F(SqliteStateStoreTest, RuleCountsAreReplacedPerAttempt) {
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                          store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
+  JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
+  AttemptResult failed;
+  failed.status = PartitionStatus::kFailed;
+  failed.error = "boom";
+  failed.rules = {{"", "checks", "id_not_null", "fail", 2}};
+  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, failed));
+  JF_ASSERT_OK_AND_ASSIGN(auto rules, store->ListRuleCounts(run.run_id));
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0].rows, 2);
+
+  JF_ASSERT_OK_AND_ASSIGN(attempt, store->StartAttempt(run.run_id, "p1"));
+  JF_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
+  EXPECT_TRUE(rules.empty());  // a new attempt starts from zero
+  AttemptResult committed = Committed(3, 30);
+  committed.rows_quarantined = 1;
+  committed.rules = {{"", "checks", "range_amount", "quarantine", 1},
+                     {"", "checks", "unique_id", "drop", 0}};
+  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, committed));
+  JF_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].partition_id, "p1");
+  EXPECT_EQ(rules[0].stage, "checks");
+  EXPECT_EQ(rules[0].rule, "range_amount");
+  EXPECT_EQ(rules[0].action, "quarantine");
+  EXPECT_EQ(rules[0].rows, 1);
+  EXPECT_EQ(rules[1].rule, "unique_id");
+  Reader reader(path_);
+  EXPECT_EQ(reader.One("SELECT sum(rows) FROM partition_rules"), "1");
+}
+
+TEST_F(SqliteStateStoreTest, VersionOneFileIsMigrated) {
+  { ASSERT_NE(MustOpen(), nullptr); }
+  {
+    // Turn the file back into a version 1 store.
+    Reader reader(path_);
+    ASSERT_EQ(sqlite3_exec(reader.db(),
+                           "DROP TABLE partition_rules; DELETE FROM schema_version WHERE "
+                           "version = 2; PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Reader reader(path_);
+  EXPECT_EQ(reader.One("PRAGMA user_version"), "2");
+  EXPECT_EQ(reader.One("SELECT count(*) FROM partition_rules"), "0");
 }
 
 }  // namespace

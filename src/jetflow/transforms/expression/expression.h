@@ -62,4 +62,10 @@ class CompiledExpression {
   virtual const ExpressionSource& source() const = 0;
 };
 
+/// "file:line:col: message", followed by the expression's line and a caret (^) under
+/// the character at byte `offset` of `source.text`. For messages that point inside an
+/// expression, e.g. from the stage that uses it.
+std::string LocatedMessage(const ExpressionSource& source, int offset,
+                           const std::string& message);
+
 }  // namespace jetflow::expression
