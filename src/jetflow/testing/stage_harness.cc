@@ -37,11 +37,11 @@ arrow::Status InitializeCompute() {
 
 }  // namespace
 
-PartitionContext TestPartitionContext() {
+PartitionContext TestPartitionContext(RunInstance run, PartitionSpec partition) {
   PartitionContext context;
   context.pipeline = "test";
-  context.run = RunInstance{"run", "test"};
-  context.partition = PartitionSpec{"p00000", "test fixture", -1};
+  context.run = std::move(run);
+  context.partition = std::move(partition);
   return context;
 }
 

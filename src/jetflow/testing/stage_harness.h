@@ -33,9 +33,11 @@
 
 namespace jetflow::testing {
 
-/// The PartitionContext stages see in harness runs: pipeline "test", run "run=test",
-/// partition "p00000".
-PartitionContext TestPartitionContext();
+/// The PartitionContext stages see in harness runs: pipeline "test", by default run
+/// "run=test" and partition "p00000", first attempt.
+PartitionContext TestPartitionContext(RunInstance run = RunInstance{"run", "test"},
+                                      PartitionSpec partition = PartitionSpec{
+                                          "p00000", "test fixture", -1});
 
 /// What a chain of transformers produced.
 struct StageOutput {

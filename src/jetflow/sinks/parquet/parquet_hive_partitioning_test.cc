@@ -735,5 +735,31 @@ TEST(HivePartitioningOptionsTest, WarnsThatMaxOpenFilesNeedsPartitionBy) {
               HasSubstr("'max_open_files' has no effect without 'partition_by'"));
 }
 
+TEST_F(HivePartitioningTest, RowsEndingOnARowGroupBoundaryLeaveNoEmptyRowGroup) {
+  auto schema = SalesSchema();
+  auto options = Options({"country"});
+  options.row_group_rows = 6;
+  auto loader = Loader(std::move(options), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  // 12 DE rows in batches of 4: row groups fill exactly at rows 6 and 12.
+  auto batch = [&](int first) {
+    std::string rows = "[";
+    for (int i = first; i < first + 4; ++i) {
+      rows += std::string(i > first ? "," : "") + R"({"id": )" + std::to_string(i) +
+              R"(, "country": "DE", "amount": 1})";
+    }
+    return Batch(schema, rows + "]");
+  };
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch(0), batch(4), batch(8)})
+                .status());
+  auto metadata =
+      OpenParquet(P0("country=DE/part-00000.parquet"))->parquet_reader()->metadata();
+  std::vector<int64_t> sizes;
+  for (int i = 0; i < metadata->num_row_groups(); ++i) {
+    sizes.push_back(metadata->RowGroup(i)->num_rows());
+  }
+  EXPECT_EQ(sizes, (std::vector<int64_t>{6, 6}));
+}
+
 }  // namespace
 }  // namespace jetflow

@@ -125,7 +125,9 @@ arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
       }
     }
     buffered_rows -= fullest->buffered_rows;
-    ARROW_RETURN_NOT_OK(FlushRowGroup(*fullest));
+    // Written now, to free its pages (if no more rows come for this file, it ends with an
+    // empty row group, which readers skip).
+    ARROW_RETURN_NOT_OK(FlushRowGroup(*fullest, /*write_now=*/true));
   }
   return arrow::Status::OK();
 }
@@ -177,6 +179,14 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     // Rows are encoded as they arrive, into Arrow's buffered row group (compressed pages
     // in memory until the row group closes; columns in parallel with encode_threads > 1).
     // Encoding keeps pace with the source, so nothing is left to encode when it ends.
+    if (sequence.row_group_complete) {
+      JETFLOW_RETURN_NOT_OK_CTX(
+          settings_->lake->IoFailure(sequence.writer->NewBufferedRowGroup(),
+                                     sequence.path),
+          Where(sequence.path));
+      sequence.row_group_complete = false;
+      ++sequence.row_groups_written;
+    }
     JETFLOW_RETURN_NOT_OK_CTX(
         settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
                                    sequence.path),
@@ -189,24 +199,36 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     rows_written_ += take;
     offset += take;
     if (sequence.buffered_rows == row_group_rows) {
-      ARROW_RETURN_NOT_OK(FlushRowGroup(sequence));
+      ARROW_RETURN_NOT_OK(FlushRowGroup(sequence, /*write_now=*/false));
     }
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
     if (!full && settings_->max_file_bytes > 0) {
-      // Only complete row groups have reached the stream, so a file may exceed
-      // max_file_bytes by up to one row group.
+      // Only written row groups have reached the stream; a complete one still in memory
+      // is estimated at the average size of those. A file may exceed max_file_bytes by
+      // about one row group.
       auto position = sequence.sink->Tell();
       if (!position.ok()) return AddContext(position.status(), Where(sequence.path));
-      full = *position >= settings_->max_file_bytes;
+      int64_t size = *position;
+      if (sequence.row_group_complete && sequence.row_groups_written > 0) {
+        size += *position / sequence.row_groups_written;
+      }
+      full = size >= settings_->max_file_bytes;
     }
     if (full) ARROW_RETURN_NOT_OK(CloseFile(sequence));
   }
   return arrow::Status::OK();
 }
 
-arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence) {
+arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
+                                                    bool write_now) {
   if (sequence.buffered_rows == 0) return arrow::Status::OK();
-  arrow::Status status = sequence.writer->NewBufferedRowGroup();
+  arrow::Status status;
+  if (write_now) {
+    status = sequence.writer->NewBufferedRowGroup();
+    ++sequence.row_groups_written;
+  } else {
+    sequence.row_group_complete = true;
+  }
   sequence.buffered_rows = 0;
   buffered_bytes_ -= sequence.buffered_bytes;
   sequence.buffered_bytes = 0;
@@ -247,13 +269,15 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
   }
   sequence.rows = 0;
   sequence.buffered_rows = 0;
+  sequence.row_group_complete = false;
+  sequence.row_groups_written = 0;
   sequence.lru = open_.insert(open_.end(), &sequence);
   return arrow::Status::OK();
 }
 
 arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   const LakeDirectory& lake = *settings_->lake;
-  arrow::Status flushed = FlushRowGroup(sequence);
+  arrow::Status flushed = FlushRowGroup(sequence, /*write_now=*/false);
   // Whatever happens below, the file is no longer open.
   open_.erase(sequence.lru);
   sequence.lru = open_.end();

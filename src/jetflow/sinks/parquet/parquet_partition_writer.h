@@ -99,6 +99,12 @@ class ParquetPartitionWriter : public PartitionWriter {
     int64_t rows = 0;
     /// Rows of the open file's current row group, not yet written out.
     int64_t buffered_rows = 0;
+    /// The current row group is full and stays open (its pages in memory) until more
+    /// rows arrive or the file closes: starting the next one eagerly would leave an empty
+    /// row group at the end of a file whose rows end on a row-group boundary.
+    bool row_group_complete = false;
+    /// Row groups of the open file already written to its stream.
+    int64_t row_groups_written = 0;
     /// Arrow bytes of those rows (estimated in proportion to rows when sliced): an upper
     /// bound of the encoded pages the open row group holds, counted in the memory budget.
     int64_t buffered_bytes = 0;
@@ -128,8 +134,10 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// Opens the next file of `sequence`, first closing the least recently written file if
   /// max_open_files are open.
   arrow::Status OpenFile(FileSequence& sequence);
-  /// Writes the current row group of `sequence`'s open file, if it has rows.
-  arrow::Status FlushRowGroup(FileSequence& sequence);
+  /// Ends the current row group of `sequence`'s open file, if it has rows. With
+  /// `write_now` it goes to the stream (freeing its pages) and a new one starts at once;
+  /// otherwise it is marked complete and written when the next rows or Close come.
+  arrow::Status FlushRowGroup(FileSequence& sequence, bool write_now);
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
   /// all of them at most row_group_rows by flushing the fullest row groups early.
   arrow::Status BoundBufferedRows();

@@ -13,6 +13,7 @@
 
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/stage_harness.h"
 
 namespace jetflow {
 namespace {
@@ -71,8 +72,9 @@ class FileConsumerTest : public ::testing::Test {
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReadPartition(
       Consumer& consumer, const PartitionSpec& partition, int64_t max_batch_rows = -1) {
     ARROW_ASSIGN_OR_RAISE(auto schema, consumer.InferSchema());
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          consumer.OpenPartition({"test", kRun, partition, 1}));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        consumer.OpenPartition(jetflow::testing::TestPartitionContext(kRun, partition)));
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
     while (true) {
       ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());

@@ -9,6 +9,7 @@
 
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/stage_harness.h"
 
 namespace jetflow {
 namespace {
@@ -40,7 +41,9 @@ std::shared_ptr<arrow::Table> ReadAll(Consumer& consumer, const RunInstance& run
   auto plan = consumer.PlanPartitions(run).ValueOrDie();
   std::vector<std::shared_ptr<arrow::RecordBatch>> all;
   for (const auto& partition : plan) {
-    auto reader = consumer.OpenPartition({"test", run, partition, 1}).ValueOrDie();
+    auto reader =
+        consumer.OpenPartition(jetflow::testing::TestPartitionContext(run, partition))
+            .ValueOrDie();
     int64_t rows = 0;
     while (true) {
       auto batch = reader->Next().ValueOrDie();
@@ -282,9 +285,13 @@ columns:
 TEST(GenerateConsumerTest, RejectsUnknownPartitionAndRegisters) {
   auto consumer = MustMake("rows: 10\npartitions: 2\n");
   PartitionSpec bogus{"p00002", "rows [10, 20)", 10};
-  EXPECT_TRUE(consumer->OpenPartition({"test", kRun, bogus, 1}).status().IsInvalid());
+  EXPECT_TRUE(consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
+                  .status()
+                  .IsInvalid());
   bogus.id = "p2";
-  EXPECT_TRUE(consumer->OpenPartition({"test", kRun, bogus, 1}).status().IsInvalid());
+  EXPECT_TRUE(consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
+                  .status()
+                  .IsInvalid());
 
   ComponentRegistry registry;
   RegisterGenerateConsumer(registry);

@@ -13,6 +13,7 @@
 #include "jetflow/core/error.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/stage_harness.h"
 
 namespace jetflow {
 namespace {
@@ -72,8 +73,9 @@ class SqliteConsumerTest : public ::testing::Test {
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReadPartition(
       Consumer& consumer, const PartitionSpec& partition, int64_t* batches = nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto schema, consumer.InferSchema());
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          consumer.OpenPartition({"test", kRun, partition, 1}));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        consumer.OpenPartition(jetflow::testing::TestPartitionContext(kRun, partition)));
     std::vector<std::shared_ptr<arrow::RecordBatch>> all;
     while (true) {
       ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
@@ -361,7 +363,9 @@ TEST_F(SqliteConsumerTest, PlanTimeErrors) {
   EXPECT_EQ(ReadOnly(*view).ValueOrDie()->num_rows(), 1);
 
   PartitionSpec bogus{"id_1_2", "", -1};
-  EXPECT_TRUE(view->OpenPartition({"test", kRun, bogus, 1}).status().IsInvalid());
+  EXPECT_TRUE(view->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
+                  .status()
+                  .IsInvalid());
 }
 
 TEST_F(SqliteConsumerTest, ReportsEveryOptionErrorWithLocation) {
