@@ -313,11 +313,27 @@ def test_composites_ranges_and_multidimensional_arrays(pg, tmp_path):
     assert rows[3]["m"] is None
 
 
-def test_interval_is_rejected_at_plan_time_by_the_parquet_loader(pg, tmp_path):
-    pg.execute("DROP TABLE IF EXISTS iv; CREATE TABLE iv (id int, span interval)")
-    result = run_jetflow("run", write_pipeline(tmp_path, pg_consumer(pg, table="iv")),
-                         "--no-progress", expect=2)
-    assert "span" in result.stderr and "interval" in result.stderr.lower()
-    # Leaving the column out (or casting it in a query) works.
-    run_ok(write_pipeline(tmp_path / "b", pg_consumer(
-        pg, query="SELECT id, span::text AS span FROM iv")))
+@pytest.mark.parametrize("profile", ["spark", "lossless"])
+def test_intervals_are_structs_of_months_days_and_nanoseconds(pg, tmp_path, profile):
+    pg.execute("""
+        DROP TABLE IF EXISTS iv; CREATE TABLE iv (id int, span interval);
+        INSERT INTO iv VALUES (1, '1 year 2 mons -3 days 04:05:06.789012'), (2, NULL),
+          (3, '-178000000 years'), (4, '00:00:00.000001'), (5, '-1 days +23:59:59');
+    """)
+    run_ok(write_pipeline(tmp_path, pg_consumer(pg, table="iv"),
+                          loaders=[parquet_loader(profile=profile)]))
+    rows = {r["id"]: r["span"] for r in read_lake_arrow(tmp_path / "lake").to_pylist()}
+    # The server's own split of each value into months, days and microseconds.
+    server = pg.query("""
+        SELECT id, span IS NULL,
+               (extract(year FROM span) * 12 + extract(month FROM span))::int,
+               extract(day FROM span)::int,
+               (extract(epoch FROM span - date_trunc('day', span)) * 1000000)::bigint
+        FROM iv""")
+    assert len(server) == len(rows) == 5
+    for key, null, months, days, micros in server:
+        if null:
+            assert rows[key] is None
+        else:
+            assert rows[key] == {"months": months, "days": days,
+                                 "nanoseconds": micros * 1000}, (key, rows[key])

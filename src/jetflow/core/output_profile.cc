@@ -24,6 +24,16 @@ namespace jetflow {
 
 namespace {
 
+// Neither Parquet's writer nor Spark reads Arrow's month_day_nano intervals (PostgreSQL
+// `interval`): both profiles write them as this struct, which keeps every value exactly.
+std::shared_ptr<arrow::DataType> IntervalStructType() {
+  static const auto type =
+      arrow::struct_({arrow::field("months", arrow::int32(), false),
+                      arrow::field("days", arrow::int32(), false),
+                      arrow::field("nanoseconds", arrow::int64(), false)});
+  return type;
+}
+
 using arrow::internal::checked_cast;
 
 constexpr const char* kExtensionNameKey = "ARROW:extension:name";
@@ -197,6 +207,8 @@ class ProfileMapper {
       }
       case arrow::Type::DATE64:
         return arrow::date32();
+      case arrow::Type::INTERVAL_MONTH_DAY_NANO:
+        return IntervalStructType();
       default:
         return type;
     }
@@ -259,10 +271,11 @@ class ProfileMapper {
         }
         return arrow::decimal128(decimal.precision(), decimal.scale());
       }
+      case arrow::Type::INTERVAL_MONTH_DAY_NANO:
+        return IntervalStructType();
       case arrow::Type::DURATION:
       case arrow::Type::INTERVAL_MONTHS:
       case arrow::Type::INTERVAL_DAY_TIME:
-      case arrow::Type::INTERVAL_MONTH_DAY_NANO:
         Reject(path, *type, "Spark cannot read it");
         return nullptr;
       default:
@@ -502,10 +515,11 @@ bool IsStringType(const arrow::DataType& type) {
 }
 
 // True if converting values of `field` needs more than arrow::compute::Cast, i.e. it
-// holds a UUID somewhere (Cast would copy the 16 raw bytes into a string).
+// holds a UUID somewhere (Cast would copy the 16 raw bytes into a string) or an interval.
 bool NeedsCustomConversion(const arrow::Field& field) {
   if (IsUuidField(field)) return true;
   const arrow::DataType& type = *field.type();
+  if (type.id() == arrow::Type::INTERVAL_MONTH_DAY_NANO) return true;
   if (type.id() == arrow::Type::DICTIONARY) {
     const auto& dict = checked_cast<const arrow::DictionaryType&>(type);
     return NeedsCustomConversion(arrow::Field("", dict.value_type()));
@@ -532,6 +546,10 @@ class ArrayConverter {
     if (IsUuidField(from) && IsStringType(*to)) {
       ARROW_ASSIGN_OR_RAISE(auto text, FormatUuids(*array));
       return Cast(text, to);
+    }
+    if (array->type_id() == arrow::Type::INTERVAL_MONTH_DAY_NANO &&
+        to->Equals(*IntervalStructType())) {
+      return IntervalsAsStructs(*array);
     }
     if (NeedsCustomConversion(from)) {
       switch (array->type_id()) {
@@ -587,6 +605,38 @@ class ArrayConverter {
         arrow::Datum out,
         arrow::compute::Cast(array, to, arrow::compute::CastOptions::Safe(), &context_));
     return out.make_array();
+  }
+
+  // month_day_nano intervals as struct<months, days, nanoseconds>: the same three
+  // numbers, in a shape every Parquet reader understands.
+  arrow::Result<std::shared_ptr<arrow::Array>> IntervalsAsStructs(
+      const arrow::Array& array) {
+    const auto& intervals = checked_cast<const arrow::MonthDayNanoIntervalArray&>(array);
+    arrow::Int32Builder months(pool_);
+    arrow::Int32Builder days(pool_);
+    arrow::Int64Builder nanoseconds(pool_);
+    ARROW_RETURN_NOT_OK(months.Resize(array.length()));
+    ARROW_RETURN_NOT_OK(days.Resize(array.length()));
+    ARROW_RETURN_NOT_OK(nanoseconds.Resize(array.length()));
+    for (int64_t i = 0; i < array.length(); ++i) {
+      const auto value = intervals.GetValue(i);  // zeros under a null
+      months.UnsafeAppend(value.months);
+      days.UnsafeAppend(value.days);
+      nanoseconds.UnsafeAppend(value.nanoseconds);
+    }
+    std::shared_ptr<arrow::Array> children[3];
+    ARROW_RETURN_NOT_OK(months.Finish(&children[0]));
+    ARROW_RETURN_NOT_OK(days.Finish(&children[1]));
+    ARROW_RETURN_NOT_OK(nanoseconds.Finish(&children[2]));
+    std::shared_ptr<arrow::Buffer> validity;
+    if (array.null_count() > 0) {
+      ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(array.length(), pool_));
+      arrow::internal::CopyBitmap(array.null_bitmap_data(), array.offset(),
+                                  array.length(), validity->mutable_data(), 0);
+    }
+    return std::make_shared<arrow::StructArray>(
+        IntervalStructType(), array.length(), arrow::ArrayVector(children, children + 3),
+        validity, array.null_count());
   }
 
   // Canonical 8-4-4-4-12 lowercase hex, as PostgreSQL and Java print UUIDs.

@@ -204,7 +204,6 @@ TEST_F(OutputProfileTest, SparkRejectsEveryUnreadableColumnAtOnce) {
   auto input = arrow::schema({
       arrow::field("ok", arrow::int32()),
       arrow::field("elapsed", arrow::duration(arrow::TimeUnit::SECOND)),
-      arrow::field("span", arrow::month_day_nano_interval()),
       arrow::field("huge", arrow::decimal256(50, 2)),
       arrow::field("nested", arrow::struct_({arrow::field(
                                  "d", arrow::duration(arrow::TimeUnit::MILLI))})),
@@ -216,11 +215,38 @@ TEST_F(OutputProfileTest, SparkRejectsEveryUnreadableColumnAtOnce) {
               HasSubstr("column 'elapsed': type duration[s] cannot be written with "
                         "the spark profile (Spark cannot read it); cast it or use "
                         "profile: lossless"));
-  EXPECT_THAT(message, HasSubstr("column 'span'"));
   EXPECT_THAT(message, HasSubstr("column 'huge'"));
   EXPECT_THAT(message, HasSubstr("precision 38"));
   EXPECT_THAT(message, HasSubstr("column 'nested.d'"));
   EXPECT_THAT(message, Not(HasSubstr("'ok'")));
+}
+
+TEST_F(OutputProfileTest, IntervalsBecomeStructsOfTheirThreeFieldsInBothProfiles) {
+  auto input = arrow::schema({arrow::field("span", arrow::month_day_nano_interval())});
+  arrow::MonthDayNanoIntervalBuilder builder;
+  ASSERT_TRUE(
+      builder.Append({14, -3, 5'000'000'000LL}).ok());  // 1 year 2 mons -3 days 5 s
+  ASSERT_TRUE(builder.AppendNull().ok());
+  ASSERT_TRUE(builder.Append({0, 0, -1000}).ok());
+  std::shared_ptr<arrow::Array> spans;
+  ASSERT_TRUE(builder.Finish(&spans).ok());
+  auto expected = testing::BatchFromJson(
+      arrow::schema({arrow::field(
+          "span", arrow::struct_({arrow::field("months", arrow::int32(), false),
+                                  arrow::field("days", arrow::int32(), false),
+                                  arrow::field("nanoseconds", arrow::int64(), false)}))}),
+      R"([{"span": {"months": 14, "days": -3, "nanoseconds": 5000000000}},
+          {"span": null},
+          {"span": {"months": 0, "days": 0, "nanoseconds": -1000}}])");
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  for (OutputProfile profile : {OutputProfile::kSpark, OutputProfile::kLossless}) {
+    auto output = ApplyOutputProfile(input, profile);
+    ASSERT_TRUE(output.ok()) << output.status().ToString();
+    EXPECT_TRUE((*output)->Equals(*(*expected)->schema())) << (*output)->ToString();
+    auto conformed = ConformBatch(arrow::RecordBatch::Make(input, 3, {spans}), *output);
+    ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();
+    EXPECT_TRUE((*conformed)->Equals(**expected)) << (*conformed)->ToString();
+  }
 }
 
 TEST_F(OutputProfileTest, SparkRejectsNamesThatDifferOnlyInCase) {
