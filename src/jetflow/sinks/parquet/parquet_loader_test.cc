@@ -355,7 +355,7 @@ TEST_F(ParquetLoaderTest, DeclaredSchemaMismatchesAreListedInOneError) {
 
 TEST_F(ParquetLoaderTest, BindRejectsTypesTheProfileCannotWrite) {
   auto input =
-      arrow::schema({arrow::field("span", arrow::month_day_nano_interval()),
+      arrow::schema({arrow::field("span", arrow::day_time_interval()),
                      arrow::field("elapsed", arrow::duration(arrow::TimeUnit::SECOND))});
   ASSERT_OK_AND_ASSIGN(auto spark, ParquetLoader::Make(Options()));
   auto status = spark->Bind(input).status();
@@ -367,7 +367,7 @@ TEST_F(ParquetLoaderTest, BindRejectsTypesTheProfileCannotWrite) {
   ASSERT_OK_AND_ASSIGN(auto lossless, ParquetLoader::Make(options));
   status = lossless->Bind(input).status();
   EXPECT_THAT(status.message(),
-              HasSubstr("column 'span': type month_day_nano_interval cannot be "
+              HasSubstr("column 'span': type day_time_interval cannot be "
                         "written to Parquet"));
   EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("'elapsed'")));
 }
