@@ -26,7 +26,7 @@ struct EngineOptions {
   /// and whose queue is empty may exceed it by one batch, so it can always progress.
   int64_t memory_budget_bytes = int64_t{1} << 30;
   /// Batches queued between a partition's reader and writer.
-  int queue_batches = 4;
+  int queue_batches = 2;
   /// Preferred rows per batch, passed to consumers.
   int64_t batch_rows = 131072;
   /// Attempts per partition for retryable failures (1 = no retry).
