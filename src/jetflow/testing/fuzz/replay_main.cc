@@ -1,10 +1,10 @@
 // Replay driver for fuzz targets built without libFuzzer (see cmake/Fuzzing.cmake).
 //
 // Runs LLVMFuzzerTestOneInput on every file in the given corpus folders, and on
-// deterministic mutations of each: every prefix length (truncated input is the most common
-// corruption), and copies with single bytes set to 0x00, 0xFF and 0x80 at a spread of
-// offsets. A decoder passes if none of these crash or trip a sanitizer; the target itself
-// must reject malformed input with an error, never by aborting.
+// deterministic mutations of each: every prefix length (truncated input is the most
+// common corruption), and copies with single bytes set to 0x00, 0xFF and 0x80 at a spread
+// of offsets. A decoder passes if none of these crash or trip a sanitizer; the target
+// itself must reject malformed input with an error, never by aborting.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
