@@ -27,29 +27,7 @@ std::string UnescapeTsv(std::string_view field) {
       out.push_back(field[i]);
       continue;
     }
-    const char c = field[++i];
-    switch (c) {
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case '0':
-        out.push_back('\0');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      default:
-        out.push_back(c);
-    }
+    out.push_back(clickhouse::UnescapedChar(field[++i]));
   }
   return out;
 }

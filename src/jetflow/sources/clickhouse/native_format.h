@@ -41,6 +41,10 @@ struct ClickHouseType {
   std::string spelling;
 };
 
+/// The character a backslash escape stands for in ClickHouse's quoted strings and TSV
+/// output (`n` -> newline, `0` -> NUL, ...; any other character stands for itself).
+char UnescapedChar(char escaped);
+
 /// Parses a type name as ClickHouse prints it. Invalid (with the position) on bad syntax.
 arrow::Result<ClickHouseType> ParseClickHouseType(std::string_view spelling);
 

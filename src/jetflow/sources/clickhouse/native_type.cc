@@ -12,6 +12,29 @@
 
 namespace jetflow::clickhouse {
 
+char UnescapedChar(char escaped) {
+  switch (escaped) {
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case 'r':
+      return '\r';
+    case '0':
+      return '\0';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'a':
+      return '\a';
+    case 'v':
+      return '\v';
+    default:
+      return escaped;  // \\, \', \" and anything else stand for themselves
+  }
+}
+
 namespace {
 
 bool IsIdentifierStart(char c) {
@@ -183,30 +206,6 @@ class TypeParser {
       if (pos_ >= text_.size()) break;
       char e = text_[pos_++];
       switch (e) {
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case '0':
-          out.push_back('\0');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'a':
-          out.push_back('\a');
-          break;
-        case 'v':
-          out.push_back('\v');
-          break;
         case 'x': {
           if (pos_ + 2 > text_.size()) return ErrorAt(pos_, "bad \\x escape");
           unsigned value = 0;
@@ -220,7 +219,7 @@ class TypeParser {
           break;
         }
         default:
-          out.push_back(e);
+          out.push_back(UnescapedChar(e));
           break;
       }
     }
