@@ -42,8 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "servers"))
 from clickhouse import ClickHouseServer  # noqa: E402
 
+# row_group_bytes 0: rows alone decide row groups, as in the pyarrow ceiling.
 PARQUET = {"compression": "zstd", "compression_level": 1, "row_group_rows": 1048576,
-           "dictionary": True, "statistics": True, "data_page_version": "1.0"}
+           "row_group_bytes": 0, "dictionary": True, "statistics": True,
+           "data_page_version": "1.0"}
 SLICE_ROWS = 10_000_000
 
 CREATE = """CREATE TABLE bench (

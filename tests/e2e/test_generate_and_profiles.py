@@ -316,22 +316,29 @@ def test_two_runs_give_byte_identical_files(tmp_path):
 
 
 def test_memory_budget_bounds_batches_in_flight(tmp_path):
-    """With a small engine.memory_budget the batches in flight stay within it; the same
-    pipeline with a large budget holds far more (so the budget is what bounded it)."""
-    consumer = generate(160_000, 8, preset="mixed10")
+    """With a small engine.memory_budget the batches in flight, plus what the loaders'
+    encoders hold, stay within it; the same pipeline with a large budget holds far more
+    (so the budget is what bounded it)."""
+    consumer = generate(480_000, 4, preset="mixed10")
     engine = {"partitions_in_flight": 4, "queue_batches": 64, "batch_rows": 4096}
     # A writer much slower than the reader (a row group per batch, heavy compression), so
     # batches pile up in the queues unless the budget stops the readers.
     slow_loader = [parquet_loader(row_group_rows=4096, compression_level=15)]
     small = write_pipeline(tmp_path / "small", consumer, loaders=slow_loader,
-                           engine=dict(engine, memory_budget="4MiB"))
+                           engine=dict(engine, memory_budget="12MiB"))
     large = write_pipeline(tmp_path / "large", consumer, loaders=slow_loader,
                            engine=dict(engine, memory_budget="1GiB"))
     bounded = run_ok(small)
     unbounded = run_ok(large)
-    assert 0 < bounded["peak_in_flight_bytes"] <= 4 * 1024 * 1024, bounded
-    assert unbounded["peak_in_flight_bytes"] > 4 * 1024 * 1024, \
-        f"control run never exceeded 4MiB, so this test proves nothing: {unbounded}"
+    # The documented slack (README, "engine.memory_budget"): a partition whose queue is empty may read one
+    # batch over the budget, and what its writer's encoders hold (pages, dictionaries;
+    # under 2 MiB here) is counted but never waited for.
+    slack = 4 * 3 * 1024 * 1024
+    bound = 12 * 1024 * 1024 + slack
+    assert 0 < bounded["peak_in_flight_bytes"] <= bound, bounded
+    # The control holds most of its 4 x 30 batches at once (~58 MB measured).
+    assert unbounded["peak_in_flight_bytes"] > 1.5 * bound, \
+        f"control run stayed near the bound, so this test proves nothing: {unbounded}"
     assert lake_digest(tmp_path / "small" / "lake") == lake_digest(tmp_path / "large" / "lake")
 
 

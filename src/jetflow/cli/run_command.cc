@@ -111,7 +111,8 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"seconds", s.seconds},
                           {"rows_per_second", rate},
                           {"peak_rss_bytes", s.peak_rss_bytes},
-                          {"peak_in_flight_bytes", s.peak_budget_bytes}};
+                          {"peak_in_flight_bytes", s.peak_budget_bytes},
+                          {"peak_arrow_pool_bytes", s.peak_arrow_pool_bytes}};
     nlohmann::json rules = nlohmann::json::array();
     for (const auto& rule : s.rules) {
       rules.push_back({{"stage", rule.stage},
@@ -138,8 +139,9 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));
-  fmt::print("  peak memory  {} RSS, {} in the memory budget\n",
-             FormatBytes(s.peak_rss_bytes), FormatBytes(s.peak_budget_bytes));
+  fmt::print("  peak memory  {} RSS, {} in the memory budget, {} allocated by Arrow\n",
+             FormatBytes(s.peak_rss_bytes), FormatBytes(s.peak_budget_bytes),
+             FormatBytes(s.peak_arrow_pool_bytes));
   if (!s.succeeded) fmt::print("  error        {}\n", s.error);
 }
 

@@ -56,8 +56,8 @@ class PartitionWriter {
   virtual arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) = 0;
   /// Rows accepted by Write() so far (for reconciliation before Commit).
   virtual int64_t rows_written() const = 0;
-  /// Bytes of accepted data the writer still holds in memory (e.g. a row group not yet
-  /// encoded). The engine counts them in the memory budget.
+  /// Bytes the writer holds in memory for accepted data (e.g. the encoded pages of a row
+  /// group not yet written out). The engine counts them in the memory budget.
   virtual int64_t buffered_bytes() const { return 0; }
   virtual arrow::Result<PartitionManifest> Commit() = 0;
   virtual arrow::Status Abort() = 0;

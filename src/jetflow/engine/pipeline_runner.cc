@@ -1,5 +1,6 @@
 #include "jetflow/engine/pipeline_runner.h"
 
+#include <arrow/memory_pool.h>
 #include <arrow/api.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/thread_pool.h>
@@ -83,9 +84,9 @@ arrow::Result<std::vector<PartitionManifest>> ManifestsFromJson(const std::strin
   return manifests;
 }
 
-/// Keeps the memory budget informed of the data a partition's writers hold (e.g. a row
-/// group not yet encoded): counted without waiting, since it is already allocated, so
-/// readers wait instead. Everything still counted is released when the attempt ends.
+/// Keeps the memory budget informed of what a partition's writers hold (e.g. the encoded
+/// pages of an open row group): counted without waiting, since it is already allocated,
+/// so readers wait instead. Everything still counted is released when the attempt ends.
 class WriterMemory {
  public:
   WriterMemory(MemoryBudget& budget,
@@ -803,6 +804,7 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
       summary.error));
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   summary.peak_rss_bytes = PeakRssBytes();
+  summary.peak_arrow_pool_bytes = arrow::default_memory_pool()->max_memory();
   return summary;
 }
 

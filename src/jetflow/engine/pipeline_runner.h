@@ -75,6 +75,8 @@ struct RunSummary {
   double seconds = 0;
   int64_t peak_budget_bytes = 0;
   int64_t peak_rss_bytes = 0;
+  /// Highest number of bytes allocated from Arrow's default memory pool at once.
+  int64_t peak_arrow_pool_bytes = 0;
 };
 
 struct RunOptions {

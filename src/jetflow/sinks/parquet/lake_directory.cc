@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <atomic>
 #include <cerrno>
@@ -177,6 +176,16 @@ arrow::Status LakeDirectory::WriteFile(const std::string& path,
   return Sync(path);
 }
 
+void LakeDirectory::StartWriteBack(const std::string& path) const {
+  if (!is_local_) return;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+#ifdef __linux__
+  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  ::close(fd);
+}
+
 arrow::Status LakeDirectory::Sync(const std::string& path) const {
   if (!is_local_) return arrow::Status::OK();  // object stores are durable on close
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -187,36 +196,6 @@ arrow::Status LakeDirectory::Sync(const std::string& path) const {
   errno = saved_errno;
   if (rc != 0) return ErrnoStatus("fsync failed for", path);
   return arrow::Status::OK();
-}
-
-arrow::Result<LakeDirectory::Digest> LakeDirectory::DigestFile(
-    const std::string& path) const {
-  auto stream = filesystem_->OpenInputStream(path);
-  if (!stream.ok()) return IoFailure(stream.status(), path);
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                 &XXH3_freeState);
-  if (state == nullptr) return arrow::Status::OutOfMemory("xxh3 state");
-  XXH3_128bits_reset(state.get());
-  Digest digest;
-  constexpr int64_t kChunk = 1 << 20;
-  while (true) {
-    auto chunk = (*stream)->Read(kChunk);
-    if (!chunk.ok()) return IoFailure(chunk.status(), path);
-    if ((*chunk)->size() == 0) break;
-    XXH3_128bits_update(state.get(), (*chunk)->data(),
-                        static_cast<size_t>((*chunk)->size()));
-    digest.bytes += (*chunk)->size();
-  }
-  ARROW_RETURN_NOT_OK(IoFailure((*stream)->Close(), path));
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state.get()));
-  static constexpr char kHex[] = "0123456789abcdef";
-  digest.checksum = "xxh3-128:";
-  for (unsigned char byte : canonical.digest) {
-    digest.checksum.push_back(kHex[byte >> 4]);
-    digest.checksum.push_back(kHex[byte & 0xf]);
-  }
-  return digest;
 }
 
 arrow::Status LakeDirectory::Publish(const std::string& staged, const std::string& final,

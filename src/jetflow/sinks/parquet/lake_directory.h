@@ -81,13 +81,11 @@ class LakeDirectory {
   arrow::Status WriteFile(const std::string& path, const std::string& content) const;
   /// Makes a file or directory durable (fsync; local only, a no-op elsewhere).
   arrow::Status Sync(const std::string& path) const;
+  /// Asks the kernel to start writing `path`'s dirty pages to disk now, without waiting
+  /// (Linux sync_file_range), so that the fsync at commit finds little left to write.
+  /// Best effort: failures are ignored here and reported by Sync. Local only.
+  void StartWriteBack(const std::string& path) const;
 
-  struct Digest {
-    int64_t bytes = 0;
-    std::string checksum;  // "xxh3-128:<32 hex digits>"
-  };
-  /// Reads `path` once and returns its size and checksum.
-  arrow::Result<Digest> DigestFile(const std::string& path) const;
 
   /// Makes directory `staged` visible as `final`, replacing what `final` held, so that a
   /// reader sees either the old or the new content, never a mix. Locally this is one

@@ -251,6 +251,10 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
   }
 
   options.row_group_rows = node.GetInt("row_group_rows", options.row_group_rows, 1);
+  options.row_group_bytes = node.GetBytes("row_group_bytes", options.row_group_bytes);
+  if (options.row_group_bytes < 0) {
+    node.Get("row_group_bytes").Error("'row_group_bytes' must not be negative");
+  }
   options.max_file_rows = node.GetInt("max_file_rows", 0, 0);
   options.max_file_bytes = node.GetBytes("max_file_bytes", options.max_file_bytes);
   if (options.max_file_bytes < 0) {
@@ -334,6 +338,8 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   if (options.path.empty()) problems.push_back("'path' is required");
   if (options.row_group_rows < 1)
     problems.push_back("'row_group_rows' must be at least 1");
+  if (options.row_group_bytes < 0)
+    problems.push_back("'row_group_bytes' must not be negative");
   if (options.max_file_rows < 0)
     problems.push_back("'max_file_rows' must not be negative");
   if (options.max_file_bytes < 0)
@@ -465,6 +471,7 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   settings->max_file_rows = options_.max_file_rows;
   settings->max_file_bytes = options_.max_file_bytes;
   settings->row_group_rows = options_.row_group_rows;
+  settings->row_group_bytes = options_.row_group_bytes;
   if (options_.profile == OutputProfile::kSpark) {
     // Arrow writes dates and timestamps in the proleptic Gregorian calendar.
     // Spark 3.0-3.5 refuses, by default, dates before 1582-10-15 and timestamps before

@@ -63,6 +63,9 @@ class ParquetLoader : public Loader {
     arrow::Compression::type compression = arrow::Compression::ZSTD;
     std::optional<int> compression_level;
     int64_t row_group_rows = int64_t{1} << 20;
+    /// A row group also ends once the Arrow size of its rows reaches this, so that wide
+    /// rows do not make a writer hold ever more memory; 0 = unlimited.
+    int64_t row_group_bytes = int64_t{128} << 20;
     /// Roll to a new file after this many rows; 0 = unlimited.
     int64_t max_file_rows = 0;
     /// Roll to a new file once this many bytes are flushed; 0 = unlimited.

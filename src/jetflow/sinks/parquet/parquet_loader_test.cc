@@ -5,6 +5,7 @@
 #include <arrow/extension/uuid.h>
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/file.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -64,6 +65,19 @@ class ParquetLoaderTest : public parquet_test::LakeTest {
 
 constexpr const char* kP0 = "dt=2026-11-25/part=p0/";
 
+// The manifest checksum of `bytes`, computed here independently of the loader.
+std::string Xxh3Checksum(const std::string& bytes) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
+  std::string hex = "xxh3-128:";
+  for (unsigned char b : canonical.digest) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  return hex;
+}
+
 // --- Writing and reading back
 // -----------------------------------------------------------
 
@@ -100,15 +114,7 @@ TEST_F(ParquetLoaderTest, CommitsAPartitionThatReadsBackExactly) {
   std::string bytes = ReadText(file.path);
   EXPECT_EQ(file.bytes, static_cast<int64_t>(bytes.size()));
   EXPECT_EQ(manifest.bytes, file.bytes);
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
-  std::string hex;
-  for (unsigned char b : canonical.digest) {
-    static const char* digits = "0123456789abcdef";
-    hex += digits[b >> 4];
-    hex += digits[b & 15];
-  }
-  EXPECT_EQ(file.checksum, "xxh3-128:" + hex);
+  EXPECT_EQ(file.checksum, Xxh3Checksum(bytes));
 
   // The manifest next to the data is the one Commit returned.
   ASSERT_OK_AND_ASSIGN(
@@ -260,6 +266,29 @@ TEST_F(ParquetLoaderTest, EncodesWithSeveralThreads) {
   EXPECT_EQ(
       testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
       "");
+}
+
+TEST_F(ParquetLoaderTest, CountsWhatItsEncodersHoldUntilCommit) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  EXPECT_EQ(writer->buffered_bytes(), 0);
+  arrow::StringBuilder names;
+  arrow::Int64Builder ids;
+  for (int64_t i = 0; i < 50000; ++i) {
+    ASSERT_OK(ids.Append(i * 7919));
+    ASSERT_OK(names.Append("name-" + std::to_string(i * 104729)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  ASSERT_OK(writer->Write(arrow::RecordBatch::Make(schema, 50000, {id_array, name_array})));
+  // The open row group's pages and dictionaries: at least the compressed size of 50,000
+  // distinct values, well over 100 KB.
+  const int64_t held = writer->buffered_bytes();
+  EXPECT_GT(held, 100 * 1024);
+  ASSERT_OK(writer->Commit().status());
+  EXPECT_EQ(writer->buffered_bytes(), 0) << "held " << held << " before commit";
 }
 
 // --- Errors while writing
@@ -515,9 +544,44 @@ TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileRows) {
   for (const auto& file : manifest.files) {
     EXPECT_LE(file.rows, 2);
     EXPECT_EQ(ReadParquet(file.path)->num_rows(), file.rows);
+    // Each file is digested while it is written: its own bytes, not its neighbours'.
+    const std::string bytes = ReadText(file.path);
+    EXPECT_EQ(file.bytes, static_cast<int64_t>(bytes.size()));
+    EXPECT_EQ(file.checksum, Xxh3Checksum(bytes)) << file.path;
     total += file.rows;
   }
   EXPECT_EQ(total, 5);
+}
+
+TEST_F(ParquetLoaderTest, EndsRowGroupsAtRowGroupBytes) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.row_group_bytes = 4096;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  arrow::StringBuilder names;
+  arrow::Int64Builder ids;
+  for (int64_t i = 0; i < 1000; ++i) {
+    ASSERT_OK(ids.Append(i));
+    ASSERT_OK(names.Append("name-" + std::to_string(1000000 + i)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  auto batch = arrow::RecordBatch::Make(schema, 1000, {id_array, name_array});
+  // 8 + 4 + 12 bytes a row (id, name offset, name), so a row group ends at its 171st row
+  // (4,104 bytes) and 1,000 rows make five row groups of 171 rows and one of 145.
+  ASSERT_OK_AND_ASSIGN(int64_t batch_bytes, arrow::util::ReferencedBufferSize(*batch));
+  ASSERT_EQ(batch_bytes, 24000);
+  ASSERT_OK_AND_ASSIGN(auto manifest,
+                       WritePartition(loader.get(), Partition("p0"), {batch}));
+  ASSERT_EQ(manifest.files.size(), 1u);
+  auto reader = OpenParquet(manifest.files[0].path);
+  auto metadata = reader->parquet_reader()->metadata();
+  ASSERT_EQ(metadata->num_row_groups(), 6);
+  for (int i = 0; i < metadata->num_row_groups(); ++i) {
+    EXPECT_EQ(metadata->RowGroup(i)->num_rows(), i < 5 ? 171 : 145) << i;
+  }
+  EXPECT_EQ(testing::DiffBatches(*batch, *ReadParquet(manifest.files[0].path)), "");
 }
 
 TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileBytes) {
@@ -727,6 +791,7 @@ profile: lossless
 compression: zstd
 compression_level: 9
 row_group_rows: 1000
+row_group_bytes: 32MiB
 max_file_rows: 5000
 max_file_bytes: 64MiB
 dictionary: false
@@ -747,6 +812,7 @@ extra_columns: drop
   EXPECT_EQ(options.compression, arrow::Compression::ZSTD);
   EXPECT_EQ(options.compression_level, 9);
   EXPECT_EQ(options.row_group_rows, 1000);
+  EXPECT_EQ(options.row_group_bytes, 32 << 20);
   EXPECT_EQ(options.max_file_rows, 5000);
   EXPECT_EQ(options.max_file_bytes, 64 << 20);
   EXPECT_FALSE(options.dictionary);
@@ -771,6 +837,7 @@ TEST_F(ParquetLoaderTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(options.compression, arrow::Compression::ZSTD);
   EXPECT_FALSE(options.compression_level.has_value());
   EXPECT_EQ(options.row_group_rows, 1048576);
+  EXPECT_EQ(options.row_group_bytes, 128 << 20);
   EXPECT_EQ(options.max_file_rows, 0);
   EXPECT_EQ(options.max_file_bytes, 512 << 20);
   EXPECT_TRUE(options.dictionary);

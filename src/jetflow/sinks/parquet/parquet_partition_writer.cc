@@ -34,6 +34,9 @@ ParquetPartitionWriter::ParquetPartitionWriter(
     std::string staging_dir, std::string final_dir,
     std::unique_ptr<HiveBatchSplitter> splitter)
     : settings_(std::move(settings)),
+      writer_properties_(parquet::WriterProperties::Builder(*settings_->writer_properties)
+                             .memory_pool(&memory_pool_)
+                             ->build()),
       context_(std::move(context)),
       staging_dir_(std::move(staging_dir)),
       final_dir_(std::move(final_dir)),
@@ -114,8 +117,14 @@ arrow::Status ParquetPartitionWriter::WriteConformed(
 
 arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
   int64_t buffered_rows = 0;
-  for (const FileSequence* sequence : open_) buffered_rows += sequence->buffered_rows;
-  while (buffered_rows > settings_->row_group_rows) {
+  int64_t buffered_bytes = 0;
+  for (const FileSequence* sequence : open_) {
+    buffered_rows += sequence->buffered_rows;
+    buffered_bytes += sequence->buffered_arrow_bytes;
+  }
+  const int64_t byte_limit = settings_->row_group_bytes;
+  while (buffered_rows > settings_->row_group_rows ||
+         (byte_limit > 0 && buffered_bytes > byte_limit)) {
     // The fullest row group first, so early flushes make as few small row groups as
     // possible; ties go to the least recently written file (deterministic either way).
     FileSequence* fullest = nullptr;
@@ -125,6 +134,7 @@ arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
       }
     }
     buffered_rows -= fullest->buffered_rows;
+    buffered_bytes -= fullest->buffered_arrow_bytes;
     // Written now, to free its pages (if no more rows come for this file, it ends with an
     // empty row group, which readers skip).
     ARROW_RETURN_NOT_OK(FlushRowGroup(*fullest, /*write_now=*/true));
@@ -159,8 +169,13 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     FileSequence& sequence, const std::shared_ptr<arrow::RecordBatch>& rows) {
   const int64_t total = rows->num_rows();
   const int64_t row_group_rows = settings_->row_group_rows;
-  ARROW_ASSIGN_OR_RAISE(const int64_t total_bytes,
-                        arrow::util::ReferencedBufferSize(*rows));
+  const int64_t row_group_bytes = settings_->row_group_bytes;
+  int64_t bytes_per_row = 0;
+  if (row_group_bytes > 0 && total > 0) {
+    ARROW_ASSIGN_OR_RAISE(const int64_t total_bytes,
+                          arrow::util::ReferencedBufferSize(*rows));
+    bytes_per_row = std::max<int64_t>(1, (total_bytes + total - 1) / total);
+  }
   int64_t offset = 0;
   while (offset < total) {
     if (sequence.writer == nullptr) {
@@ -175,6 +190,11 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     // Stop at row-group boundaries: a row group is written when it is complete, and the
     // size check below then runs after every row group.
     take = std::min(take, row_group_rows - sequence.buffered_rows);
+    if (bytes_per_row > 0) {
+      // At least one row, so a single row wider than row_group_bytes still moves on.
+      const int64_t room = row_group_bytes - sequence.buffered_arrow_bytes;
+      take = std::min(take, std::max<int64_t>(1, (room + bytes_per_row - 1) / bytes_per_row));
+    }
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
     // Rows are encoded as they arrive, into Arrow's buffered row group (compressed pages
     // in memory until the row group closes; columns in parallel with encode_threads > 1).
@@ -186,19 +206,20 @@ arrow::Status ParquetPartitionWriter::WriteRows(
           Where(sequence.path));
       sequence.row_group_complete = false;
       ++sequence.row_groups_written;
+      // The previous row group just reached the file: its pages go to disk meanwhile.
+      settings_->lake->StartWriteBack(sequence.path);
     }
     JETFLOW_RETURN_NOT_OK_CTX(
         settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
                                    sequence.path),
         Where(sequence.path));
-    const int64_t bytes = total > 0 ? total_bytes * take / total : 0;
-    sequence.buffered_bytes += bytes;
-    buffered_bytes_ += bytes;
     sequence.rows += take;
     sequence.buffered_rows += take;
+    sequence.buffered_arrow_bytes += take * bytes_per_row;
     rows_written_ += take;
     offset += take;
-    if (sequence.buffered_rows == row_group_rows) {
+    if (sequence.buffered_rows == row_group_rows ||
+        (bytes_per_row > 0 && sequence.buffered_arrow_bytes >= row_group_bytes)) {
       ARROW_RETURN_NOT_OK(FlushRowGroup(sequence, /*write_now=*/false));
     }
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
@@ -226,12 +247,12 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
   if (write_now) {
     status = sequence.writer->NewBufferedRowGroup();
     ++sequence.row_groups_written;
+    if (status.ok()) settings_->lake->StartWriteBack(sequence.path);
   } else {
     sequence.row_group_complete = true;
   }
   sequence.buffered_rows = 0;
-  buffered_bytes_ -= sequence.buffered_bytes;
-  sequence.buffered_bytes = 0;
+  sequence.buffered_arrow_bytes = 0;
   return AddContext(settings_->lake->IoFailure(status, sequence.path),
                     Where(sequence.path));
 }
@@ -247,15 +268,17 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
       sequence.directory.empty() ? staging_dir_
                                  : LakeDirectory::Join(staging_dir_, sequence.directory),
       name);
-  auto sink = settings_->lake->filesystem()->OpenOutputStream(sequence.path);
-  if (!sink.ok()) {
-    return AddContext(settings_->lake->IoFailure(sink.status(), sequence.path),
+  auto file = settings_->lake->filesystem()->OpenOutputStream(sequence.path);
+  if (!file.ok()) {
+    return AddContext(settings_->lake->IoFailure(file.status(), sequence.path),
                       Where(sequence.path));
   }
+  auto sink = DigestingOutputStream::Make(*std::move(file));
+  if (!sink.ok()) return AddContext(sink.status(), Where(sequence.path));
   sequence.sink = *std::move(sink);
-  auto writer = parquet::arrow::FileWriter::Open(
-      *settings_->file_schema, arrow::default_memory_pool(), sequence.sink,
-      settings_->writer_properties, settings_->arrow_properties);
+  auto writer = parquet::arrow::FileWriter::Open(*settings_->file_schema, &memory_pool_,
+                                                 sequence.sink, writer_properties_,
+                                                 settings_->arrow_properties);
   if (!writer.ok()) {
     (void)sequence.sink->Abort();
     sequence.sink.reset();
@@ -269,6 +292,7 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
   }
   sequence.rows = 0;
   sequence.buffered_rows = 0;
+  sequence.buffered_arrow_bytes = 0;
   sequence.row_group_complete = false;
   sequence.row_groups_written = 0;
   sequence.lru = open_.insert(open_.end(), &sequence);
@@ -298,21 +322,29 @@ arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
           ? DataFileName(sequence.next_index)
           : LakeDirectory::Join(sequence.directory, DataFileName(sequence.next_index));
   file.rows = sequence.rows;
+  file.digest = sink->digest();
   files_.push_back(std::move(file));
   ++sequence.next_index;
   sequence.rows = 0;
   sequence.buffered_rows = 0;
+  sequence.buffered_arrow_bytes = 0;
   return arrow::Status::OK();
 }
 
-arrow::Status ParquetPartitionWriter::CheckFooter(const std::string& path,
-                                                  int64_t expected_rows) const {
+arrow::Status ParquetPartitionWriter::CheckFile(const std::string& path,
+                                                const ClosedFile& file) const {
   const arrow::Schema& expected = *settings_->file_schema;
   // The Parquet reader reports most failures as Status but may throw on corrupt footers;
   // this is the one place that catches them.
   try {
     auto input = settings_->lake->filesystem()->OpenInputFile(path);
     if (!input.ok()) return settings_->lake->IoFailure(input.status(), path);
+    auto size = (*input)->GetSize();
+    if (!size.ok()) return settings_->lake->IoFailure(size.status(), path);
+    if (*size != file.digest.bytes) {
+      return arrow::Status::IOError("file check failed: the file holds ", *size,
+                                    " bytes, ", file.digest.bytes, " were written");
+    }
     ARROW_ASSIGN_OR_RAISE(auto reader,
                           parquet::arrow::OpenFile(*input, arrow::default_memory_pool()));
     std::shared_ptr<arrow::Schema> actual;
@@ -325,9 +357,9 @@ arrow::Status ParquetPartitionWriter::CheckFooter(const std::string& path,
           settings_->hive == nullptr ? "" : "\n  (without the partition_by columns)");
     }
     int64_t rows = reader->parquet_reader()->metadata()->num_rows();
-    if (rows != expected_rows) {
+    if (rows != file.rows) {
       return arrow::Status::Invalid("footer check failed: the footer counts ", rows,
-                                    " rows, ", expected_rows, " were written");
+                                    " rows, ", file.rows, " were written");
     }
   } catch (const std::exception& e) {
     return arrow::Status::Invalid("footer check failed: ", e.what());
@@ -363,14 +395,12 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
   manifest.schema_fingerprint = settings_->schema_fingerprint;
   for (const ClosedFile& file : files_) {
     const std::string path = LakeDirectory::Join(staging_dir_, file.path);
-    JETFLOW_RETURN_NOT_OK_CTX(CheckFooter(path, file.rows), Where(path));
-    auto digest = lake.DigestFile(path);
-    if (!digest.ok()) return AddContext(digest.status(), Where(path));
+    JETFLOW_RETURN_NOT_OK_CTX(CheckFile(path, file), Where(path));
     JETFLOW_RETURN_NOT_OK_CTX(lake.Sync(path), Where(path));
     manifest.files.push_back({LakeDirectory::Join(manifest.location, file.path),
-                              file.rows, digest->bytes, digest->checksum});
+                              file.rows, file.digest.bytes, file.digest.checksum});
     manifest.rows += file.rows;
-    manifest.bytes += digest->bytes;
+    manifest.bytes += file.digest.bytes;
   }
   // Column directories, deepest first (a child sorts after its parent), so that every
   // entry is durable before the directory holding it.

@@ -7,8 +7,9 @@
 // directory inside the staging directory ("country=DE/"), with its own file sequence. At
 // most max_open_files files are open at once: opening one more first closes the least
 // recently written one, whose next rows then start its directory's next part file.
-// Commit() closes the files, reads every footer back and checks it against the file
-// schema and row count, checksums the files, writes the partition manifest and publishes
+// Every file is checksummed as it is written (DigestingOutputStream). Commit() closes the
+// files, reads every footer back and checks it against the file schema, row count and
+// size, writes the partition manifest and publishes
 // the whole staging directory, column directories included, atomically
 // (LakeDirectory::Publish). Abort() deletes the staging directory.
 //
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <arrow/io/interfaces.h>
+#include <arrow/memory_pool.h>
 #include <arrow/util/key_value_metadata.h>
 #include <arrow/util/thread_pool.h>
 #include <parquet/arrow/writer.h>
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "jetflow/core/loader.h"
+#include "jetflow/sinks/parquet/file_digest.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
 #include "jetflow/sinks/parquet/lake_directory.h"
 
@@ -61,6 +64,8 @@ struct ParquetWriteSettings {
   std::shared_ptr<const arrow::KeyValueMetadata> footer_metadata;
   /// Rows per row group (the writer's max_row_group_length).
   int64_t row_group_rows = 1 << 20;
+  /// A row group also ends when its rows' Arrow size reaches this; 0 = unlimited.
+  int64_t row_group_bytes = 0;
   /// Runs column encoding when encode_threads > 1; referenced by arrow_properties.
   std::shared_ptr<arrow::internal::ThreadPool> encode_pool;
 };
@@ -75,7 +80,9 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
   int64_t rows_written() const override { return rows_written_; }
-  int64_t buffered_bytes() const override { return buffered_bytes_; }
+  /// What the Parquet encoders hold right now (pages of open row groups, dictionaries,
+  /// encoder buffers): everything they allocate comes from this writer's own pool.
+  int64_t buffered_bytes() const override { return memory_pool_.bytes_allocated(); }
   arrow::Result<PartitionManifest> Commit() override;
   arrow::Status Abort() override;
 
@@ -93,21 +100,20 @@ class ParquetPartitionWriter : public PartitionWriter {
     /// Number of the next part file.
     size_t next_index = 0;
     // The open file, if any.
-    std::shared_ptr<arrow::io::OutputStream> sink;
+    std::shared_ptr<DigestingOutputStream> sink;
     std::unique_ptr<parquet::arrow::FileWriter> writer;
     std::string path;
     int64_t rows = 0;
-    /// Rows of the open file's current row group, not yet written out.
+    /// Rows of the open file's current row group, not yet written out, and their Arrow
+    /// size (each batch's size spread evenly over its rows).
     int64_t buffered_rows = 0;
+    int64_t buffered_arrow_bytes = 0;
     /// The current row group is full and stays open (its pages in memory) until more
     /// rows arrive or the file closes: starting the next one eagerly would leave an empty
     /// row group at the end of a file whose rows end on a row-group boundary.
     bool row_group_complete = false;
     /// Row groups of the open file already written to its stream.
     int64_t row_groups_written = 0;
-    /// Arrow bytes of those rows (estimated in proportion to rows when sliced): an upper
-    /// bound of the encoded pages the open row group holds, counted in the memory budget.
-    int64_t buffered_bytes = 0;
     /// Position in open_, while a file is open.
     std::list<FileSequence*>::iterator lru;
   };
@@ -118,6 +124,7 @@ class ParquetPartitionWriter : public PartitionWriter {
     size_t index = 0;       // part-<index>.parquet
     std::string path;       // relative to the staging directory
     int64_t rows = 0;
+    FileDigest digest;
   };
 
   ParquetPartitionWriter(std::shared_ptr<const ParquetWriteSettings> settings,
@@ -139,15 +146,22 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// otherwise it is marked complete and written when the next rows or Close come.
   arrow::Status FlushRowGroup(FileSequence& sequence, bool write_now);
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
-  /// all of them at most row_group_rows by flushing the fullest row groups early.
+  /// all of them at most row_group_rows (and their Arrow size at most row_group_bytes)
+  /// by flushing the fullest row groups early.
   arrow::Status BoundBufferedRows();
   arrow::Status CloseFile(FileSequence& sequence);
   arrow::Result<PartitionManifest> CommitFiles();
-  arrow::Status CheckFooter(const std::string& path, int64_t expected_rows) const;
+  /// Reads the written file's footer back: schema, row count and size must be what was
+  /// written.
+  arrow::Status CheckFile(const std::string& path, const ClosedFile& file) const;
   /// " (partition 'p', file '...')" context for messages.
   std::string Where(const std::string& path) const;
 
   std::shared_ptr<const ParquetWriteSettings> settings_;
+  // Declared before the file writers that allocate from it, so it outlives them.
+  arrow::ProxyMemoryPool memory_pool_{arrow::default_memory_pool()};
+  /// settings_->writer_properties with memory_pool_.
+  std::shared_ptr<parquet::WriterProperties> writer_properties_;
   PartitionContext context_;
   std::string staging_dir_;
   std::string final_dir_;
@@ -160,7 +174,6 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;
-  int64_t buffered_bytes_ = 0;  // sum of the open files' buffered_bytes
 };
 
 }  // namespace jetflow

@@ -322,7 +322,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   options.snapshot = node.GetBool("snapshot", true);
   options.reconcile_counts = node.GetBool("reconcile_counts", false);
   options.batch_rows = sources::ParseBatchRows(node, context);
-  options.batch_bytes = node.GetBytes("batch_bytes", int64_t{64} << 20);
+  options.batch_bytes = node.GetBytes("batch_bytes", options.batch_bytes);
   ARROW_RETURN_NOT_OK(sources::FinishOptions(node, errors_before));
   return options;
 }

@@ -92,7 +92,7 @@ class PostgresConsumer : public Consumer {
     bool snapshot = true;
     bool reconcile_counts = false;
     int64_t batch_rows = 131072;
-    int64_t batch_bytes = int64_t{64} << 20;
+    int64_t batch_bytes = int64_t{8} << 20;
   };
 
   /// Reads every option (docs/sources.md); records all errors in the node's Diagnostics.
