@@ -496,8 +496,10 @@ def main() -> int:
                              "(default 1)")
     parser.add_argument("--batch-rows", type=parse_count, default=131072,
                         help="engine.batch_rows (default 128K)")
-    parser.add_argument("--queue-batches", type=int, default=4)
-    parser.add_argument("--memory-budget", default="256MiB")
+    parser.add_argument("--queue-batches", type=int, default=2,
+                        help="engine.queue_batches (default 2, the engine's default)")
+    parser.add_argument("--memory-budget", default="1GiB",
+                        help="engine.memory_budget (default 1GiB, the engine's default)")
     parser.add_argument("--loader-opt", action="append", default=[], metavar="KEY=VALUE",
                         help="extra parquet loader option (YAML value), e.g. "
                              "max_file_bytes=1GiB")

@@ -3,6 +3,7 @@ non-terminal stderr, and JSON log lines."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -137,11 +138,26 @@ def test_status_of_unknown_run(tmp_path):
     assert "999" in result.stderr
 
 
+def test_arrow_allocator_settings(tmp_path):
+    """jetflow runs on Arrow's jemalloc pool with purged pages returned at once
+    (JE_ARROW_MALLOC_CONF, set by re-executing itself); a user's own setting wins."""
+    path = write_pipeline(tmp_path, generate(1000, 1))
+    expected = os.environ.get("JE_ARROW_MALLOC_CONF", "muzzy_decay_ms:0")
+    default = run_jetflow("--log-level", "debug", "validate", path, expect=0)
+    assert "Arrow pool 'jemalloc'" in default.stderr, default.describe()
+    assert f"JE_ARROW_MALLOC_CONF='{expected}'" in default.stderr, default.describe()
+    own = run_jetflow("--log-level", "debug", "validate", path, expect=0,
+                      env={"JE_ARROW_MALLOC_CONF": "dirty_decay_ms:500"})
+    assert "JE_ARROW_MALLOC_CONF='dirty_decay_ms:500'" in own.stderr, own.describe()
+
+
 def test_human_summary(tmp_path):
     path = write_pipeline(tmp_path, generate(5000, 2))
     result = run_jetflow("run", path, "--no-progress", expect=0)
     assert "succeeded" in result.stdout
     assert "5,000" in result.stdout, result.stdout
+    assert re.search(r"peak memory .+ RSS, .+ in the memory budget, .+ allocated by Arrow",
+                     result.stdout), result.stdout
 
 
 PROGRESS = re.compile(r"progress: rows ([\d,]+) .*partitions (\d+)/(\d+)")

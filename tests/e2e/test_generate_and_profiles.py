@@ -336,6 +336,7 @@ def test_memory_budget_bounds_batches_in_flight(tmp_path):
     slack = 4 * 3 * 1024 * 1024
     bound = 12 * 1024 * 1024 + slack
     assert 0 < bounded["peak_in_flight_bytes"] <= bound, bounded
+    assert bounded["peak_arrow_pool_bytes"] > 0, bounded
     # The control holds most of its 4 x 30 batches at once (~58 MB measured).
     assert unbounded["peak_in_flight_bytes"] > 1.5 * bound, \
         f"control run stayed near the bound, so this test proves nothing: {unbounded}"

@@ -1,6 +1,7 @@
 // jetflow: streaming ELT from YAML pipelines into an idempotent Parquet lake.
 // Thin entry point: parse arguments, set up logging and Arrow, dispatch to a subcommand.
 #include <arrow/compute/initialize.h>
+#include <arrow/memory_pool.h>
 #include <fmt/format.h>
 #include <malloc.h>
 #include <spdlog/pattern_formatter.h>
@@ -200,6 +201,10 @@ int main(int argc, char** argv) {
   // disk, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
   ConfigureLogging(log_level, log_format);
+  const char* jemalloc_config = std::getenv("JE_ARROW_MALLOC_CONF");
+  spdlog::debug("memory: Arrow pool '{}', JE_ARROW_MALLOC_CONF='{}'",
+                arrow::default_memory_pool()->backend_name(),
+                jemalloc_config == nullptr ? "" : jemalloc_config);
   if (auto status = arrow::compute::Initialize(); !status.ok()) {
     std::cerr << "error: cannot initialise Arrow compute: " << status.ToString() << "\n";
     return kExitStateError;

@@ -22,9 +22,9 @@ struct EngineOptions {
   /// threads.
   int compute_threads = 0;
   /// Cap on Arrow bytes in flight across all partitions: queued batches plus what the
-  /// loaders hold (PartitionWriter::buffered_bytes). A partition whose loaders hold memory
-  /// and whose queue is empty may exceed it by one batch, so it can always progress;
-  /// loader memory is counted as it grows, never waited for.
+  /// loaders hold (PartitionWriter::buffered_bytes). A partition whose loaders hold
+  /// memory and whose queue is empty may exceed it by one batch, so it can always
+  /// progress; loader memory is counted as it grows, never waited for.
   int64_t memory_budget_bytes = int64_t{1} << 30;
   /// Batches queued between a partition's reader and writer.
   int queue_batches = 2;

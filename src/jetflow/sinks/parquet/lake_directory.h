@@ -86,7 +86,6 @@ class LakeDirectory {
   /// Best effort: failures are ignored here and reported by Sync. Local only.
   void StartWriteBack(const std::string& path) const;
 
-
   /// Makes directory `staged` visible as `final`, replacing what `final` held, so that a
   /// reader sees either the old or the new content, never a mix. Locally this is one
   /// atomic rename (or exchange); elsewhere the old directory is first moved under

@@ -282,7 +282,8 @@ TEST_F(ParquetLoaderTest, CountsWhatItsEncodersHoldUntilCommit) {
   }
   ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
   ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
-  ASSERT_OK(writer->Write(arrow::RecordBatch::Make(schema, 50000, {id_array, name_array})));
+  ASSERT_OK(
+      writer->Write(arrow::RecordBatch::Make(schema, 50000, {id_array, name_array})));
   // The open row group's pages and dictionaries: at least the compressed size of 50,000
   // distinct values, well over 100 KB.
   const int64_t held = writer->buffered_bytes();

@@ -193,7 +193,8 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     if (bytes_per_row > 0) {
       // At least one row, so a single row wider than row_group_bytes still moves on.
       const int64_t room = row_group_bytes - sequence.buffered_arrow_bytes;
-      take = std::min(take, std::max<int64_t>(1, (room + bytes_per_row - 1) / bytes_per_row));
+      take = std::min(take,
+                      std::max<int64_t>(1, (room + bytes_per_row - 1) / bytes_per_row));
     }
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
     // Rows are encoded as they arrive, into Arrow's buffered row group (compressed pages
