@@ -8,10 +8,10 @@
 // most max_open_files files are open at once: opening one more first closes the least
 // recently written one, whose next rows then start its directory's next part file.
 // Every file is checksummed as it is written (DigestingOutputStream). Commit() closes the
-// files, reads every footer back and checks it against the file schema, row count and
-// size, writes the partition manifest and publishes
-// the whole staging directory, column directories included, atomically
-// (LakeDirectory::Publish). Abort() deletes the staging directory.
+// files, checks each one's size and reads its footer back to check it against the file
+// schema and row count, writes the partition manifest and publishes the whole staging
+// directory, column directories included, atomically (LakeDirectory::Publish). Abort()
+// deletes the staging directory.
 //
 // Threading: one thread uses a writer; writers of different partitions run concurrently.
 #pragma once
