@@ -705,8 +705,29 @@ TEST_F(ParquetLoaderTest, UnwritableRootFailsAtBeginRunWithThePath) {
 // --- Other filesystems and injected failures
 // --------------------------------------------
 
+// A stream that adds one byte the writer never wrote when it closes: the store keeps
+// something other than what was written.
+class OneByteMoreOnClose : public arrow::io::OutputStream {
+ public:
+  explicit OneByteMoreOnClose(std::shared_ptr<arrow::io::OutputStream> inner)
+      : inner_(std::move(inner)) {}
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    return inner_->Write(data, nbytes);
+  }
+  arrow::Status Flush() override { return inner_->Flush(); }
+  arrow::Status Close() override {
+    if (!inner_->closed()) ARROW_RETURN_NOT_OK(inner_->Write("x", 1));
+    return inner_->Close();
+  }
+  bool closed() const override { return inner_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
+
+ private:
+  std::shared_ptr<arrow::io::OutputStream> inner_;
+};
+
 // The local disk posing as a remote store (no fsync, no atomic exchange), optionally
-// failing to create data files.
+// failing to create data files or storing one byte more than written.
 class RemoteLikeFileSystem : public arrow::fs::LocalFileSystem {
  public:
   std::string type_name() const override { return "remote-test"; }
@@ -714,13 +735,19 @@ class RemoteLikeFileSystem : public arrow::fs::LocalFileSystem {
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
       const std::string& path,
       const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
-    if (fail_data_files && path.size() > 8 &&
-        path.substr(path.size() - 8) == ".parquet") {
+    const bool data_file = path.size() > 8 && path.substr(path.size() - 8) == ".parquet";
+    if (fail_data_files && data_file) {
       return arrow::Status::IOError("injected: connection reset");
     }
-    return arrow::fs::LocalFileSystem::OpenOutputStream(path, metadata);
+    ARROW_ASSIGN_OR_RAISE(auto stream,
+                          arrow::fs::LocalFileSystem::OpenOutputStream(path, metadata));
+    if (grow_data_files && data_file) {
+      return std::make_shared<OneByteMoreOnClose>(std::move(stream));
+    }
+    return stream;
   }
   bool fail_data_files = false;
+  bool grow_data_files = false;
 };
 
 TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
@@ -765,6 +792,23 @@ TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
       HasSubstr("_jetflow_staging/dt=2026-11-25/p0/attempt-1/part-00000.parquet"));
   ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), IsEmpty());
+}
+
+TEST_F(ParquetLoaderTest, FileThatIsNotWhatWasWrittenIsNotPublished) {
+  auto filesystem = std::make_shared<RemoteLikeFileSystem>();
+  filesystem->grow_data_files = true;
+  auto options = Options();
+  options.filesystem = filesystem;
+  auto schema = OrdersSchema();
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  auto manifest = WritePartition(loader.get(), Partition("p0"),
+                                 {Batch(schema, R"([{"id": 1, "name": "a"}])")});
+  ASSERT_FALSE(manifest.ok());
+  EXPECT_THAT(manifest.status().message(),
+              HasSubstr("file check failed: the file holds"));
+  EXPECT_THAT(manifest.status().message(), HasSubstr("part-00000.parquet"));
+  EXPECT_FALSE(fs::exists(root_ / kP0)) << "a partition with a bad file was published";
 }
 
 // --- Options
