@@ -39,6 +39,17 @@ class ParquetLoaderTest : public parquet_test::LakeTest {
  protected:
   ParquetLoader::Options Options() const { return BaseOptions(); }
 
+  /// A loader of OrdersSchema() writing through `filesystem`, its run begun.
+  std::unique_ptr<ParquetLoader> OrdersLoaderOn(
+      std::shared_ptr<arrow::fs::FileSystem> filesystem) {
+    auto options = Options();
+    options.filesystem = std::move(filesystem);
+    auto loader = Loader(options, OrdersSchema());
+    arrow::Status begun = loader->BeginRun(Run());
+    EXPECT_TRUE(begun.ok()) << begun.ToString();
+    return loader;
+  }
+
   static std::shared_ptr<arrow::Schema> OrdersSchema() {
     return arrow::schema(
         {arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
@@ -752,11 +763,8 @@ class RemoteLikeFileSystem : public arrow::fs::LocalFileSystem {
 
 TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
   auto filesystem = std::make_shared<RemoteLikeFileSystem>();
-  auto options = Options();
-  options.filesystem = filesystem;
   auto schema = OrdersSchema();
-  auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  auto loader = OrdersLoaderOn(filesystem);
   ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
                 .status());
@@ -776,11 +784,8 @@ TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
 TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
   auto filesystem = std::make_shared<RemoteLikeFileSystem>();
   filesystem->fail_data_files = true;
-  auto options = Options();
-  options.filesystem = filesystem;
   auto schema = OrdersSchema();
-  auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  auto loader = OrdersLoaderOn(filesystem);
   ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   arrow::Status status = writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])"));
   ASSERT_TRUE(status.IsIOError()) << status.ToString();
@@ -797,11 +802,8 @@ TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
 TEST_F(ParquetLoaderTest, FileThatIsNotWhatWasWrittenIsNotPublished) {
   auto filesystem = std::make_shared<RemoteLikeFileSystem>();
   filesystem->grow_data_files = true;
-  auto options = Options();
-  options.filesystem = filesystem;
   auto schema = OrdersSchema();
-  auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  auto loader = OrdersLoaderOn(filesystem);
   auto manifest = WritePartition(loader.get(), Partition("p0"),
                                  {Batch(schema, R"([{"id": 1, "name": "a"}])")});
   ASSERT_FALSE(manifest.ok());

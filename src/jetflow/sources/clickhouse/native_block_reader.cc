@@ -750,6 +750,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ReadOffsets(DecodeContext* ctx,
   return offsets;
 }
 
+// Array(T), and Map(K, V), which is serialized as Array(Tuple(K, V)): offsets, then the
+// values (Arrow's list and map arrays have the same layout).
 class ArrayDecoder : public ColumnDecoder {
  public:
   ArrayDecoder(std::shared_ptr<arrow::DataType> type,
@@ -794,29 +796,6 @@ class TupleDecoder : public ColumnDecoder {
 
  private:
   std::vector<std::unique_ptr<ColumnDecoder>> elements_;
-};
-
-// Map(K, V) is serialized as Array(Tuple(K, V)).
-class MapDecoder : public ColumnDecoder {
- public:
-  MapDecoder(std::shared_ptr<arrow::DataType> type,
-             std::unique_ptr<ColumnDecoder> entries)
-      : ColumnDecoder(std::move(type)), entries_(std::move(entries)) {}
-
-  arrow::Status ReadPrefix(DecodeContext* ctx) override {
-    return entries_->ReadPrefix(ctx);
-  }
-
-  arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) override {
-    int64_t total = 0;
-    ARROW_ASSIGN_OR_RAISE(auto offsets, ReadOffsets(ctx, rows, &total));
-    ARROW_ASSIGN_OR_RAISE(ArrayDataPtr entries, entries_->Decode(ctx, total));
-    return arrow::ArrayData::Make(type_, rows, {nullptr, std::move(offsets)}, {entries},
-                                  0);
-  }
-
- private:
-  std::unique_ptr<ColumnDecoder> entries_;
 };
 
 // --- LowCardinality
@@ -1034,6 +1013,17 @@ int64_t Pow10(int exponent) {
   return value;
 }
 
+// One decoder per element type (of a Tuple or a Map's key and value).
+arrow::Result<std::vector<std::unique_ptr<ColumnDecoder>>> MakeDecoders(
+    const std::vector<ClickHouseType>& types) {
+  std::vector<std::unique_ptr<ColumnDecoder>> decoders;
+  for (const auto& type : types) {
+    ARROW_ASSIGN_OR_RAISE(auto decoder, MakeDecoder(type));
+    decoders.push_back(std::move(decoder));
+  }
+  return decoders;
+}
+
 arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& type) {
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::DataType> arrow_type, ArrowTypeFor(type));
   const std::string& name = type.name;
@@ -1116,22 +1106,14 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
     return std::make_unique<ArrayDecoder>(arrow_type, std::move(value));
   }
   if (name == "Tuple") {
-    std::vector<std::unique_ptr<ColumnDecoder>> elements;
-    for (const auto& child : type.children) {
-      ARROW_ASSIGN_OR_RAISE(auto element, MakeDecoder(child));
-      elements.push_back(std::move(element));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
     return std::make_unique<TupleDecoder>(arrow_type, std::move(elements));
   }
   if (name == "Map") {
-    std::vector<std::unique_ptr<ColumnDecoder>> elements;
-    for (const auto& child : type.children) {
-      ARROW_ASSIGN_OR_RAISE(auto element, MakeDecoder(child));
-      elements.push_back(std::move(element));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
     auto entries_type = static_cast<const arrow::MapType&>(*arrow_type).value_type();
     auto entries = std::make_unique<TupleDecoder>(entries_type, std::move(elements));
-    return std::make_unique<MapDecoder>(arrow_type, std::move(entries));
+    return std::make_unique<ArrayDecoder>(arrow_type, std::move(entries));
   }
   if (name == "LowCardinality") {
     const ClickHouseType& inner = type.children[0];

@@ -250,6 +250,24 @@ arrow::Status InfinityError(const char* what, bool positive) {
       " cannot be represented in Arrow (infinity policy: error)");
 }
 
+// A value Arrow cannot hold (±infinity, 24:00:00) under the infinity policy: `clamped`,
+// null, or the error make_error() returns.
+template <typename T, typename MakeError>
+arrow::Status ApplyInfinityPolicy(InfinityPolicy policy, T clamped, T* out, bool* is_null,
+                                  MakeError make_error) {
+  switch (policy) {
+    case InfinityPolicy::kClamp:
+      *out = clamped;
+      return arrow::Status::OK();
+    case InfinityPolicy::kNull:
+      *is_null = true;
+      return arrow::Status::OK();
+    case InfinityPolicy::kError:
+      break;
+  }
+  return make_error();
+}
+
 struct DateOp {
   static constexpr int kWireSize = 4;
   static constexpr const char* kName = "date";
@@ -259,16 +277,9 @@ struct DateOp {
     if (ARROW_PREDICT_FALSE(days == std::numeric_limits<int32_t>::max() ||
                             days == std::numeric_limits<int32_t>::min())) {
       const bool positive = days > 0;
-      switch (policy) {
-        case InfinityPolicy::kClamp:
-          *out = positive ? kDateClampMax : kDateClampMin;
-          return arrow::Status::OK();
-        case InfinityPolicy::kNull:
-          *is_null = true;
-          return arrow::Status::OK();
-        case InfinityPolicy::kError:
-          return InfinityError("date", positive);
-      }
+      return ApplyInfinityPolicy(policy, positive ? kDateClampMax : kDateClampMin, out,
+                                 is_null,
+                                 [&] { return InfinityError("date", positive); });
     }
     const int64_t shifted = int64_t{days} + kPgEpochDays;
     if (ARROW_PREDICT_FALSE(shifted > std::numeric_limits<int32_t>::max())) {
@@ -288,16 +299,9 @@ struct TimestampOp {
     if (ARROW_PREDICT_FALSE(micros == std::numeric_limits<int64_t>::max() ||
                             micros == std::numeric_limits<int64_t>::min())) {
       const bool positive = micros > 0;
-      switch (policy) {
-        case InfinityPolicy::kClamp:
-          *out = positive ? kTimestampClampMax : kTimestampClampMin;
-          return arrow::Status::OK();
-        case InfinityPolicy::kNull:
-          *is_null = true;
-          return arrow::Status::OK();
-        case InfinityPolicy::kError:
-          return InfinityError("timestamp", positive);
-      }
+      return ApplyInfinityPolicy(
+          policy, positive ? kTimestampClampMax : kTimestampClampMin, out, is_null,
+          [&] { return InfinityError("timestamp", positive); });
     }
     if (ARROW_PREDICT_FALSE(__builtin_add_overflow(micros, kPgEpochMicros, out))) {
       return arrow::Status::Invalid("timestamp ", micros,
@@ -323,17 +327,10 @@ struct TimeOp {
                                                " is not a time of day");
     }
     if (ARROW_PREDICT_FALSE(*out == kMicrosPerDay)) {
-      switch (policy) {
-        case InfinityPolicy::kClamp:
-          *out = kMicrosPerDay - 1;
-          return arrow::Status::OK();
-        case InfinityPolicy::kNull:
-          *is_null = true;
-          return arrow::Status::OK();
-        case InfinityPolicy::kError:
-          return arrow::Status::Invalid(
-              "time 24:00:00 cannot be represented in Arrow (infinity policy: error)");
-      }
+      return ApplyInfinityPolicy(policy, kMicrosPerDay - 1, out, is_null, [] {
+        return arrow::Status::Invalid(
+            "time 24:00:00 cannot be represented in Arrow (infinity policy: error)");
+      });
     }
     return arrow::Status::OK();
   }
