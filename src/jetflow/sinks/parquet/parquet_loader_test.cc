@@ -303,6 +303,30 @@ TEST_F(ParquetLoaderTest, CountsWhatItsEncodersHoldUntilCommit) {
   EXPECT_EQ(writer->buffered_bytes(), 0) << "held " << held << " before commit";
 }
 
+TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  // 20,000 rows repeating one 1,000-character name: 20 MB of Arrow data that the
+  // encoders hold as one dictionary entry and run-length-encoded indexes.
+  arrow::StringBuilder names;
+  arrow::Int64Builder ids;
+  const std::string name(1000, 'n');
+  for (int64_t i = 0; i < 20000; ++i) {
+    ASSERT_OK(ids.Append(7));
+    ASSERT_OK(names.Append(name));
+  }
+  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  auto batch = arrow::RecordBatch::Make(schema, 20000, {id_array, name_array});
+  ASSERT_OK_AND_ASSIGN(int64_t arrow_bytes, arrow::util::ReferencedBufferSize(*batch));
+  ASSERT_OK(writer->Write(batch));
+  EXPECT_GT(writer->buffered_bytes(), 0);
+  EXPECT_LT(writer->buffered_bytes(), arrow_bytes / 10);
+  ASSERT_OK(writer->Abort());
+}
+
 // --- Errors while writing
 // ---------------------------------------------------------------
 
