@@ -212,9 +212,8 @@ def pipeline_yaml(rows: int, partitions: int, lake: Path, state: Path, engine: E
         "profile": "spark",
         "compression": PARQUET["compression"],
         "row_group_rows": PARQUET["row_group_rows"],
-        # Rows alone decide row groups, as in pyarrow (mixed10's 1M rows are ~100 MB of
-        # Arrow data, under the 128MiB default anyway).
-        "row_group_bytes": 0,
+        # row_group_bytes keeps its default (128MiB of Arrow data): mixed10's 1M rows are
+        # ~100 MB, so rows alone end row groups, as in pyarrow.
         "dictionary": PARQUET["dictionary"],
         "statistics": PARQUET["statistics"],
         "data_page_version": PARQUET["data_page_version"],

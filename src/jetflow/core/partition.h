@@ -54,6 +54,10 @@ struct PartitionContext {
   int64_t run_started_us = 0;
   /// Name of the pipeline's consumer (`name:` or its type).
   std::string source;
+  /// Partition attempts the run processes at once, and its memory budget in bytes (0 =
+  /// none given, e.g. in tests): a loader may choose how to buffer by them.
+  int partitions_in_flight = 1;
+  int64_t memory_budget_bytes = 0;
 };
 
 /// What a loader needs to know about a whole run.

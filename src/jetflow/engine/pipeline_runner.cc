@@ -133,6 +133,13 @@ class RunExecution {
   void Execute(std::vector<PartitionSpec> pending, int threads) {
     pending_ = std::move(pending);
     threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
+    workers_ = threads;
+    if (threads >= 2 && options_.parallel_decay_ms > 0) {
+      // Before the workers start: it applies to arenas created from now on.
+      arrow::Status set = arrow::jemalloc_set_decay_ms(options_.parallel_decay_ms);
+      spdlog::debug("memory: jemalloc decay {} ms for {} partitions in flight: {}",
+                    options_.parallel_decay_ms, threads, set.ToString());
+    }
     std::vector<std::thread> workers;
     for (int i = 0; i < threads && !pending_.empty(); ++i) {
       workers.emplace_back([this] { WorkerLoop(); });
@@ -206,6 +213,8 @@ class RunExecution {
       context.run_id = run_id_;
       context.run_started_us = run_started_us_;
       context.source = pipeline_.consumer_name;
+      context.partitions_in_flight = workers_;
+      context.memory_budget_bytes = engine.memory_budget_bytes;
       AttemptResult result;
       auto started = Clock::now();
       std::vector<PartitionManifest> manifests;
@@ -552,6 +561,8 @@ class RunExecution {
   mutable std::mutex mutex_;
   std::condition_variable all_done_;
   std::vector<PartitionSpec> pending_;
+  /// Worker threads of this Execute(): partitions in flight at once.
+  int workers_ = 1;
   size_t next_ = 0;
   int workers_done_ = 0;
   arrow::Status first_error_;

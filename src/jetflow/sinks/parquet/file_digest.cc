@@ -38,20 +38,23 @@ FileDigest FileDigester::Digest() const {
 arrow::Result<std::shared_ptr<DigestingOutputStream>> DigestingOutputStream::Make(
     std::shared_ptr<arrow::io::OutputStream> inner) {
   ARROW_ASSIGN_OR_RAISE(auto digester, FileDigester::Make());
+  ARROW_ASSIGN_OR_RAISE(const int64_t position, inner->Tell());
   return std::shared_ptr<DigestingOutputStream>(
-      new DigestingOutputStream(std::move(inner), std::move(digester)));
+      new DigestingOutputStream(std::move(inner), std::move(digester), position));
 }
 
 arrow::Status DigestingOutputStream::Write(const void* data, int64_t nbytes) {
   // Digested only once the write succeeded: a failed write fails the file anyway.
   ARROW_RETURN_NOT_OK(inner_->Write(data, nbytes));
   digester_->Update(data, nbytes);
+  position_ += nbytes;
   return arrow::Status::OK();
 }
 
 arrow::Status DigestingOutputStream::Write(const std::shared_ptr<arrow::Buffer>& data) {
   ARROW_RETURN_NOT_OK(inner_->Write(data));
   digester_->Update(data->data(), data->size());
+  position_ += data->size();
   return arrow::Status::OK();
 }
 
@@ -59,6 +62,9 @@ arrow::Status DigestingOutputStream::Flush() { return inner_->Flush(); }
 arrow::Status DigestingOutputStream::Close() { return inner_->Close(); }
 arrow::Status DigestingOutputStream::Abort() { return inner_->Abort(); }
 bool DigestingOutputStream::closed() const { return inner_->closed(); }
-arrow::Result<int64_t> DigestingOutputStream::Tell() const { return inner_->Tell(); }
+arrow::Result<int64_t> DigestingOutputStream::Tell() const {
+  if (inner_->closed()) return arrow::Status::Invalid("operation on closed stream");
+  return position_;
+}
 
 }  // namespace jetflow

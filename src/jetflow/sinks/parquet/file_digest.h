@@ -60,11 +60,14 @@ class DigestingOutputStream : public arrow::io::OutputStream {
 
  private:
   DigestingOutputStream(std::shared_ptr<arrow::io::OutputStream> inner,
-                        std::unique_ptr<FileDigester> digester)
-      : inner_(std::move(inner)), digester_(std::move(digester)) {}
+                        std::unique_ptr<FileDigester> digester, int64_t position)
+      : inner_(std::move(inner)), digester_(std::move(digester)), position_(position) {}
 
   std::shared_ptr<arrow::io::OutputStream> inner_;
   std::unique_ptr<FileDigester> digester_;
+  /// Counted here: the Parquet writer asks for it after every page, and asking a file
+  /// stream costs a system call.
+  int64_t position_;
 };
 
 }  // namespace jetflow

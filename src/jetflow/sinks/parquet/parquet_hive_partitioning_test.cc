@@ -228,10 +228,24 @@ TEST_F(HivePartitioningTest, FooterHoldsTheFileSchema) {
   EXPECT_EQ(footer->GetFieldIndex("country"), -1);
 }
 
-TEST_F(HivePartitioningTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFiles) {
+class HivePartitioningWriteModeTest
+    : public HivePartitioningTest,
+      public ::testing::WithParamInterface<ParquetLoader::WriteMode> {};
+
+INSTANTIATE_TEST_SUITE_P(
+    BothModes, HivePartitioningWriteModeTest,
+    ::testing::Values(ParquetLoader::WriteMode::kStreaming,
+                      ParquetLoader::WriteMode::kRowGroups),
+    [](const ::testing::TestParamInfo<ParquetLoader::WriteMode>& info) {
+      return info.param == ParquetLoader::WriteMode::kStreaming ? "Streaming"
+                                                                : "RowGroups";
+    });
+
+TEST_P(HivePartitioningWriteModeTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFiles) {
   auto schema = SalesSchema();
   auto options = Options({"country"});
   options.row_group_rows = 10;
+  options.write_mode = GetParam();
   auto loader = Loader(std::move(options), schema);
   ASSERT_OK(loader->BeginRun(Run()));
   // Each batch: 6 DE rows and 6 FR rows.
@@ -437,6 +451,12 @@ TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles
   ASSERT_OK_AND_ASSIGN(auto second,
                        WritePartition(loader.get(), Partition("p0", 2), batches));
   EXPECT_EQ(first.ToJson(), second.ToJson());
+  // In either write mode.
+  options.write_mode = ParquetLoader::WriteMode::kRowGroups;
+  auto whole = Loader(options, schema);
+  ASSERT_OK_AND_ASSIGN(auto third,
+                       WritePartition(whole.get(), Partition("p0", 3), batches));
+  EXPECT_EQ(first.ToJson(), third.ToJson());
 }
 
 TEST_F(HivePartitioningTest, SpreadsManyValuesOverFewOpenFiles) {

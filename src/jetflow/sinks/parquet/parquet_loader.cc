@@ -268,6 +268,11 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
           : parquet::ParquetDataPageVersion::V1;
   options.encode_threads =
       static_cast<int>(node.GetInt("encode_threads", 1, 1, kMaxEncodeThreads));
+  const std::string write_mode =
+      node.GetEnum("write_mode", "auto", {"auto", "streaming", "row_groups"});
+  options.write_mode = write_mode == "streaming"    ? WriteMode::kStreaming
+                       : write_mode == "row_groups" ? WriteMode::kRowGroups
+                                                    : WriteMode::kAuto;
 
   options.partition_column = node.GetString("partition_column", "part");
   if (auto problem = CheckPartitionColumn(options.partition_column)) {
@@ -576,6 +581,17 @@ arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
                        status.detail());
 }
 
+ParquetLoader::WriteMode ParquetLoader::ChooseWriteMode(const Options& options,
+                                                        const PartitionContext& context) {
+  if (options.write_mode != WriteMode::kAuto) return options.write_mode;
+  const int64_t in_flight = context.partitions_in_flight;
+  const bool fits =
+      options.row_group_bytes > 0 && context.memory_budget_bytes > 0 &&
+      in_flight * options.row_group_bytes <= context.memory_budget_bytes / 2;
+  return options.encode_threads == 1 && in_flight >= 2 && fits ? WriteMode::kRowGroups
+                                                               : WriteMode::kStreaming;
+}
+
 arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
     const PartitionContext& context) {
   if (settings_ == nullptr) {
@@ -583,7 +599,12 @@ arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
                                   "': OpenPartition before a successful Bind");
   }
   ARROW_RETURN_NOT_OK(CheckRunKey(context.run));
-  ARROW_ASSIGN_OR_RAISE(auto writer, ParquetPartitionWriter::Open(settings_, context));
+  const bool whole_row_groups =
+      ChooseWriteMode(options_, context) == WriteMode::kRowGroups;
+  spdlog::debug("parquet loader '{}': partition '{}' written in {} mode", options_.name,
+                context.partition.id, whole_row_groups ? "row_groups" : "streaming");
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer, ParquetPartitionWriter::Open(settings_, context, whole_row_groups));
   return std::unique_ptr<PartitionWriter>(std::move(writer));
 }
 

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -325,6 +326,138 @@ TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {
   EXPECT_GT(writer->buffered_bytes(), 0);
   EXPECT_LT(writer->buffered_bytes(), arrow_bytes / 10);
   ASSERT_OK(writer->Abort());
+}
+
+// --- Write modes
+// ------------------------------------------------------------------------
+
+TEST_F(ParquetLoaderTest, AutoWriteModeHoldsRowGroupsOnlyWhenOthersKeepTheCoresBusy) {
+  using Mode = ParquetLoader::WriteMode;
+  auto options = Options();  // row_group_bytes 128 MiB, one encode thread
+  PartitionContext context = Partition("p0");
+  context.memory_budget_bytes = int64_t{1} << 30;
+  auto mode = [&](int in_flight) {
+    context.partitions_in_flight = in_flight;
+    return ParquetLoader::ChooseWriteMode(options, context);
+  };
+  // One partition: its source and its encoder must overlap.
+  EXPECT_EQ(mode(1), Mode::kStreaming);
+  EXPECT_EQ(mode(2), Mode::kRowGroups);
+  // 4 x 128 MiB is half of 1 GiB; 5 would be more.
+  EXPECT_EQ(mode(4), Mode::kRowGroups);
+  EXPECT_EQ(mode(5), Mode::kStreaming);
+  // Row groups without a byte bound could hold anything.
+  options.row_group_bytes = 0;
+  EXPECT_EQ(mode(2), Mode::kStreaming);
+  options.row_group_bytes = int64_t{128} << 20;
+  // No budget given.
+  context.memory_budget_bytes = 0;
+  EXPECT_EQ(mode(2), Mode::kStreaming);
+  context.memory_budget_bytes = int64_t{1} << 30;
+  // Several encode threads encode the columns of a streamed row group in parallel.
+  options.encode_threads = 2;
+  EXPECT_EQ(mode(2), Mode::kStreaming);
+  // An explicit mode is kept.
+  options.write_mode = Mode::kRowGroups;
+  EXPECT_EQ(mode(1), Mode::kRowGroups);
+  options.encode_threads = 1;
+  options.write_mode = Mode::kStreaming;
+  EXPECT_EQ(mode(4), Mode::kStreaming);
+}
+
+// Batches of varied sizes with nulls, a column whose dictionary overflows (so the encoder
+// falls back to plain pages), and row groups and files that end inside batches.
+std::vector<std::shared_ptr<arrow::RecordBatch>> MixedBatches(
+    const std::shared_ptr<arrow::Schema>& schema) {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  int64_t next = 0;
+  for (int64_t rows : {1, 7000, 1, 30000, 12345, 2}) {
+    arrow::Int64Builder ids;
+    arrow::StringBuilder names;
+    for (int64_t i = 0; i < rows; ++i, ++next) {
+      EXPECT_TRUE((next % 11 == 0 ? ids.AppendNull() : ids.Append(next * 31)).ok());
+      EXPECT_TRUE(names.Append("customer-" + std::to_string(next * 2654435761u)).ok());
+    }
+    auto id_array = ids.Finish();
+    auto name_array = names.Finish();
+    EXPECT_TRUE(id_array.ok() && name_array.ok());
+    batches.push_back(arrow::RecordBatch::Make(schema, rows, {*id_array, *name_array}));
+  }
+  return batches;
+}
+
+TEST_F(ParquetLoaderTest, BothWriteModesWriteTheSameBytes) {
+  auto schema = OrdersSchema();
+  auto batches = MixedBatches(schema);
+  std::map<std::string, std::string> first;  // file path -> bytes
+  for (auto write_mode :
+       {ParquetLoader::WriteMode::kStreaming, ParquetLoader::WriteMode::kRowGroups}) {
+    std::filesystem::remove_all(root_);
+    auto options = Options();
+    options.write_mode = write_mode;
+    options.row_group_rows = 8192;
+    options.max_file_rows = 20000;
+    auto loader = Loader(options, schema);
+    ASSERT_OK(loader->BeginRun(Run()));
+    ASSERT_OK_AND_ASSIGN(auto manifest,
+                         WritePartition(loader.get(), Partition("p0"), batches));
+    ASSERT_EQ(manifest.rows, 49349);
+    ASSERT_EQ(manifest.files.size(), 3u);
+    std::map<std::string, std::string> files;
+    for (const auto& file : manifest.files) {
+      const std::string bytes = ReadText(file.path);
+      EXPECT_EQ(file.checksum, Xxh3Checksum(bytes)) << file.path;
+      EXPECT_EQ(
+          OpenParquet(file.path)->parquet_reader()->metadata()->RowGroup(0)->num_rows(),
+          8192);
+      files[file.path] = bytes;
+    }
+    if (first.empty()) {
+      first = files;
+      continue;
+    }
+    ASSERT_EQ(files.size(), first.size());
+    for (const auto& [path, bytes] : files) {
+      EXPECT_TRUE(bytes == first[path]) << path << " differs between the write modes";
+    }
+  }
+  // And the rows are the ones written.
+  auto written = arrow::Table::FromRecordBatches(schema, batches);
+  ASSERT_TRUE(written.ok());
+  std::vector<std::shared_ptr<arrow::RecordBatch>> read;
+  for (const auto& [path, bytes] : first) read.push_back(ReadParquet(path));
+  auto read_table = arrow::Table::FromRecordBatches(schema, read);
+  ASSERT_TRUE(read_table.ok());
+  ASSERT_OK_AND_ASSIGN(auto expected, (*written)->CombineChunksToBatch());
+  ASSERT_OK_AND_ASSIGN(auto actual, (*read_table)->CombineChunksToBatch());
+  EXPECT_EQ(testing::DiffBatches(*expected, *actual), "");
+}
+
+TEST_F(ParquetLoaderTest, RowGroupModeCountsTheRowsItHolds) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.write_mode = ParquetLoader::WriteMode::kRowGroups;
+  options.row_group_rows = 40000;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  auto batches = MixedBatches(schema);
+  // 37,002 rows: held as they are, nothing encoded yet.
+  int64_t held = 0;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(writer->Write(batches[i]));
+    held += arrow::util::TotalBufferSize(*batches[i]);
+  }
+  EXPECT_GE(writer->buffered_bytes(), held);
+  EXPECT_LT(writer->buffered_bytes(), held + (1 << 20));
+  // The next batch completes the row group (40,000 rows), which is then written out:
+  // only the rest of that batch is still held (a slice keeps the whole batch alive).
+  ASSERT_OK(writer->Write(batches[4]));
+  EXPECT_GE(writer->buffered_bytes(), arrow::util::TotalBufferSize(*batches[4]));
+  EXPECT_LT(writer->buffered_bytes(),
+            arrow::util::TotalBufferSize(*batches[4]) + (1 << 20));
+  ASSERT_OK(writer->Commit().status());
+  EXPECT_EQ(writer->buffered_bytes(), 0);
 }
 
 // --- Errors while writing
@@ -869,6 +1002,7 @@ dictionary: false
 statistics: false
 data_page_version: "2.0"
 encode_threads: 4
+write_mode: row_groups
 partition_column: shard
 schema:
   - {name: id, type: int64, nullable: false}
@@ -890,6 +1024,7 @@ extra_columns: drop
   EXPECT_FALSE(options.statistics);
   EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V2);
   EXPECT_EQ(options.encode_threads, 4);
+  EXPECT_EQ(options.write_mode, ParquetLoader::WriteMode::kRowGroups);
   EXPECT_EQ(options.partition_column, "shard");
   auto declared = arrow::schema(
       {arrow::field("id", arrow::int64(), false),
@@ -915,6 +1050,7 @@ TEST_F(ParquetLoaderTest, DefaultsMatchTheDocumentation) {
   EXPECT_TRUE(options.statistics);
   EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V1);
   EXPECT_EQ(options.encode_threads, 1);
+  EXPECT_EQ(options.write_mode, ParquetLoader::WriteMode::kAuto);
   EXPECT_EQ(options.partition_column, "part");
   EXPECT_EQ(options.schema, nullptr);
 }
@@ -931,6 +1067,7 @@ compression_level: 3
 schema:
   - {name: id, type: int46}
   - {name: id, type: int64}
+write_mode: whole
 )");
   ASSERT_TRUE(parsed->options.status().IsInvalid());
   const std::string& message = parsed->options.status().message();
@@ -948,6 +1085,8 @@ schema:
       HasSubstr("pipeline.yaml:10:22: error: 'schema[0].type': unknown type 'int46'"));
   EXPECT_THAT(message, HasSubstr("unknown type 'int46'"));
   EXPECT_THAT(message, HasSubstr("column 'id' is declared twice"));
+  EXPECT_THAT(message,
+              HasSubstr("pipeline.yaml:12:13: error: 'write_mode' must be one of"));
 }
 
 TEST_F(ParquetLoaderTest, RequiresAPath) {

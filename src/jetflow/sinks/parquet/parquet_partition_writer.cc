@@ -1,5 +1,6 @@
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
+#include <arrow/io/buffered.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/table.h>
 #include <arrow/type.h>
@@ -21,6 +22,8 @@ namespace jetflow {
 
 namespace {
 
+constexpr int64_t kFileBufferBytes = 64 << 10;
+
 std::string DataFileName(size_t index) {
   char name[32];
   std::snprintf(name, sizeof(name), "part-%05zu.parquet", index);
@@ -32,7 +35,7 @@ std::string DataFileName(size_t index) {
 ParquetPartitionWriter::ParquetPartitionWriter(
     std::shared_ptr<const ParquetWriteSettings> settings, PartitionContext context,
     std::string staging_dir, std::string final_dir,
-    std::unique_ptr<HiveBatchSplitter> splitter)
+    std::unique_ptr<HiveBatchSplitter> splitter, bool whole_row_groups)
     : settings_(std::move(settings)),
       writer_properties_(parquet::WriterProperties::Builder(*settings_->writer_properties)
                              .memory_pool(&memory_pool_)
@@ -40,11 +43,12 @@ ParquetPartitionWriter::ParquetPartitionWriter(
       context_(std::move(context)),
       staging_dir_(std::move(staging_dir)),
       final_dir_(std::move(final_dir)),
+      whole_row_groups_(whole_row_groups),
       splitter_(std::move(splitter)) {}
 
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
-    std::shared_ptr<const ParquetWriteSettings> settings,
-    const PartitionContext& context) {
+    std::shared_ptr<const ParquetWriteSettings> settings, const PartitionContext& context,
+    bool whole_row_groups) {
   const LakeDirectory& lake = *settings->lake;
   std::unique_ptr<HiveBatchSplitter> splitter;
   if (settings->hive != nullptr) {
@@ -58,9 +62,9 @@ arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::O
   // A directory left by a killed process with the same attempt number is garbage.
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging), where);
   JETFLOW_RETURN_NOT_OK_CTX(lake.CreateDir(staging), where);
-  return std::unique_ptr<ParquetPartitionWriter>(
-      new ParquetPartitionWriter(std::move(settings), context, std::move(staging),
-                                 std::move(final), std::move(splitter)));
+  return std::unique_ptr<ParquetPartitionWriter>(new ParquetPartitionWriter(
+      std::move(settings), context, std::move(staging), std::move(final),
+      std::move(splitter), whole_row_groups));
 }
 
 ParquetPartitionWriter::~ParquetPartitionWriter() {
@@ -197,23 +201,32 @@ arrow::Status ParquetPartitionWriter::WriteRows(
                       std::max<int64_t>(1, (room + bytes_per_row - 1) / bytes_per_row));
     }
     auto slice = (offset == 0 && take == total) ? rows : rows->Slice(offset, take);
-    // Rows are encoded as they arrive, into Arrow's buffered row group (compressed pages
-    // in memory until the row group closes; columns in parallel with encode_threads > 1).
-    // Encoding keeps pace with the source, so nothing is left to encode when it ends.
-    if (sequence.row_group_complete) {
+    if (whole_row_groups_) {
+      // Held as they are (no copy) until the row group is complete (FlushRowGroup).
+      const int64_t bytes = arrow::util::TotalBufferSize(*slice);
+      sequence.held.push_back(std::move(slice));
+      sequence.held_bytes += bytes;
+      held_arrow_bytes_ += bytes;
+    } else {
+      // Rows are encoded as they arrive, into Arrow's buffered row group (compressed
+      // pages in memory until the row group closes; columns in parallel with
+      // encode_threads > 1). Encoding keeps pace with the source, so nothing is left to
+      // encode when it ends.
+      if (sequence.row_group_complete) {
+        JETFLOW_RETURN_NOT_OK_CTX(
+            settings_->lake->IoFailure(sequence.writer->NewBufferedRowGroup(),
+                                       sequence.path),
+            Where(sequence.path));
+        sequence.row_group_complete = false;
+        ++sequence.row_groups_written;
+        // The previous row group just reached the file: its pages go to disk meanwhile.
+        settings_->lake->StartWriteBack(sequence.path);
+      }
       JETFLOW_RETURN_NOT_OK_CTX(
-          settings_->lake->IoFailure(sequence.writer->NewBufferedRowGroup(),
+          settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
                                      sequence.path),
           Where(sequence.path));
-      sequence.row_group_complete = false;
-      ++sequence.row_groups_written;
-      // The previous row group just reached the file: its pages go to disk meanwhile.
-      settings_->lake->StartWriteBack(sequence.path);
     }
-    JETFLOW_RETURN_NOT_OK_CTX(
-        settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
-                                   sequence.path),
-        Where(sequence.path));
     sequence.rows += take;
     sequence.buffered_rows += take;
     sequence.buffered_arrow_bytes += take * bytes_per_row;
@@ -245,7 +258,9 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
                                                     bool write_now) {
   if (sequence.buffered_rows == 0) return arrow::Status::OK();
   arrow::Status status;
-  if (write_now) {
+  if (whole_row_groups_) {
+    status = WriteHeldRowGroup(sequence);
+  } else if (write_now) {
     status = sequence.writer->NewBufferedRowGroup();
     ++sequence.row_groups_written;
     if (status.ok()) settings_->lake->StartWriteBack(sequence.path);
@@ -256,6 +271,27 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
   sequence.buffered_arrow_bytes = 0;
   return AddContext(settings_->lake->IoFailure(status, sequence.path),
                     Where(sequence.path));
+}
+
+arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) {
+  // By column, so that each column's buffers are freed as soon as it is encoded.
+  const int num_columns = settings_->file_schema->num_fields();
+  std::vector<arrow::ArrayVector> columns(num_columns);
+  for (const auto& batch : sequence.held) {
+    for (int i = 0; i < num_columns; ++i) columns[i].push_back(batch->column(i));
+  }
+  sequence.held.clear();
+  held_arrow_bytes_ -= sequence.held_bytes;
+  sequence.held_bytes = 0;
+  ARROW_RETURN_NOT_OK(sequence.writer->NewRowGroup());
+  for (int i = 0; i < num_columns; ++i) {
+    auto column = std::make_shared<arrow::ChunkedArray>(
+        std::move(columns[i]), settings_->file_schema->field(i)->type());
+    ARROW_RETURN_NOT_OK(sequence.writer->WriteColumnChunk(column));
+  }
+  ++sequence.row_groups_written;
+  settings_->lake->StartWriteBack(sequence.path);
+  return arrow::Status::OK();
 }
 
 arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
@@ -274,7 +310,11 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
     return AddContext(settings_->lake->IoFailure(file.status(), sequence.path),
                       Where(sequence.path));
   }
-  auto sink = DigestingOutputStream::Make(*std::move(file));
+  // Parquet writes each page header and page separately: coalesce the small writes.
+  auto buffered = arrow::io::BufferedOutputStream::Create(kFileBufferBytes, &memory_pool_,
+                                                          *std::move(file));
+  if (!buffered.ok()) return AddContext(buffered.status(), Where(sequence.path));
+  auto sink = DigestingOutputStream::Make(*std::move(buffered));
   if (!sink.ok()) return AddContext(sink.status(), Where(sequence.path));
   sequence.sink = *std::move(sink);
   auto writer = parquet::arrow::FileWriter::Open(*settings_->file_schema, &memory_pool_,

@@ -72,17 +72,22 @@ struct ParquetWriteSettings {
 
 class ParquetPartitionWriter : public PartitionWriter {
  public:
-  /// Creates the attempt's (empty) staging directory.
+  /// Creates the attempt's (empty) staging directory. With `whole_row_groups`, the rows
+  /// of a row group are held until it is complete and then encoded column by column;
+  /// otherwise every batch is encoded as it arrives (ParquetLoader::WriteMode).
   static arrow::Result<std::unique_ptr<ParquetPartitionWriter>> Open(
       std::shared_ptr<const ParquetWriteSettings> settings,
-      const PartitionContext& context);
+      const PartitionContext& context, bool whole_row_groups = false);
   ~ParquetPartitionWriter() override;
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
   int64_t rows_written() const override { return rows_written_; }
   /// What the Parquet encoders hold right now (pages of open row groups, dictionaries,
-  /// encoder buffers): everything they allocate comes from this writer's own pool.
-  int64_t buffered_bytes() const override { return memory_pool_.bytes_allocated(); }
+  /// encoder buffers; everything they allocate comes from this writer's own pool), plus
+  /// the Arrow size of rows held for whole row groups.
+  int64_t buffered_bytes() const override {
+    return memory_pool_.bytes_allocated() + held_arrow_bytes_;
+  }
   arrow::Result<PartitionManifest> Commit() override;
   arrow::Status Abort() override;
 
@@ -112,6 +117,10 @@ class ParquetPartitionWriter : public PartitionWriter {
     /// rows arrive or the file closes: starting the next one eagerly would leave an empty
     /// row group at the end of a file whose rows end on a row-group boundary.
     bool row_group_complete = false;
+    /// With whole row groups: the rows of the current row group, written by
+    /// FlushRowGroup, and their Arrow size.
+    std::vector<std::shared_ptr<arrow::RecordBatch>> held;
+    int64_t held_bytes = 0;
     /// Row groups of the open file already written to its stream.
     int64_t row_groups_written = 0;
     /// Position in open_, while a file is open.
@@ -130,7 +139,8 @@ class ParquetPartitionWriter : public PartitionWriter {
   ParquetPartitionWriter(std::shared_ptr<const ParquetWriteSettings> settings,
                          PartitionContext context, std::string staging_dir,
                          std::string final_dir,
-                         std::unique_ptr<HiveBatchSplitter> splitter);
+                         std::unique_ptr<HiveBatchSplitter> splitter,
+                         bool whole_row_groups);
 
   arrow::Status WriteConformed(const std::shared_ptr<arrow::RecordBatch>& batch);
   /// Appends `rows` (file schema) to the files of `sequence`, rolling as configured.
@@ -145,6 +155,8 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// `write_now` it goes to the stream (freeing its pages) and a new one starts at once;
   /// otherwise it is marked complete and written when the next rows or Close come.
   arrow::Status FlushRowGroup(FileSequence& sequence, bool write_now);
+  /// With whole row groups: writes the held rows as one row group, column by column.
+  arrow::Status WriteHeldRowGroup(FileSequence& sequence);
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
   /// all of them at most row_group_rows (and their Arrow size at most row_group_bytes)
   /// by flushing the fullest row groups early.
@@ -166,6 +178,7 @@ class ParquetPartitionWriter : public PartitionWriter {
   std::string staging_dir_;
   std::string final_dir_;
   State state_ = State::kOpen;
+  const bool whole_row_groups_;
 
   std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
   std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
@@ -174,6 +187,8 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;
+  /// Sum of FileSequence::held_bytes.
+  int64_t held_arrow_bytes_ = 0;
 };
 
 }  // namespace jetflow
