@@ -28,9 +28,6 @@ struct RunCommandOptions {
   bool restart = false;              // --restart
   bool progress = true;              // --no-progress turns the live line off
   double log_interval_seconds = 10;  // --log-interval, when stderr is not a terminal
-  /// RunOptions::parallel_decay_ms: set by main when the allocator's settings are
-  /// jetflow's own (not the user's JE_ARROW_MALLOC_CONF).
-  int parallel_decay_ms = 0;
 };
 
 /// `jetflow test [PATH...] [--junit FILE] [--filter NAME] [--json]`

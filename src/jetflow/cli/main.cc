@@ -98,11 +98,6 @@ void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options,
 // anything main sets could reach it: so jetflow sets the variable and executes itself
 // again, once. A user's JE_ARROW_MALLOC_CONF (even empty) is kept as it is.
 constexpr const char* kArrowJemallocConfig = "muzzy_decay_ms:0";
-// With several partitions in flight, the Parquet loader holds whole row groups
-// (write_mode auto) and frees and reallocates ~100 MB at a time: kept for 5 s instead of
-// 1, those pages are reused instead of faulted in and zeroed again (10% less CPU for
-// generate -> Parquet, docs/benchmarks.md). One partition keeps the 1 s, and its RSS.
-constexpr int kParallelDecayMs = 5000;
 
 void ConfigureArrowJemalloc(char** argv) {
   if (std::getenv("JE_ARROW_MALLOC_CONF") != nullptr) return;
@@ -216,13 +211,7 @@ int main(int argc, char** argv) {
   }
   run.progress = !no_progress;
 
-  if (*run_cmd) {
-    const char* conf = std::getenv("JE_ARROW_MALLOC_CONF");
-    if (conf != nullptr && std::string_view(conf) == kArrowJemallocConfig) {
-      run.parallel_decay_ms = kParallelDecayMs;
-    }
-    return RunCommand(run);
-  }
+  if (*run_cmd) return RunCommand(run);
   if (*validate_cmd) return ValidateCommand(validate);
   if (*plan_cmd) return PlanCommand(plan);
   if (*schema_cmd) return SchemaCommand(schema);

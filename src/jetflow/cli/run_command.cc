@@ -172,7 +172,6 @@ int RunCommand(const RunCommandOptions& options) {
   run_options.restart = options.restart;
   run_options.progress = &progress;
   run_options.interrupt = &g_interrupted;
-  run_options.parallel_decay_ms = options.parallel_decay_ms;
 
   arrow::Result<RunSummary> summary;
   {

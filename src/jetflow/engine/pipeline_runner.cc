@@ -1,7 +1,6 @@
 #include "jetflow/engine/pipeline_runner.h"
 
 #include <arrow/api.h>
-#include <arrow/memory_pool.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/thread_pool.h>
 #include <spdlog/spdlog.h>
@@ -134,12 +133,6 @@ class RunExecution {
     pending_ = std::move(pending);
     threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
     workers_ = threads;
-    if (threads >= 2 && options_.parallel_decay_ms > 0) {
-      // Before the workers start: it applies to arenas created from now on.
-      arrow::Status set = arrow::jemalloc_set_decay_ms(options_.parallel_decay_ms);
-      spdlog::debug("memory: jemalloc decay {} ms for {} partitions in flight: {}",
-                    options_.parallel_decay_ms, threads, set.ToString());
-    }
     std::vector<std::thread> workers;
     for (int i = 0; i < threads && !pending_.empty(); ++i) {
       workers.emplace_back([this] { WorkerLoop(); });

@@ -85,11 +85,6 @@ struct RunOptions {
   RunProgress* progress = nullptr;  // optional
   /// Checked between batches; set it (e.g. from a signal handler) to stop the run.
   const std::atomic<bool>* interrupt = nullptr;
-  /// When > 0 and at least two partitions run at once: Arrow's jemalloc keeps freed
-  /// pages this many milliseconds (arrow::jemalloc_set_decay_ms, for the arenas of the
-  /// threads started afterwards) so that memory freed a row group at a time is reused
-  /// rather than returned and faulted in again. 0 leaves the allocator alone.
-  int parallel_decay_ms = 0;
 };
 
 class PipelineRunner {

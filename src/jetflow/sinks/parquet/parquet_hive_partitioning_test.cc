@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "jetflow/core/config_node.h"
@@ -404,6 +405,53 @@ TEST_F(HivePartitioningTest, RollsFilesWithinEachValueDirectory) {
               {"id": 4, "amount": 4}, {"id": 5, "amount": 5}, {"id": 6, "amount": 6}])"),
           *ReadDirectory(manifest, "country=DE")),
       "");
+}
+
+TEST_F(HivePartitioningTest, AutoWriteModeStreamsWithPartitionBy) {
+  auto schema = SalesSchema();
+  // Two values in every batch, row groups of 100 rows: rows of both files share the row
+  // group budget, so the fuller row group is flushed early, and a file whose last rows
+  // were flushed early ends with an empty row group when streaming, not when held whole.
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  for (int b = 0; b < 20; ++b) {
+    std::string rows = "[";
+    for (int i = 0; i < 250; ++i) {
+      const int id = b * 250 + i;
+      rows += std::string(i > 0 ? "," : "") + R"({"id": )" + std::to_string(id) +
+              R"(, "country": ")" + (id % 3 ? "FR" : "DE") + R"(", "amount": )" +
+              std::to_string(id * 7) + "}";
+    }
+    batches.push_back(Batch(schema, rows + "]"));
+  }
+  PartitionContext context = Partition("p0");
+  context.partitions_in_flight = 2;
+  context.memory_budget_bytes = int64_t{1} << 30;
+  std::map<ParquetLoader::WriteMode, std::string> manifests;
+  for (auto mode : {ParquetLoader::WriteMode::kStreaming, ParquetLoader::WriteMode::kAuto,
+                    ParquetLoader::WriteMode::kRowGroups}) {
+    auto options = Options({"country"});
+    options.row_group_rows = 100;
+    options.write_mode = mode;
+    if (mode == ParquetLoader::WriteMode::kAuto) {
+      // Everything else would let auto adapt.
+      EXPECT_EQ(ParquetLoader::RowGroupEncodingFor(options, context),
+                RowGroupEncoding::kStreaming);
+    }
+    auto loader = Loader(options, schema);
+    ASSERT_OK(loader->BeginRun(Run()));
+    ++context.attempt;
+    ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), context, batches));
+    EXPECT_EQ(manifest.rows, 5000);
+    // Every row, whatever the mode.
+    EXPECT_EQ(ReadDirectory(manifest, "country=DE")->num_rows(), 1667);
+    EXPECT_EQ(ReadDirectory(manifest, "country=FR")->num_rows(), 3333);
+    manifests[mode] = manifest.ToJson();
+  }
+  EXPECT_EQ(manifests[ParquetLoader::WriteMode::kAuto],
+            manifests[ParquetLoader::WriteMode::kStreaming]);
+  // The difference that makes auto stream here.
+  EXPECT_NE(manifests[ParquetLoader::WriteMode::kRowGroups],
+            manifests[ParquetLoader::WriteMode::kStreaming]);
 }
 
 TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles) {

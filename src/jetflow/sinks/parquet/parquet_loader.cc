@@ -581,15 +581,28 @@ arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
                        status.detail());
 }
 
-ParquetLoader::WriteMode ParquetLoader::ChooseWriteMode(const Options& options,
-                                                        const PartitionContext& context) {
-  if (options.write_mode != WriteMode::kAuto) return options.write_mode;
+RowGroupEncoding ParquetLoader::RowGroupEncodingFor(const Options& options,
+                                                    const PartitionContext& context) {
+  switch (options.write_mode) {
+    case WriteMode::kStreaming:
+      return RowGroupEncoding::kStreaming;
+    case WriteMode::kRowGroups:
+      return RowGroupEncoding::kWhole;
+    case WriteMode::kAuto:
+      break;
+  }
   const int64_t in_flight = context.partitions_in_flight;
   const bool fits =
       options.row_group_bytes > 0 && context.memory_budget_bytes > 0 &&
       in_flight * options.row_group_bytes <= context.memory_budget_bytes / 2;
-  return options.encode_threads == 1 && in_flight >= 2 && fits ? WriteMode::kRowGroups
-                                                               : WriteMode::kStreaming;
+  // With partition_by, rows of many files share the row group budget and are flushed
+  // early to bound it; a file whose last rows were flushed early ends with an empty row
+  // group when streaming, not when held whole: switching mid-run would make the bytes
+  // depend on timing.
+  return options.encode_threads == 1 && in_flight >= 2 && fits &&
+                 options.partition_by.empty()
+             ? RowGroupEncoding::kAdaptive
+             : RowGroupEncoding::kStreaming;
 }
 
 arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
@@ -599,12 +612,14 @@ arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
                                   "': OpenPartition before a successful Bind");
   }
   ARROW_RETURN_NOT_OK(CheckRunKey(context.run));
-  const bool whole_row_groups =
-      ChooseWriteMode(options_, context) == WriteMode::kRowGroups;
+  const RowGroupEncoding encoding = RowGroupEncodingFor(options_, context);
   spdlog::debug("parquet loader '{}': partition '{}' written in {} mode", options_.name,
-                context.partition.id, whole_row_groups ? "row_groups" : "streaming");
-  ARROW_ASSIGN_OR_RAISE(
-      auto writer, ParquetPartitionWriter::Open(settings_, context, whole_row_groups));
+                context.partition.id,
+                encoding == RowGroupEncoding::kWhole      ? "row_groups"
+                : encoding == RowGroupEncoding::kAdaptive ? "adaptive"
+                                                          : "streaming");
+  ARROW_ASSIGN_OR_RAISE(auto writer,
+                        ParquetPartitionWriter::Open(settings_, context, encoding));
   return std::unique_ptr<PartitionWriter>(std::move(writer));
 }
 

@@ -42,6 +42,7 @@
 #include "jetflow/core/loader.h"
 #include "jetflow/core/output_profile.h"
 #include "jetflow/core/registry.h"
+#include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
 namespace jetflow {
 
@@ -53,11 +54,14 @@ class ParquetLoader : public Loader {
   /// What to do with stream columns that a declared schema does not list.
   enum class ExtraColumns { kError, kDrop };
 
-  /// How a partition writer turns batches into row groups (the bytes written are the
-  /// same either way).
+  /// How a partition writer turns batches into row groups. The bytes written are the
+  /// same either way, except that with partition_by a file whose last rows were flushed
+  /// early (to keep all files' rows within one row group) ends with an empty row group
+  /// when streaming.
   enum class WriteMode {
-    /// kRowGroups when several partitions run at once and their row groups fit in half
-    /// the memory budget, else kStreaming (see ChooseWriteMode).
+    /// kStreaming, switching a partition to kRowGroups when the source is ahead of its
+    /// encoding and other partitions keep the cores busy meanwhile (see
+    /// RowGroupEncodingFor).
     kAuto,
     /// Each batch is encoded as it arrives; the open row group's compressed pages stay
     /// in memory until it is complete. Encoding keeps pace with the source, so a single
@@ -115,13 +119,15 @@ class ParquetLoader : public Loader {
   /// each problem in the node's Diagnostics with its file:line:col; Invalid if any.
   static arrow::Result<Options> ParseOptions(const ConfigNode& node,
                                              const ComponentContext& context);
-  /// The mode a partition writer uses: `options.write_mode` unless kAuto, which picks
-  /// kRowGroups only when it saves CPU without costing overlap or memory: one encode
-  /// thread, at least two partitions in flight (while one partition encodes a row group,
-  /// the others keep the cores busy) and row groups bounded by row_group_bytes whose sum
-  /// over the partitions in flight is at most half the memory budget.
-  static WriteMode ChooseWriteMode(const Options& options,
-                                   const PartitionContext& context);
+  /// How a partition writer encodes: `options.write_mode` unless kAuto, which is
+  /// kAdaptive (streaming until the writer finds it hardly waits for rows, then whole
+  /// row groups) when holding row groups whole can only save CPU: one encode thread, at
+  /// least two partitions in flight (while one partition encodes a row group, the others
+  /// keep the cores busy), row groups bounded by row_group_bytes whose sum over the
+  /// partitions in flight is at most half the memory budget, and no partition_by;
+  /// otherwise kStreaming.
+  static RowGroupEncoding RowGroupEncodingFor(const Options& options,
+                                              const PartitionContext& context);
   /// Checks the options and opens the filesystem; touches no file.
   static arrow::Result<std::unique_ptr<ParquetLoader>> Make(Options options);
 

@@ -17,15 +17,18 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "jetflow/core/error.h"
 #include "jetflow/sinks/parquet/lake_test_fixture.h"
+#include "jetflow/sinks/parquet/parquet_partition_writer.h"
 #include "jetflow/testing/batch_from_json.h"
 
 namespace jetflow {
@@ -331,38 +334,38 @@ TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {
 // --- Write modes
 // ------------------------------------------------------------------------
 
-TEST_F(ParquetLoaderTest, AutoWriteModeHoldsRowGroupsOnlyWhenOthersKeepTheCoresBusy) {
+TEST_F(ParquetLoaderTest, AutoWriteModeAdaptsOnlyWhenOthersKeepTheCoresBusy) {
   using Mode = ParquetLoader::WriteMode;
   auto options = Options();  // row_group_bytes 128 MiB, one encode thread
   PartitionContext context = Partition("p0");
   context.memory_budget_bytes = int64_t{1} << 30;
-  auto mode = [&](int in_flight) {
+  auto encoding = [&](int in_flight) {
     context.partitions_in_flight = in_flight;
-    return ParquetLoader::ChooseWriteMode(options, context);
+    return ParquetLoader::RowGroupEncodingFor(options, context);
   };
   // One partition: its source and its encoder must overlap.
-  EXPECT_EQ(mode(1), Mode::kStreaming);
-  EXPECT_EQ(mode(2), Mode::kRowGroups);
+  EXPECT_EQ(encoding(1), RowGroupEncoding::kStreaming);
+  EXPECT_EQ(encoding(2), RowGroupEncoding::kAdaptive);
   // 4 x 128 MiB is half of 1 GiB; 5 would be more.
-  EXPECT_EQ(mode(4), Mode::kRowGroups);
-  EXPECT_EQ(mode(5), Mode::kStreaming);
+  EXPECT_EQ(encoding(4), RowGroupEncoding::kAdaptive);
+  EXPECT_EQ(encoding(5), RowGroupEncoding::kStreaming);
   // Row groups without a byte bound could hold anything.
   options.row_group_bytes = 0;
-  EXPECT_EQ(mode(2), Mode::kStreaming);
+  EXPECT_EQ(encoding(2), RowGroupEncoding::kStreaming);
   options.row_group_bytes = int64_t{128} << 20;
   // No budget given.
   context.memory_budget_bytes = 0;
-  EXPECT_EQ(mode(2), Mode::kStreaming);
+  EXPECT_EQ(encoding(2), RowGroupEncoding::kStreaming);
   context.memory_budget_bytes = int64_t{1} << 30;
   // Several encode threads encode the columns of a streamed row group in parallel.
   options.encode_threads = 2;
-  EXPECT_EQ(mode(2), Mode::kStreaming);
+  EXPECT_EQ(encoding(2), RowGroupEncoding::kStreaming);
   // An explicit mode is kept.
   options.write_mode = Mode::kRowGroups;
-  EXPECT_EQ(mode(1), Mode::kRowGroups);
+  EXPECT_EQ(encoding(1), RowGroupEncoding::kWhole);
   options.encode_threads = 1;
   options.write_mode = Mode::kStreaming;
-  EXPECT_EQ(mode(4), Mode::kStreaming);
+  EXPECT_EQ(encoding(4), RowGroupEncoding::kStreaming);
 }
 
 // Batches of varied sizes with nulls, a column whose dictionary overflows (so the encoder
@@ -458,6 +461,64 @@ TEST_F(ParquetLoaderTest, RowGroupModeCountsTheRowsItHolds) {
             arrow::util::TotalBufferSize(*batches[4]) + (1 << 20));
   ASSERT_OK(writer->Commit().status());
   EXPECT_EQ(writer->buffered_bytes(), 0);
+}
+
+// An adaptive writer (write_mode auto with several partitions in flight) of
+// OrdersSchema() with 1,000-row row groups.
+std::unique_ptr<ParquetPartitionWriter> AdaptiveWriter(const std::string& root) {
+  auto options = ParquetLoader::Options();
+  options.name = "lake";
+  options.path = root;
+  options.row_group_rows = 1000;
+  auto loader = ParquetLoader::Make(options);
+  EXPECT_TRUE(loader.ok()) << loader.status().ToString();
+  EXPECT_TRUE((*loader)
+                  ->Bind(arrow::schema({arrow::field("id", arrow::int64()),
+                                        arrow::field("name", arrow::utf8())}))
+                  .ok());
+  RunContext run;
+  run.pipeline = "orders";
+  run.run = {"dt", "2026-11-25"};
+  EXPECT_TRUE((*loader)->BeginRun(run).ok());
+  PartitionContext context;
+  context.pipeline = "orders";
+  context.run = run.run;
+  context.partition.id = "p0";
+  context.partitions_in_flight = 2;
+  context.memory_budget_bytes = int64_t{1} << 30;
+  EXPECT_EQ(ParquetLoader::RowGroupEncodingFor(options, context),
+            RowGroupEncoding::kAdaptive);
+  auto writer = (*loader)->OpenPartition(context);
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  return std::unique_ptr<ParquetPartitionWriter>(
+      static_cast<ParquetPartitionWriter*>(writer->release()));
+}
+
+TEST_F(ParquetLoaderTest, AdaptiveWriterHoldsRowGroupsWholeWhenItNeverWaitsForRows) {
+  auto writer = AdaptiveWriter(root_.string());
+  auto batches = MixedBatches(OrdersSchema());
+  // Back to back: the writer never waits for rows.
+  ASSERT_OK(writer->Write(batches[0]));
+  ASSERT_OK(writer->Write(batches[1]));  // 7,001 rows: row groups complete
+  EXPECT_TRUE(writer->holds_whole_row_groups());
+  ASSERT_OK(writer->Write(batches[2]));
+  ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
+  EXPECT_EQ(manifest.rows, 7002);
+  EXPECT_EQ(ReadParquet(manifest.files[0].path)->num_rows(), 7002);
+}
+
+TEST_F(ParquetLoaderTest, AdaptiveWriterKeepsStreamingWhenItWaitsForRows) {
+  auto writer = AdaptiveWriter(root_.string());
+  auto batch = MixedBatches(OrdersSchema())[1];
+  // A slow source: 50 ms between batches of 700 rows that take well under a
+  // millisecond to encode.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_OK(writer->Write(batch->Slice(700 * i, 700)));
+  }
+  EXPECT_FALSE(writer->holds_whole_row_groups());
+  ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
+  EXPECT_EQ(manifest.rows, 2800);
 }
 
 // --- Errors while writing

@@ -35,7 +35,7 @@ std::string DataFileName(size_t index) {
 ParquetPartitionWriter::ParquetPartitionWriter(
     std::shared_ptr<const ParquetWriteSettings> settings, PartitionContext context,
     std::string staging_dir, std::string final_dir,
-    std::unique_ptr<HiveBatchSplitter> splitter, bool whole_row_groups)
+    std::unique_ptr<HiveBatchSplitter> splitter, RowGroupEncoding encoding)
     : settings_(std::move(settings)),
       writer_properties_(parquet::WriterProperties::Builder(*settings_->writer_properties)
                              .memory_pool(&memory_pool_)
@@ -43,12 +43,13 @@ ParquetPartitionWriter::ParquetPartitionWriter(
       context_(std::move(context)),
       staging_dir_(std::move(staging_dir)),
       final_dir_(std::move(final_dir)),
-      whole_row_groups_(whole_row_groups),
+      whole_row_groups_(encoding == RowGroupEncoding::kWhole),
+      adaptive_(encoding == RowGroupEncoding::kAdaptive),
       splitter_(std::move(splitter)) {}
 
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
     std::shared_ptr<const ParquetWriteSettings> settings, const PartitionContext& context,
-    bool whole_row_groups) {
+    RowGroupEncoding encoding) {
   const LakeDirectory& lake = *settings->lake;
   std::unique_ptr<HiveBatchSplitter> splitter;
   if (settings->hive != nullptr) {
@@ -62,9 +63,9 @@ arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::O
   // A directory left by a killed process with the same attempt number is garbage.
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging), where);
   JETFLOW_RETURN_NOT_OK_CTX(lake.CreateDir(staging), where);
-  return std::unique_ptr<ParquetPartitionWriter>(new ParquetPartitionWriter(
-      std::move(settings), context, std::move(staging), std::move(final),
-      std::move(splitter), whole_row_groups));
+  return std::unique_ptr<ParquetPartitionWriter>(
+      new ParquetPartitionWriter(std::move(settings), context, std::move(staging),
+                                 std::move(final), std::move(splitter), encoding));
 }
 
 ParquetPartitionWriter::~ParquetPartitionWriter() {
@@ -91,8 +92,11 @@ arrow::Status ParquetPartitionWriter::Write(
                                   state_ == State::kFailed ? "failed" : "finished",
                                   " (partition '", context_.partition.id, "')");
   }
+  write_start_ = std::chrono::steady_clock::now();
+  if (rows_written_ == 0 && busy_.count() == 0) window_start_ = write_start_;
   arrow::Status status = WriteConformed(batch);
   if (!status.ok()) state_ = State::kFailed;
+  busy_ += std::chrono::steady_clock::now() - write_start_;
   return status;
 }
 
@@ -235,6 +239,7 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     if (sequence.buffered_rows == row_group_rows ||
         (bytes_per_row > 0 && sequence.buffered_arrow_bytes >= row_group_bytes)) {
       ARROW_RETURN_NOT_OK(FlushRowGroup(sequence, /*write_now=*/false));
+      if (adaptive_) MaybeHoldWholeRowGroups();
     }
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
     if (!full && settings_->max_file_bytes > 0) {
@@ -271,6 +276,31 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
   sequence.buffered_arrow_bytes = 0;
   return AddContext(settings_->lake->IoFailure(status, sequence.path),
                     Where(sequence.path));
+}
+
+void ParquetPartitionWriter::MaybeHoldWholeRowGroups() {
+  // Called inside Write(): the time of the current call so far counts as busy.
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - window_start_).count();
+  const double busy = std::chrono::duration<double>(busy_ + (now - write_start_)).count();
+  const double idle = elapsed > 0 ? 1.0 - busy / elapsed : 1.0;
+  // Only between row groups of every open file: a row group is written in one mode
+  // from its first row to its last, so the files do not depend on when this happens.
+  const bool between_row_groups = std::all_of(
+      open_.begin(), open_.end(),
+      [](const FileSequence* sequence) { return sequence->buffered_rows == 0; });
+  if (idle < kEncoderBoundIdleFraction && between_row_groups) {
+    whole_row_groups_ = true;
+    adaptive_ = false;
+    spdlog::debug(
+        "parquet loader '{}': partition '{}' switches to row_groups mode (the writer "
+        "waited for rows {:.0f}% of its last row group)",
+        settings_->loader_name, context_.partition.id, 100 * idle);
+    return;
+  }
+  // A new window for the next row group.
+  window_start_ = now;
+  busy_ = -(now - write_start_);
 }
 
 arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) {

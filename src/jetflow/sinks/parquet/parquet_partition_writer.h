@@ -2,16 +2,20 @@
 //
 // Batches are conformed to the output schema and encoded into part-00000.parquet,
 // part-00001.parquet, ... in the attempt's staging directory, rolling to a new file at
-// max_file_rows / max_file_bytes. With `partition_by`, each batch is first split by the
-// values of those columns (HiveBatchSplitter) and every value combination gets its own
-// directory inside the staging directory ("country=DE/"), with its own file sequence. At
-// most max_open_files files are open at once: opening one more first closes the least
-// recently written one, whose next rows then start its directory's next part file.
-// Every file is checksummed as it is written (DigestingOutputStream). Commit() closes the
-// files, checks each one's size and reads its footer back to check it against the file
-// schema and row count, writes the partition manifest and publishes the whole staging
-// directory, column directories included, atomically (LakeDirectory::Publish). Abort()
-// deletes the staging directory.
+// max_file_rows / max_file_bytes. A row group is either encoded batch by batch as rows
+// arrive (Arrow's buffered row group: its compressed pages stay in memory until it is
+// complete) or, with whole row groups, its batches are held and it is encoded column by
+// column once complete, pages going straight to the file (ParquetLoader::WriteMode). With
+// `partition_by`, each batch is first split by the values of those columns
+// (HiveBatchSplitter) and every value combination gets its own directory inside the
+// staging directory ("country=DE/"), with its own file sequence. At most max_open_files
+// files are open at once: opening one more first closes the least recently written one,
+// whose next rows then start its directory's next part file. Every file is checksummed as
+// it is written (DigestingOutputStream). Commit() closes the files, checks each one's
+// size and reads its footer back to check it against the file schema and row count,
+// writes the partition manifest and publishes the whole staging directory, column
+// directories included, atomically (LakeDirectory::Publish). Abort() deletes the staging
+// directory.
 //
 // Threading: one thread uses a writer; writers of different partitions run concurrently.
 #pragma once
@@ -23,6 +27,7 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -70,14 +75,30 @@ struct ParquetWriteSettings {
   std::shared_ptr<arrow::internal::ThreadPool> encode_pool;
 };
 
+/// How a partition writer turns rows into row groups (ParquetLoader::WriteMode).
+enum class RowGroupEncoding {
+  /// Each batch is encoded as it arrives, into Arrow's buffered row group.
+  kStreaming,
+  /// A row group's batches are held and it is encoded column by column once complete.
+  kWhole,
+  /// kStreaming, switching to kWhole (for good, between row groups) after a row group
+  /// during which the writer waited for rows less than kEncoderBoundIdleFraction of the
+  /// time: the source is ahead of encoding, so it loses little by waiting while a row
+  /// group is encoded.
+  kAdaptive,
+};
+
 class ParquetPartitionWriter : public PartitionWriter {
  public:
-  /// Creates the attempt's (empty) staging directory. With `whole_row_groups`, the rows
-  /// of a row group are held until it is complete and then encoded column by column;
-  /// otherwise every batch is encoded as it arrives (ParquetLoader::WriteMode).
+  /// kAdaptive switches when the writer waited for rows less than this fraction of the
+  /// time a row group took.
+  static constexpr double kEncoderBoundIdleFraction = 0.2;
+
+  /// Creates the attempt's (empty) staging directory.
   static arrow::Result<std::unique_ptr<ParquetPartitionWriter>> Open(
       std::shared_ptr<const ParquetWriteSettings> settings,
-      const PartitionContext& context, bool whole_row_groups = false);
+      const PartitionContext& context,
+      RowGroupEncoding encoding = RowGroupEncoding::kStreaming);
   ~ParquetPartitionWriter() override;
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
@@ -93,6 +114,8 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   /// Where the attempt's files are written before Commit (for tests and messages).
   const std::string& staging_dir() const { return staging_dir_; }
+  /// Whether row groups are now held whole (kWhole, or kAdaptive after switching).
+  bool holds_whole_row_groups() const { return whole_row_groups_; }
 
  private:
   enum class State { kOpen, kFailed, kCommitted, kAborted };
@@ -140,7 +163,7 @@ class ParquetPartitionWriter : public PartitionWriter {
                          PartitionContext context, std::string staging_dir,
                          std::string final_dir,
                          std::unique_ptr<HiveBatchSplitter> splitter,
-                         bool whole_row_groups);
+                         RowGroupEncoding encoding);
 
   arrow::Status WriteConformed(const std::shared_ptr<arrow::RecordBatch>& batch);
   /// Appends `rows` (file schema) to the files of `sequence`, rolling as configured.
@@ -155,6 +178,9 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// `write_now` it goes to the stream (freeing its pages) and a new one starts at once;
   /// otherwise it is marked complete and written when the next rows or Close come.
   arrow::Status FlushRowGroup(FileSequence& sequence, bool write_now);
+  /// kAdaptive, from Write() when a streamed row group is complete: switches to whole
+  /// row groups if the writer hardly waited for rows during it.
+  void MaybeHoldWholeRowGroups();
   /// With whole row groups: writes the held rows as one row group, column by column.
   arrow::Status WriteHeldRowGroup(FileSequence& sequence);
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
@@ -178,7 +204,13 @@ class ParquetPartitionWriter : public PartitionWriter {
   std::string staging_dir_;
   std::string final_dir_;
   State state_ = State::kOpen;
-  const bool whole_row_groups_;
+  bool whole_row_groups_;
+  /// kAdaptive, not yet switched: time spent in Write() since the current row group
+  /// started, to tell whether the writer waits for its source.
+  bool adaptive_;
+  std::chrono::steady_clock::time_point window_start_;
+  std::chrono::steady_clock::time_point write_start_;
+  std::chrono::steady_clock::duration busy_{};
 
   std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
   std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
