@@ -1,6 +1,7 @@
 #include "jetflow/engine/pipeline_runner.h"
 
 #include <arrow/api.h>
+#include <arrow/memory_pool.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/thread_pool.h>
 #include <spdlog/spdlog.h>

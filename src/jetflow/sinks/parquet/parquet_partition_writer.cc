@@ -511,8 +511,10 @@ arrow::Status ParquetPartitionWriter::Abort() {
     }
     sequence->writer.reset();
     sequence->sink.reset();
+    sequence->held.clear();
   }
   open_.clear();
+  held_arrow_bytes_ = 0;
   const LakeDirectory& lake = *settings_->lake;
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging_dir_),
                             "aborting partition '" + context_.partition.id + "'");
