@@ -306,8 +306,8 @@ def test_two_runs_give_byte_identical_files(tmp_path):
     first = write_pipeline(tmp_path / "a", consumer,
                            engine={"partitions_in_flight": 1, "batch_rows": 8192})
     # Concurrency must not change the output, nor the Parquet loader's write mode that
-    # `auto` picks from it (one partition in flight streams; with three, a writer that
-    # hardly waits for rows holds its row groups whole).
+    # `auto` picks from it (one partition in flight streams; with three, row groups are
+    # held whole unless a writer finds its source slow).
     second = write_pipeline(tmp_path / "b", consumer,
                             engine={"partitions_in_flight": 3, "batch_rows": 8192})
     first_run = run_jetflow("--log-level", "debug", "run", first, "--no-progress", expect=0)

@@ -59,8 +59,8 @@ class ParquetLoader : public Loader {
   /// early (to keep all files' rows within one row group) ends with an empty row group
   /// when streaming.
   enum class WriteMode {
-    /// kStreaming, switching a partition to kRowGroups when the source is ahead of its
-    /// encoding and other partitions keep the cores busy meanwhile (see
+    /// kRowGroups where other partitions keep the cores busy meanwhile, falling back to
+    /// kStreaming for a partition whose source turns out slower than its encoding (see
     /// RowGroupEncodingFor).
     kAuto,
     /// Each batch is encoded as it arrives; the open row group's compressed pages stay
@@ -120,8 +120,8 @@ class ParquetLoader : public Loader {
   static arrow::Result<Options> ParseOptions(const ConfigNode& node,
                                              const ComponentContext& context);
   /// How a partition writer encodes: `options.write_mode` unless kAuto, which is
-  /// kAdaptive (streaming until the writer finds it hardly waits for rows, then whole
-  /// row groups) when holding row groups whole can only save CPU: one encode thread, at
+  /// kAdaptive (whole row groups, streaming once the writer finds it mostly waits for
+  /// rows) when holding row groups whole can only save CPU: one encode thread, at
   /// least two partitions in flight (while one partition encodes a row group, the others
   /// keep the cores busy), row groups bounded by row_group_bytes whose sum over the
   /// partitions in flight is at most half the memory budget, and no partition_by;

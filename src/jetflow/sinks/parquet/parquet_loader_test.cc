@@ -509,8 +509,9 @@ std::unique_ptr<ParquetPartitionWriter> AdaptiveWriter(const std::string& root) 
       static_cast<ParquetPartitionWriter*>(writer->release()));
 }
 
-TEST_F(ParquetLoaderTest, AdaptiveWriterHoldsRowGroupsWholeWhenItNeverWaitsForRows) {
+TEST_F(ParquetLoaderTest, AdaptiveWriterKeepsRowGroupsWholeWhenItNeverWaitsForRows) {
   auto writer = AdaptiveWriter(root_.string());
+  EXPECT_TRUE(writer->holds_whole_row_groups());
   auto batches = MixedBatches(OrdersSchema());
   // Back to back: the writer never waits for rows.
   ASSERT_OK(writer->Write(batches[0]));
@@ -522,18 +523,33 @@ TEST_F(ParquetLoaderTest, AdaptiveWriterHoldsRowGroupsWholeWhenItNeverWaitsForRo
   EXPECT_EQ(ReadParquet(manifest.files[0].path)->num_rows(), 7002);
 }
 
-TEST_F(ParquetLoaderTest, AdaptiveWriterKeepsStreamingWhenItWaitsForRows) {
+TEST_F(ParquetLoaderTest, AdaptiveWriterStreamsOnceItMostlyWaitsForRows) {
   auto writer = AdaptiveWriter(root_.string());
   auto batch = MixedBatches(OrdersSchema())[1];
-  // A slow source: 50 ms between batches of 700 rows that take well under a
-  // millisecond to encode.
-  for (int i = 0; i < 4; ++i) {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> slices;
+  for (int i = 0; i < 4; ++i) slices.push_back(batch->Slice(700 * i, 700));
+  // A slow source: 50 ms between batches of 700 rows that take a few milliseconds to
+  // encode. The first row group (1,000 rows) is held whole, the rest streamed.
+  for (const auto& slice : slices) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_OK(writer->Write(batch->Slice(700 * i, 700)));
+    ASSERT_OK(writer->Write(slice));
   }
   EXPECT_FALSE(writer->holds_whole_row_groups());
   ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
-  EXPECT_EQ(manifest.rows, 2800);
+  ASSERT_EQ(manifest.rows, 2800);
+  // The same rows streamed from the start give the same bytes.
+  auto options = Options();
+  options.path = (dir_ / "streamed").string();
+  options.row_group_rows = 1000;
+  options.write_mode = ParquetLoader::WriteMode::kStreaming;
+  auto streamed = Loader(options, OrdersSchema());
+  ASSERT_OK(streamed->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WritePartition(streamed.get(), Partition("p0"), slices));
+  ASSERT_EQ(expected.files.size(), 1u);
+  ASSERT_EQ(manifest.files.size(), 1u);
+  EXPECT_EQ(manifest.files[0].checksum, expected.files[0].checksum);
+  EXPECT_EQ(ReadParquet(manifest.files[0].path)->num_rows(), 2800);
 }
 
 // --- Errors while writing

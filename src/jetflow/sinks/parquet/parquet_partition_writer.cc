@@ -43,7 +43,7 @@ ParquetPartitionWriter::ParquetPartitionWriter(
       context_(std::move(context)),
       staging_dir_(std::move(staging_dir)),
       final_dir_(std::move(final_dir)),
-      whole_row_groups_(encoding == RowGroupEncoding::kWhole),
+      whole_row_groups_(encoding != RowGroupEncoding::kStreaming),
       adaptive_(encoding == RowGroupEncoding::kAdaptive),
       splitter_(std::move(splitter)) {}
 
@@ -239,7 +239,7 @@ arrow::Status ParquetPartitionWriter::WriteRows(
     if (sequence.buffered_rows == row_group_rows ||
         (bytes_per_row > 0 && sequence.buffered_arrow_bytes >= row_group_bytes)) {
       ARROW_RETURN_NOT_OK(FlushRowGroup(sequence, /*write_now=*/false));
-      if (adaptive_) MaybeHoldWholeRowGroups();
+      if (adaptive_) DecideRowGroupEncoding();
     }
     bool full = settings_->max_file_rows > 0 && sequence.rows >= settings_->max_file_rows;
     if (!full && settings_->max_file_bytes > 0) {
@@ -278,29 +278,27 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
                     Where(sequence.path));
 }
 
-void ParquetPartitionWriter::MaybeHoldWholeRowGroups() {
+void ParquetPartitionWriter::DecideRowGroupEncoding() {
+  // Only between row groups of every open file, so that each row group is written in
+  // one mode from its first row to its last: the bytes then do not depend on when this
+  // happens. (The next WriteRecordBatch starts a buffered row group.)
+  const bool between_row_groups = std::all_of(
+      open_.begin(), open_.end(),
+      [](const FileSequence* sequence) { return sequence->buffered_rows == 0; });
+  if (!between_row_groups) return;
+  adaptive_ = false;
   // Called inside Write(): the time of the current call so far counts as busy.
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - window_start_).count();
   const double busy = std::chrono::duration<double>(busy_ + (now - write_start_)).count();
-  const double idle = elapsed > 0 ? 1.0 - busy / elapsed : 1.0;
-  // Only between row groups of every open file: a row group is written in one mode
-  // from its first row to its last, so the files do not depend on when this happens.
-  const bool between_row_groups = std::all_of(
-      open_.begin(), open_.end(),
-      [](const FileSequence* sequence) { return sequence->buffered_rows == 0; });
-  if (idle < kEncoderBoundIdleFraction && between_row_groups) {
-    whole_row_groups_ = true;
-    adaptive_ = false;
+  const double idle = elapsed > 0 ? 1.0 - busy / elapsed : 0.0;
+  if (idle > kSourceBoundIdleFraction) {
+    whole_row_groups_ = false;
     spdlog::debug(
-        "parquet loader '{}': partition '{}' switches to row_groups mode (the writer "
-        "waited for rows {:.0f}% of its last row group)",
+        "parquet loader '{}': partition '{}' streams from now on (the writer waited for "
+        "rows {:.0f}% of its first row group)",
         settings_->loader_name, context_.partition.id, 100 * idle);
-    return;
   }
-  // A new window for the next row group.
-  window_start_ = now;
-  busy_ = -(now - write_start_);
 }
 
 arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) {

@@ -81,18 +81,17 @@ enum class RowGroupEncoding {
   kStreaming,
   /// A row group's batches are held and it is encoded column by column once complete.
   kWhole,
-  /// kStreaming, switching to kWhole (for good, between row groups) after a row group
-  /// during which the writer waited for rows less than kEncoderBoundIdleFraction of the
-  /// time: the source is ahead of encoding, so it loses little by waiting while a row
-  /// group is encoded.
+  /// kWhole, falling back to kStreaming for good when the writer waited for rows more
+  /// than kSourceBoundIdleFraction of the time its first row group took: the source is
+  /// then slower than encoding, and streaming lets the two overlap.
   kAdaptive,
 };
 
 class ParquetPartitionWriter : public PartitionWriter {
  public:
-  /// kAdaptive switches when the writer waited for rows less than this fraction of the
-  /// time a row group took.
-  static constexpr double kEncoderBoundIdleFraction = 0.2;
+  /// kAdaptive streams when the writer waited for rows more than this fraction of the
+  /// time its first row group took.
+  static constexpr double kSourceBoundIdleFraction = 0.5;
 
   /// Creates the attempt's (empty) staging directory.
   static arrow::Result<std::unique_ptr<ParquetPartitionWriter>> Open(
@@ -114,7 +113,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   /// Where the attempt's files are written before Commit (for tests and messages).
   const std::string& staging_dir() const { return staging_dir_; }
-  /// Whether row groups are now held whole (kWhole, or kAdaptive after switching).
+  /// Whether row groups are now held whole (kWhole, or kAdaptive until it streams).
   bool holds_whole_row_groups() const { return whole_row_groups_; }
 
  private:
@@ -178,9 +177,9 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// `write_now` it goes to the stream (freeing its pages) and a new one starts at once;
   /// otherwise it is marked complete and written when the next rows or Close come.
   arrow::Status FlushRowGroup(FileSequence& sequence, bool write_now);
-  /// kAdaptive, from Write() when a streamed row group is complete: switches to whole
-  /// row groups if the writer hardly waited for rows during it.
-  void MaybeHoldWholeRowGroups();
+  /// kAdaptive, from Write() once the first row group is written: streams from then on
+  /// if the writer mostly waited for rows during it.
+  void DecideRowGroupEncoding();
   /// With whole row groups: writes the held rows as one row group, column by column.
   arrow::Status WriteHeldRowGroup(FileSequence& sequence);
   /// With partition_by, many files buffer a row group each: keeps the rows buffered by
@@ -205,8 +204,8 @@ class ParquetPartitionWriter : public PartitionWriter {
   std::string final_dir_;
   State state_ = State::kOpen;
   bool whole_row_groups_;
-  /// kAdaptive, not yet switched: time spent in Write() since the current row group
-  /// started, to tell whether the writer waits for its source.
+  /// kAdaptive, not yet decided: time spent in Write() since the first one, to tell
+  /// whether the writer waits for its source.
   bool adaptive_;
   std::chrono::steady_clock::time_point window_start_;
   std::chrono::steady_clock::time_point write_start_;
