@@ -46,9 +46,6 @@
 
 namespace jetflow {
 
-class LakeDirectory;
-struct ParquetWriteSettings;
-
 class ParquetLoader : public Loader {
  public:
   /// What to do with stream columns that a declared schema does not list.

@@ -92,11 +92,14 @@ arrow::Status ParquetPartitionWriter::Write(
                                   state_ == State::kFailed ? "failed" : "finished",
                                   " (partition '", context_.partition.id, "')");
   }
-  write_start_ = std::chrono::steady_clock::now();
-  if (rows_written_ == 0 && busy_.count() == 0) window_start_ = write_start_;
+  const bool timed = adaptive_;  // DecideRowGroupEncoding may end the timing
+  if (timed) {
+    write_start_ = std::chrono::steady_clock::now();
+    if (rows_written_ == 0 && busy_.count() == 0) window_start_ = write_start_;
+  }
   arrow::Status status = WriteConformed(batch);
   if (!status.ok()) state_ = State::kFailed;
-  busy_ += std::chrono::steady_clock::now() - write_start_;
+  if (timed) busy_ += std::chrono::steady_clock::now() - write_start_;
   return status;
 }
 
