@@ -14,18 +14,21 @@
 #   bench/run.sh transforms      # the transform benchmark: jetflow's transformers against
 #                                # the same chain on Arrow compute (10M rows; --rows, --reps,
 #                                # --batch-rows, --check)
+#   bench/run.sh write-modes     # the Parquet loader's write modes against Arrow's
+#                                # WriteTable on the same rows (--rows, --partitions, --reps)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-if [ "${1:-}" = "transforms" ]; then
+if [ "${1:-}" = "transforms" ] || [ "${1:-}" = "write-modes" ]; then
+  target="${1//-/_}_benchmark"
   shift
   if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
-    bash scripts/build.sh release transforms_benchmark >&2
+    bash scripts/build.sh release "$target" >&2
   fi
-  exec "$here/build/release/bench/transforms_benchmark" "$@"
+  exec "$here/build/release/bench/$target" "$@"
 fi
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
