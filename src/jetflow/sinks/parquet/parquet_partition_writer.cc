@@ -37,6 +37,8 @@ ParquetPartitionWriter::ParquetPartitionWriter(
     std::string staging_dir, std::string final_dir,
     std::unique_ptr<HiveBatchSplitter> splitter, RowGroupEncoding encoding)
     : settings_(std::move(settings)),
+      memory_pool_(arrow::default_memory_pool(), RecycledBytesCapacity(context),
+                   kRecycledBlockMinBytes),
       writer_properties_(parquet::WriterProperties::Builder(*settings_->writer_properties)
                              .memory_pool(&memory_pool_)
                              ->build()),
@@ -46,6 +48,13 @@ ParquetPartitionWriter::ParquetPartitionWriter(
       whole_row_groups_(encoding != RowGroupEncoding::kStreaming),
       adaptive_(encoding == RowGroupEncoding::kAdaptive),
       splitter_(std::move(splitter)) {}
+
+int64_t ParquetPartitionWriter::RecycledBytesCapacity(const PartitionContext& context) {
+  if (context.memory_budget_bytes <= 0) return kRecycledBytesMax;
+  const int64_t share =
+      context.memory_budget_bytes / std::max(1, context.partitions_in_flight);
+  return std::min(kRecycledBytesMax, share / 8);
+}
 
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
     std::shared_ptr<const ParquetWriteSettings> settings, const PartitionContext& context,
@@ -454,6 +463,8 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::Commit() {
 arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
   const LakeDirectory& lake = *settings_->lake;
   while (!open_.empty()) ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
+  // Nothing encodes any more: the kept blocks can go before the slow part of the commit.
+  memory_pool_.ReleaseUnused();
   // Name order: by directory, then by part number (not by text: part-100000 follows
   // part-99999).
   std::sort(files_.begin(), files_.end(), [](const ClosedFile& a, const ClosedFile& b) {
@@ -516,6 +527,7 @@ arrow::Status ParquetPartitionWriter::Abort() {
   }
   open_.clear();
   held_arrow_bytes_ = 0;
+  memory_pool_.ReleaseUnused();
   const LakeDirectory& lake = *settings_->lake;
   JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging_dir_),
                             "aborting partition '" + context_.partition.id + "'");

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "jetflow/core/loader.h"
+#include "jetflow/core/recycling_memory_pool.h"
 #include "jetflow/sinks/parquet/file_digest.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
 #include "jetflow/sinks/parquet/lake_directory.h"
@@ -92,6 +93,14 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// kAdaptive streams when the writer waited for rows more than this fraction of the
   /// time its first row group took.
   static constexpr double kSourceBoundIdleFraction = 0.5;
+  /// Freed encoder blocks of at least this size are kept for reuse (the dictionary hash
+  /// tables of a million-value column chunk are 4-24 MiB; smaller blocks are cheap) ...
+  static constexpr int64_t kRecycledBlockMinBytes = 2 << 20;
+  /// ... up to this much per writer (one chunk's tables at each size: 4 + 16 MiB for
+  /// 4-byte values, 6 + 24 MiB for 8-byte ones), and at most an eighth of the writer's
+  /// share of the memory budget.
+  static constexpr int64_t kRecycledBytesMax = 64 << 20;
+  static int64_t RecycledBytesCapacity(const PartitionContext& context);
 
   /// Creates the attempt's (empty) staging directory.
   static arrow::Result<std::unique_ptr<ParquetPartitionWriter>> Open(
@@ -103,8 +112,8 @@ class ParquetPartitionWriter : public PartitionWriter {
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
   int64_t rows_written() const override { return rows_written_; }
   /// What the Parquet encoders hold right now (pages of open row groups, dictionaries,
-  /// encoder buffers; everything they allocate comes from this writer's own pool), plus
-  /// the Arrow size of rows held for whole row groups.
+  /// encoder buffers, and freed blocks kept for reuse; everything they allocate comes
+  /// from this writer's own pool), plus the Arrow size of rows held for whole row groups.
   int64_t buffered_bytes() const override {
     return memory_pool_.bytes_allocated() + held_arrow_bytes_;
   }
@@ -113,6 +122,8 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   /// Where the attempt's files are written before Commit (for tests and messages).
   const std::string& staging_dir() const { return staging_dir_; }
+  /// The pool the encoders allocate from (for tests and statistics).
+  const RecyclingMemoryPool& memory_pool() const { return memory_pool_; }
   /// Whether row groups are now held whole (kWhole, or kAdaptive until it streams).
   bool holds_whole_row_groups() const { return whole_row_groups_; }
 
@@ -195,8 +206,9 @@ class ParquetPartitionWriter : public PartitionWriter {
   std::string Where(const std::string& path) const;
 
   std::shared_ptr<const ParquetWriteSettings> settings_;
-  // Declared before the file writers that allocate from it, so it outlives them.
-  arrow::ProxyMemoryPool memory_pool_{arrow::default_memory_pool()};
+  // Declared before the file writers that allocate from it, so it outlives them. It keeps
+  // the encoders' large freed blocks (dictionary hash tables) for the next column chunk.
+  RecyclingMemoryPool memory_pool_;
   /// settings_->writer_properties with memory_pool_.
   std::shared_ptr<parquet::WriterProperties> writer_properties_;
   PartitionContext context_;

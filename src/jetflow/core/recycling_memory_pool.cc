@@ -1,0 +1,107 @@
+#include "jetflow/core/recycling_memory_pool.h"
+
+#include <algorithm>
+
+namespace jetflow {
+
+RecyclingMemoryPool::RecyclingMemoryPool(arrow::MemoryPool* backend,
+                                         int64_t capacity_bytes, int64_t min_block_bytes)
+    : backend_(backend),
+      capacity_bytes_(capacity_bytes),
+      min_block_bytes_(min_block_bytes) {}
+
+RecyclingMemoryPool::~RecyclingMemoryPool() { ReleaseUnused(); }
+
+arrow::Status RecyclingMemoryPool::Allocate(int64_t size, int64_t alignment,
+                                            uint8_t** out) {
+  if (size >= min_block_bytes_) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto kept = std::find_if(kept_.begin(), kept_.end(), [&](const Block& block) {
+      return block.size == size && block.alignment == alignment;
+    });
+    if (kept != kept_.end()) {
+      *out = kept->data;
+      kept_bytes_ -= size;
+      ++reused_blocks_;
+      kept_.erase(kept);
+      // Held bytes do not change: the block goes from kept to live.
+      total_allocated_bytes_ += size;
+      ++num_allocations_;
+      return arrow::Status::OK();
+    }
+  }
+  ARROW_RETURN_NOT_OK(backend_->Allocate(size, alignment, out));
+  UpdateHeld(size);
+  total_allocated_bytes_ += size;
+  ++num_allocations_;
+  return arrow::Status::OK();
+}
+
+arrow::Status RecyclingMemoryPool::Reallocate(int64_t old_size, int64_t new_size,
+                                              int64_t alignment, uint8_t** ptr) {
+  ARROW_RETURN_NOT_OK(backend_->Reallocate(old_size, new_size, alignment, ptr));
+  UpdateHeld(new_size - old_size);
+  if (new_size > old_size) total_allocated_bytes_ += new_size - old_size;
+  ++num_allocations_;
+  return arrow::Status::OK();
+}
+
+void RecyclingMemoryPool::Free(uint8_t* buffer, int64_t size, int64_t alignment) {
+  if (size >= min_block_bytes_ && size <= capacity_bytes_) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kept_.push_front(Block{buffer, size, alignment});
+    kept_bytes_ += size;
+    // Make room by dropping the least recently freed blocks; the new one always fits.
+    auto first_dropped = kept_.end();
+    int64_t bytes = kept_bytes_;
+    while (bytes > capacity_bytes_) {
+      --first_dropped;
+      bytes -= first_dropped->size;
+    }
+    ReleaseKeptLocked(first_dropped);
+    return;
+  }
+  backend_->Free(buffer, size, alignment);
+  UpdateHeld(-size);
+}
+
+void RecyclingMemoryPool::ReleaseUnused() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ReleaseKeptLocked(kept_.begin());
+}
+
+void RecyclingMemoryPool::ReleaseKeptLocked(std::list<Block>::iterator first) {
+  for (auto it = first; it != kept_.end(); ++it) {
+    backend_->Free(it->data, it->size, it->alignment);
+    kept_bytes_ -= it->size;
+    UpdateHeld(-it->size);
+  }
+  kept_.erase(first, kept_.end());
+}
+
+void RecyclingMemoryPool::UpdateHeld(int64_t delta) {
+  const int64_t held = held_bytes_.fetch_add(delta) + delta;
+  int64_t peak = max_held_bytes_.load();
+  while (held > peak && !max_held_bytes_.compare_exchange_weak(peak, held)) {
+  }
+}
+
+int64_t RecyclingMemoryPool::bytes_allocated() const { return held_bytes_.load(); }
+int64_t RecyclingMemoryPool::max_memory() const { return max_held_bytes_.load(); }
+int64_t RecyclingMemoryPool::total_bytes_allocated() const {
+  return total_allocated_bytes_.load();
+}
+int64_t RecyclingMemoryPool::num_allocations() const { return num_allocations_.load(); }
+std::string RecyclingMemoryPool::backend_name() const { return backend_->backend_name(); }
+
+int64_t RecyclingMemoryPool::kept_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kept_bytes_;
+}
+
+int64_t RecyclingMemoryPool::reused_blocks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return reused_blocks_;
+}
+
+}  // namespace jetflow
