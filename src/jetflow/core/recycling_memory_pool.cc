@@ -7,8 +7,8 @@ namespace jetflow {
 RecyclingMemoryPool::RecyclingMemoryPool(arrow::MemoryPool* backend,
                                          int64_t capacity_bytes, int64_t min_block_bytes)
     : backend_(backend),
-      capacity_bytes_(capacity_bytes),
-      min_block_bytes_(min_block_bytes) {}
+      min_block_bytes_(min_block_bytes),
+      capacity_bytes_(capacity_bytes) {}
 
 RecyclingMemoryPool::~RecyclingMemoryPool() { ReleaseUnused(); }
 
@@ -47,22 +47,33 @@ arrow::Status RecyclingMemoryPool::Reallocate(int64_t old_size, int64_t new_size
 }
 
 void RecyclingMemoryPool::Free(uint8_t* buffer, int64_t size, int64_t alignment) {
-  if (size >= min_block_bytes_ && size <= capacity_bytes_) {
+  if (size >= min_block_bytes_) {
     std::lock_guard<std::mutex> lock(mutex_);
-    kept_.push_front(Block{buffer, size, alignment});
-    kept_bytes_ += size;
-    // Make room by dropping the least recently freed blocks; the new one always fits.
-    auto first_dropped = kept_.end();
-    int64_t bytes = kept_bytes_;
-    while (bytes > capacity_bytes_) {
-      --first_dropped;
-      bytes -= first_dropped->size;
+    if (size <= capacity_bytes_) {
+      kept_.push_front(Block{buffer, size, alignment});
+      kept_bytes_ += size;
+      FitKeptLocked();  // the new block fits: only older ones go
+      return;
     }
-    ReleaseKeptLocked(first_dropped);
-    return;
   }
   backend_->Free(buffer, size, alignment);
   UpdateHeld(-size);
+}
+
+void RecyclingMemoryPool::SetCapacity(int64_t capacity_bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  capacity_bytes_ = capacity_bytes;
+  FitKeptLocked();
+}
+
+void RecyclingMemoryPool::FitKeptLocked() {
+  auto first_dropped = kept_.end();
+  int64_t bytes = kept_bytes_;
+  while (bytes > capacity_bytes_) {
+    --first_dropped;
+    bytes -= first_dropped->size;
+  }
+  ReleaseKeptLocked(first_dropped);
 }
 
 void RecyclingMemoryPool::ReleaseUnused() {

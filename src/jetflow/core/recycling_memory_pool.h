@@ -49,6 +49,9 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
   void Free(uint8_t* buffer, int64_t size, int64_t alignment) override;
   /// Returns every kept block to the backend.
   void ReleaseUnused() override;
+  /// Keeps at most `capacity_bytes` from now on (0: none), returning the least recently
+  /// freed blocks over it to the backend.
+  void SetCapacity(int64_t capacity_bytes);
 
   /// Live bytes plus kept bytes.
   int64_t bytes_allocated() const override;
@@ -71,14 +74,17 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
 
   /// Adds `delta` to the held bytes (live + kept), tracking their peak.
   void UpdateHeld(int64_t delta);
+  /// Returns kept blocks to the backend, least recently freed first, until they fit in
+  /// the capacity. REQUIRES: mutex_ held.
+  void FitKeptLocked();
   /// REQUIRES: mutex_ held.
   void ReleaseKeptLocked(std::list<Block>::iterator first);
 
   arrow::MemoryPool* const backend_;
-  const int64_t capacity_bytes_;
   const int64_t min_block_bytes_;
 
   mutable std::mutex mutex_;
+  int64_t capacity_bytes_;
   std::list<Block> kept_;  // most recently freed first
   int64_t kept_bytes_ = 0;
   int64_t reused_blocks_ = 0;

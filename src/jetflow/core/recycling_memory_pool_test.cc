@@ -118,6 +118,21 @@ TEST_F(RecyclingMemoryPoolTest, ReallocateGoesToTheBackendAndTheResultIsKeptOnFr
   EXPECT_EQ(pool.kept_bytes(), 8 * kMiB);
 }
 
+TEST_F(RecyclingMemoryPoolTest, ALowerCapacityReturnsTheOldestBlocks) {
+  RecyclingMemoryPool pool(&backend_, 64 * kMiB, 2 * kMiB);
+  uint8_t* older = Allocate(pool, 16 * kMiB);
+  uint8_t* newer = Allocate(pool, 8 * kMiB);
+  pool.Free(older, 16 * kMiB, kAlignment);
+  pool.Free(newer, 8 * kMiB, kAlignment);
+  pool.SetCapacity(10 * kMiB);
+  EXPECT_EQ(pool.kept_bytes(), 8 * kMiB);
+  EXPECT_EQ(Allocate(pool, 8 * kMiB), newer);
+  pool.SetCapacity(0);
+  pool.Free(newer, 8 * kMiB, kAlignment);
+  EXPECT_EQ(pool.kept_bytes(), 0);
+  EXPECT_EQ(backend_.bytes_allocated(), 0);
+}
+
 TEST_F(RecyclingMemoryPoolTest, DestructorReturnsKeptBlocks) {
   {
     RecyclingMemoryPool pool(&backend_, 64 * kMiB, 2 * kMiB);

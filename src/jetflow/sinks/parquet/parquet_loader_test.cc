@@ -307,29 +307,39 @@ TEST_F(ParquetLoaderTest, CountsWhatItsEncodersHoldUntilCommit) {
   EXPECT_EQ(writer->buffered_bytes(), 0) << "held " << held << " before commit";
 }
 
+// Three row groups of 100,000 rows, 100,000 distinct ids each.
+std::vector<std::shared_ptr<arrow::RecordBatch>> DistinctIdBatches(
+    const std::shared_ptr<arrow::Schema>& schema) {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  for (int64_t group = 0; group < 3; ++group) {
+    arrow::Int64Builder ids;
+    arrow::StringBuilder names;
+    for (int64_t i = 0; i < 100000; ++i) {
+      EXPECT_TRUE(ids.Append(group * 100000 + i).ok());
+      EXPECT_TRUE(names.Append("n" + std::to_string(i % 7)).ok());
+    }
+    std::shared_ptr<arrow::Array> id_array;
+    std::shared_ptr<arrow::Array> name_array;
+    EXPECT_TRUE(ids.Finish(&id_array).ok());
+    EXPECT_TRUE(names.Finish(&name_array).ok());
+    batches.push_back(arrow::RecordBatch::Make(schema, 100000, {id_array, name_array}));
+  }
+  return batches;
+}
+
 TEST_F(ParquetLoaderTest, ReusesTheDictionaryHashTablesOfEarlierRowGroups) {
   auto schema = OrdersSchema();
   auto options = Options();
   options.row_group_rows = 100000;
+  options.write_mode = ParquetLoader::WriteMode::kRowGroups;
   auto loader = Loader(options, schema);
   ASSERT_OK(loader->BeginRun(Run()));
   ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   const auto& pool = dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool();
   // 100,000 distinct ids a row group: their dictionary's hash table grows to 262,144
   // slots (6 MiB), freed when the row group is written, reused by the next one.
-  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-  for (int64_t group = 0; group < 3; ++group) {
-    arrow::Int64Builder ids;
-    arrow::StringBuilder names;
-    for (int64_t i = 0; i < 100000; ++i) {
-      ASSERT_OK(ids.Append(group * 100000 + i));
-      ASSERT_OK(names.Append("n" + std::to_string(i % 7)));
-    }
-    ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
-    ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
-    batches.push_back(arrow::RecordBatch::Make(schema, 100000, {id_array, name_array}));
-    ASSERT_OK(writer->Write(batches.back()));
-  }
+  auto batches = DistinctIdBatches(schema);
+  for (const auto& batch : batches) ASSERT_OK(writer->Write(batch));
   EXPECT_GE(pool.reused_blocks(), 1);
   EXPECT_LE(pool.kept_bytes(), ParquetPartitionWriter::kRecycledBytesMax);
   ASSERT_OK(writer->Commit().status());
@@ -342,16 +352,30 @@ TEST_F(ParquetLoaderTest, ReusesTheDictionaryHashTablesOfEarlierRowGroups) {
             "");
 }
 
-TEST_F(ParquetLoaderTest, RecycledBlocksStayWithinAnEighthOfTheWritersBudgetShare) {
+TEST_F(ParquetLoaderTest, AStreamingWriterKeepsNoFreedBlocks) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.row_group_rows = 100000;
+  options.write_mode = ParquetLoader::WriteMode::kStreaming;
+  auto loader = Loader(options, schema);
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  const auto& pool = dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool();
+  for (const auto& batch : DistinctIdBatches(schema)) ASSERT_OK(writer->Write(batch));
+  EXPECT_EQ(pool.reused_blocks(), 0);
+  EXPECT_EQ(pool.kept_bytes(), 0);
+  ASSERT_OK(writer->Commit().status());
+}
+
+TEST_F(ParquetLoaderTest, RecycledBlocksAreAtMostAnEighthOfTheWritersBudgetShare) {
   PartitionContext context;
   EXPECT_EQ(ParquetPartitionWriter::RecycledBytesCapacity(context),
             ParquetPartitionWriter::kRecycledBytesMax);
   context.memory_budget_bytes = int64_t{1} << 30;
   context.partitions_in_flight = 2;
   EXPECT_EQ(ParquetPartitionWriter::RecycledBytesCapacity(context), 64 << 20);
-  context.memory_budget_bytes = 256 << 20;
-  context.partitions_in_flight = 4;
-  EXPECT_EQ(ParquetPartitionWriter::RecycledBytesCapacity(context), 8 << 20);
+  context.partitions_in_flight = 4;  // 256 MiB each: 64 MiB would be a quarter
+  EXPECT_EQ(ParquetPartitionWriter::RecycledBytesCapacity(context), 0);
 }
 
 TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {

@@ -37,8 +37,13 @@ ParquetPartitionWriter::ParquetPartitionWriter(
     std::string staging_dir, std::string final_dir,
     std::unique_ptr<HiveBatchSplitter> splitter, RowGroupEncoding encoding)
     : settings_(std::move(settings)),
-      memory_pool_(arrow::default_memory_pool(), RecycledBytesCapacity(context),
-                   kRecycledBlockMinBytes),
+      // Only a writer that holds whole row groups keeps blocks: it encodes one column
+      // chunk at a time, so one chunk's tables are all it needs, and it is the writer
+      // bound by encoding. A streaming one would keep every column's tables at once.
+      memory_pool_(
+          arrow::default_memory_pool(),
+          encoding == RowGroupEncoding::kStreaming ? 0 : RecycledBytesCapacity(context),
+          kRecycledBlockMinBytes),
       writer_properties_(parquet::WriterProperties::Builder(*settings_->writer_properties)
                              .memory_pool(&memory_pool_)
                              ->build()),
@@ -53,7 +58,7 @@ int64_t ParquetPartitionWriter::RecycledBytesCapacity(const PartitionContext& co
   if (context.memory_budget_bytes <= 0) return kRecycledBytesMax;
   const int64_t share =
       context.memory_budget_bytes / std::max(1, context.partitions_in_flight);
-  return std::min(kRecycledBytesMax, share / 8);
+  return share / 8 >= kRecycledBytesMax ? kRecycledBytesMax : 0;
 }
 
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
@@ -306,6 +311,7 @@ void ParquetPartitionWriter::DecideRowGroupEncoding() {
   const double idle = elapsed > 0 ? 1.0 - busy / elapsed : 0.0;
   if (idle > kSourceBoundIdleFraction) {
     whole_row_groups_ = false;
+    memory_pool_.SetCapacity(0);
     spdlog::debug(
         "parquet loader '{}': partition '{}' streams from now on (the writer waited for "
         "rows {:.0f}% of its first row group)",

@@ -93,12 +93,13 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// kAdaptive streams when the writer waited for rows more than this fraction of the
   /// time its first row group took.
   static constexpr double kSourceBoundIdleFraction = 0.5;
-  /// Freed encoder blocks of at least this size are kept for reuse (the dictionary hash
-  /// tables of a million-value column chunk are 4-24 MiB; smaller blocks are cheap) ...
+  /// While it holds whole row groups, a writer keeps freed encoder blocks of at least
+  /// this size for reuse (the dictionary hash tables of a million-value column chunk are
+  /// 4-24 MiB; smaller blocks are cheap to fault in) ...
   static constexpr int64_t kRecycledBlockMinBytes = 2 << 20;
-  /// ... up to this much per writer (one chunk's tables at each size: 4 + 16 MiB for
-  /// 4-byte values, 6 + 24 MiB for 8-byte ones), and at most an eighth of the writer's
-  /// share of the memory budget.
+  /// ... up to this much (one chunk's tables at each size: 4 + 16 MiB for 4-byte values,
+  /// 6 + 24 MiB for 8-byte ones), when that is at most an eighth of the writer's share of
+  /// the memory budget; otherwise none: less would thrash between column types.
   static constexpr int64_t kRecycledBytesMax = 64 << 20;
   static int64_t RecycledBytesCapacity(const PartitionContext& context);
 
