@@ -10,6 +10,8 @@
 //    memory, never of correctness.
 #pragma once
 
+#include <arrow/memory_pool.h>
+
 #include <cstdint>
 #include <string>
 
@@ -58,6 +60,9 @@ struct PartitionContext {
   /// none given, e.g. in tests): a loader may choose how to buffer by them.
   int partitions_in_flight = 1;
   int64_t memory_budget_bytes = 0;
+  /// Where a consumer should allocate its batches: the engine passes BatchMemoryPool(),
+  /// which recycles the buffers of batches the loaders are done with.
+  arrow::MemoryPool* memory_pool = arrow::default_memory_pool();
 };
 
 /// What a loader needs to know about a whole run.

@@ -1,6 +1,7 @@
 #include "jetflow/core/recycling_memory_pool.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace jetflow {
 
@@ -12,26 +13,27 @@ RecyclingMemoryPool::RecyclingMemoryPool(arrow::MemoryPool* backend,
 
 RecyclingMemoryPool::~RecyclingMemoryPool() { ReleaseUnused(); }
 
+bool RecyclingMemoryPool::TakeKept(int64_t size, int64_t alignment, uint8_t** out) {
+  if (size < min_block_bytes_) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto kept = std::find_if(kept_.begin(), kept_.end(), [&](const Block& block) {
+    return block.size == size && block.alignment == alignment;
+  });
+  if (kept == kept_.end()) return false;
+  *out = kept->data;
+  kept_bytes_ -= size;
+  ++reused_blocks_;
+  kept_.erase(kept);
+  return true;
+}
+
 arrow::Status RecyclingMemoryPool::Allocate(int64_t size, int64_t alignment,
                                             uint8_t** out) {
-  if (size >= min_block_bytes_) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto kept = std::find_if(kept_.begin(), kept_.end(), [&](const Block& block) {
-      return block.size == size && block.alignment == alignment;
-    });
-    if (kept != kept_.end()) {
-      *out = kept->data;
-      kept_bytes_ -= size;
-      ++reused_blocks_;
-      kept_.erase(kept);
-      // Held bytes do not change: the block goes from kept to live.
-      total_allocated_bytes_ += size;
-      ++num_allocations_;
-      return arrow::Status::OK();
-    }
+  // A kept block goes from kept to live: the held bytes do not change.
+  if (!TakeKept(size, alignment, out)) {
+    ARROW_RETURN_NOT_OK(backend_->Allocate(size, alignment, out));
+    UpdateHeld(size);
   }
-  ARROW_RETURN_NOT_OK(backend_->Allocate(size, alignment, out));
-  UpdateHeld(size);
   total_allocated_bytes_ += size;
   ++num_allocations_;
   return arrow::Status::OK();
@@ -39,8 +41,17 @@ arrow::Status RecyclingMemoryPool::Allocate(int64_t size, int64_t alignment,
 
 arrow::Status RecyclingMemoryPool::Reallocate(int64_t old_size, int64_t new_size,
                                               int64_t alignment, uint8_t** ptr) {
-  ARROW_RETURN_NOT_OK(backend_->Reallocate(old_size, new_size, alignment, ptr));
-  UpdateHeld(new_size - old_size);
+  // A buffer that grows by doubling (an Arrow builder's) passes through the same sizes
+  // batch after batch: take a kept block of the new size if there is one.
+  uint8_t* kept = nullptr;
+  if (new_size > old_size && TakeKept(new_size, alignment, &kept)) {
+    std::memcpy(kept, *ptr, static_cast<size_t>(old_size));
+    Free(*ptr, old_size, alignment);
+    *ptr = kept;
+  } else {
+    ARROW_RETURN_NOT_OK(backend_->Reallocate(old_size, new_size, alignment, ptr));
+    UpdateHeld(new_size - old_size);
+  }
   if (new_size > old_size) total_allocated_bytes_ += new_size - old_size;
   ++num_allocations_;
   return arrow::Status::OK();

@@ -12,7 +12,8 @@
 //
 // Only blocks of at least `min_block_bytes` are kept, at most `capacity_bytes` in all;
 // when a freed block does not fit, the least recently kept blocks go back to the backend
-// first. Reallocate goes to the backend (a block grown in place is kept once freed).
+// first. A Reallocate that grows to the size of a kept block moves into it (builders
+// grow through the same sizes batch after batch); other Reallocates go to the backend.
 //
 // bytes_allocated() counts the kept blocks as well as live ones: they are memory the
 // pool holds, and a memory budget must see them.
@@ -72,6 +73,8 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
     int64_t alignment;
   };
 
+  /// Takes a kept block of exactly this size and alignment into `out`, if there is one.
+  bool TakeKept(int64_t size, int64_t alignment, uint8_t** out);
   /// Adds `delta` to the held bytes (live + kept), tracking their peak.
   void UpdateHeld(int64_t delta);
   /// Returns kept blocks to the backend, least recently freed first, until they fit in

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "jetflow/core/batch_memory_pool.h"
+
 namespace jetflow {
 namespace {
 
@@ -107,15 +109,31 @@ TEST_F(RecyclingMemoryPoolTest, CountsKeptBytesAsAllocatedAndReleasesThem) {
   EXPECT_EQ(pool.kept_bytes(), 4 * kMiB);
 }
 
-TEST_F(RecyclingMemoryPoolTest, ReallocateGoesToTheBackendAndTheResultIsKeptOnFree) {
+TEST_F(RecyclingMemoryPoolTest, AGrowingBufferMovesIntoAKeptBlockOfItsNewSize) {
   RecyclingMemoryPool pool(&backend_, 64 * kMiB, 2 * kMiB);
+  // First time: nothing kept, the backend reallocates; the result is kept once freed.
   uint8_t* data = Allocate(pool, 1 * kMiB);
   std::memset(data, 3, 1 * kMiB);
   ASSERT_TRUE(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data).ok());
   EXPECT_EQ(data[kMiB - 1], 3);
   EXPECT_EQ(pool.bytes_allocated(), 8 * kMiB);
+  uint8_t* grown = data;
   pool.Free(data, 8 * kMiB, kAlignment);
   EXPECT_EQ(pool.kept_bytes(), 8 * kMiB);
+  // Second time: the same growth lands in the kept block, contents copied.
+  data = Allocate(pool, 1 * kMiB);
+  std::memset(data, 5, 1 * kMiB);
+  ASSERT_TRUE(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data).ok());
+  EXPECT_EQ(data, grown);
+  EXPECT_EQ(data[0], 5);
+  EXPECT_EQ(data[kMiB - 1], 5);
+  EXPECT_EQ(pool.reused_blocks(), 1);
+  EXPECT_EQ(pool.kept_bytes(), 0);
+  EXPECT_EQ(pool.bytes_allocated(), 8 * kMiB);
+  // Shrinking goes to the backend.
+  ASSERT_TRUE(pool.Reallocate(8 * kMiB, 4 * kMiB, kAlignment, &data).ok());
+  EXPECT_EQ(pool.bytes_allocated(), 4 * kMiB);
+  pool.Free(data, 4 * kMiB, kAlignment);
 }
 
 TEST_F(RecyclingMemoryPoolTest, ALowerCapacityReturnsTheOldestBlocks) {
@@ -163,6 +181,16 @@ TEST_F(RecyclingMemoryPoolTest, ConcurrentAllocateAndFreeKeepTheCountsExact) {
   EXPECT_GT(pool.reused_blocks(), 0);
   pool.ReleaseUnused();
   EXPECT_EQ(backend_.bytes_allocated(), 0);
+}
+
+TEST(BatchMemoryPoolTest, KeepsAQuarterOfTheBudgetAtMost256MiB) {
+  EXPECT_EQ(RecycledBatchBytesFor(0), 0);
+  EXPECT_EQ(RecycledBatchBytesFor(512 * kMiB), 128 * kMiB);
+  EXPECT_EQ(RecycledBatchBytesFor(1024 * kMiB), 256 * kMiB);
+  EXPECT_EQ(RecycledBatchBytesFor(int64_t{64} << 30), 256 * kMiB);
+  // One pool for the process, keeping nothing outside a run.
+  EXPECT_EQ(BatchMemoryPool(), BatchMemoryPool());
+  EXPECT_EQ(BatchMemoryPool()->kept_bytes(), 0);
 }
 
 }  // namespace

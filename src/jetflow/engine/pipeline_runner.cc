@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "jetflow/core/batch_memory_pool.h"
 #include "jetflow/core/error.h"
 #include "jetflow/core/memory_budget.h"
 #include "jetflow/engine/bounded_queue.h"
@@ -127,13 +128,18 @@ class RunExecution {
         options_(options),
         run_id_(run_id),
         run_started_us_(run_started_us),
-        budget_(std::max<int64_t>(1, pipeline.engine.memory_budget_bytes)) {}
+        recycled_batch_bytes_(RecycledBatchBytesFor(pipeline.engine.memory_budget_bytes)),
+        // Batches in flight and what loaders hold get the budget minus what the batch
+        // pool may keep, so that all three stay within it.
+        budget_(std::max<int64_t>(
+            1, pipeline.engine.memory_budget_bytes - recycled_batch_bytes_)) {}
 
   /// Processes `pending` with `threads` workers; returns when all are done or cancelled.
   void Execute(std::vector<PartitionSpec> pending, int threads) {
     pending_ = std::move(pending);
     threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
     workers_ = threads;
+    BatchMemoryPool()->SetCapacity(recycled_batch_bytes_);
     std::vector<std::thread> workers;
     for (int i = 0; i < threads && !pending_.empty(); ++i) {
       workers.emplace_back([this] { WorkerLoop(); });
@@ -151,6 +157,7 @@ class RunExecution {
       }
     }
     for (auto& worker : workers) worker.join();
+    BatchMemoryPool()->SetCapacity(0);
   }
 
   arrow::Status first_error() const {
@@ -209,6 +216,7 @@ class RunExecution {
       context.source = pipeline_.consumer_name;
       context.partitions_in_flight = workers_;
       context.memory_budget_bytes = engine.memory_budget_bytes;
+      context.memory_pool = BatchMemoryPool();
       AttemptResult result;
       auto started = Clock::now();
       std::vector<PartitionManifest> manifests;
@@ -550,6 +558,8 @@ class RunExecution {
   const RunOptions& options_;
   const int64_t run_id_;
   const int64_t run_started_us_;
+  /// What BatchMemoryPool() may keep during this run, out of the memory budget.
+  const int64_t recycled_batch_bytes_;
   MemoryBudget budget_;
 
   mutable std::mutex mutex_;

@@ -883,13 +883,15 @@ class GenerateReader : public PartitionReader {
  public:
   GenerateReader(std::shared_ptr<arrow::Schema> schema,
                  std::vector<std::shared_ptr<const ColumnGenerator>> generators,
-                 int64_t first, int64_t end, int64_t batch_rows, int64_t run_day)
+                 int64_t first, int64_t end, int64_t batch_rows, int64_t run_day,
+                 arrow::MemoryPool* memory_pool)
       : schema_(std::move(schema)),
         generators_(std::move(generators)),
         next_(first),
         end_(end),
         batch_rows_(batch_rows),
-        run_day_(run_day) {}
+        run_day_(run_day),
+        memory_pool_(memory_pool) {}
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     if (next_ >= end_) return nullptr;
@@ -897,9 +899,8 @@ class GenerateReader : public PartitionReader {
     std::vector<std::shared_ptr<arrow::Array>> columns;
     columns.reserve(generators_.size());
     for (const auto& generator : generators_) {
-      ARROW_ASSIGN_OR_RAISE(
-          auto column,
-          generator->Generate(next_, n, run_day_, arrow::default_memory_pool()));
+      ARROW_ASSIGN_OR_RAISE(auto column,
+                            generator->Generate(next_, n, run_day_, memory_pool_));
       columns.push_back(std::move(column));
     }
     next_ += n;
@@ -913,6 +914,7 @@ class GenerateReader : public PartitionReader {
   int64_t end_;
   int64_t batch_rows_;
   int64_t run_day_;
+  arrow::MemoryPool* memory_pool_;
 };
 
 // Days since the epoch of the run's day: its value as YYYY-MM-DD, else 2024-01-01.
@@ -1094,7 +1096,7 @@ arrow::Result<std::unique_ptr<PartitionReader>> GenerateConsumer::OpenPartition(
   PartitionRange(index, &first, &end);
   return std::make_unique<generate_internal::GenerateReader>(
       schema_, generators_, first, end, options_.batch_rows,
-      generate_internal::RunDay(context.run));
+      generate_internal::RunDay(context.run), context.memory_pool);
 }
 
 void RegisterGenerateConsumer(ComponentRegistry& registry) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "jetflow/core/recycling_memory_pool.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/testing/stage_harness.h"
@@ -115,6 +116,30 @@ TEST(GenerateConsumerTest, SameValuesWhateverBatchSizeAndPartitions) {
   for (int i = 0; i < a->num_columns(); ++i) {
     EXPECT_TRUE(a->column(i)->Equals(b->column(i))) << a->field(i)->name();
   }
+}
+
+TEST(GenerateConsumerTest, AllocatesBatchesFromTheContextsPoolWhichRecyclesThem) {
+  auto consumer = MustMake("rows: 400000\n", /*batch_rows=*/65536);
+  auto expected = ReadAll(*consumer);  // from the default pool
+  auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
+  ASSERT_EQ(plan.size(), 1u);
+  RecyclingMemoryPool pool(arrow::default_memory_pool(), 64 << 20, 64 << 10);
+  auto context = jetflow::testing::TestPartitionContext(kRun, plan[0]);
+  context.memory_pool = &pool;
+  auto reader = consumer->OpenPartition(context).ValueOrDie();
+  int64_t offset = 0;
+  for (auto batch = reader->Next().ValueOrDie(); batch != nullptr;
+       batch = reader->Next().ValueOrDie()) {
+    EXPECT_GT(pool.bytes_allocated(), 0);
+    auto same_rows =
+        expected->Slice(offset, batch->num_rows())->CombineChunksToBatch().ValueOrDie();
+    EXPECT_TRUE(batch->Equals(*same_rows)) << "rows from " << offset;
+    offset += batch->num_rows();
+    // Dropped here, as by a loader done with it: its 512 KiB value buffers go back to
+    // the pool, and the next batch's come from there.
+  }
+  EXPECT_EQ(offset, 400000);
+  EXPECT_GT(pool.reused_blocks(), 0);
 }
 
 TEST(GenerateConsumerTest, SeedChangesValuesButNotIds) {
