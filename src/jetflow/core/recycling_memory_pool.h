@@ -18,8 +18,9 @@
 // bytes_allocated() counts the kept blocks as well as live ones: they are memory the
 // pool holds, and a memory budget must see them.
 //
-// Threading: thread-safe. Large allocations and frees take a mutex; they are rare (a few
-// per column chunk), small ones go straight to the backend.
+// Threading: thread-safe. Allocations and frees of kept sizes take a mutex and look
+// through the kept blocks (a few dozen to a few hundred); they are rare (a few per column
+// chunk or per batch). Smaller ones go straight to the backend.
 #pragma once
 
 #include <arrow/memory_pool.h>

@@ -139,7 +139,9 @@ class RunExecution {
     pending_ = std::move(pending);
     threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
     workers_ = threads;
-    BatchMemoryPool()->SetCapacity(recycled_batch_bytes_);
+    RecyclingMemoryPool& batch_pool = *BatchMemoryPool();
+    const int64_t reused_before = batch_pool.reused_blocks();
+    batch_pool.SetCapacity(recycled_batch_bytes_);
     std::vector<std::thread> workers;
     for (int i = 0; i < threads && !pending_.empty(); ++i) {
       workers.emplace_back([this] { WorkerLoop(); });
@@ -157,7 +159,10 @@ class RunExecution {
       }
     }
     for (auto& worker : workers) worker.join();
-    BatchMemoryPool()->SetCapacity(0);
+    spdlog::debug("batch memory pool: {} buffers reused, {} MiB kept at the end (of {})",
+                  batch_pool.reused_blocks() - reused_before,
+                  batch_pool.kept_bytes() >> 20, recycled_batch_bytes_ >> 20);
+    batch_pool.SetCapacity(0);
   }
 
   arrow::Status first_error() const {
