@@ -8,6 +8,10 @@
 // them to the next batches of the same size (fixed-width columns and most string buffers
 // repeat their sizes from batch to batch).
 //
+// Only for consumers whose buffer sizes repeat: freed buffers of sizes never asked for
+// again fill it up to its capacity (PostgreSQL's decoder, whose builders shrink to fit,
+// measured +280 MB; docs/benchmarks.md). `generate` uses it.
+//
 // How much it keeps is set by the engine for each run (RecycledBatchBytesFor), and taken
 // out of the run's memory budget; between runs it keeps nothing. It is one pool for the
 // whole process and is never destroyed, so a buffer that outlives a run can always be
