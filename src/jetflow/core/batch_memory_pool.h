@@ -8,9 +8,10 @@
 // them to the next batches of the same size (fixed-width columns and most string buffers
 // repeat their sizes from batch to batch).
 //
-// Only for consumers whose buffer sizes repeat: freed buffers of sizes never asked for
-// again fill it up to its capacity (PostgreSQL's decoder, whose builders shrink to fit,
-// measured +280 MB; docs/benchmarks.md). `generate` uses it.
+// Only for consumers that allocate each buffer once at its final size: it keeps up to its
+// capacity whatever is freed, so a consumer whose builders grow step by step fills it
+// with blocks of every step (PostgreSQL's decoder on it measured +260 MB with one
+// partition; docs/benchmarks.md). `generate` uses it.
 //
 // How much it keeps is set by the engine for each run (RecycledBatchBytesFor), and taken
 // out of the run's memory budget; between runs it keeps nothing. It is one pool for the

@@ -10,6 +10,10 @@
 // again: half of all page faults of a generate -> Parquet run (docs/benchmarks.md).
 // Keeping a few of those blocks, up to a fixed capacity, makes them warm.
 //
+// Sizes of at least `min_block_bytes` are rounded up to one of eight classes per power of
+// two (at most 12.5% more), so that buffers of nearly the same size (a string column's
+// from batch to batch, a builder's after it shrinks to fit) share blocks.
+//
 // Only blocks of at least `min_block_bytes` are kept, at most `capacity_bytes` in all;
 // when a freed block does not fit, the least recently kept blocks go back to the backend
 // first. A Reallocate that grows to the size of a kept block moves into it (builders
@@ -74,6 +78,8 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
     int64_t alignment;
   };
 
+  /// The size of the block that holds `size` bytes.
+  int64_t BlockSize(int64_t size) const;
   /// Takes a kept block of exactly this size and alignment into `out`, if there is one.
   bool TakeKept(int64_t size, int64_t alignment, uint8_t** out);
   /// Adds `delta` to the held bytes (live + kept), tracking their peak.

@@ -58,6 +58,23 @@ TEST_F(RecyclingMemoryPoolTest, OtherSizesAndAlignmentsGoToTheBackend) {
   pool.Free(aligned, 6 * kMiB, 4096);
 }
 
+TEST_F(RecyclingMemoryPoolTest, NearlyEqualSizesShareABlock) {
+  RecyclingMemoryPool pool(&backend_, 64 * kMiB, 2 * kMiB);
+  // Both round up to 3.25 MiB (eight classes between 2 and 4 MiB).
+  uint8_t* first = Allocate(pool, 3 * kMiB + 100);
+  EXPECT_EQ(pool.bytes_allocated(), 3 * kMiB + kMiB / 4);
+  pool.Free(first, 3 * kMiB + 100, kAlignment);
+  EXPECT_EQ(Allocate(pool, 3 * kMiB + 200 * 1024), first);
+  // Growing within the class keeps the block where it is.
+  uint8_t* data = first;
+  ASSERT_TRUE(
+      pool.Reallocate(3 * kMiB + 200 * 1024, 3 * kMiB + 250 * 1024, kAlignment, &data)
+          .ok());
+  EXPECT_EQ(data, first);
+  pool.Free(data, 3 * kMiB + 250 * 1024, kAlignment);
+  EXPECT_EQ(pool.kept_bytes(), 3 * kMiB + kMiB / 4);
+}
+
 TEST_F(RecyclingMemoryPoolTest, SmallBlocksAreNotKept) {
   RecyclingMemoryPool pool(&backend_, 64 * kMiB, 2 * kMiB);
   uint8_t* small = Allocate(pool, 2 * kMiB - 1);
