@@ -39,12 +39,9 @@ arrow::Status RecyclingMemoryPool::Allocate(int64_t size, int64_t alignment,
                                             uint8_t** out) {
   size = BlockSize(size);
   // A kept block goes from kept to live: the held bytes do not change.
-  if (!TakeKept(size, alignment, out)) {
-    ARROW_RETURN_NOT_OK(backend_->Allocate(size, alignment, out));
-    UpdateHeld(size);
-  }
-  total_allocated_bytes_ += size;
-  ++num_allocations_;
+  if (TakeKept(size, alignment, out)) return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(backend_->Allocate(size, alignment, out));
+  stats_.DidAllocateBytes(size);
   return arrow::Status::OK();
 }
 
@@ -62,10 +59,8 @@ arrow::Status RecyclingMemoryPool::Reallocate(int64_t old_size, int64_t new_size
     *ptr = kept;
   } else {
     ARROW_RETURN_NOT_OK(backend_->Reallocate(old_size, new_size, alignment, ptr));
-    UpdateHeld(new_size - old_size);
+    stats_.DidReallocateBytes(old_size, new_size);
   }
-  if (new_size > old_size) total_allocated_bytes_ += new_size - old_size;
-  ++num_allocations_;
   return arrow::Status::OK();
 }
 
@@ -81,7 +76,7 @@ void RecyclingMemoryPool::Free(uint8_t* buffer, int64_t size, int64_t alignment)
     }
   }
   backend_->Free(buffer, size, alignment);
-  UpdateHeld(-size);
+  stats_.DidFreeBytes(size);
 }
 
 void RecyclingMemoryPool::SetCapacity(int64_t capacity_bytes) {
@@ -109,24 +104,17 @@ void RecyclingMemoryPool::ReleaseKeptLocked(std::list<Block>::iterator first) {
   for (auto it = first; it != kept_.end(); ++it) {
     backend_->Free(it->data, it->size, it->alignment);
     kept_bytes_ -= it->size;
-    UpdateHeld(-it->size);
+    stats_.DidFreeBytes(it->size);
   }
   kept_.erase(first, kept_.end());
 }
 
-void RecyclingMemoryPool::UpdateHeld(int64_t delta) {
-  const int64_t held = held_bytes_.fetch_add(delta) + delta;
-  int64_t peak = max_held_bytes_.load();
-  while (held > peak && !max_held_bytes_.compare_exchange_weak(peak, held)) {
-  }
-}
-
-int64_t RecyclingMemoryPool::bytes_allocated() const { return held_bytes_.load(); }
-int64_t RecyclingMemoryPool::max_memory() const { return max_held_bytes_.load(); }
+int64_t RecyclingMemoryPool::bytes_allocated() const { return stats_.bytes_allocated(); }
+int64_t RecyclingMemoryPool::max_memory() const { return stats_.max_memory(); }
 int64_t RecyclingMemoryPool::total_bytes_allocated() const {
-  return total_allocated_bytes_.load();
+  return stats_.total_bytes_allocated();
 }
-int64_t RecyclingMemoryPool::num_allocations() const { return num_allocations_.load(); }
+int64_t RecyclingMemoryPool::num_allocations() const { return stats_.num_allocations(); }
 std::string RecyclingMemoryPool::backend_name() const { return backend_->backend_name(); }
 
 int64_t RecyclingMemoryPool::kept_bytes() const {

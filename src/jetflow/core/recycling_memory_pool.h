@@ -19,8 +19,9 @@
 // first. A Reallocate that grows to the size of a kept block moves into it (builders
 // grow through the same sizes batch after batch); other Reallocates go to the backend.
 //
-// bytes_allocated() counts the kept blocks as well as live ones: they are memory the
-// pool holds, and a memory budget must see them.
+// The statistics are those of the memory taken from the backend: bytes_allocated() counts
+// the kept blocks as well as live ones (they are memory the pool holds, and a memory
+// budget must see them); a reused block is not a new allocation.
 //
 // Threading: thread-safe. Allocations and frees of kept sizes take a mutex and look
 // through the kept blocks (a few dozen to a few hundred); they are rare (a few per column
@@ -29,7 +30,6 @@
 
 #include <arrow/memory_pool.h>
 
-#include <atomic>
 #include <cstdint>
 #include <list>
 #include <mutex>
@@ -61,6 +61,8 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
 
   /// Live bytes plus kept bytes.
   int64_t bytes_allocated() const override;
+  /// These three count what was taken from the backend: a reused block is not a new
+  /// allocation.
   int64_t max_memory() const override;
   int64_t total_bytes_allocated() const override;
   int64_t num_allocations() const override;
@@ -82,8 +84,6 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
   int64_t BlockSize(int64_t size) const;
   /// Takes a kept block of exactly this size and alignment into `out`, if there is one.
   bool TakeKept(int64_t size, int64_t alignment, uint8_t** out);
-  /// Adds `delta` to the held bytes (live + kept), tracking their peak.
-  void UpdateHeld(int64_t delta);
   /// Returns kept blocks to the backend, least recently freed first, until they fit in
   /// the capacity. REQUIRES: mutex_ held.
   void FitKeptLocked();
@@ -99,10 +99,8 @@ class RecyclingMemoryPool : public arrow::MemoryPool {
   int64_t kept_bytes_ = 0;
   int64_t reused_blocks_ = 0;
 
-  std::atomic<int64_t> held_bytes_{0};
-  std::atomic<int64_t> max_held_bytes_{0};
-  std::atomic<int64_t> total_allocated_bytes_{0};
-  std::atomic<int64_t> num_allocations_{0};
+  // Memory taken from the backend and not yet returned: live and kept blocks.
+  arrow::internal::MemoryPoolStats stats_;
 };
 
 }  // namespace jetflow
