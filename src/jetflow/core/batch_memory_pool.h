@@ -11,10 +11,12 @@
 // Only for consumers that allocate each buffer once at its final size: it keeps up to its
 // capacity whatever is freed, so a consumer whose builders grow step by step fills it
 // with blocks of every step (PostgreSQL's decoder on it measured +260 MB with one
-// partition; docs/benchmarks.md). `generate` uses it.
+// partition; docs/benchmarks.md). A consumer opts in with
+// Consumer::AllocatesBatchesOnce(); `generate` does.
 //
-// How much it keeps is set by the engine for each run (RecycledBatchBytesFor), and taken
-// out of the run's memory budget; between runs it keeps nothing. It is one pool for the
+// How much it keeps is set by the engine for each run of such a consumer
+// (RecycledBatchBytesFor), and taken out of the run's memory budget; for other consumers,
+// and between runs, it keeps nothing. It is one pool for the
 // whole process and is never destroyed, so a buffer that outlives a run can always be
 // freed into it. Consumers receive it as PartitionContext::memory_pool.
 //

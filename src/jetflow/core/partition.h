@@ -60,8 +60,9 @@ struct PartitionContext {
   /// none given, e.g. in tests): a loader may choose how to buffer by them.
   int partitions_in_flight = 1;
   int64_t memory_budget_bytes = 0;
-  /// Where a consumer should allocate its batches: the engine passes BatchMemoryPool(),
-  /// which recycles the buffers of batches the loaders are done with.
+  /// Where a consumer should allocate its batches: BatchMemoryPool(), which recycles the
+  /// buffers of batches the loaders are done with, for a consumer that declares
+  /// Consumer::AllocatesBatchesOnce(); Arrow's default pool otherwise.
   arrow::MemoryPool* memory_pool = arrow::default_memory_pool();
 };
 

@@ -128,7 +128,12 @@ class RunExecution {
         options_(options),
         run_id_(run_id),
         run_started_us_(run_started_us),
-        recycled_batch_bytes_(RecycledBatchBytesFor(pipeline.engine.memory_budget_bytes)),
+        batch_pool_(pipeline.consumer->AllocatesBatchesOnce() ? BatchMemoryPool()
+                                                              : nullptr),
+        recycled_batch_bytes_(
+            batch_pool_ != nullptr
+                ? RecycledBatchBytesFor(pipeline.engine.memory_budget_bytes)
+                : 0),
         // Batches in flight and what loaders hold get the budget minus what the batch
         // pool may keep, so that all three stay within it.
         budget_(std::max<int64_t>(
@@ -139,9 +144,8 @@ class RunExecution {
     pending_ = std::move(pending);
     threads = std::max(1, std::min<int>(threads, static_cast<int>(pending_.size())));
     workers_ = threads;
-    RecyclingMemoryPool& batch_pool = *BatchMemoryPool();
-    const int64_t reused_before = batch_pool.reused_blocks();
-    batch_pool.SetCapacity(recycled_batch_bytes_);
+    const int64_t reused_before = batch_pool_ ? batch_pool_->reused_blocks() : 0;
+    if (batch_pool_ != nullptr) batch_pool_->SetCapacity(recycled_batch_bytes_);
     std::vector<std::thread> workers;
     for (int i = 0; i < threads && !pending_.empty(); ++i) {
       workers.emplace_back([this] { WorkerLoop(); });
@@ -159,10 +163,13 @@ class RunExecution {
       }
     }
     for (auto& worker : workers) worker.join();
-    spdlog::debug("batch memory pool: {} buffers reused, {} MiB kept at the end (of {})",
-                  batch_pool.reused_blocks() - reused_before,
-                  batch_pool.kept_bytes() >> 20, recycled_batch_bytes_ >> 20);
-    batch_pool.SetCapacity(0);
+    if (batch_pool_ != nullptr) {
+      spdlog::debug(
+          "batch memory pool: {} buffers reused, {} MiB kept at the end (of {})",
+          batch_pool_->reused_blocks() - reused_before, batch_pool_->kept_bytes() >> 20,
+          recycled_batch_bytes_ >> 20);
+      batch_pool_->SetCapacity(0);
+    }
   }
 
   arrow::Status first_error() const {
@@ -221,7 +228,7 @@ class RunExecution {
       context.source = pipeline_.consumer_name;
       context.partitions_in_flight = workers_;
       context.memory_budget_bytes = engine.memory_budget_bytes;
-      context.memory_pool = BatchMemoryPool();
+      if (batch_pool_ != nullptr) context.memory_pool = batch_pool_;
       AttemptResult result;
       auto started = Clock::now();
       std::vector<PartitionManifest> manifests;
@@ -563,7 +570,9 @@ class RunExecution {
   const RunOptions& options_;
   const int64_t run_id_;
   const int64_t run_started_us_;
-  /// What BatchMemoryPool() may keep during this run, out of the memory budget.
+  /// BatchMemoryPool() if the consumer allocates from it, else nullptr; and what it may
+  /// keep during this run, out of the memory budget (0 without it).
+  RecyclingMemoryPool* const batch_pool_;
   const int64_t recycled_batch_bytes_;
   MemoryBudget budget_;
 

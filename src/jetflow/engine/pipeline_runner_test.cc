@@ -36,6 +36,7 @@ struct FakeSource {
   int failures_so_far = 0;
   std::vector<std::string> opened;
   std::set<arrow::MemoryPool*> pools;  // the contexts' memory pools
+  bool allocates_batches_once = true;  // Consumer::AllocatesBatchesOnce()
 };
 
 class FakeReader : public PartitionReader {
@@ -92,6 +93,7 @@ class FakeConsumer : public Consumer {
     int k = std::stoi(context.partition.id.substr(1));
     return std::make_unique<FakeReader>(source_, k, fail, context.memory_pool);
   }
+  bool AllocatesBatchesOnce() const override { return source_->allocates_batches_once; }
 
  private:
   FakeSource* source_;
@@ -345,6 +347,28 @@ TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheBatchPoolWhichRecyclesForTheR
   EXPECT_GT(pool->reused_blocks(), reused_before);
   // Between runs it keeps nothing.
   EXPECT_EQ(pool->kept_bytes(), 0);
+}
+
+TEST_F(PipelineRunnerTest, OtherConsumersGetTheDefaultPoolAndTheWholeBudget) {
+  source_.partitions = 4;
+  source_.batches = 12;
+  source_.rows_per_batch = 16384;  // 128 KiB per batch
+  source_.allocates_batches_once = false;
+  sink_.write_delay = std::chrono::milliseconds(25);  // readers outrun the writers
+  RecyclingMemoryPool* pool = BatchMemoryPool();
+  const int64_t reused_before = pool->reused_blocks();
+  Pipeline pipeline = MakePipeline();
+  const int64_t budget = 1024 * 1024;
+  pipeline.engine.memory_budget_bytes = budget;
+  pipeline.engine.queue_batches = 64;
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(source_.pools, std::set<arrow::MemoryPool*>{arrow::default_memory_pool()});
+  EXPECT_EQ(pool->reused_blocks(), reused_before);
+  // No part of the budget is set aside for the batch pool: batches in flight use more
+  // than what would be left (a quarter less) and stay within the whole budget.
+  EXPECT_GT(summary.peak_budget_bytes, budget - RecycledBatchBytesFor(budget));
+  EXPECT_LE(summary.peak_budget_bytes, budget);
 }
 
 TEST_F(PipelineRunnerTest, WriterHeldMemoryCountsInBudgetWithoutDeadlock) {

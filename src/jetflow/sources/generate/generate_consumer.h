@@ -103,6 +103,8 @@ class GenerateConsumer : public Consumer {
       const RunInstance& run) override;
   arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
       const PartitionContext& context) override;
+  /// Every buffer is allocated once, at its final size, from the context's pool.
+  bool AllocatesBatchesOnce() const override { return true; }
 
   const Options& options() const { return options_; }
 
