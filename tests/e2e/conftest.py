@@ -100,11 +100,15 @@ def run_jetflow(*args, timeout: float = DEFAULT_TIMEOUT, env: dict | None = None
     """Runs jetflow to completion with a timeout; returns (code, stdout, stderr).
 
     Any crash fails the test. `expect` checks the exit code (and shows all output if wrong).
+    `env` adds variables to the environment; a value of None removes one.
     """
     argv = [jetflow_bin(), *map(str, args)]
     full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    for name, value in (env or {}).items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=full_env, cwd=cwd,
                             preexec_fn=preexec_fn, start_new_session=True)

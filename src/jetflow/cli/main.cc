@@ -13,9 +13,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include "jetflow/cli/commands.h"
+#include "jetflow/cli/load_time/arrow_jemalloc_options.h"
 
 namespace {
 
@@ -90,18 +92,17 @@ void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options,
   command->add_flag("--json", options->json, "Print machine-readable JSON on stdout");
 }
 
-// Arrow's jemalloc first marks unused pages MADV_FREE ("muzzy") for a second: the kernel
-// takes them back only under memory pressure, so they count in RSS all along. Returning
-// them at once (MADV_DONTNEED) keeps RSS near what is live, at no measured cost in speed:
-// pages jemalloc reuses within dirty_decay_ms (Arrow's 1 s) are never returned at all.
-// jemalloc reads its options once, when libarrow is loaded, before main runs and before
-// anything main sets could reach it: so jetflow sets the variable and executes itself
-// again, once. A user's JE_ARROW_MALLOC_CONF (even empty) is kept as it is.
-constexpr const char* kArrowJemallocConfig = "muzzy_decay_ms:0";
-
-void ConfigureArrowJemalloc(char** argv) {
-  if (std::getenv("JE_ARROW_MALLOC_CONF") != nullptr) return;
-  if (setenv("JE_ARROW_MALLOC_CONF", kArrowJemallocConfig, /*overwrite=*/0) != 0) return;
+// Arrow's jemalloc runs with kArrowJemallocOptions, set when the libraries were loaded
+// (load_time/arrow_jemalloc_options.h). Should they have been loaded in an order that
+// initialised libarrow first, the options did not take effect: then jetflow executes
+// itself again, once, with the variable already set. A user's own JE_ARROW_MALLOC_CONF
+// (even empty) is kept as it is.
+void EnsureArrowJemallocOptions(char** argv) {
+  using jetflow::cli::ArrowJemallocOptionsSetAtLoad;
+  if (!ArrowJemallocOptionsSetAtLoad()) return;  // the environment's own value
+  auto muzzy_decay_ms = arrow::jemalloc_get_stat("opt.muzzy_decay_ms");
+  // No jemalloc in this Arrow build, or the options are in effect.
+  if (!muzzy_decay_ms.ok() || *muzzy_decay_ms == 0) return;
   // The resolved path, not /proc/self/exe itself, so the process keeps its name.
   char self[4096];
   ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -111,10 +112,23 @@ void ConfigureArrowJemalloc(char** argv) {
   // Only reached if the exec failed: run with Arrow's defaults.
 }
 
+// How Arrow's jemalloc is configured, for the debug log.
+std::string DescribeArrowJemalloc() {
+  auto dirty = arrow::jemalloc_get_stat("opt.dirty_decay_ms");
+  auto muzzy = arrow::jemalloc_get_stat("opt.muzzy_decay_ms");
+  if (!dirty.ok() || !muzzy.ok()) return "no jemalloc in this Arrow build";
+  const char* options = std::getenv("JE_ARROW_MALLOC_CONF");
+  return fmt::format(
+      "jemalloc dirty_decay_ms {}, muzzy_decay_ms {} (JE_ARROW_MALLOC_CONF='{}', {})",
+      *dirty, *muzzy, options == nullptr ? "" : options,
+      jetflow::cli::ArrowJemallocOptionsSetAtLoad() ? "set when the libraries were loaded"
+                                                    : "from the environment");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  ConfigureArrowJemalloc(argv);
+  EnsureArrowJemallocOptions(argv);
   // Arrow's jemalloc pool reuses freed memory instead of handing it back to the kernel,
   // which then zeroes it again on the next touch: measured faster and ~20% leaner than
   // mimalloc for COPY -> Parquet (docs/benchmarks.md). ARROW_DEFAULT_MEMORY_POOL still
@@ -201,10 +215,8 @@ int main(int argc, char** argv) {
   // disk, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
   ConfigureLogging(log_level, log_format);
-  const char* jemalloc_config = std::getenv("JE_ARROW_MALLOC_CONF");
-  spdlog::debug("memory: Arrow pool '{}', JE_ARROW_MALLOC_CONF='{}'",
-                arrow::default_memory_pool()->backend_name(),
-                jemalloc_config == nullptr ? "" : jemalloc_config);
+  spdlog::debug("memory: Arrow pool '{}', {}",
+                arrow::default_memory_pool()->backend_name(), DescribeArrowJemalloc());
   if (auto status = arrow::compute::Initialize(); !status.ok()) {
     std::cerr << "error: cannot initialise Arrow compute: " << status.ToString() << "\n";
     return kExitStateError;
