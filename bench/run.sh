@@ -16,6 +16,8 @@
 #                                # --batch-rows, --check)
 #   bench/run.sh write-modes     # the Parquet loader's write modes against Arrow's
 #                                # WriteTable on the same rows (--rows, --partitions, --reps)
+#   bench/run.sh instructions    # instructions (valgrind callgrind), not seconds: jetflow
+#                                # generate -> Parquet against pyarrow's write_table (4M rows)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
@@ -32,6 +34,11 @@ if [ "${1:-}" = "transforms" ] || [ "${1:-}" = "write-modes" ]; then
 fi
 if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
   bash scripts/build.sh release jetflow >&2
+fi
+if [ "${1:-}" = "instructions" ]; then
+  shift
+  exec "$here/.venv/bin/python" "$here/bench/instructions.py" \
+    --jetflow "$here/build/release/bin/jetflow" "$@"
 fi
 if [ "${1:-}" = "postgres" ] || [ "${1:-}" = "clickhouse" ]; then
   # bench/run.sh postgres|clickhouse [--quick | --rows N] (docs/benchmarks.md)
