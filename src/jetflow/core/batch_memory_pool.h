@@ -16,9 +16,9 @@
 //
 // How much it keeps is set by the engine for each run of such a consumer
 // (RecycledBatchBytesFor), and taken out of the run's memory budget; for other consumers,
-// and between runs, it keeps nothing. It is one pool for the
-// whole process and is never destroyed, so a buffer that outlives a run can always be
-// freed into it. Consumers receive it as PartitionContext::memory_pool.
+// and between runs, it keeps nothing. It is one pool for the whole process and is never
+// destroyed, so a buffer that outlives a run can always be freed into it. Consumers
+// receive it as PartitionContext::memory_pool.
 //
 // Threading: thread-safe (RecyclingMemoryPool).
 #pragma once

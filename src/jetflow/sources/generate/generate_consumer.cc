@@ -453,11 +453,28 @@ class RandomStringGenerator : public ColumnGenerator {
   template <ColumnSpec::Charset kCharset>
   int64_t FillOnePass(int64_t first, int64_t n, const uint8_t* validity, int32_t* offsets,
                       char* chars) const {
+    static_assert(kFixedChunkMaxLength == 4 * 16);
+    switch (fixed_chunks_) {
+      case 1:
+        return FillOnePassUnrolled<kCharset, 1>(first, n, validity, offsets, chars);
+      case 2:
+        return FillOnePassUnrolled<kCharset, 2>(first, n, validity, offsets, chars);
+      case 3:
+        return FillOnePassUnrolled<kCharset, 3>(first, n, validity, offsets, chars);
+      default:
+        return FillOnePassUnrolled<kCharset, 4>(first, n, validity, offsets, chars);
+    }
+  }
+
+  // The chunk count as a constant: the compiler unrolls the loop over the chunks.
+  template <ColumnSpec::Charset kCharset, int64_t kChunks>
+  int64_t FillOnePassUnrolled(int64_t first, int64_t n, const uint8_t* validity,
+                              int32_t* offsets, char* chars) const {
     int64_t total = 0;
     for (int64_t i = 0; i < n; ++i) {
       offsets[i] = static_cast<int32_t>(total);
       const uint64_t h = Hash(first + i);
-      WriteRandomChunks<kCharset>(h, fixed_chunks_, chars + total);
+      WriteRandomChunks<kCharset>(h, kChunks, chars + total);
       const int64_t valid = validity == nullptr ? 1 : (validity[i >> 3] >> (i & 7)) & 1;
       total += Length(h) * valid;
     }
