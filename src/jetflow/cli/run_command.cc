@@ -172,6 +172,7 @@ int RunCommand(const RunCommandOptions& options) {
   run_options.restart = options.restart;
   run_options.progress = &progress;
   run_options.interrupt = &g_interrupted;
+  run_options.plan = &*plan;  // planned once unless the consumer carries run state
 
   arrow::Result<RunSummary> summary;
   {

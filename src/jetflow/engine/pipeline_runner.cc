@@ -699,7 +699,15 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
                                               StateStore& state,
                                               const RunOptions& options) {
   auto started = Clock::now();
-  ARROW_ASSIGN_OR_RAISE(PipelinePlan plan, Plan(pipeline, run, &state));
+  const bool plan_is_stateless = options.plan != nullptr &&
+                                 options.plan->run_state.at_begin.empty() &&
+                                 options.plan->run_state.at_commit.empty();
+  PipelinePlan plan;
+  if (plan_is_stateless) {
+    plan = *options.plan;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(plan, Plan(pipeline, run, &state));
+  }
 
   const EngineOptions& engine = pipeline.engine;
   int compute_threads =

@@ -85,6 +85,12 @@ struct RunOptions {
   RunProgress* progress = nullptr;  // optional
   /// Checked between batches; set it (e.g. from a signal handler) to stop the run.
   const std::atomic<bool>* interrupt = nullptr;
+  /// A plan of the same pipeline object and run instance made by Plan() without a state
+  /// store (e.g. to reject a bad config before the store is opened). Run() uses it
+  /// instead of planning again when the consumer carries no run state (its RunStatePlan
+  /// is empty), since the watermarks could then change nothing: the source's planning
+  /// queries (row counts, key ranges) run once. Optional.
+  const PipelinePlan* plan = nullptr;
 };
 
 class PipelineRunner {
@@ -94,8 +100,9 @@ class PipelineRunner {
   static arrow::Result<PipelinePlan> Plan(Pipeline& pipeline, const RunInstance& run,
                                           StateStore* state = nullptr);
 
-  /// Plans, then runs. A failed run is not an error of Run() itself: it returns a summary
-  /// with succeeded == false. Errors of the state store (which make resuming unsafe) are.
+  /// Plans (or takes options.plan), then runs. A failed run is not an error of Run()
+  /// itself: it returns a summary with succeeded == false. Errors of the state store
+  /// (which make resuming unsafe) are.
   static arrow::Result<RunSummary> Run(Pipeline& pipeline, const RunInstance& run,
                                        StateStore& state, const RunOptions& options);
 };

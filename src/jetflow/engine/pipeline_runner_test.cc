@@ -37,6 +37,7 @@ struct FakeSource {
   std::vector<std::string> opened;
   std::set<arrow::MemoryPool*> pools;  // the contexts' memory pools
   bool allocates_batches_once = true;  // Consumer::AllocatesBatchesOnce()
+  int plans = 0;                       // PlanPartitions calls
 };
 
 class FakeReader : public PartitionReader {
@@ -75,6 +76,7 @@ class FakeConsumer : public Consumer {
     return TestSchema();
   }
   arrow::Result<std::vector<PartitionSpec>> PlanPartitions(const RunInstance&) override {
+    ++source_->plans;
     std::vector<PartitionSpec> plan;
     for (int k = 0; k < source_->partitions; ++k) {
       plan.push_back({"p" + std::to_string(k), "partition " + std::to_string(k),
@@ -435,6 +437,36 @@ class WindowedConsumer : public FakeConsumer {
   bool saw_state = false;
   std::string window_seen;
 };
+
+TEST_F(PipelineRunnerTest, RunReusesAPlanMadeWithoutStateOnlyIfTheConsumerHasNoRunState) {
+  // A consumer without run state: the plan made before the state store was opened is
+  // the one that runs; the source is planned once.
+  Pipeline pipeline = MakePipeline();
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(source_.plans, 1);
+  RunOptions options;
+  options.plan = &*plan;
+  auto summary = PipelineRunner::Run(pipeline, run_, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_EQ(source_.plans, 1);
+  EXPECT_EQ(summary->partitions_total, source_.partitions);
+
+  // One that carries run state plans again, with the watermarks.
+  Pipeline windowed_pipeline = MakePipeline();
+  auto consumer = std::make_unique<WindowedConsumer>(&source_);
+  WindowedConsumer* windowed = consumer.get();
+  windowed_pipeline.consumer = std::move(consumer);
+  RunInstance other{"dt", "2026-11-27"};
+  auto stateless = PipelineRunner::Plan(windowed_pipeline, other);
+  ASSERT_TRUE(stateless.ok()) << stateless.status().ToString();
+  EXPECT_FALSE(windowed->saw_state);
+  options.plan = &*stateless;
+  summary = PipelineRunner::Run(windowed_pipeline, other, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_TRUE(windowed->saw_state);
+  EXPECT_EQ(source_.plans, 3);
+}
 
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {
   source_.fail_partition = "p1";
