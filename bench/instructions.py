@@ -60,17 +60,20 @@ def total_instructions(out_file: Path) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def inclusive_instructions(out_file: Path, function: str) -> int:
-    """The inclusive cost of the first function whose name contains `function`."""
-    listing = subprocess.run(
+def inclusive_listing(out_file: Path) -> str:
+    return subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--tree=none", "--threshold=100",
          str(out_file)], capture_output=True, text=True, check=True).stdout
+
+
+def inclusive_instructions(listing: str, function: str) -> int:
+    """The inclusive cost of the first function whose name contains `function`."""
     for line in listing.splitlines():
         if function in line:
             match = re.match(r"^\s*([\d,]+)\s", line)
             if match:
                 return int(match.group(1).replace(",", ""))
-    sys.exit(f"error: {function} not found in callgrind_annotate {out_file}")
+    sys.exit(f"error: {function} not found in jetflow's callgrind profile")
 
 
 PYARROW_SCRIPT = """
@@ -147,7 +150,8 @@ def main() -> int:
 
     jetflow_total = total_instructions(jetflow_out)
     pyarrow_total = counts["write"] - counts["read"]
-    parts = {name: inclusive_instructions(jetflow_out, function)
+    listing = inclusive_listing(jetflow_out)
+    parts = {name: inclusive_instructions(listing, function)
              for name, function in JETFLOW_PARTS.items()}
     rest = jetflow_total - sum(parts.values())
 

@@ -699,11 +699,13 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
                                               StateStore& state,
                                               const RunOptions& options) {
   auto started = Clock::now();
-  const bool plan_is_stateless = options.plan != nullptr &&
-                                 options.plan->run_state.at_begin.empty() &&
-                                 options.plan->run_state.at_commit.empty();
+  // The caller's plan holds when it is of this run instance and the consumer carries no
+  // run state (the watermarks could change nothing).
+  const bool reuse_plan = options.plan != nullptr && options.plan->run.id() == run.id() &&
+                          options.plan->run_state.at_begin.empty() &&
+                          options.plan->run_state.at_commit.empty();
   PipelinePlan plan;
-  if (plan_is_stateless) {
+  if (reuse_plan) {
     plan = *options.plan;
   } else {
     ARROW_ASSIGN_OR_RAISE(plan, Plan(pipeline, run, &state));

@@ -85,11 +85,11 @@ struct RunOptions {
   RunProgress* progress = nullptr;  // optional
   /// Checked between batches; set it (e.g. from a signal handler) to stop the run.
   const std::atomic<bool>* interrupt = nullptr;
-  /// A plan of the same pipeline object and run instance made by Plan() without a state
-  /// store (e.g. to reject a bad config before the store is opened). Run() uses it
-  /// instead of planning again when the consumer carries no run state (its RunStatePlan
-  /// is empty), since the watermarks could then change nothing: the source's planning
-  /// queries (row counts, key ranges) run once. Optional.
+  /// A plan of the same pipeline object made by Plan() without a state store (e.g. to
+  /// reject a bad config before the store is opened). Run() uses it instead of planning
+  /// again when it is of the run instance being run and the consumer carries no run
+  /// state (its RunStatePlan is empty), since the watermarks could then change nothing:
+  /// the source's planning queries (row counts, key ranges) run once. Optional.
   const PipelinePlan* plan = nullptr;
 };
 

@@ -451,6 +451,11 @@ TEST_F(PipelineRunnerTest, RunReusesAPlanMadeWithoutStateOnlyIfTheConsumerHasNoR
   ASSERT_TRUE(summary.ok() && summary->succeeded);
   EXPECT_EQ(source_.plans, 1);
   EXPECT_EQ(summary->partitions_total, source_.partitions);
+  // A plan of another run instance is not taken for this one.
+  RunInstance later{"dt", "2026-11-28"};
+  summary = PipelineRunner::Run(pipeline, later, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_EQ(source_.plans, 2);
 
   // One that carries run state plans again, with the watermarks.
   Pipeline windowed_pipeline = MakePipeline();
@@ -465,7 +470,7 @@ TEST_F(PipelineRunnerTest, RunReusesAPlanMadeWithoutStateOnlyIfTheConsumerHasNoR
   summary = PipelineRunner::Run(windowed_pipeline, other, *state_, options);
   ASSERT_TRUE(summary.ok() && summary->succeeded);
   EXPECT_TRUE(windowed->saw_state);
-  EXPECT_EQ(source_.plans, 3);
+  EXPECT_EQ(source_.plans, 4);
 }
 
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {

@@ -120,6 +120,8 @@ TEST(GenerateConsumerTest, SameValuesWhateverBatchSizeAndPartitions) {
 
 TEST(GenerateConsumerTest, AllocatesBatchesFromTheContextsPoolWhichRecyclesThem) {
   auto consumer = MustMake("rows: 400000\n", /*batch_rows=*/65536);
+  // Which makes the engine hand it the recycling batch pool.
+  EXPECT_TRUE(consumer->AllocatesBatchesOnce());
   auto expected = ReadAll(*consumer);  // from the default pool
   auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 1u);
