@@ -334,9 +334,11 @@ arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) 
     auto column = std::make_shared<arrow::ChunkedArray>(
         std::move(columns[i]), settings_->file_schema->field(i)->type());
     ARROW_RETURN_NOT_OK(sequence.writer->WriteColumnChunk(column));
+    // Each column chunk's pages go to disk while the next is encoded, so the fsync at
+    // commit waits for little more than the last one.
+    settings_->lake->StartWriteBack(sequence.path);
   }
   ++sequence.row_groups_written;
-  settings_->lake->StartWriteBack(sequence.path);
   return arrow::Status::OK();
 }
 

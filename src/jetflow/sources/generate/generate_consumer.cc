@@ -4,6 +4,7 @@
 #include <arrow/util/bit_util.h>
 #include <arrow/util/bitmap_ops.h>
 #include <arrow/util/decimal.h>
+#include <arrow/util/endian.h>
 
 #include <algorithm>
 #include <bit>
@@ -12,11 +13,10 @@
 #include <set>
 #include <string_view>
 #include <utility>
+#include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "jetflow/sources/generate/random_strings.h"
+#include "jetflow/sources/generate/row_hash.h"
 #include "jetflow/sources/iso_time.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/sources/source_options.h"
@@ -31,31 +31,6 @@ constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 // Dictionary strings are copied up to 32 bytes at a time; the data buffer keeps this much
 // slack past its end so the last copy stays inside it.
 constexpr int64_t kStringSlack = 32;
-// Random strings up to this long are written as a fixed number of 16-byte chunks whatever
-// their length (no unpredictable branch); the next string overwrites the excess.
-constexpr int64_t kFixedChunkMaxLength = 64;
-
-// splitmix64's finaliser: a bijective, well-mixed 64-bit hash.
-inline uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// The hash of `row` in the counter-based stream `stream`: wyrand's output for counter
-// value stream + row * increment (one 64x64->128 multiply). Depends on nothing else, so
-// a batch can start at any row.
-inline uint64_t RowHash(uint64_t stream, int64_t row) {
-  const uint64_t s = stream + static_cast<uint64_t>(row) * 0xA0761D6478BD642FULL;
-  const unsigned __int128 m =
-      static_cast<unsigned __int128>(s) * (s ^ 0xE7037ED1A0B428DBULL);
-  return static_cast<uint64_t>(m >> 64) ^ static_cast<uint64_t>(m);
-}
-
-// floor(a * b / 2^64): maps a uniform 64-bit hash onto [0, b) without a division.
-inline uint64_t MulHi(uint64_t a, uint64_t b) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
-}
 
 uint64_t HashName(std::string_view name) {
   uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
@@ -66,97 +41,20 @@ uint64_t HashName(std::string_view name) {
   return Mix(h);
 }
 
-// Characters are made 16 at a time from two 64-bit words, mapping every byte into the
-// charset with SIMD (SSE2) or SWAR arithmetic: no table lookups, no branches.
-//
-//   alnum: byte & 63: 0-25 -> 'A'-'Z', 26-51 -> 'a'-'z', 52-61 -> '0'-'9', 62, 63 -> 'y',
-//   'z'
-//          (so 'y' and 'z' are three times as frequent as the other characters);
-//   text:  byte & 31: 0-25 -> 'a'-'z', 26-31 -> ' ' (lowercase words, ~1 space in 5).
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-constexpr uint64_t kHighBits = 0x8080808080808080ULL;
-
-#if defined(__SSE2__)
-template <ColumnSpec::Charset kCharset>
-inline void Write16(uint64_t w0, uint64_t w1, char* out) {
-  const __m128i w = _mm_set_epi64x(static_cast<int64_t>(w1), static_cast<int64_t>(w0));
-  __m128i chars;
-  if constexpr (kCharset == ColumnSpec::Charset::kText) {
-    const __m128i v = _mm_and_si128(w, _mm_set1_epi8(0x1F));
-    const __m128i space = _mm_cmpgt_epi8(v, _mm_set1_epi8(25));
-    chars = _mm_or_si128(_mm_andnot_si128(space, _mm_add_epi8(v, _mm_set1_epi8(97))),
-                         _mm_and_si128(space, _mm_set1_epi8(' ')));
-  } else {
-    const __m128i v = _mm_and_si128(w, _mm_set1_epi8(0x3F));
-    // Byte-wise wrapping adds: 65, then +6 from 26, -75 from 52, +63 from 62.
-    __m128i add = _mm_set1_epi8(65);
-    add = _mm_add_epi8(
-        add, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(25)), _mm_set1_epi8(6)));
-    add = _mm_add_epi8(
-        add, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(51)), _mm_set1_epi8(-75)));
-    add = _mm_add_epi8(
-        add, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(61)), _mm_set1_epi8(63)));
-    chars = _mm_add_epi8(v, add);
+// Bits of global rows [first, first + n) into bits[0, n), where word_bits(q) gives the 64
+// bits of rows 64q to 64q + 63 (bit r % 64 is row r): whole words, so any batch start
+// gives the same bits.
+template <typename WordBits>
+void FillRowBits(int64_t first, int64_t n, uint8_t* bits, WordBits word_bits) {
+  const int64_t first_word = first >> 6, end_word = (first + n + 63) >> 6;
+  thread_local std::vector<uint64_t> words;  // reused per thread
+  words.resize(static_cast<size_t>(end_word - first_word));
+  for (int64_t q = first_word; q < end_word; ++q) {
+    words[static_cast<size_t>(q - first_word)] =
+        arrow::bit_util::ToLittleEndian(word_bits(q));
   }
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), chars);
-}
-#else
-// 0xFF in every byte whose value (< 128) is >= k, else 0x00.
-inline uint64_t BytesAtLeast(uint64_t v, uint64_t k) {
-  return (((v + (128 - k) * kOnes) & kHighBits) >> 7) * 0xFF;
-}
-
-template <ColumnSpec::Charset kCharset>
-inline uint64_t Chars8(uint64_t w) {
-  if constexpr (kCharset == ColumnSpec::Charset::kText) {
-    const uint64_t v = w & (0x1F * kOnes);
-    const uint64_t space = BytesAtLeast(v, 26);
-    return ((v + 97 * kOnes) & ~space) | ((32 * kOnes) & space);
-  } else {
-    const uint64_t v = w & (0x3F * kOnes);
-    const uint64_t ge26 = BytesAtLeast(v, 26), ge52 = BytesAtLeast(v, 52),
-                   ge62 = BytesAtLeast(v, 62);
-    const uint64_t add = ((65 * kOnes) & ~ge26) | ((71 * kOnes) & ge26 & ~ge52) |
-                         ((252 * kOnes) & ge52 & ~ge62) | ((59 * kOnes) & ge62);
-    // Per-byte (v + add) mod 256: v < 64, so only add's high bit can carry; xor it in.
-    return (v + (add & (0x7F * kOnes))) ^ (add & kHighBits);
-  }
-}
-
-template <ColumnSpec::Charset kCharset>
-inline void Write16(uint64_t w0, uint64_t w1, char* out) {
-  const uint64_t c0 = Chars8<kCharset>(w0), c1 = Chars8<kCharset>(w1);
-  std::memcpy(out, &c0, 8);
-  std::memcpy(out + 8, &c1, 8);
-}
-#endif
-
-// Writes `chunks` blocks of 16 characters for the string hashed `h`. The words come from
-// a 64-bit LCG seeded with h (its state xor-shifted so low bytes are as good as high
-// ones).
-template <ColumnSpec::Charset kCharset>
-inline void WriteRandomChunks(uint64_t h, int64_t chunks, char* out) {
-  constexpr uint64_t kMul = 0x5851F42D4C957F2DULL, kInc = 0x14057B7EF767814FULL;
-  uint64_t state = h;
-  for (int64_t j = 0; j < chunks; ++j) {
-    state = state * kMul + kInc;
-    const uint64_t w0 = state ^ (state >> 29);
-    state = state * kMul + kInc;
-    const uint64_t w1 = state ^ (state >> 29);
-    Write16<kCharset>(w0, w1, out + 16 * j);
-  }
-}
-
-inline int64_t ChunksFor(int64_t length) { return (length + 15) / 16; }
-
-// Writes exactly the string hashed `h` into out[0, length) (out has room for the chunks).
-inline void WriteRandomString(ColumnSpec::Charset charset, uint64_t h, int64_t length,
-                              char* out) {
-  if (charset == ColumnSpec::Charset::kText) {
-    WriteRandomChunks<ColumnSpec::Charset::kText>(h, ChunksFor(length), out);
-  } else {
-    WriteRandomChunks<ColumnSpec::Charset::kAlnum>(h, ChunksFor(length), out);
-  }
+  arrow::internal::CopyBitmap(reinterpret_cast<const uint8_t*>(words.data()), first & 63,
+                              n, bits, 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,7 +68,7 @@ class ColumnGenerator {
     if (spec.null_fraction >= 1.0) {
       all_null_ = true;
     } else if (spec.null_fraction > 0.0) {
-      null_threshold_ = static_cast<uint64_t>(std::ldexp(spec.null_fraction, 64));
+      null_threshold_ = static_cast<uint64_t>(std::ldexp(spec.null_fraction, 32));
       if (null_threshold_ == 0) null_threshold_ = 1;
     }
   }
@@ -207,37 +105,29 @@ class ColumnGenerator {
   uint64_t value_stream_;
 
  private:
-  // Returns the null count.
+  // Returns the null count. Row r is null when half r % 2 of the null stream's hash of
+  // r / 2 is below the threshold: one hash per two rows.
   int64_t FillValidity(uint8_t* bits, int64_t first, int64_t n) const {
     if (all_null_) {
       std::memset(bits, 0, static_cast<size_t>(arrow::bit_util::BytesForBits(n)));
       return n;
     }
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      unsigned byte = 0;
-      for (int b = 0; b < 8; ++b) {
-        byte |=
-            static_cast<unsigned>(RowHash(null_stream_, first + i + b) >= null_threshold_)
-            << b;
+    FillRowBits(first, n, bits, [this](int64_t word) {
+      uint64_t valid = 0;
+      for (int pair = 0; pair < 32; ++pair) {
+        const uint64_t h = RowHash(null_stream_, 32 * word + pair);
+        valid |= static_cast<uint64_t>((h & 0xFFFFFFFFu) >= null_threshold_)
+                 << (2 * pair);
+        valid |= static_cast<uint64_t>((h >> 32) >= null_threshold_) << (2 * pair + 1);
       }
-      bits[i / 8] = static_cast<uint8_t>(byte);
-    }
-    if (i < n) {
-      unsigned byte = 0;
-      for (int b = 0; i + b < n; ++b) {
-        byte |=
-            static_cast<unsigned>(RowHash(null_stream_, first + i + b) >= null_threshold_)
-            << b;
-      }
-      bits[i / 8] = static_cast<uint8_t>(byte);
-    }
+      return valid;
+    });
     return n - arrow::internal::CountSetBits(bits, 0, n);
   }
 
   uint64_t null_stream_;
   bool all_null_ = false;
-  uint64_t null_threshold_ = 0;  // row is null when its null hash < threshold
+  uint64_t null_threshold_ = 0;  // a row is null when its 32-bit draw < threshold
 };
 
 template <typename CType>
@@ -337,15 +227,9 @@ class BoolGenerator : public ColumnGenerator {
       arrow::MemoryPool* pool) const override {
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
                           arrow::AllocateBitmap(n, pool));
-    uint8_t* bits = values->mutable_data();
-    for (int64_t i = 0; i < n; i += 8) {
-      unsigned byte = 0;
-      const int64_t end = std::min<int64_t>(8, n - i);
-      for (int64_t b = 0; b < end; ++b) {
-        byte |= static_cast<unsigned>(Hash(first + i + b) >> 63) << b;
-      }
-      bits[i / 8] = static_cast<uint8_t>(byte);
-    }
+    // Rows 64q to 64q + 63 are the bits of the hash of q.
+    FillRowBits(first, n, values->mutable_data(),
+                [this](int64_t word) { return Hash(word); });
     return arrow::ArrayData::Make(type_, n, {nullptr, std::move(values)});
   }
 };
@@ -382,13 +266,10 @@ class RandomStringGenerator : public ColumnGenerator {
  public:
   RandomStringGenerator(const ColumnSpec& spec, uint64_t seed)
       : ColumnGenerator(spec, seed),
-        charset_(spec.charset),
-        min_length_(spec.min_length),
+        column_{spec.charset, value_stream_, spec.min_length,
+                static_cast<uint64_t>(spec.max_length - spec.min_length) + 1},
         max_length_(spec.max_length),
-        length_span_(static_cast<uint64_t>(spec.max_length - spec.min_length) + 1),
-        fixed_chunks_(spec.max_length <= kFixedChunkMaxLength ? ChunksFor(spec.max_length)
-                                                              : 0),
-        slack_(16 * ChunksFor(spec.max_length)) {}
+        max_chunks_(RandomCharChunks(spec.max_length)) {}
 
  protected:
   arrow::Result<std::shared_ptr<arrow::ArrayData>> Values(
@@ -396,18 +277,16 @@ class RandomStringGenerator : public ColumnGenerator {
       arrow::MemoryPool* pool) const override {
     int32_t* offsets = nullptr;
     ARROW_ASSIGN_OR_RAISE(auto offsets_buffer, AllocateValues(n + 1, pool, &offsets));
+    const int64_t slack = kRandomCharChunk * max_chunks_;
     std::shared_ptr<arrow::ResizableBuffer> data;
-    if (fixed_chunks_ > 0) {
+    if (max_length_ <= kOnePassMaxLength) {
       // One pass into a buffer sized for the longest strings (at most 64 bytes a row).
       if (n * max_length_ > INT32_MAX) return TooLarge();
-      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateResizableBuffer(
-                                      n * max_length_ + 16 * fixed_chunks_, pool));
-      char* chars = reinterpret_cast<char*>(data->mutable_data());
-      const int64_t total = charset_ == ColumnSpec::Charset::kText
-                                ? FillOnePass<ColumnSpec::Charset::kText>(
-                                      first, n, validity, offsets, chars)
-                                : FillOnePass<ColumnSpec::Charset::kAlnum>(
-                                      first, n, validity, offsets, chars);
+      ARROW_ASSIGN_OR_RAISE(
+          data, arrow::AllocateResizableBuffer(n * max_length_ + slack, pool));
+      const int64_t total =
+          FillRandomStrings(column_, max_chunks_, first, n, validity, offsets,
+                            reinterpret_cast<char*>(data->mutable_data()));
       ARROW_RETURN_NOT_OK(data->Resize(total, /*shrink_to_fit=*/false));
     } else {
       // Long strings: lengths first, then an exactly sized buffer.
@@ -420,17 +299,12 @@ class RandomStringGenerator : public ColumnGenerator {
         if (total > INT32_MAX) return TooLarge();
       }
       offsets[n] = static_cast<int32_t>(total);
-      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateResizableBuffer(total + slack_, pool));
+      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateResizableBuffer(total + slack, pool));
       char* chars = reinterpret_cast<char*>(data->mutable_data());
       for (int64_t i = 0; i < n; ++i) {
         const int64_t length = offsets[i + 1] - offsets[i];
-        if (charset_ == ColumnSpec::Charset::kText) {
-          WriteRandomChunks<ColumnSpec::Charset::kText>(
-              Hash(first + i), ChunksFor(length), chars + offsets[i]);
-        } else {
-          WriteRandomChunks<ColumnSpec::Charset::kAlnum>(
-              Hash(first + i), ChunksFor(length), chars + offsets[i]);
-        }
+        WriteRandomChars(column_.charset, Hash(first + i), RandomCharChunks(length),
+                         chars + offsets[i]);
       }
       ARROW_RETURN_NOT_OK(data->Resize(total, /*shrink_to_fit=*/false));
     }
@@ -445,49 +319,12 @@ class RandomStringGenerator : public ColumnGenerator {
   }
 
   int64_t Length(uint64_t h) const {
-    return min_length_ + static_cast<int64_t>(MulHi(h, length_span_));
+    return column_.min_length + static_cast<int64_t>(MulHi(h, column_.length_span));
   }
 
-  // Branch-free: every row (null ones too) writes fixed_chunks_ chunks at the current
-  // end; the next row overwrites the excess. Returns the total length.
-  template <ColumnSpec::Charset kCharset>
-  int64_t FillOnePass(int64_t first, int64_t n, const uint8_t* validity, int32_t* offsets,
-                      char* chars) const {
-    static_assert(kFixedChunkMaxLength == 4 * 16);
-    switch (fixed_chunks_) {
-      case 1:
-        return FillOnePassUnrolled<kCharset, 1>(first, n, validity, offsets, chars);
-      case 2:
-        return FillOnePassUnrolled<kCharset, 2>(first, n, validity, offsets, chars);
-      case 3:
-        return FillOnePassUnrolled<kCharset, 3>(first, n, validity, offsets, chars);
-      default:
-        return FillOnePassUnrolled<kCharset, 4>(first, n, validity, offsets, chars);
-    }
-  }
-
-  // The chunk count as a constant: the compiler unrolls the loop over the chunks.
-  template <ColumnSpec::Charset kCharset, int64_t kChunks>
-  int64_t FillOnePassUnrolled(int64_t first, int64_t n, const uint8_t* validity,
-                              int32_t* offsets, char* chars) const {
-    int64_t total = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      offsets[i] = static_cast<int32_t>(total);
-      const uint64_t h = Hash(first + i);
-      WriteRandomChunks<kCharset>(h, kChunks, chars + total);
-      const int64_t valid = validity == nullptr ? 1 : (validity[i >> 3] >> (i & 7)) & 1;
-      total += Length(h) * valid;
-    }
-    offsets[n] = static_cast<int32_t>(total);
-    return total;
-  }
-
-  ColumnSpec::Charset charset_;
-  int64_t min_length_;
+  RandomStringColumn column_;
   int64_t max_length_;
-  uint64_t length_span_;
-  int64_t fixed_chunks_;
-  int64_t slack_;
+  int64_t max_chunks_;
 };
 
 // Strings drawn uniformly from a fixed list of values (low cardinality).
@@ -761,8 +598,8 @@ arrow::Result<std::shared_ptr<const ColumnGenerator>> MakeGenerator(
           const uint64_t h = RowHash(stream, k);
           const int64_t length = spec.min_length + static_cast<int64_t>(MulHi(h, span));
           std::string& value = choices[static_cast<size_t>(k)];
-          value.resize(static_cast<size_t>(16 * ChunksFor(length)));
-          WriteRandomString(spec.charset, h, length, value.data());
+          value.resize(static_cast<size_t>(kRandomCharChunk * RandomCharChunks(length)));
+          WriteRandomChars(spec.charset, h, RandomCharChunks(length), value.data());
           value.resize(static_cast<size_t>(length));
         }
         return std::make_shared<ChoiceStringGenerator>(spec, seed, choices);
