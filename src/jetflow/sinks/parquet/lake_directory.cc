@@ -48,16 +48,17 @@ std::string UniqueSuffix() {
 }  // namespace
 
 LakeDirectory::LakeDirectory(std::shared_ptr<arrow::fs::FileSystem> filesystem,
-                             std::string root, std::string display_root)
+                             std::string root, std::string display_root, bool fsync)
     : filesystem_(std::move(filesystem)),
       root_(std::move(root)),
       display_root_(std::move(display_root)),
-      is_local_(filesystem_->type_name() == "local") {
+      is_local_(filesystem_->type_name() == "local"),
+      fsync_(fsync) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
-arrow::Result<std::shared_ptr<LakeDirectory>> LakeDirectory::Open(
-    const std::string& root) {
+arrow::Result<std::shared_ptr<LakeDirectory>> LakeDirectory::Open(const std::string& root,
+                                                                  bool fsync) {
   if (root.empty()) return arrow::Status::Invalid("parquet loader: 'path' is empty");
   std::string location = root;
   if (root.find("://") == std::string::npos &&
@@ -77,14 +78,14 @@ arrow::Result<std::shared_ptr<LakeDirectory>> LakeDirectory::Open(
                                   "': ", filesystem.status().message());
   }
   return std::shared_ptr<LakeDirectory>(
-      new LakeDirectory(*std::move(filesystem), std::move(path), root));
+      new LakeDirectory(*std::move(filesystem), std::move(path), root, fsync));
 }
 
 std::shared_ptr<LakeDirectory> LakeDirectory::Make(
-    std::shared_ptr<arrow::fs::FileSystem> filesystem, std::string root) {
+    std::shared_ptr<arrow::fs::FileSystem> filesystem, std::string root, bool fsync) {
   std::string display = root;
-  return std::shared_ptr<LakeDirectory>(
-      new LakeDirectory(std::move(filesystem), std::move(root), std::move(display)));
+  return std::shared_ptr<LakeDirectory>(new LakeDirectory(
+      std::move(filesystem), std::move(root), std::move(display), fsync));
 }
 
 std::string LakeDirectory::Join(const std::string& dir, const std::string& name) {
@@ -177,7 +178,7 @@ arrow::Status LakeDirectory::WriteFile(const std::string& path,
 }
 
 void LakeDirectory::StartWriteBack(const std::string& path) const {
-  if (!is_local_) return;
+  if (!is_local_ || !fsync_) return;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
 #ifdef __linux__
@@ -187,7 +188,8 @@ void LakeDirectory::StartWriteBack(const std::string& path) const {
 }
 
 arrow::Status LakeDirectory::Sync(const std::string& path) const {
-  if (!is_local_) return arrow::Status::OK();  // object stores are durable on close
+  // Object stores are durable on close; without fsync_ the kernel writes back later.
+  if (!is_local_ || !fsync_) return arrow::Status::OK();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open for fsync", path);
   int rc = ::fsync(fd);

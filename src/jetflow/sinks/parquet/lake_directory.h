@@ -43,11 +43,15 @@ class LakeDirectory {
   static constexpr const char* kSuccessFile = "_SUCCESS";
 
   /// `root` is a local path (absolute, or relative to the working directory) or a URI
-  /// that arrow::fs::FileSystemFromUriOrPath understands.
-  static arrow::Result<std::shared_ptr<LakeDirectory>> Open(const std::string& root);
+  /// that arrow::fs::FileSystemFromUriOrPath understands. `fsync` false makes Sync and
+  /// StartWriteBack no-ops: the kernel writes files back when it chooses, so a machine
+  /// crash (not a process crash) soon after a commit can lose committed files.
+  static arrow::Result<std::shared_ptr<LakeDirectory>> Open(const std::string& root,
+                                                            bool fsync = true);
   /// `root` is a path inside `filesystem` (a seam for tests).
   static std::shared_ptr<LakeDirectory> Make(
-      std::shared_ptr<arrow::fs::FileSystem> filesystem, std::string root);
+      std::shared_ptr<arrow::fs::FileSystem> filesystem, std::string root,
+      bool fsync = true);
 
   arrow::fs::FileSystem* filesystem() const { return filesystem_.get(); }
   /// The root as given by the user, for messages.
@@ -55,6 +59,8 @@ class LakeDirectory {
   /// The root as a path in filesystem().
   const std::string& root() const { return root_; }
   bool is_local() const { return is_local_; }
+  /// Whether Sync and StartWriteBack act (Open's `fsync`).
+  bool fsync() const { return fsync_; }
 
   // --- Layout: every path is absolute in filesystem(); Relative() strips the root. ---
   std::string RunDir(const RunInstance& run) const;
@@ -79,7 +85,8 @@ class LakeDirectory {
   void RemoveIfEmpty(const std::string& path) const;
   /// Writes a whole small file and makes it durable.
   arrow::Status WriteFile(const std::string& path, const std::string& content) const;
-  /// Makes a file or directory durable (fsync; local only, a no-op elsewhere).
+  /// Makes a file or directory durable (fsync; local only, a no-op elsewhere and when
+  /// fsync() is false).
   arrow::Status Sync(const std::string& path) const;
   /// Asks the kernel to start writing `path`'s dirty pages to disk now, without waiting
   /// (Linux sync_file_range), so that the fsync at commit finds little left to write.
@@ -98,12 +105,13 @@ class LakeDirectory {
 
  private:
   LakeDirectory(std::shared_ptr<arrow::fs::FileSystem> filesystem, std::string root,
-                std::string display_root);
+                std::string display_root, bool fsync);
 
   std::shared_ptr<arrow::fs::FileSystem> filesystem_;
   std::string root_;
   std::string display_root_;
   bool is_local_;
+  bool fsync_;
 };
 
 }  // namespace jetflow

@@ -274,6 +274,8 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
                        : write_mode == "row_groups" ? WriteMode::kRowGroups
                                                     : WriteMode::kAuto;
 
+  options.fsync = node.GetBool("fsync", true);
+
   options.partition_column = node.GetString("partition_column", "part");
   if (auto problem = CheckPartitionColumn(options.partition_column)) {
     node.Get("partition_column")
@@ -381,9 +383,9 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   }
   std::shared_ptr<LakeDirectory> lake;
   if (options.filesystem != nullptr) {
-    lake = LakeDirectory::Make(options.filesystem, options.path);
+    lake = LakeDirectory::Make(options.filesystem, options.path, options.fsync);
   } else {
-    ARROW_ASSIGN_OR_RAISE(lake, LakeDirectory::Open(options.path));
+    ARROW_ASSIGN_OR_RAISE(lake, LakeDirectory::Open(options.path, options.fsync));
   }
   return std::unique_ptr<ParquetLoader>(
       new ParquetLoader(std::move(options), std::move(lake)));

@@ -95,6 +95,12 @@ class ParquetLoader : public Loader {
     /// Threads encoding the columns of one row group; 1 encodes on the calling thread.
     int encode_threads = 1;
     WriteMode write_mode = WriteMode::kAuto;
+    /// Force each file and directory to disk before its partition is published (fsync,
+    /// with writeback started as files are written). false leaves writeback to the
+    /// kernel: a killed process loses nothing, but a machine crash or power cut soon
+    /// after a commit can lose or truncate files the state store records as committed.
+    /// Local filesystems only: object stores are durable when a write completes.
+    bool fsync = true;
     /// Hive key of partition directories: "<partition_column>=<partition id>".
     std::string partition_column = "part";
     /// Output columns whose values become Hive-style directories inside each partition
@@ -154,6 +160,8 @@ class ParquetLoader : public Loader {
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
   /// The schema of data files: output_schema() without the partition_by columns.
   const std::shared_ptr<arrow::Schema>& file_schema() const { return file_schema_; }
+  /// The lake it writes to.
+  const LakeDirectory& lake() const { return *lake_; }
 
  private:
   ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake);

@@ -138,6 +138,33 @@ TEST_F(ParquetLoaderTest, CommitsAPartitionThatReadsBackExactly) {
   EXPECT_EQ(stored.ToJson(), manifest.ToJson());
 }
 
+// fsync: false publishes the same lake; only the forcing to disk is left out.
+TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
+  auto schema = OrdersSchema();
+  auto options = Options();
+  options.fsync = false;
+  auto loader = Loader(options, schema);
+  ASSERT_NE(loader, nullptr);
+  EXPECT_FALSE(loader->lake().fsync());
+  EXPECT_TRUE(Loader(Options(), schema)->lake().fsync());
+  ASSERT_OK(loader->BeginRun(Run()));
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
+                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                .status());
+  EXPECT_EQ(testing::DiffBatches(*Batch(schema, R"([{"id": 1, "name": "a"}])"),
+                                 *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+            "");
+}
+
+TEST_F(ParquetLoaderTest, LakeSyncsOnlyWithFsync) {
+  const std::string missing = (dir_ / "no-such-file").string();
+  ASSERT_OK_AND_ASSIGN(auto durable, LakeDirectory::Open(root_.string()));
+  ASSERT_OK_AND_ASSIGN(auto lazy, LakeDirectory::Open(root_.string(), /*fsync=*/false));
+  // fsync opens the file: a missing one fails only when the lake really syncs.
+  EXPECT_TRUE(durable->Sync(missing).IsIOError());
+  EXPECT_TRUE(lazy->Sync(missing).ok());
+}
+
 TEST_F(ParquetLoaderTest, WritesExplicitWriterSettings) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
@@ -1169,6 +1196,7 @@ statistics: false
 data_page_version: "2.0"
 encode_threads: 4
 write_mode: row_groups
+fsync: false
 partition_column: shard
 schema:
   - {name: id, type: int64, nullable: false}
@@ -1191,6 +1219,7 @@ extra_columns: drop
   EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V2);
   EXPECT_EQ(options.encode_threads, 4);
   EXPECT_EQ(options.write_mode, ParquetLoader::WriteMode::kRowGroups);
+  EXPECT_FALSE(options.fsync);
   EXPECT_EQ(options.partition_column, "shard");
   auto declared = arrow::schema(
       {arrow::field("id", arrow::int64(), false),
@@ -1217,6 +1246,7 @@ TEST_F(ParquetLoaderTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(options.data_page_version, parquet::ParquetDataPageVersion::V1);
   EXPECT_EQ(options.encode_threads, 1);
   EXPECT_EQ(options.write_mode, ParquetLoader::WriteMode::kAuto);
+  EXPECT_TRUE(options.fsync);
   EXPECT_EQ(options.partition_column, "part");
   EXPECT_EQ(options.schema, nullptr);
 }
@@ -1234,6 +1264,7 @@ schema:
   - {name: id, type: int46}
   - {name: id, type: int64}
 write_mode: whole
+fsync: sometimes
 )");
   ASSERT_TRUE(parsed->options.status().IsInvalid());
   const std::string& message = parsed->options.status().message();
@@ -1253,6 +1284,8 @@ write_mode: whole
   EXPECT_THAT(message, HasSubstr("column 'id' is declared twice"));
   EXPECT_THAT(message,
               HasSubstr("pipeline.yaml:12:13: error: 'write_mode' must be one of"));
+  EXPECT_THAT(message,
+              HasSubstr("pipeline.yaml:13:8: error: 'fsync' must be true or false"));
 }
 
 TEST_F(ParquetLoaderTest, RequiresAPath) {
