@@ -43,8 +43,14 @@ def test_windows_rerun_and_lookback(pg, tmp_path, cursor_type, lookback):
     assert ids_of(lake, "r1") == list(range(1, 101))
 
     pg.execute(f"INSERT INTO {table} SELECT g, {value}, 'b' FROM generate_series(101, 150) g")
-    run_ok(p, "--instance", "r2")
+    result = run_jetflow("--log-level", "debug", "run", p, "--json", "--no-progress",
+                         "--instance", "r2", expect=0)
     assert ids_of(lake, "r2") == list(range(101, 151))
+    # The source is planned once, for the window after r1's watermark (not also for a
+    # first run's window, which would count the whole table).
+    planned = [line for line in result.stderr.splitlines() if "planned" in line]
+    assert len(planned) == 1 and "with the state store's watermarks" in planned[0], \
+        result.stderr
 
     # Re-running r1 after new rows arrived reads its pinned window: the same rows.
     pg.execute(f"INSERT INTO {table} SELECT g, {value}, 'c' FROM generate_series(151, 160) g")

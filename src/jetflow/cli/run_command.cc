@@ -156,14 +156,21 @@ int RunCommand(const RunCommandOptions& options) {
     return kExitConfigError;
   }
   // Plan first: a config that cannot work fails here, before the state store is touched.
-  auto plan = PipelineRunner::Plan(loaded->pipeline, *run);
-  if (!plan.ok()) {
-    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n",
-               plan.status().message());
+  // The partitions of a consumer with run state depend on the store's watermarks: they
+  // are planned once the store is open, once.
+  auto plan = PipelineRunner::Plan(loaded->pipeline, *run, /*state=*/nullptr,
+                                   PlanScope::kPartitionsIfStateless);
+  auto report_plan_error = [](const arrow::Status& status) {
+    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n", status.message());
     return kExitConfigError;
-  }
+  };
+  if (!plan.ok()) return report_plan_error(plan.status());
   auto state = OpenStateOrReport(options.common, *loaded);
   if (!state) return kExitStateError;
+  if (!plan->partitions_planned) {
+    plan = PipelineRunner::Plan(loaded->pipeline, *run, state.get());
+    if (!plan.ok()) return report_plan_error(plan.status());
+  }
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -172,7 +179,7 @@ int RunCommand(const RunCommandOptions& options) {
   run_options.restart = options.restart;
   run_options.progress = &progress;
   run_options.interrupt = &g_interrupted;
-  run_options.plan = &*plan;  // planned once unless the consumer carries run state
+  run_options.plan = &*plan;  // Run plans no more
 
   arrow::Result<RunSummary> summary;
   {

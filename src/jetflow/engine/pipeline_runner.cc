@@ -616,9 +616,10 @@ arrow::Status PersistWatermarks(StateStore& state, const std::string& pipeline,
 
 arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
                                                  const RunInstance& run,
-                                                 StateStore* state) {
+                                                 StateStore* state, PlanScope scope) {
   PipelinePlan plan;
   plan.run = run;
+  plan.planned_with_state = state != nullptr;
   auto source_schema = pipeline.consumer->InferSchema();
   JETFLOW_RETURN_NOT_OK_CTX(source_schema.status(),
                             "pipeline " + pipeline.name + ", stage consumer");
@@ -678,6 +679,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
       run_state.status(),
       "pipeline " + pipeline.name + ", planning the run state of " + run.id());
   plan.run_state = std::move(*run_state);
+  if (state == nullptr && scope == PlanScope::kPartitionsIfStateless &&
+      !(plan.run_state.at_begin.empty() && plan.run_state.at_commit.empty())) {
+    plan.partitions_planned = false;
+    return plan;
+  }
 
   auto partitions = pipeline.consumer->PlanPartitions(run);
   JETFLOW_RETURN_NOT_OK_CTX(
@@ -692,6 +698,9 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
     }
   }
   plan.partitions = std::move(*partitions);
+  spdlog::debug("pipeline {}: planned {} partitions of {}{}", pipeline.name,
+                plan.partitions.size(), run.id(),
+                state != nullptr ? " with the state store's watermarks" : "");
   return plan;
 }
 
@@ -699,11 +708,13 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
                                               StateStore& state,
                                               const RunOptions& options) {
   auto started = Clock::now();
-  // The caller's plan holds when it is of this run instance and the consumer carries no
-  // run state (the watermarks could change nothing).
-  const bool reuse_plan = options.plan != nullptr && options.plan->run.id() == run.id() &&
-                          options.plan->run_state.at_begin.empty() &&
-                          options.plan->run_state.at_commit.empty();
+  // The caller's plan holds when it is of this run instance and complete, and it saw
+  // the watermarks or the consumer carries no run state (they could change nothing).
+  const bool reuse_plan =
+      options.plan != nullptr && options.plan->run.id() == run.id() &&
+      options.plan->partitions_planned &&
+      (options.plan->planned_with_state || (options.plan->run_state.at_begin.empty() &&
+                                            options.plan->run_state.at_commit.empty()));
   PipelinePlan plan;
   if (reuse_plan) {
     plan = *options.plan;

@@ -33,6 +33,18 @@
 
 namespace jetflow {
 
+/// How far Plan() goes for a consumer that carries run state (watermarks) when it is
+/// given no state store.
+enum class PlanScope {
+  /// Everything, partitions included, as for a first run.
+  kEverything,
+  /// Schemas and run state only: the partitions of such a consumer depend on the
+  /// watermarks, so they come from a plan with the store (Run() makes one), and the
+  /// source's planning queries (row counts, key ranges) run once, for the right window.
+  /// A consumer without run state is planned in full.
+  kPartitionsIfStateless,
+};
+
 struct PipelinePlan {
   RunInstance run;
   std::shared_ptr<arrow::Schema> source_schema;
@@ -41,6 +53,10 @@ struct PipelinePlan {
   /// One per loader, in config order: what it writes.
   std::vector<std::shared_ptr<arrow::Schema>> output_schemas;
   std::vector<PartitionSpec> partitions;
+  /// False when PlanScope::kPartitionsIfStateless left the partitions out.
+  bool partitions_planned = true;
+  /// Whether Plan() was given a state store (the consumer saw its watermarks).
+  bool planned_with_state = false;
   /// Watermarks the consumer asked to persist (Consumer::PlanRunState); Run() writes
   /// at_begin once the run is recorded and at_commit when the run succeeds.
   RunStatePlan run_state;
@@ -85,20 +101,23 @@ struct RunOptions {
   RunProgress* progress = nullptr;  // optional
   /// Checked between batches; set it (e.g. from a signal handler) to stop the run.
   const std::atomic<bool>* interrupt = nullptr;
-  /// A plan of the same pipeline object made by Plan() without a state store (e.g. to
-  /// reject a bad config before the store is opened). Run() uses it instead of planning
-  /// again when it is of the run instance being run and the consumer carries no run
-  /// state (its RunStatePlan is empty), since the watermarks could then change nothing:
-  /// the source's planning queries (row counts, key ranges) run once. Optional.
+  /// A plan of the same pipeline object made by Plan(), e.g. to reject a bad config
+  /// before the store is opened. Run() uses it instead of planning again when it is of
+  /// the run instance being run, has its partitions, and either the consumer carries no
+  /// run state (its RunStatePlan is empty: the watermarks could change nothing) or it
+  /// was planned with `state`, the store given to Run(). The source's planning queries
+  /// (row counts, key ranges) then run once. Optional.
   const PipelinePlan* plan = nullptr;
 };
 
 class PipelineRunner {
  public:
   /// Binds every stage and plans partitions. Moves no data and writes nothing. `state`
-  /// (optional) gives the consumer read access to the pipeline's watermarks.
+  /// (optional) gives the consumer read access to the pipeline's watermarks; without it,
+  /// `scope` says whether a consumer with run state is planned as for a first run.
   static arrow::Result<PipelinePlan> Plan(Pipeline& pipeline, const RunInstance& run,
-                                          StateStore* state = nullptr);
+                                          StateStore* state = nullptr,
+                                          PlanScope scope = PlanScope::kEverything);
 
   /// Plans (or takes options.plan), then runs. A failed run is not an error of Run()
   /// itself: it returns a summary with succeeded == false. Errors of the state store

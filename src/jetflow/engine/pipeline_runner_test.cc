@@ -473,6 +473,59 @@ TEST_F(PipelineRunnerTest, RunReusesAPlanMadeWithoutStateOnlyIfTheConsumerHasNoR
   EXPECT_EQ(source_.plans, 4);
 }
 
+TEST_F(PipelineRunnerTest, PlanWithoutStateLeavesAStatefulConsumersPartitionsToRun) {
+  // What `jetflow run` plans before it opens the state store: everything for a consumer
+  // without run state...
+  Pipeline pipeline = MakePipeline();
+  auto plan =
+      PipelineRunner::Plan(pipeline, run_, nullptr, PlanScope::kPartitionsIfStateless);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->partitions_planned);
+  EXPECT_EQ(plan->partitions.size(), static_cast<size_t>(source_.partitions));
+  EXPECT_EQ(source_.plans, 1);
+
+  // ... and, for one with run state, the schemas and the run state but not the
+  // partitions, which depend on the watermarks.
+  Pipeline windowed_pipeline = MakePipeline();
+  auto consumer = std::make_unique<WindowedConsumer>(&source_);
+  WindowedConsumer* windowed = consumer.get();
+  windowed_pipeline.consumer = std::move(consumer);
+  auto partial = PipelineRunner::Plan(windowed_pipeline, run_, nullptr,
+                                      PlanScope::kPartitionsIfStateless);
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  EXPECT_FALSE(partial->partitions_planned);
+  EXPECT_TRUE(partial->partitions.empty());
+  EXPECT_NE(partial->stream_schema, nullptr);
+  EXPECT_EQ(source_.plans, 1);
+  // Run does not take an incomplete plan: it plans with the store.
+  RunOptions options;
+  options.plan = &*partial;
+  auto summary = PipelineRunner::Run(windowed_pipeline, run_, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_TRUE(windowed->saw_state);
+  EXPECT_EQ(source_.plans, 2);
+  EXPECT_EQ(summary->partitions_total, source_.partitions);
+
+  // A plan made with the store, as `jetflow run` makes once the store is open, is
+  // complete whatever the scope, and Run takes it.
+  RunInstance next{"dt", "2026-11-26"};
+  windowed->saw_state = false;
+  auto full = PipelineRunner::Plan(windowed_pipeline, next, state_.get(),
+                                   PlanScope::kPartitionsIfStateless);
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_TRUE(full->partitions_planned);
+  EXPECT_TRUE(windowed->saw_state);
+  EXPECT_EQ(source_.plans, 3);
+  options.plan = &*full;
+  summary = PipelineRunner::Run(windowed_pipeline, next, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->succeeded);
+  EXPECT_EQ(source_.plans, 3);
+  // The window it planned was pinned and the cursor advanced past it.
+  EXPECT_EQ(state_->GetWatermark("test", "test.window/dt=2026-11-26")->value_or(""),
+            "20");
+  EXPECT_EQ(state_->GetWatermark("test", "test.cursor")->value_or(""), "20");
+}
+
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {
   source_.fail_partition = "p1";
   source_.fail_retryable = false;
