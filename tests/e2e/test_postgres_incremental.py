@@ -39,6 +39,9 @@ def test_windows_rerun_and_lookback(pg, tmp_path, cursor_type, lookback):
 
     p = pipeline()
     lake = tmp_path / "lake"
+    # Before any run, `jetflow plan` plans a first run and creates no state store.
+    run_jetflow("plan", p, "--instance", "r1", expect=0)
+    assert not (tmp_path / "state.db").exists()
     run_ok(p, "--instance", "r1")
     assert ids_of(lake, "r1") == list(range(1, 101))
 
@@ -51,6 +54,9 @@ def test_windows_rerun_and_lookback(pg, tmp_path, cursor_type, lookback):
     planned = [line for line in result.stderr.splitlines() if "planned" in line]
     assert len(planned) == 1 and "with the state store's watermarks" in planned[0], \
         result.stderr
+    # `jetflow plan` shows what the next run would read: planned with the watermarks.
+    shown = run_jetflow("--log-level", "debug", "plan", p, "--instance", "r3", expect=0)
+    assert "with the state store's watermarks" in shown.stderr, shown.stderr
 
     # Re-running r1 after new rows arrived reads its pinned window: the same rows.
     pg.execute(f"INSERT INTO {table} SELECT g, {value}, 'c' FROM generate_series(151, 160) g")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "jetflow/cli/commands.h"
@@ -33,7 +34,9 @@ void PrintSchema(const std::string& title, const arrow::Schema& schema) {
   }
 }
 
-// Loads the pipeline and plans it; prints errors. nullptr/nullopt when it failed.
+// Loads the pipeline and plans it as `jetflow run` would; prints errors. A consumer with
+// run state (watermarks) is planned with those of the state store when it exists (it is
+// then opened, not created), else as for a first run.
 struct Planned {
   std::unique_ptr<LoadedPipeline> loaded;
   PipelinePlan plan;
@@ -47,7 +50,16 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
     fmt::print(stderr, "error: {}\n", run.status().message());
     return kExitConfigError;
   }
-  auto plan = PipelineRunner::Plan(out->loaded->pipeline, *run);
+  auto plan = PipelineRunner::Plan(out->loaded->pipeline, *run, /*state=*/nullptr,
+                                   PlanScope::kPartitionsIfStateless);
+  if (plan.ok() && !plan->partitions_planned) {
+    std::unique_ptr<StateStore> state;
+    if (std::filesystem::exists(options.state_path.value_or(out->loaded->state.path))) {
+      state = OpenStateOrReport(options, *out->loaded);
+      if (!state) return kExitStateError;
+    }
+    plan = PipelineRunner::Plan(out->loaded->pipeline, *run, state.get());
+  }
   if (!plan.ok()) {
     fmt::print(stderr, "error: plan failed:\n{}\n", plan.status().message());
     return kExitConfigError;
