@@ -279,7 +279,7 @@ class RandomStringGenerator : public ColumnGenerator {
     ARROW_ASSIGN_OR_RAISE(auto offsets_buffer, AllocateValues(n + 1, pool, &offsets));
     const int64_t slack = kRandomCharChunk * max_chunks_;
     std::shared_ptr<arrow::ResizableBuffer> data;
-    if (max_length_ <= kOnePassMaxLength) {
+    if (max_chunks_ > 0 && max_length_ <= kOnePassMaxLength) {
       // One pass into a buffer sized for the longest strings (at most 64 bytes a row).
       if (n * max_length_ > INT32_MAX) return TooLarge();
       ARROW_ASSIGN_OR_RAISE(
@@ -289,7 +289,7 @@ class RandomStringGenerator : public ColumnGenerator {
                             reinterpret_cast<char*>(data->mutable_data()));
       ARROW_RETURN_NOT_OK(data->Resize(total, /*shrink_to_fit=*/false));
     } else {
-      // Long strings: lengths first, then an exactly sized buffer.
+      // Long (or only empty) strings: lengths first, then an exactly sized buffer.
       int64_t total = 0;
       for (int64_t i = 0; i < n; ++i) {
         offsets[i] = static_cast<int32_t>(total);

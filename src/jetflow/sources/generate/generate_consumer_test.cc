@@ -4,6 +4,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <set>
 #include <string>
 
@@ -255,6 +256,39 @@ columns:
   for (int i = 0; i < 5; ++i) {
     std::string code(codes->GetView(i));
     EXPECT_TRUE(code == "a" || code == "bb" || code == "ccc") << code;
+  }
+}
+
+// Lengths at the edges of the one-pass fill (0, 1, 32, 33, 64, 65 characters): exactly
+// the lengths asked for, in the charset (and under ASan, no write past a buffer).
+TEST(GenerateConsumerTest, StringLengthsAtTheEdges) {
+  auto table = ReadAll(*MustMake(R"yaml(
+rows: 3000
+columns:
+  - {name: empty, type: string, min_length: 0, max_length: 0}
+  - {name: one, type: string, min_length: 1, max_length: 1, null_fraction: 0.5}
+  - {name: s32, type: string, min_length: 32, max_length: 32, charset: text}
+  - {name: s33, type: string, min_length: 33, max_length: 33}
+  - {name: s64, type: string, min_length: 0, max_length: 64, null_fraction: 0.2}
+  - {name: s65, type: string, min_length: 65, max_length: 65, charset: text}
+)yaml",
+                                 /*batch_rows=*/777));
+  const std::vector<std::pair<std::string, std::pair<int, int>>> lengths = {
+      {"empty", {0, 0}}, {"one", {1, 1}},  {"s32", {32, 32}},
+      {"s33", {33, 33}}, {"s64", {0, 64}}, {"s65", {65, 65}}};
+  for (const auto& [name, range] : lengths) {
+    auto column = std::static_pointer_cast<arrow::StringArray>(
+        table->GetColumnByName(name)->chunk(0));
+    for (int64_t i = 0; i < column->length(); ++i) {
+      if (column->IsNull(i)) continue;
+      const std::string_view value = column->GetView(i);
+      ASSERT_GE(static_cast<int>(value.size()), range.first) << name << " row " << i;
+      ASSERT_LE(static_cast<int>(value.size()), range.second) << name << " row " << i;
+      for (char c : value) {
+        ASSERT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == ' ')
+            << name << " row " << i;
+      }
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 #include "jetflow/sources/generate/random_strings.h"
 
+#include <arrow/util/logging.h>
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define JETFLOW_GENERATE_AVX2 1
@@ -203,6 +205,7 @@ void WriteRandomChars(Charset charset, uint64_t h, int64_t chunks, char* out,
 int64_t FillRandomStrings(const RandomStringColumn& column, int64_t chunks, int64_t first,
                           int64_t n, const uint8_t* validity, int32_t* offsets,
                           char* chars, CharKernel kernel) {
+  ARROW_DCHECK(chunks == 1 || chunks == 2) << "FillRandomStrings: chunks " << chunks;
   const bool text = column.charset == Charset::kText;
   if (chunks == 1) {
     return text ? Fill<Charset::kText, 1>(column, first, n, validity, offsets, chars,
