@@ -23,6 +23,8 @@ namespace jetflow {
 namespace {
 
 constexpr int64_t kFileBufferBytes = 64 << 10;
+// A file's write-back is started each time this much more of it was written.
+constexpr int64_t kWriteBackBytes = 8 << 20;
 
 std::string DataFileName(size_t index) {
   char name[32];
@@ -334,9 +336,14 @@ arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) 
     auto column = std::make_shared<arrow::ChunkedArray>(
         std::move(columns[i]), settings_->file_schema->field(i)->type());
     ARROW_RETURN_NOT_OK(sequence.writer->WriteColumnChunk(column));
-    // Each column chunk's pages go to disk while the next is encoded, so the fsync at
-    // commit waits for little more than the last one.
-    settings_->lake->StartWriteBack(sequence.path);
+    // Pages go to disk while the next columns are encoded, a few MiB at a time (not per
+    // column: a wide table's small chunks would each cost a call), so the fsync at commit
+    // waits for little more than the last of them.
+    ARROW_ASSIGN_OR_RAISE(const int64_t position, sequence.sink->Tell());
+    if (position - sequence.write_back_position >= kWriteBackBytes) {
+      settings_->lake->StartWriteBack(sequence.path);
+      sequence.write_back_position = position;
+    }
   }
   ++sequence.row_groups_written;
   return arrow::Status::OK();
@@ -384,6 +391,7 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
   sequence.buffered_arrow_bytes = 0;
   sequence.row_group_complete = false;
   sequence.row_groups_written = 0;
+  sequence.write_back_position = 0;
   sequence.lru = open_.insert(open_.end(), &sequence);
   return arrow::Status::OK();
 }

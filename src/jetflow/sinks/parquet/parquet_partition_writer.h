@@ -157,6 +157,8 @@ class ParquetPartitionWriter : public PartitionWriter {
     int64_t held_bytes = 0;
     /// Row groups of the open file already written to its stream.
     int64_t row_groups_written = 0;
+    /// With whole row groups: the stream position up to which write-back was started.
+    int64_t write_back_position = 0;
     /// Position in open_, while a file is open.
     std::list<FileSequence*>::iterator lru;
   };
