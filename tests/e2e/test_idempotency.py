@@ -215,3 +215,18 @@ def test_manifests_match_files_and_state(tmp_path):
         (stored,) = json.loads(manifests)
         assert stored["files"] == in_lake[partition_id]["files"], partition_id
         assert stored["rows"] == in_lake[partition_id]["rows"]
+
+
+def test_fsync_false_publishes_the_same_lake(tmp_path):
+    """`fsync: false` leaves out only the forcing to disk: the same data files, manifests
+    and markers as a default (durable) run."""
+    durable = write_pipeline(tmp_path / "durable", generate())
+    lazy = write_pipeline(tmp_path / "lazy", generate(),
+                          loaders=[parquet_loader(fsync=False)])
+    run_ok(durable)
+    run_ok(lazy)
+    durable_lake, lazy_lake = tmp_path / "durable" / "lake", tmp_path / "lazy" / "lake"
+    check_published_run(durable_lake)
+    check_published_run(lazy_lake)
+    assert len(lake_digest(durable_lake)) == 4
+    assert lake_digest(lazy_lake) == lake_digest(durable_lake)
