@@ -25,9 +25,9 @@ against a peer measured in the same run are meaningful):
                                           same cores and layout as jetflow;
               P files, T threads, fsync   the same, each thread fsyncing its file once
                                           written: durable, like jetflow's default commit.
-            The ceiling is the faster of the first two. It runs in a child process so its peak RSS
-            is its own (it holds the whole table in memory, so RSS is not comparable), kept
-            alive so that its repetitions alternate with jetflow's.
+            The ceiling is the faster of the first two. It runs in a child process so its
+            peak RSS is its own (it holds the whole table in memory, so RSS is not
+            comparable), kept alive so that its repetitions alternate with jetflow's.
 
 Goals (from the issue): jetflow 10M rows/s >= 0.9 x the pyarrow ceiling; jetflow peak RSS at
 100M rows <= 1.25 x its peak RSS at 10M rows. The throughput goal compares like with like:
