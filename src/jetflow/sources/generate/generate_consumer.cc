@@ -266,8 +266,7 @@ class RandomStringGenerator : public ColumnGenerator {
  public:
   RandomStringGenerator(const ColumnSpec& spec, uint64_t seed)
       : ColumnGenerator(spec, seed),
-        column_{spec.charset, value_stream_, spec.min_length,
-                static_cast<uint64_t>(spec.max_length - spec.min_length) + 1},
+        column_(RandomStringColumn::Of(spec, value_stream_)),
         max_length_(spec.max_length),
         max_chunks_(RandomCharChunks(spec.max_length)) {}
 
@@ -279,7 +278,7 @@ class RandomStringGenerator : public ColumnGenerator {
     ARROW_ASSIGN_OR_RAISE(auto offsets_buffer, AllocateValues(n + 1, pool, &offsets));
     const int64_t slack = kRandomCharChunk * max_chunks_;
     std::shared_ptr<arrow::ResizableBuffer> data;
-    if (max_chunks_ > 0 && max_length_ <= kOnePassMaxLength) {
+    if (max_chunks_ == 1 || max_chunks_ == 2) {  // FillRandomStrings' precondition
       // One pass into a buffer sized for the longest strings (at most 64 bytes a row).
       if (n * max_length_ > INT32_MAX) return TooLarge();
       ARROW_ASSIGN_OR_RAISE(
@@ -294,7 +293,7 @@ class RandomStringGenerator : public ColumnGenerator {
       for (int64_t i = 0; i < n; ++i) {
         offsets[i] = static_cast<int32_t>(total);
         if (validity == nullptr || arrow::bit_util::GetBit(validity, i)) {
-          total += Length(Hash(first + i));
+          total += RandomStringLength(column_, Hash(first + i));
         }
         if (total > INT32_MAX) return TooLarge();
       }
@@ -316,10 +315,6 @@ class RandomStringGenerator : public ColumnGenerator {
   static arrow::Status TooLarge() {
     return arrow::Status::Invalid(
         "generated strings of a batch exceed 2 GiB; lower batch_rows or max_length");
-  }
-
-  int64_t Length(uint64_t h) const {
-    return column_.min_length + static_cast<int64_t>(MulHi(h, column_.length_span));
   }
 
   RandomStringColumn column_;
@@ -590,17 +585,11 @@ arrow::Result<std::shared_ptr<const ColumnGenerator>> MakeGenerator(
       }
       if (spec.cardinality > 0) {
         // The dictionary: cardinality random strings from their own stream.
-        const uint64_t stream = Mix(seed ^ HashName(spec.name) ^ 0x6469637464696374ULL);
-        const uint64_t span =
-            static_cast<uint64_t>(spec.max_length - spec.min_length) + 1;
-        std::vector<std::string> choices(static_cast<size_t>(spec.cardinality));
+        const auto column = RandomStringColumn::Of(
+            spec, Mix(seed ^ HashName(spec.name) ^ 0x6469637464696374ULL));
+        std::vector<std::string> choices;
         for (int64_t k = 0; k < spec.cardinality; ++k) {
-          const uint64_t h = RowHash(stream, k);
-          const int64_t length = spec.min_length + static_cast<int64_t>(MulHi(h, span));
-          std::string& value = choices[static_cast<size_t>(k)];
-          value.resize(static_cast<size_t>(kRandomCharChunk * RandomCharChunks(length)));
-          WriteRandomChars(spec.charset, h, RandomCharChunks(length), value.data());
-          value.resize(static_cast<size_t>(length));
+          choices.push_back(RandomString(column, RowHash(column.stream, k)));
         }
         return std::make_shared<ChoiceStringGenerator>(spec, seed, choices);
       }

@@ -61,10 +61,6 @@ inline void PortableChunk(uint64_t h, int64_t chunk, char* out) {
   }
 }
 
-inline int64_t Length(const RandomStringColumn& column, uint64_t h) {
-  return column.min_length + static_cast<int64_t>(MulHi(h, column.length_span));
-}
-
 inline int64_t Valid(const uint8_t* validity, int64_t i) {
   return validity == nullptr ? 1 : (validity[i >> 3] >> (i & 7)) & 1;
 }
@@ -81,7 +77,7 @@ int64_t FillPortable(const RandomStringColumn& column, int64_t first, int64_t n,
     for (int64_t j = 0; j < kChunks; ++j) {
       PortableChunk<kCharset>(h, j, chars + total + kRandomCharChunk * j);
     }
-    total += Length(column, h) * Valid(validity, i);
+    total += RandomStringLength(column, h) * Valid(validity, i);
   }
   offsets[n] = static_cast<int32_t>(total);
   return total;
@@ -160,7 +156,7 @@ JETFLOW_TARGET_AVX2 int64_t FillAvx2(const RandomStringColumn& column, int64_t f
     for (int64_t j = 0; j < kChunks; ++j) {
       Avx2Chunk<kCharset>(lo, hi, counters[j], chars + total + kRandomCharChunk * j);
     }
-    total += Length(column, h) * Valid(validity, i);
+    total += RandomStringLength(column, h) * Valid(validity, i);
   }
   offsets[n] = static_cast<int32_t>(total);
   return total;
@@ -200,6 +196,15 @@ void WriteRandomChars(Charset charset, uint64_t h, int64_t chunks, char* out,
   } else {
     Chars<Charset::kAlnum>(h, chunks, out, kernel);
   }
+}
+
+std::string RandomString(const RandomStringColumn& column, uint64_t h) {
+  const int64_t length = RandomStringLength(column, h);
+  std::string value(static_cast<size_t>(kRandomCharChunk * RandomCharChunks(length)),
+                    '\0');
+  WriteRandomChars(column.charset, h, RandomCharChunks(length), value.data());
+  value.resize(static_cast<size_t>(length));
+  return value;
 }
 
 int64_t FillRandomStrings(const RandomStringColumn& column, int64_t chunks, int64_t first,

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "jetflow/sources/generate/generate_consumer.h"
+#include "jetflow/sources/generate/row_hash.h"
 
 namespace jetflow::generate_internal {
 
@@ -21,10 +23,6 @@ constexpr int64_t kRandomCharChunk = 32;
 inline int64_t RandomCharChunks(int64_t length) {
   return (length + kRandomCharChunk - 1) / kRandomCharChunk;
 }
-
-/// Strings up to this long are written in one pass as a fixed number of chunks whatever
-/// their length (no unpredictable branch per row).
-constexpr int64_t kOnePassMaxLength = 2 * kRandomCharChunk;
 
 /// Which code makes the characters: the best the CPU runs, or the portable code (tests).
 enum class CharKernel { kBest, kPortable };
@@ -40,13 +38,29 @@ struct RandomStringColumn {
   uint64_t stream = 0;
   int64_t min_length = 0;
   uint64_t length_span = 1;
+
+  /// The strings of `spec` (its charset and lengths) drawn from `stream`.
+  static RandomStringColumn Of(const GenerateConsumer::ColumnSpec& spec,
+                               uint64_t stream) {
+    return {spec.charset, stream, spec.min_length,
+            static_cast<uint64_t>(spec.max_length - spec.min_length) + 1};
+  }
 };
 
-/// The strings of rows [first, first + n) in one pass: offsets[0..n] and the characters.
-/// A row whose bit in `validity` is 0 is empty (validity may be null: all valid). Returns
-/// the total length.
-/// REQUIRES: chunks is 1 or 2 and chunks * kRandomCharChunk >= the longest string;
-/// `chars` has room for the total length + chunks * kRandomCharChunk bytes.
+/// The length of the string hashed `h`.
+inline int64_t RandomStringLength(const RandomStringColumn& column, uint64_t h) {
+  return column.min_length + static_cast<int64_t>(MulHi(h, column.length_span));
+}
+
+/// The string hashed `h`, whole (for dictionaries; rows use FillRandomStrings).
+std::string RandomString(const RandomStringColumn& column, uint64_t h);
+
+/// The strings of rows [first, first + n) in one pass, as a fixed number of chunks per
+/// row whatever its length (no unpredictable branch per row): offsets[0..n] and the
+/// characters. A row whose bit in `validity` is 0 is empty (validity may be null: all
+/// valid). Returns the total length. REQUIRES: chunks is 1 or 2 and chunks *
+/// kRandomCharChunk >= the longest string; `chars` has room for the total length + chunks
+/// * kRandomCharChunk bytes.
 int64_t FillRandomStrings(const RandomStringColumn& column, int64_t chunks, int64_t first,
                           int64_t n, const uint8_t* validity, int32_t* offsets,
                           char* chars, CharKernel kernel = CharKernel::kBest);
