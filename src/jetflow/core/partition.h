@@ -40,6 +40,14 @@ struct PartitionSpec {
   /// Rows the source promises for this partition, or -1 when unknown at plan time. When
   /// known, the engine reconciles it against rows read.
   int64_t expected_rows = -1;
+  /// What the consumer needs to read exactly this partition (key bounds, a file path, a
+  /// Kafka offset range), serialised by the consumer in a form only it reads (JSON
+  /// recommended); empty if the id says it all. Persisted with the partition when the run
+  /// is recorded and handed back in PartitionContext::partition, so OpenPartition never
+  /// re-derives bounds from its own planning state: a process that did not plan the run
+  /// (a resumed run, a worker that joined) opens the partition from the record alone.
+  /// Part of the plan's identity on resume, like `description`.
+  std::string split;
 };
 
 /// Everything a stage needs to know about the partition attempt it works on.
