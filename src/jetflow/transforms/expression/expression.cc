@@ -1,6 +1,6 @@
 // Compiler of the expression language: syntax tree -> type-checked, bound Arrow compute
-// expression. Every node is bound against the input schema as soon as it is built, so
-// its type is known and a type error points at the node's own token.
+// expression (the steps are described at the top of expression.h). This file walks the
+// tree; function calls are lowered by the function table (function_table.h).
 #include "jetflow/transforms/expression/expression.h"
 
 #include <arrow/api.h>

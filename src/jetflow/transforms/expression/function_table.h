@@ -45,7 +45,8 @@ struct CallSite {
 };
 
 /// One argument after its rule ran: the value (possibly converted), plus the value of a
-/// constant text or integer argument.
+/// constant text or integer argument. (Members have initialisers so that designated
+/// initialisers may leave them out without -Wmissing-field-initializers.)
 struct Argument {
   Typed value{};
   std::string text{};
@@ -60,8 +61,9 @@ using ArgumentRule = std::function<arrow::Result<Argument>(
     CompileContext&, const CallSite&, const Typed&)>;
 
 /// The type of a call's result, given its arguments after their rules ran. CallFunction
-/// checks every lowering against it; `type` returns nullptr when it cannot say (the
-/// lowering reported an error before the check is reached).
+/// checks every lowering against it. `type` may return nullptr only for arguments the
+/// lowering rejects (no common type); after a successful lowering, nullptr is a broken
+/// promise like a wrong type.
 struct ResultRule {
   std::string description;  // e.g. "bool", "the type of argument 1"
   std::function<TypePtr(const Arguments&)> type;
@@ -71,6 +73,8 @@ struct ResultRule {
 using Lowering = std::function<arrow::Result<Typed>(CompileContext&, const CallSite&,
                                                     const Arguments&)>;
 
+/// Refused entries need only name, arity and lowering; every other entry needs all
+/// fields. Entries are written with designated initialisers, hence the `{}`s.
 struct FunctionEntry {
   static constexpr size_t kVariadic = std::numeric_limits<size_t>::max();
 
