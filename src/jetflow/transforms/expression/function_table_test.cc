@@ -4,6 +4,7 @@
 #include <arrow/json/from_string.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
