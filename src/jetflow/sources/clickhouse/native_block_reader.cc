@@ -1109,9 +1109,10 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
     ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
     return std::make_unique<TupleDecoder>(arrow_type, std::move(elements));
   }
-  if (name == "Map") {
+  if (name == "Map" || name == "Nested") {
+    // Both are serialized as Array(Tuple(...)): Map(K, V) as Array(Tuple(K, V)).
     ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
-    auto entries_type = static_cast<const arrow::MapType&>(*arrow_type).value_type();
+    auto entries_type = static_cast<const arrow::BaseListType&>(*arrow_type).value_type();
     auto entries = std::make_unique<TupleDecoder>(entries_type, std::move(elements));
     return std::make_unique<ArrayDecoder>(arrow_type, std::move(entries));
   }

@@ -9,13 +9,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include "jetflow/sources/clickhouse/native_format.h"
+#include "jetflow/sources/clickhouse/native_testdata.h"
 
 namespace jetflow::clickhouse {
 namespace {
@@ -72,10 +69,8 @@ class NativeFixture {
   std::string bytes_;
 };
 
-struct Col {
-  std::string name;
-  std::string type;
-};
+using Col = testdata::Column;
+using testdata::DescribedColumns;
 
 std::vector<NativeColumnSpec> Specs(const std::vector<Col>& columns) {
   std::vector<NativeColumnSpec> specs;
@@ -149,14 +144,7 @@ std::vector<std::string> Strings(const std::shared_ptr<arrow::Array>& array) {
   return out;
 }
 
-std::string Testdata(const std::string& name) {
-  const char* root = std::getenv("JETFLOW_SOURCE_DIR");
-  std::string path =
-      std::string(root ? root : ".") + "/src/jetflow/sources/clickhouse/testdata/" + name;
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
+std::string Testdata(const std::string& name) { return testdata::Read(name); }
 
 // --- fixed width ----------------------------------------------------------------------
 
@@ -543,24 +531,6 @@ TEST(NativeBlockReaderTest, EmptyLowCardinalityArraysOfOldAndNewServers) {
 }
 
 // --- the packaged server's own bytes --------------------------------------------------
-
-std::vector<Col> DescribedColumns(const std::string& describe) {
-  std::vector<Col> columns;
-  std::istringstream lines(describe);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    // DESCRIBE ... FORMAT TSV escapes quotes and backslashes.
-    std::string type;
-    for (size_t i = tab + 1; i < line.size(); ++i) {
-      if (line[i] == '\\' && i + 1 < line.size()) ++i;
-      type.push_back(line[i]);
-    }
-    columns.push_back({line.substr(0, tab), type});
-  }
-  return columns;
-}
 
 TEST(NativeBlockReaderTest, AllTypesFromTheServer) {
   // The table and rows are in testdata/README.md; the types are DESCRIBE's spelling.
