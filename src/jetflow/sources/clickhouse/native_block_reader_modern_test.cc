@@ -36,7 +36,8 @@ arrow::Result<std::vector<NativeColumnSpec>> SpecsOf(
 
 arrow::Result<std::unique_ptr<NativeBlockReader>> OpenFixture(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(
-      auto specs, SpecsOf(testdata::DescribedColumns(testdata::Read(name + ".describe"))));
+      auto specs,
+      SpecsOf(testdata::DescribedColumns(testdata::Read(name + ".describe"))));
   auto input = std::make_shared<arrow::io::BufferReader>(
       arrow::Buffer::FromString(testdata::Read(name + ".native")));
   return NativeBlockReader::Make(std::move(input), std::move(specs));
@@ -69,7 +70,8 @@ std::shared_ptr<arrow::Field> CanonicalField(const std::shared_ptr<arrow::Field>
   return field->WithType(CanonicalType(field->type()));
 }
 
-std::shared_ptr<arrow::DataType> CanonicalType(const std::shared_ptr<arrow::DataType>& t) {
+std::shared_ptr<arrow::DataType> CanonicalType(
+    const std::shared_ptr<arrow::DataType>& t) {
   switch (t->id()) {
     case arrow::Type::DICTIONARY:
       return CanonicalType(static_cast<const arrow::DictionaryType&>(*t).value_type());
@@ -79,8 +81,9 @@ std::shared_ptr<arrow::DataType> CanonicalType(const std::shared_ptr<arrow::Data
     case arrow::Type::LIST:
       return arrow::list(CanonicalField(t->field(0)));
     case arrow::Type::MAP:
-      return std::make_shared<arrow::MapType>(CanonicalField(t->field(0)->type()->field(0)),
-                                              CanonicalField(t->field(0)->type()->field(1)));
+      return std::make_shared<arrow::MapType>(
+          CanonicalField(t->field(0)->type()->field(0)),
+          CanonicalField(t->field(0)->type()->field(1)));
     case arrow::Type::STRUCT: {
       arrow::FieldVector fields;
       for (const auto& f : t->fields()) fields.push_back(CanonicalField(f));
@@ -129,19 +132,17 @@ arrow::Result<std::shared_ptr<arrow::Array>> Canonical(
     case arrow::Type::LIST: {
       const auto& list = static_cast<const arrow::ListArray&>(*array);
       ARROW_ASSIGN_OR_RAISE(auto values, Canonical(list.values()));
-      return std::make_shared<arrow::ListArray>(CanonicalType(type), list.length(),
-                                                list.value_offsets(), values,
-                                                list.null_bitmap(), list.null_count(),
-                                                list.offset());
+      return std::make_shared<arrow::ListArray>(
+          CanonicalType(type), list.length(), list.value_offsets(), values,
+          list.null_bitmap(), list.null_count(), list.offset());
     }
     case arrow::Type::MAP: {
       const auto& map = static_cast<const arrow::MapArray&>(*array);
       ARROW_ASSIGN_OR_RAISE(auto keys, Canonical(map.keys()));
       ARROW_ASSIGN_OR_RAISE(auto items, Canonical(map.items()));
-      return std::make_shared<arrow::MapArray>(CanonicalType(type), map.length(),
-                                               map.value_offsets(), keys, items,
-                                               map.null_bitmap(), map.null_count(),
-                                               map.offset());
+      return std::make_shared<arrow::MapArray>(
+          CanonicalType(type), map.length(), map.value_offsets(), keys, items,
+          map.null_bitmap(), map.null_count(), map.offset());
     }
     case arrow::Type::STRUCT: {
       const auto& strukt = static_cast<const arrow::StructArray&>(*array);
@@ -194,7 +195,8 @@ void ExpectFixture(const std::string& name, const arrow::FieldVector& fields,
   ASSERT_EQ(batches.size(), expected_blocks);
   for (const auto& batch : batches) {
     EXPECT_TRUE(batch->schema()->Equals(*expected_schema))
-        << "schema\n" << batch->schema()->ToString() << "\nexpected\n"
+        << "schema\n"
+        << batch->schema()->ToString() << "\nexpected\n"
         << expected_schema->ToString();
   }
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto actual, CanonicalRows(batches));
@@ -239,20 +241,23 @@ std::shared_ptr<arrow::DataType> MapOf(std::shared_ptr<arrow::DataType> key,
 
 TEST(NativeBlockReaderModernTest, DateTime64Date32AndTimeZones) {
   using arrow::TimeUnit;
-  ExpectFixture("datetime_26_9",
-                {Required("dt0", Ts(TimeUnit::SECOND)), Required("dt1", Ts(TimeUnit::MILLI)),
-                 Required("dt3", Ts(TimeUnit::MILLI)), Required("dt6", Ts(TimeUnit::MICRO)),
-                 Required("dt8", Ts(TimeUnit::NANO)), Required("dt9", Ts(TimeUnit::NANO)),
-                 Required("dt3_kol", Ts(TimeUnit::MILLI, "Asia/Kolkata")),
-                 Required("dt6_ny", Ts(TimeUnit::MICRO, "America/New_York")),
-                 Required("d32", arrow::date32()), Required("d", arrow::date32()),
-                 Required("dt", Ts(TimeUnit::SECOND)),
-                 Required("dt_ber", Ts(TimeUnit::SECOND, "Europe/Berlin"))},
-                // Instants in UTC. Kolkata kept Madras time (+05:21:10) in 1900.
-                R"([
-    {"dt0": "1970-01-01T00:00:00", "dt1": "1970-01-01T00:00:00", "dt3": "1970-01-01T00:00:00",
-     "dt6": "1970-01-01T00:00:00", "dt8": "1970-01-01T00:00:00", "dt9": "1970-01-01T00:00:00",
-     "dt3_kol": "1970-01-01T00:00:00", "dt6_ny": "1970-01-01T00:00:00", "d32": "1970-01-01",
+  ExpectFixture(
+      "datetime_26_9",
+      {Required("dt0", Ts(TimeUnit::SECOND)), Required("dt1", Ts(TimeUnit::MILLI)),
+       Required("dt3", Ts(TimeUnit::MILLI)), Required("dt6", Ts(TimeUnit::MICRO)),
+       Required("dt8", Ts(TimeUnit::NANO)), Required("dt9", Ts(TimeUnit::NANO)),
+       Required("dt3_kol", Ts(TimeUnit::MILLI, "Asia/Kolkata")),
+       Required("dt6_ny", Ts(TimeUnit::MICRO, "America/New_York")),
+       Required("d32", arrow::date32()), Required("d", arrow::date32()),
+       Required("dt", Ts(TimeUnit::SECOND)),
+       Required("dt_ber", Ts(TimeUnit::SECOND, "Europe/Berlin"))},
+      // Instants in UTC. Kolkata kept Madras time (+05:21:10) in 1900.
+      R"([
+    {"dt0": "1970-01-01T00:00:00", "dt1": "1970-01-01T00:00:00",
+     "dt3": "1970-01-01T00:00:00", "dt6": "1970-01-01T00:00:00",
+     "dt8": "1970-01-01T00:00:00", "dt9": "1970-01-01T00:00:00",
+     "dt3_kol": "1970-01-01T00:00:00", "dt6_ny": "1970-01-01T00:00:00",
+     "d32": "1970-01-01",
      "d": "1970-01-01", "dt": "1970-01-01T00:00:00", "dt_ber": "1970-01-01T00:00:00"},
     {"dt0": "1969-12-31T23:59:59", "dt1": "1969-12-31T23:59:59.9",
      "dt3": "1969-12-31T23:59:59.999", "dt6": "1969-12-31T23:59:59.999999",
@@ -260,9 +265,11 @@ TEST(NativeBlockReaderModernTest, DateTime64Date32AndTimeZones) {
      "dt3_kol": "1969-12-31T23:59:59.999", "dt6_ny": "1969-12-31T23:59:59.999999",
      "d32": "1969-12-31", "d": "1970-01-02", "dt": "1970-01-01T00:00:01",
      "dt_ber": "1970-01-01T00:00:01"},
-    {"dt0": "1900-01-01T00:00:00", "dt1": "1900-01-01T00:00:00", "dt3": "1900-01-01T00:00:00",
-     "dt6": "1900-01-01T00:00:00", "dt8": "1900-01-01T00:00:00", "dt9": "1900-01-01T00:00:00",
-     "dt3_kol": "1900-01-01T00:08:50", "dt6_ny": "1900-01-01T00:00:00", "d32": "1900-01-01",
+    {"dt0": "1900-01-01T00:00:00", "dt1": "1900-01-01T00:00:00",
+     "dt3": "1900-01-01T00:00:00", "dt6": "1900-01-01T00:00:00",
+     "dt8": "1900-01-01T00:00:00", "dt9": "1900-01-01T00:00:00",
+     "dt3_kol": "1900-01-01T00:08:50", "dt6_ny": "1900-01-01T00:00:00",
+     "d32": "1900-01-01",
      "d": "1970-01-01", "dt": "1970-01-01T00:00:00", "dt_ber": "1970-01-01T00:00:00"},
     {"dt0": "2299-12-31T23:59:59", "dt1": "2299-12-31T23:59:59.9",
      "dt3": "2299-12-31T23:59:59.999", "dt6": "2299-12-31T23:59:59.999999",
@@ -288,21 +295,28 @@ TEST(NativeBlockReaderModernTest, BoolWideIntegersAndDecimalsAtTheirLimits) {
        Required("u128", arrow::decimal256(39, 0)),
        Required("i256", arrow::decimal256(76, 0)),
        Required("u256", arrow::decimal256(76, 0)),
-       Required("d32", arrow::decimal128(9, 2)), Required("d64", arrow::decimal128(18, 4)),
+       Required("d32", arrow::decimal128(9, 2)),
+       Required("d64", arrow::decimal128(18, 4)),
        Required("d128", arrow::decimal128(38, 10)),
        Required("d256", arrow::decimal256(76, 20)),
        Required("d76", arrow::decimal256(76, 0))},
       R"([
     {"b": false, "i128": "-170141183460469231731687303715884105728", "u128": "0",
-     "i256": "-)" + n76 + R"(", "u256": "0", "d32": "-9999999.99",
-     "d64": "-99999999999999.9999", "d128": "-)" + n28 + R"(.9999999999",
-     "d256": "-)" + n56 + ".99999999999999999999" + R"(", "d76": "-)" + n76 + R"("},
+     "i256": "-)" +
+          n76 + R"(", "u256": "0", "d32": "-9999999.99",
+     "d64": "-99999999999999.9999", "d128": "-)" +
+          n28 + R"(.9999999999",
+     "d256": "-)" +
+          n56 + ".99999999999999999999" + R"(", "d76": "-)" + n76 + R"("},
     {"b": true, "i128": "170141183460469231731687303715884105727",
-     "u128": "340282366920938463463374607431768211455", "i256": ")" + n76 +
-          R"(", "u256": ")" + n76 + R"(", "d32": "9999999.99", "d64": "99999999999999.9999",
-     "d128": ")" + n28 + R"(.9999999999", "d256": ")" + n56 + ".99999999999999999999" +
+     "u128": "340282366920938463463374607431768211455", "i256": ")" +
+          n76 + R"(", "u256": ")" + n76 +
+          R"(", "d32": "9999999.99", "d64": "99999999999999.9999",
+     "d128": ")" +
+          n28 + R"(.9999999999", "d256": ")" + n56 + ".99999999999999999999" +
           R"(", "d76": ")" + n76 + R"("},
-    {"b": false, "i128": "0", "u128": "0", "i256": "0", "u256": "0", "d32": "0", "d64": "0",
+    {"b": false, "i128": "0", "u128": "0", "i256": "0", "u256": "0", "d32": "0",
+     "d64": "0",
      "d128": "0", "d256": "0", "d76": "0"},
     {"b": true, "i128": "-1", "u128": "1", "i256": "-1", "u256": "1", "d32": "-0.01",
      "d64": "0.0001", "d128": "-0.0000000001", "d256": "0.00000000000000000001",
@@ -310,9 +324,8 @@ TEST(NativeBlockReaderModernTest, BoolWideIntegersAndDecimalsAtTheirLimits) {
 }
 
 TEST(NativeBlockReaderModernTest, Int256BeyondDecimal256IsAnErrorNamingTheColumn) {
-  for (const auto& [fixture, column] :
-       std::vector<std::pair<std::string, std::string>>{{"int256_max_26_9", "i256"},
-                                                        {"uint256_max_26_9", "u256"}}) {
+  for (const auto& [fixture, column] : std::vector<std::pair<std::string, std::string>>{
+           {"int256_max_26_9", "i256"}, {"uint256_max_26_9", "u256"}}) {
     auto result = ReadFixture(fixture);
     ASSERT_FALSE(result.ok()) << fixture;
     EXPECT_TRUE(result.status().IsSerializationError()) << result.status().ToString();
@@ -331,7 +344,8 @@ TEST(NativeBlockReaderModernTest, StringsUuidsAddressesAndEnums) {
       R"([
     {"s": "", "fs": "00000000", "u": "00000000-0000-0000-0000-000000000000",
      "ip4": "0.0.0.0", "ip6": "::", "e8": "neg", "e16": "lo"},
-    {"s": "Zoë 東京 🙂", "fs": "61626364", "u": "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    {"s": "Zoë 東京 🙂", "fs": "61626364",
+     "u": "ffffffff-ffff-ffff-ffff-ffffffffffff",
      "ip4": "255.255.255.255", "ip6": "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
      "e8": "c,d", "e16": "hi"},
     {"s": "tab\there", "fs": "61620000", "u": "01234567-89ab-cdef-fedc-ba9876543210",
@@ -388,13 +402,16 @@ TEST(NativeBlockReaderModernTest, LowCardinalityEverywhereInBlocksOfFour) {
      "tlc": {"k": "0", "v": "v"}},
     {"lc": "2", "lcn": "0", "lcf": "3100", "lcnf": "62", "alcn": ["5"], "alc": ["0", "1"],
      "mlc": [["k0", "0"], ["k1", null]], "tlc": {"k": "1", "v": "v"}},
-    {"lc": "0", "lcn": "1", "lcf": "3000", "lcnf": "63", "alcn": ["6"], "alc": [], "mlc": [],
+    {"lc": "0", "lcn": "1", "lcf": "3000", "lcnf": "63", "alcn": ["6"], "alc": [],
+     "mlc": [],
      "tlc": {"k": "0", "v": "v"}},
-    {"lc": "1", "lcn": "2", "lcf": "3100", "alcn": ["7"], "alc": ["0"], "mlc": [["k0", "0"]],
+    {"lc": "1", "lcn": "2", "lcf": "3100", "alcn": ["7"], "alc": ["0"],
+     "mlc": [["k0", "0"]],
      "tlc": {"k": "1", "v": null}},
     {"lc": "2", "lcf": "3000", "lcnf": "61", "alcn": ["8"], "alc": ["0", "1"],
      "mlc": [["k0", "0"], ["k1", null]], "tlc": {"k": "0", "v": "v"}},
-    {"lc": "0", "lcn": "4", "lcf": "3100", "lcnf": "62", "alcn": ["9"], "alc": [], "mlc": [],
+    {"lc": "0", "lcn": "4", "lcf": "3100", "lcnf": "62", "alcn": ["9"], "alc": [],
+     "mlc": [],
      "tlc": {"k": "1", "v": "v"}}])",
       /*expected_blocks=*/3);
 }
@@ -422,7 +439,7 @@ TEST(NativeBlockReaderModernTest, ArraysTuplesMapsAndNestedOfNewerTypes) {
       {Required("ai128", ListOf(arrow::decimal256(39, 0), /*nullable=*/true)),
        Required("aadt", ListOf(ListOf(Ts(arrow::TimeUnit::MILLI)))),
        Required("aip", ListOf(arrow::struct_({Required("1", arrow::utf8()),
-                                               Optional("2", arrow::utf8())}))),
+                                              Optional("2", arrow::utf8())}))),
        Required("t", arrow::struct_({Required("b", arrow::boolean()),
                                      Required("d", arrow::decimal128(18, 3)),
                                      Required("a b", lc)})),
@@ -505,8 +522,9 @@ TEST(NativeBlockReaderModernTest, UnsupportedBlockTypeAgainstAPlannedTypeIsAnErr
   ASSERT_FALSE(batch.ok());
   EXPECT_TRUE(batch.status().IsSerializationError());
   EXPECT_THAT(batch.status().message(), HasSubstr("column 'variant'"));
-  EXPECT_THAT(batch.status().message(),
-              HasSubstr("type 'Variant(Array(UInt8), String, UInt64)', expected 'String'"));
+  EXPECT_THAT(
+      batch.status().message(),
+      HasSubstr("type 'Variant(Array(UInt8), String, UInt64)', expected 'String'"));
 }
 
 TEST(NativeBlockReaderModernTest, TruncatedModernFixturesFailCleanly) {

@@ -448,7 +448,8 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
     ARROW_RETURN_NOT_OK(ExpectArity(type, 1, 0));
     const ClickHouseType& inner = type.children[0];
     if (inner.name == "Nullable" || inner.name == "Array" || inner.name == "Map" ||
-        inner.name == "Tuple" || inner.name == "Nested" || inner.name == "LowCardinality") {
+        inner.name == "Tuple" || inner.name == "Nested" ||
+        inner.name == "LowCardinality") {
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "' is not supported");
     }
@@ -503,7 +504,9 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
   }
   if (name == "Map") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 2, 0));
-    if (IsNullableType(type.children[0])) {
+    // Map(Nothing, Nothing) is the type of the empty literal map(): it holds only empty
+    // maps, so its null-typed keys are never NULL.
+    if (type.children[0].name != "Nothing" && IsNullableType(type.children[0])) {
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "': nullable map keys are not supported");
     }

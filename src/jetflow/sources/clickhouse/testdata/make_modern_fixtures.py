@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,8 +263,7 @@ def record(fixture: Fixture) -> dict[Path, bytes]:
 
 
 def readme_section(engine_version: str) -> str:
-    lines = [BEGIN, "",
-             f"Recorded with chdb {CHDB_VERSION} (ClickHouse {engine_version}) by "
+    intro = (f"Recorded with chdb {CHDB_VERSION} (ClickHouse {engine_version}) by "
              "`make_modern_fixtures.py`, which holds the queries below and rewrites every "
              "file byte for byte (`--check` compares instead). Each query runs with "
              "`SETTINGS " + ", ".join(f"{k} = {v}" for k, v in COMMON_SETTINGS.items()) +
@@ -271,13 +271,16 @@ def readme_section(engine_version: str) -> str:
              "`NAME.describe` the columns as `SELECT * FROM (query) LIMIT 0 FORMAT "
              "TSVWithNamesAndTypes` names them; the same bytes seed the fuzz corpus "
              "(`../fuzz_corpus/native_block_reader_fuzz/NAME`). The expected values are "
-             "in `native_block_reader_modern_test.cc`.", ""]
+             "in `native_block_reader_modern_test.cc`.")
+    lines = [BEGIN, "", f"## ClickHouse {engine_version} (chdb {CHDB_VERSION})", "",
+             textwrap.fill(intro, 90), ""]
     for fixture in FIXTURES:
         extra = ""
         if fixture.settings:
             extra = " Settings: `" + ", ".join(f"{k} = {v}" for k, v in
                                                fixture.settings.items()) + "`."
-        lines += [f"- `{fixture.name}.native` — {fixture.what}.{extra}", "  ```sql"]
+        lines += [textwrap.fill(f"- `{fixture.name}.native` — {fixture.what}.{extra}", 90,
+                                subsequent_indent="  "), "  ```sql"]
         lines += ["  " + line if line else "" for line in fixture.query.splitlines()]
         lines += ["  ```"]
     lines += ["", END]
