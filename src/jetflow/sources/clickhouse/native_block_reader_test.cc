@@ -348,6 +348,21 @@ TEST(NativeBlockReaderTest, EnumsWithNegativeAndSparseValues) {
   EXPECT_THAT(status.message(), HasSubstr("Enum value 4 at row 0"));
 }
 
+TEST(NativeBlockReaderTest, NullEnumRowsCarryZeroEvenWhenTheEnumHasNoZero) {
+  // Servers write the type's zero under a NULL, whether or not the Enum has that value.
+  const std::string type = "Nullable(Enum8('a' = 1, 'b' = -1))";
+  NativeFixture f;
+  f.Block(1, 3).Column("e", type).Values<uint8_t>({0, 1, 0}).Values<int8_t>({-1, 0, 1});
+  auto column = ReadColumn(f.bytes(), {"e", type});
+  ASSERT_NE(column, nullptr);
+  EXPECT_EQ(Strings(column), (std::vector<std::string>{"b", "<null>", "a"}));
+  // Not under a NULL, the same 0 is corrupt data.
+  NativeFixture bad;
+  bad.Block(1, 2).Column("e", type).Values<uint8_t>({1, 0}).Values<int8_t>({0, 0});
+  auto status = ReadAll(bad.bytes(), {{"e", type}}).status();
+  EXPECT_THAT(status.message(), HasSubstr("Enum value 0 at row 1 is not in the type"));
+}
+
 // --- strings, nullable, nested ---------------------------------------------------------
 
 TEST(NativeBlockReaderTest, StringsEmptyLongAndNullable) {

@@ -504,9 +504,15 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
   }
   if (name == "Map") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 2, 0));
-    // Map(Nothing, Nothing) is the type of the empty literal map(): it holds only empty
-    // maps, so its null-typed keys are never NULL.
-    if (type.children[0].name != "Nothing" && IsNullableType(type.children[0])) {
+    // Map(Nothing, Nothing), the type of the empty literal map(), would need null-typed
+    // keys, which Arrow maps (not nullable keys) and Parquet (NULL columns are optional)
+    // cannot have.
+    if (type.children[0].name == "Nothing") {
+      return arrow::Status::NotImplemented(
+          "ClickHouse type '", type.spelling,
+          "' is not supported (map keys of type Nothing, e.g. of the literal map())");
+    }
+    if (IsNullableType(type.children[0])) {
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "': nullable map keys are not supported");
     }

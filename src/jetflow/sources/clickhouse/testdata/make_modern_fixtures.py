@@ -200,13 +200,14 @@ FROM numbers(10)""",
    map('', map()), [map()], map('x', true), [(255, '')]))"""),
     Fixture(
         "nothing_26_9",
-        "the types of empty literals: [] is Array(Nothing), map() is Map(Nothing, Nothing)",
-        "SELECT number AS id, [] AS empty_array, map() AS empty_map FROM numbers(2)"),
+        "the type of the empty literal []: Array(Nothing)",
+        "SELECT number AS id, [] AS empty_array, [[], []] AS empty_arrays FROM numbers(2)"),
     Fixture(
         "unsupported_26_9",
         "types jetflow does not read (it reports the column and its type at plan time): "
         "Variant, JSON, Dynamic, BFloat16, Time, Time64, an interval, the Point geo type, "
-        "an aggregate function state and the empty Tuple",
+        "an aggregate function state, the empty Tuple and the type of map(), "
+        "Map(Nothing, Nothing)",
         """SELECT
   number AS k,
   CAST(multiIf(number = 0, 'text'::Variant(String, UInt64, Array(UInt8)),
@@ -221,7 +222,8 @@ FROM numbers(10)""",
   toIntervalDay(number) AS interval,
   CAST((1.5, number) AS Point) AS point,
   uniqState(number) OVER () AS aggregate,
-  tuple() AS empty_tuple
+  tuple() AS empty_tuple,
+  map() AS empty_map
 FROM numbers(4)""",
         {"allow_experimental_variant_type": "1", "allow_experimental_dynamic_type": "1",
          "allow_experimental_json_type": "1", "enable_time_time64_type": "1"}),
