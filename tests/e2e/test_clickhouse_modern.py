@@ -108,8 +108,8 @@ NOT_FOR_SPARK = {"i128", "u128", "i256", "u256", "d256", "dt9_kol", "n_i128", "a
 
 @pytest.fixture(scope="module")
 def chdb_server(tmp_path_factory):
-    server = ChdbClickHouseServer(tmp_path_factory.mktemp("chdb"))
     try:
+        server = ChdbClickHouseServer(tmp_path_factory.mktemp("chdb"))
         server.start()
     except Exception as e:  # noqa: BLE001 - any failure to start fails the tests
         pytest.fail(f"the chdb-backed ClickHouse HTTP server did not start: {e}")

@@ -1,7 +1,9 @@
 // NativeBlockReader tests. Types the packaged server (18.16) has are checked against its
-// real responses (testdata/*_18_16.native, saved with curl ... FORMAT Native); newer
-// types against byte fixtures built here by following the format documentation
-// (docs/formats/clickhouse-native.md).
+// real responses (testdata/*_18_16.native, saved with curl ... FORMAT Native); the rest
+// against byte fixtures built here by following the format documentation
+// (docs/formats/clickhouse-native.md): what no server sends on request, such as global
+// LowCardinality dictionaries and corrupt data. A current server's bytes for the newer
+// types are tested in native_block_reader_modern_test.cc.
 #include <arrow/api.h>
 #include <arrow/extension/uuid.h>
 #include <arrow/io/memory.h>
