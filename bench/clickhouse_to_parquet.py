@@ -221,7 +221,8 @@ def main() -> int:
         if peer:
             ratios.append(results_file.ratio("(c, 1 connection) rows/s / peer rows/s",
                                              c1 / peer[0], "> 1"))
-        ratios += [results_file.ratio(f"{name} rows/s / min(a, b)", n / r["seconds"] / limit)
+        ratios += [results_file.ratio(f"{name} rows/s / min(a, b)",
+                                      n / r["seconds"] / limit)
                    for name, n, r in results if name.startswith("(c) jetflow, 2")]
         results_file.write(
             "clickhouse",

@@ -114,7 +114,8 @@ def write(benchmark: str, measurements: list[dict], ratios: list[dict],
         "details": details or {},
     }
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{benchmark}-{now.strftime('%Y-%m-%dT%H%MZ')}-{head['commit']}.json"
+    stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
+    path = directory / f"{benchmark}-{stamp}-{head['commit']}.json"
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path
