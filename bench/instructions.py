@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -100,6 +101,7 @@ def main() -> int:
                         help="write the run's results file into bench/results/ "
                              "(bench/results.py)")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
         sys.exit("error: valgrind (callgrind) is needed: apt-get install valgrind")
 
@@ -185,6 +187,7 @@ def main() -> int:
                                 jetflow_total / pyarrow_total),
              results_file.ratio("jetflow without generation and checksums / pyarrow",
                                 rest / pyarrow_total)],
+            load_average=(load_start, os.getloadavg()[0]),
             details={"rows": args.rows, "partitions": partitions})
     return 0
 
