@@ -380,7 +380,7 @@ tabel: x
                      &diagnostics);
   ExpectContains(
       result.status(),
-      {"use either 'table' or 'query', not both", "unknown column type 'int33'",
+      {"use either 'table' or 'query', not both", "unknown type 'int33'",
        "the sqlite source cannot produce uint32",
        "missing required key 'column' in 'partition_by'",
        "missing required key 'partitions'",
