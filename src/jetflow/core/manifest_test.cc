@@ -102,6 +102,9 @@ TEST(SchemaFingerprintTest, FingerprintCoversNamesTypesAndNullabilityOnly) {
   std::string fingerprint = SchemaFingerprint(*base);
   EXPECT_TRUE(std::regex_match(fingerprint, std::regex("xxh3-128:[0-9a-f]{32}")))
       << fingerprint;
+  // Recorded in lakes and state stores: XXH3-128 of "1:a int64 null\n1:b string null\n"
+  // (docs/formats/manifest.md), computed independently with Python's xxhash.
+  EXPECT_EQ(fingerprint, "xxh3-128:4360248bb9c260e51de740e4a5158a61");
   EXPECT_EQ(fingerprint,
             SchemaFingerprint(*arrow::schema(
                 {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())})));
