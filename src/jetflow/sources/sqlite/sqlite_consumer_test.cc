@@ -158,6 +158,7 @@ TEST_F(SqliteConsumerTest, TypeForDeclaredType) {
       {"BOOLEAN", "bool"},
       {"DECIMAL(18, 4)", "decimal128(18, 4)"},
       {"numeric(5)", "decimal128(5, 0)"},
+      {"DECIMAL(50, 2)", "double"},  // wider than decimal128
       {"NUMERIC", "double"},
       {"DATE", "date32[day]"},
       {"DATETIME", "timestamp[us, tz=UTC]"},
