@@ -1,5 +1,7 @@
 #include "jetflow/core/config_node.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -129,9 +131,16 @@ std::optional<std::string> ClosestMatch(std::string_view word,
   return best;
 }
 
-ConfigNode::ConfigNode(YAML::Node node, std::string file, Diagnostics* diagnostics,
-                       std::string path)
-    : node_(std::move(node)),
+struct ConfigNode::Yaml {
+  static std::shared_ptr<const Yaml> Of(YAML::Node node) {
+    return std::make_shared<const Yaml>(Yaml{std::move(node)});
+  }
+  YAML::Node node;
+};
+
+ConfigNode::ConfigNode(std::shared_ptr<const Yaml> yaml, std::string file,
+                       Diagnostics* diagnostics, std::string path)
+    : yaml_(std::move(yaml)),
       file_(std::move(file)),
       diagnostics_(diagnostics),
       path_(std::move(path)),
@@ -139,26 +148,35 @@ ConfigNode::ConfigNode(YAML::Node node, std::string file, Diagnostics* diagnosti
 
 ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
                              Diagnostics* diagnostics) {
+  // yaml-cpp reports syntax errors by throwing; they stop here.
   try {
-    return ConfigNode(YAML::Load(text), file, diagnostics);
+    return ConfigNode(Yaml::Of(YAML::Load(text)), file, diagnostics, "");
   } catch (const YAML::Exception& e) {
     diagnostics->Error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
-    return ConfigNode(YAML::Node(YAML::NodeType::Undefined), file, diagnostics);
+    return ConfigNode(Yaml::Of(YAML::Node(YAML::NodeType::Undefined)), file, diagnostics,
+                      "");
   }
 }
 
-bool ConfigNode::IsDefined() const { return node_.IsDefined(); }
-bool ConfigNode::IsNull() const { return !node_.IsDefined() || node_.IsNull(); }
-bool ConfigNode::IsMap() const { return node_.IsDefined() && node_.IsMap(); }
-bool ConfigNode::IsSequence() const { return node_.IsDefined() && node_.IsSequence(); }
-bool ConfigNode::IsScalar() const { return node_.IsDefined() && node_.IsScalar(); }
+bool ConfigNode::IsDefined() const { return yaml_->node.IsDefined(); }
+bool ConfigNode::IsNull() const {
+  return !yaml_->node.IsDefined() || yaml_->node.IsNull();
+}
+bool ConfigNode::IsMap() const { return yaml_->node.IsDefined() && yaml_->node.IsMap(); }
+bool ConfigNode::IsSequence() const {
+  return yaml_->node.IsDefined() && yaml_->node.IsSequence();
+}
+bool ConfigNode::IsScalar() const {
+  return yaml_->node.IsDefined() && yaml_->node.IsScalar();
+}
 
 bool ConfigNode::IsPlainScalar() const {
-  return node_.IsDefined() && node_.IsScalar() && node_.Tag() != "!";
+  return yaml_->node.IsDefined() && yaml_->node.IsScalar() && yaml_->node.Tag() != "!";
 }
 
 SourceLocation ConfigNode::location() const {
-  YAML::Mark mark = node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
+  YAML::Mark mark =
+      yaml_->node.IsDefined() ? yaml_->node.Mark() : YAML::Mark::null_mark();
   if (mark.is_null()) return {file_, 0, 0};
   return {file_, mark.line + 1, mark.column + 1};
 }
@@ -170,24 +188,24 @@ void ConfigNode::Warning(std::string message) const {
   diagnostics_->Warning(location(), std::move(message));
 }
 
-ConfigNode ConfigNode::Child(YAML::Node node, std::string path) const {
-  return ConfigNode(std::move(node), file_, diagnostics_, std::move(path));
+ConfigNode ConfigNode::Child(std::shared_ptr<const Yaml> yaml, std::string path) const {
+  return ConfigNode(std::move(yaml), file_, diagnostics_, std::move(path));
 }
 
 bool ConfigNode::Has(std::string_view key) const {
   known_keys_->insert(std::string(key));
-  return IsMap() && node_[std::string(key)].IsDefined() &&
-         !node_[std::string(key)].IsNull();
+  return IsMap() && yaml_->node[std::string(key)].IsDefined() &&
+         !yaml_->node[std::string(key)].IsNull();
 }
 
 ConfigNode ConfigNode::Get(std::string_view key) const {
   std::string k(key);
   known_keys_->insert(k);
   std::string child_path = path_.empty() ? k : path_ + "." + k;
-  if (!IsMap()) return Child(YAML::Node(YAML::NodeType::Undefined), child_path);
+  if (!IsMap()) return Child(Yaml::Of(YAML::Node(YAML::NodeType::Undefined)), child_path);
   // operator[] on a const node does not insert missing keys.
-  const YAML::Node& self = node_;
-  return Child(self[k], child_path);
+  const YAML::Node& self = yaml_->node;
+  return Child(Yaml::Of(self[k]), child_path);
 }
 
 ConfigNode ConfigNode::Require(std::string_view key) const {
@@ -208,7 +226,7 @@ std::optional<std::string> ConfigNode::ScalarText() const {
     return std::nullopt;
   }
   std::string expanded, error;
-  if (!ExpandEnvironment(node_.Scalar(), &expanded, &error)) {
+  if (!ExpandEnvironment(yaml_->node.Scalar(), &expanded, &error)) {
     Error("'" + path_ + "': " + error);
     return std::nullopt;
   }
@@ -217,7 +235,7 @@ std::optional<std::string> ConfigNode::ScalarText() const {
 
 std::string ConfigNode::Shown() const {
   // A value that came from the environment may be a secret: name the reference instead.
-  const std::string& raw = IsScalar() ? node_.Scalar() : path_;
+  const std::string& raw = IsScalar() ? yaml_->node.Scalar() : path_;
   return "'" + raw + "'";
 }
 
@@ -393,8 +411,8 @@ std::vector<ConfigNode> ConfigNode::Elements() const {
     Error("'" + path_ + "' must be a list");
     return out;
   }
-  for (size_t i = 0; i < node_.size(); ++i) {
-    out.push_back(Child(node_[i], path_ + "[" + std::to_string(i) + "]"));
+  for (size_t i = 0; i < yaml_->node.size(); ++i) {
+    out.push_back(Child(Yaml::Of(yaml_->node[i]), path_ + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
@@ -406,10 +424,11 @@ std::vector<std::pair<std::string, ConfigNode>> ConfigNode::Entries() const {
     Error("'" + path_ + "' must be a map of key: value");
     return out;
   }
-  for (const auto& entry : node_) {
+  for (const auto& entry : yaml_->node) {
     std::string key = entry.first.as<std::string>("");
     known_keys_->insert(key);
-    out.emplace_back(key, Child(entry.second, path_.empty() ? key : path_ + "." + key));
+    out.emplace_back(
+        key, Child(Yaml::Of(entry.second), path_.empty() ? key : path_ + "." + key));
   }
   return out;
 }
@@ -417,7 +436,7 @@ std::vector<std::pair<std::string, ConfigNode>> ConfigNode::Entries() const {
 void ConfigNode::CheckNoUnknownKeys() const {
   if (!IsMap()) return;
   std::vector<std::string> known(known_keys_->begin(), known_keys_->end());
-  for (const auto& entry : node_) {
+  for (const auto& entry : yaml_->node) {
     std::string key = entry.first.as<std::string>("");
     if (known_keys_->count(key)) continue;
     YAML::Mark mark = entry.first.Mark();

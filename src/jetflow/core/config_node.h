@@ -11,12 +11,14 @@
 //    Values are never logged, so secrets passed this way stay out of logs.
 //
 // Threading: a ConfigNode and its Diagnostics are used by one thread at plan time.
-// Copies share the same set of read keys and the same Diagnostics.
+// Copies share the same YAML node, the same set of read keys and the same Diagnostics.
+//
+// The YAML library (yaml-cpp) is an implementation detail of config_node.cc: nothing
+// here exposes it, so components that read options do not depend on it.
 #pragma once
 
 #include <arrow/result.h>
 #include <arrow/status.h>
-#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdint>
@@ -65,12 +67,9 @@ class Diagnostics {
 
 class ConfigNode {
  public:
-  /// REQUIRES: diagnostics outlives this node and all its copies.
-  ConfigNode(YAML::Node node, std::string file, Diagnostics* diagnostics,
-             std::string path = "");
-
   /// Parses YAML text; a syntax error is recorded in `diagnostics` with its location and
   /// an undefined node is returned.
+  /// REQUIRES: diagnostics outlives the returned node and all nodes reached from it.
   static ConfigNode Parse(const std::string& text, const std::string& file,
                           Diagnostics* diagnostics);
 
@@ -133,7 +132,12 @@ class ConfigNode {
   void CheckNoUnknownKeys() const;
 
  private:
-  ConfigNode Child(YAML::Node node, std::string path) const;
+  /// The yaml-cpp node, defined in config_node.cc; immutable once built.
+  struct Yaml;
+
+  ConfigNode(std::shared_ptr<const Yaml> yaml, std::string file, Diagnostics* diagnostics,
+             std::string path);
+  ConfigNode Child(std::shared_ptr<const Yaml> yaml, std::string path) const;
   /// The scalar with ${VAR} expanded; nullopt after recording an error.
   std::optional<std::string> ScalarText() const;
   /// The value as written in the file (quoted), for messages: never an expanded secret.
@@ -144,7 +148,7 @@ class ConfigNode {
       std::string_view key, const std::vector<std::pair<std::string, double>>& units,
       const std::string& expected) const;
 
-  YAML::Node node_;
+  std::shared_ptr<const Yaml> yaml_;
   std::string file_;
   Diagnostics* diagnostics_;
   std::string path_;

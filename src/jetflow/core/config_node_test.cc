@@ -96,6 +96,24 @@ TEST(ConfigNodeTest, NestedPathsInMessages) {
       << diagnostics.ToStatus().message();
 }
 
+// Copies share the node and its read keys; assigning one node to another rebinds it
+// and never rewrites the YAML it referred to.
+TEST(ConfigNodeTest, CopiesShareAndAssignmentRebinds) {
+  Diagnostics diagnostics;
+  auto root = ConfigNode::Parse("a: {x: 1}\nb: {y: 2}\n", "p.yaml", &diagnostics);
+  ConfigNode a = root.Get("a");
+  const ConfigNode copy = a;
+  EXPECT_EQ(copy.GetInt("x", 0), 1);
+  a.CheckNoUnknownKeys();  // x was read through the copy
+  a = root.Get("b");
+  EXPECT_EQ(a.GetInt("y", 0), 2);
+  EXPECT_EQ(a.path(), "b");
+  EXPECT_EQ(root.Get("a").GetInt("x", 0), 1);
+  EXPECT_EQ(copy.GetInt("x", 0), 1);
+  EXPECT_EQ(copy.location().line, 1);
+  EXPECT_FALSE(diagnostics.has_errors()) << diagnostics.ToStatus().ToString();
+}
+
 TEST(ErrorTest, RetryableDetailSurvivesContext) {
   auto status = MarkRetryable(arrow::Status::IOError("connection reset"));
   EXPECT_TRUE(IsRetryable(status));

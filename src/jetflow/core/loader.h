@@ -25,30 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "jetflow/core/manifest.h"
 #include "jetflow/core/partition.h"
 
 namespace jetflow {
-
-struct FileManifest {
-  std::string path;  // relative to the loader's root
-  int64_t rows = 0;
-  int64_t bytes = 0;
-  std::string checksum;  // "xxh3-128:<32 hex digits>" of the file's bytes
-};
-
-/// What one committed partition wrote. Serialised as JSON next to the data and in the
-/// state store (docs/formats/manifest.md).
-struct PartitionManifest {
-  std::string loader;        // loader name from the config, e.g. "lake"
-  std::string partition_id;  // PartitionSpec::id
-  std::string location;      // partition directory/prefix, relative to the loader's root
-  std::vector<FileManifest> files;
-  int64_t rows = 0;
-  int64_t bytes = 0;
-  std::string schema_fingerprint;  // of the written (output) schema
-  std::string ToJson() const;
-  static arrow::Result<PartitionManifest> FromJson(const std::string& json);
-};
 
 class PartitionWriter {
  public:

@@ -1,9 +1,12 @@
-// PartitionManifest <-> JSON (format: docs/formats/manifest.md).
+// PartitionManifest <-> JSON (format: docs/formats/manifest.md) and SchemaFingerprint.
+#include "jetflow/core/manifest.h"
+
+#include <arrow/type.h>
+#include <xxhash.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
-
-#include "jetflow/core/loader.h"
 
 namespace jetflow {
 
@@ -96,6 +99,26 @@ arrow::Result<PartitionManifest> PartitionManifest::FromJson(const std::string& 
     manifest.files.push_back(std::move(file));
   }
   return manifest;
+}
+
+std::string SchemaFingerprint(const arrow::Schema& schema) {
+  // Length-prefixed names keep the text unambiguous whatever characters names contain.
+  std::string canonical;
+  for (const auto& field : schema.fields()) {
+    canonical += std::to_string(field->name().size()) + ":" + field->name() + " " +
+                 field->type()->ToString(/*show_metadata=*/false) +
+                 (field->nullable() ? " null\n" : " not null\n");
+  }
+  XXH128_hash_t hash = XXH3_128bits(canonical.data(), canonical.size());
+  XXH128_canonical_t bytes;
+  XXH128_canonicalFromHash(&bytes, hash);
+  std::string out = "xxh3-128:";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char byte : bytes.digest) {
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 0xf]);
+  }
+  return out;
 }
 
 }  // namespace jetflow

@@ -1,7 +1,11 @@
+#include "jetflow/core/manifest.h"
+
+#include <arrow/api.h>
+#include <arrow/util/key_value_metadata.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "jetflow/core/loader.h"
+#include <regex>
 
 namespace jetflow {
 namespace {
@@ -90,6 +94,31 @@ TEST(ManifestTest, RejectsMalformedManifestsWithoutThrowing) {
   EXPECT_THAT(
       replace("\"checksum\": \"xxh3-128:0123", "\"checksum\": [], \"x\": \"").message(),
       HasSubstr("'checksum' must be a string"));
+}
+
+TEST(SchemaFingerprintTest, FingerprintCoversNamesTypesAndNullabilityOnly) {
+  auto base = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  std::string fingerprint = SchemaFingerprint(*base);
+  EXPECT_TRUE(std::regex_match(fingerprint, std::regex("xxh3-128:[0-9a-f]{32}")))
+      << fingerprint;
+  // Recorded in lakes and state stores: XXH3-128 of "1:a int64 null\n1:b string null\n"
+  // (docs/formats/manifest.md), computed independently with Python's xxhash.
+  EXPECT_EQ(fingerprint, "xxh3-128:4360248bb9c260e51de740e4a5158a61");
+  EXPECT_EQ(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())})));
+  auto with_metadata = base->WithMetadata(arrow::key_value_metadata({"k"}, {"v"}));
+  EXPECT_EQ(fingerprint, SchemaFingerprint(*with_metadata));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("a", arrow::int32()), arrow::field("b", arrow::utf8())})));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema({arrow::field("a", arrow::int64(), false),
+                                              arrow::field("b", arrow::utf8())})));
+  EXPECT_NE(fingerprint,
+            SchemaFingerprint(*arrow::schema(
+                {arrow::field("b", arrow::utf8()), arrow::field("a", arrow::int64())})));
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 #include <map>
 
 #include "jetflow/config/pipeline_config.h"
+#include "jetflow/core/conform_batch.h"
 #include "jetflow/core/error.h"
-#include "jetflow/core/output_profile.h"
 #include "jetflow/engine/pipeline_runner.h"
 #include "jetflow/sources/file/file_consumer.h"
 #include "jetflow/state/sqlite/sqlite_state_store.h"

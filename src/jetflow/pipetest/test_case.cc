@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "jetflow/core/output_profile.h"
+#include "jetflow/core/type_name.h"
 
 namespace jetflow::pipetest {
 

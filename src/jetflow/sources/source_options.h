@@ -1,4 +1,4 @@
-// Option parsing shared by the built-in consumers: column type names, `batch_rows`, and
+// Option parsing shared by the built-in consumers: column types, `batch_rows`, and
 // the end-of-parse check that turns recorded diagnostics into a Status.
 //
 // Internal to src/jetflow/sources/; not part of the public API.
@@ -28,14 +28,11 @@ size_t ErrorCount(const Diagnostics& diagnostics);
 /// the node's Diagnostics since `errors_before` (errors of other components don't count).
 arrow::Status FinishOptions(const ConfigNode& node, size_t errors_before);
 
-/// Parses a column type name, case-insensitively:
-///   bool | boolean, int8, int16, int32 | int, int64 | bigint | long, uint8..uint64,
-///   float32 | float, float64 | double, string | utf8 | text, large_string, binary,
-///   date | date32, timestamp (= timestamp[us, UTC]), timestamp[unit] (no time zone),
-///   timestamp[unit, UTC] | timestamp[unit, tz=UTC] (unit: s, ms, us, ns),
-///   decimal(p, s) | decimal128(p, s) | decimal(p) (1 <= p <= 38, 0 <= s <= p).
-/// Invalid with a message naming the accepted forms otherwise.
-arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(std::string_view name);
+/// Parses the type of a source column (a `columns:` override or a generated column):
+/// any type name (core/type_name.h, docs/types.md), where timestamps are UTC instants or
+/// have no time zone and decimals fit decimal128 (precision <= 38), as sources produce
+/// them. Invalid naming the accepted forms otherwise.
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseColumnType(std::string_view name);
 
 /// Reads a `columns:` map of column name -> type name (type overrides), in file order.
 /// Records an error at the offending node for every bad entry.

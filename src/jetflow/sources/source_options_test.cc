@@ -6,7 +6,7 @@
 namespace jetflow::sources {
 namespace {
 
-TEST(SourceOptionsTest, ParsesTypeNames) {
+TEST(SourceOptionsTest, ParsesColumnTypes) {
   const std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> cases = {
       {"int32", arrow::int32()},
       {"BIGINT", arrow::int64()},
@@ -20,17 +20,28 @@ TEST(SourceOptionsTest, ParsesTypeNames) {
       {"decimal(18, 4)", arrow::decimal128(18, 4)},
       {"Decimal128(38,0)", arrow::decimal128(38, 0)},
       {"numeric(5)", arrow::decimal128(5, 0)},
+      {"timestamp[us, tz=UTC]", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
+      {"list<int32>", arrow::list(arrow::int32())},
   };
   for (const auto& [name, type] : cases) {
-    auto parsed = ParseTypeName(name);
+    auto parsed = ParseColumnType(name);
     ASSERT_TRUE(parsed.ok()) << name << ": " << parsed.status().ToString();
     EXPECT_TRUE((*parsed)->Equals(*type)) << name << " -> " << (*parsed)->ToString();
   }
   for (const char* bad :
        {"int33", "decimal(39,2)", "decimal(5,6)", "timestamp[us, Europe/Paris]",
         "timestamp[m]", "decimal(x)", ""}) {
-    EXPECT_TRUE(ParseTypeName(bad).status().IsInvalid()) << bad;
+    EXPECT_TRUE(ParseColumnType(bad).status().IsInvalid()) << bad;
   }
+  EXPECT_NE(ParseColumnType("timestamp[ms, Europe/Paris]")
+                .status()
+                .message()
+                .find("write timestamp[ms, UTC]"),
+            std::string::npos);
+  EXPECT_NE(ParseColumnType("decimal(39,2)").status().message().find("1 <= p <= 38"),
+            std::string::npos);
+  EXPECT_NE(ParseColumnType("in32").status().message().find("did you mean 'int32'"),
+            std::string::npos);
 }
 
 TEST(SourceOptionsTest, FinishOptionsCountsOnlyNewErrors) {

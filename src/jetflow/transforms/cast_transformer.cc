@@ -4,7 +4,7 @@
 #include <arrow/compute/api.h>
 #include <arrow/compute/cast.h>
 
-#include "jetflow/core/output_profile.h"
+#include "jetflow/core/type_name.h"
 
 namespace jetflow {
 
@@ -155,8 +155,6 @@ arrow::Result<CastTransformer::Options> CastTransformer::ParseOptions(
     for (const auto& [name, spec] : columns.Entries()) {
       Column column;
       column.name = name;
-      // Never assign a ConfigNode: yaml-cpp's Node::operator= rewrites the node it
-      // refers to.
       const ConfigNode type_node = spec.IsMap() ? spec.Require("type") : spec;
       if (spec.IsMap()) {
         // `on_error: null` is YAML's null: it means the null policy.

@@ -7,7 +7,7 @@
 //         quantity: int32                 # short form: on_error: error
 //       quarantine: {path: ./quarantine}  # needed by on_error: quarantine
 //
-// Type names are those of declared schemas (ParseTypeName in core/output_profile.h).
+// Type names follow core/type_name.h (docs/types.md).
 // Casts are Arrow compute casts with safe options: overflow, truncation, unparsable
 // text and lost precision are failures, never silent. A batch whose cast fails is cut in
 // halves until the failing rows are found (O(failures * log rows) casts), then:

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "jetflow/core/output_profile.h"
+#include "jetflow/core/type_name.h"
 
 namespace jetflow {
 

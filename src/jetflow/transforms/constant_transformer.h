@@ -8,7 +8,7 @@
 //         - {name: valid_from, value: "2026-01-01", type: date}
 //         - {name: note, value: null, type: string}           # a null column
 //
-// Types are those of declared schemas (ParseTypeName); the value is parsed as that type
+// Type names follow core/type_name.h (docs/types.md); the value is parsed as that type
 // at plan time, so `{value: abc, type: int32}` is a config error with its location.
 #pragma once
 

@@ -5,6 +5,7 @@
 #include <arrow/util/byte_size.h>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 

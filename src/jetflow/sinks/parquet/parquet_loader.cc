@@ -17,7 +17,10 @@
 #include <set>
 #include <utility>
 
+#include "jetflow/core/conform_batch.h"
 #include "jetflow/core/error.h"
+#include "jetflow/core/manifest.h"
+#include "jetflow/core/type_name.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
 #include "jetflow/sinks/parquet/lake_directory.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"

@@ -40,8 +40,8 @@
 
 #include "jetflow/core/config_node.h"
 #include "jetflow/core/loader.h"
-#include "jetflow/core/output_profile.h"
 #include "jetflow/core/registry.h"
+#include "jetflow/sinks/parquet/output_profile.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 
 namespace jetflow {

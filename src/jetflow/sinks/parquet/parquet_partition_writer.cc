@@ -15,8 +15,8 @@
 #include <exception>
 #include <utility>
 
+#include "jetflow/core/conform_batch.h"
 #include "jetflow/core/error.h"
-#include "jetflow/core/output_profile.h"
 
 namespace jetflow {
 

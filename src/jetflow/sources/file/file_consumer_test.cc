@@ -371,7 +371,7 @@ TEST_F(FileConsumerTest, ReportsEveryOptionErrorWithLocation) {
   auto result = Make(R"(pth: x.csv
 format: xml
 delimiter: ";;"
-columns: {a: varchar}
+columns: {a: varchr}
 hedaer: false
 )",
                      &diagnostics);
@@ -380,7 +380,7 @@ hedaer: false
       {"missing required key 'path'",
        "pipeline.yaml:1:1: error: unknown key 'pth' (did you mean 'path'?)",
        "pipeline.yaml:2:9: error: 'format' must be one of: csv, jsonl, parquet",
-       "'delimiter' must be a single character", "unknown column type 'varchar'",
+       "'delimiter' must be a single character", "unknown type 'varchr'",
        "unknown key 'hedaer' (did you mean 'header'?)"});
   Diagnostics more;
   ExpectContains(Make("path: x.parquet\ndelimiter: ','\n", &more).status(),

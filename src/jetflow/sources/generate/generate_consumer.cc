@@ -609,7 +609,7 @@ ColumnSpec ParseColumn(const ConfigNode& node, int64_t rows) {
   spec.name = node.RequireString("name");
   ConfigNode type_node = node.Require("type");
   if (!type_node.IsNull()) {
-    auto type = sources::ParseTypeName(type_node.AsString());
+    auto type = sources::ParseColumnType(type_node.AsString());
     if (type.ok()) {
       spec.type = *type;
     } else {

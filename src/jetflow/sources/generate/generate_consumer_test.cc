@@ -332,8 +332,7 @@ columns:
   for (const char* expected :
        {"pipeline.yaml:1:1: error: unknown key 'partitons' (did you mean 'partitions'?)",
         "missing required key 'rows'",
-        "pipeline.yaml:2:7: error: 'seed' must be an integer",
-        "unknown column type 'int33'",
+        "pipeline.yaml:2:7: error: 'seed' must be an integer", "unknown type 'int33'",
         "'columns[1].null_fraction' must be between 0 and 1",
         "'min' applies only to number, date and timestamp columns",
         "max cannot be combined with sequence", "unknown key 'lenght'",

@@ -642,7 +642,7 @@ std::shared_ptr<arrow::DataType> SqliteConsumer::TypeForDeclaredType(
   if (has("DATE")) return arrow::date32();
   if (t.rfind("DECIMAL", 0) == 0 || t.rfind("NUMERIC", 0) == 0) {
     if (t.find('(') != std::string::npos) {
-      auto parsed = sources::ParseTypeName("decimal" + t.substr(t.find('(')));
+      auto parsed = sources::ParseColumnType("decimal" + t.substr(t.find('(')));
       if (parsed.ok()) return *parsed;
     }
     return arrow::float64();
@@ -665,7 +665,7 @@ arrow::Result<SqliteConsumer::Options> SqliteConsumer::ParseOptions(
   ConfigNode columns = node.Get("columns");
   std::set<std::string> overridden;
   for (const auto& [name, type_node] : columns.Entries()) {
-    auto type = sources::ParseTypeName(type_node.AsString());
+    auto type = sources::ParseColumnType(type_node.AsString());
     if (!type.ok()) {
       type_node.Error("'" + type_node.path() + "': " + type.status().message());
     } else if (!IsSupportedOverride(**type)) {

@@ -158,6 +158,7 @@ TEST_F(SqliteConsumerTest, TypeForDeclaredType) {
       {"BOOLEAN", "bool"},
       {"DECIMAL(18, 4)", "decimal128(18, 4)"},
       {"numeric(5)", "decimal128(5, 0)"},
+      {"DECIMAL(50, 2)", "double"},  // wider than decimal128
       {"NUMERIC", "double"},
       {"DATE", "date32[day]"},
       {"DATETIME", "timestamp[us, tz=UTC]"},
@@ -380,7 +381,7 @@ tabel: x
                      &diagnostics);
   ExpectContains(
       result.status(),
-      {"use either 'table' or 'query', not both", "unknown column type 'int33'",
+      {"use either 'table' or 'query', not both", "unknown type 'int33'",
        "the sqlite source cannot produce uint32",
        "missing required key 'column' in 'partition_by'",
        "missing required key 'partitions'",

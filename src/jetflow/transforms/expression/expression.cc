@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "jetflow/core/config_node.h"
+#include "jetflow/core/type_name.h"
 #include "jetflow/transforms/expression/compile_context.h"
 #include "jetflow/transforms/expression/function_table.h"
 #include "jetflow/transforms/expression/kernels.h"
@@ -29,40 +30,6 @@ namespace cp = arrow::compute;
 using arrow::DataType;
 using arrow::Status;
 
-// Names accepted in CAST(x AS name); decimal(p,s) and timestamp(p) take parameters.
-const std::vector<std::pair<std::string, TypePtr>>& SimpleTypes() {
-  static const auto* types = new std::vector<std::pair<std::string, TypePtr>>{
-      {"int8", arrow::int8()},
-      {"tinyint", arrow::int8()},
-      {"int16", arrow::int16()},
-      {"smallint", arrow::int16()},
-      {"int32", arrow::int32()},
-      {"int", arrow::int32()},
-      {"integer", arrow::int32()},
-      {"int64", arrow::int64()},
-      {"bigint", arrow::int64()},
-      {"uint8", arrow::uint8()},
-      {"uint16", arrow::uint16()},
-      {"uint32", arrow::uint32()},
-      {"uint64", arrow::uint64()},
-      {"float32", arrow::float32()},
-      {"float", arrow::float32()},
-      {"real", arrow::float32()},
-      {"float64", arrow::float64()},
-      {"double", arrow::float64()},
-      {"boolean", arrow::boolean()},
-      {"bool", arrow::boolean()},
-      {"string", arrow::utf8()},
-      {"varchar", arrow::utf8()},
-      {"text", arrow::utf8()},
-      {"large_string", arrow::large_utf8()},
-      {"binary", arrow::binary()},
-      {"date", arrow::date32()},
-      {"timestamp", arrow::timestamp(arrow::TimeUnit::MICRO)},
-      {"timestamptz", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
-  };
-  return *types;
-}
 
 class CompiledExpressionImpl : public CompiledExpression {
  public:
@@ -424,60 +391,24 @@ class Compiler : public CompileContext {
   }
 
   arrow::Result<TypePtr> ParseType(const Node& n) {
-    const std::string& name = n.type_name;
-    if (name == "decimal" || name == "numeric") {
-      if (n.type_params.empty() || n.type_params.size() > 2) {
-        return Error(n.type_offset,
-                     name + " needs a precision: decimal(p) or decimal(p, s)");
-      }
-      int precision = n.type_params[0];
-      int scale = n.type_params.size() > 1 ? n.type_params[1] : 0;
-      if (precision < 1 || precision > 76 || scale > precision) {
-        return Error(n.type_offset,
-                     "invalid decimal(" + std::to_string(precision) + ", " +
-                         std::to_string(scale) +
-                         "): need 1 <= precision <= 76, scale <= precision");
-      }
-      if (precision > 38) return arrow::decimal256(precision, scale);
-      return arrow::decimal128(precision, scale);
+    // The shared type grammar (core/type_name.h, docs/types.md), spelled as the parser
+    // tokenised it: a name and optional integer parameters.
+    std::string text = n.type_name;
+    for (size_t i = 0; i < n.type_params.size(); ++i) {
+      text += (i == 0 ? "(" : ", ") + std::to_string(n.type_params[i]);
     }
-    if ((name == "timestamp" || name == "timestamptz") && !n.type_params.empty()) {
-      if (n.type_params.size() != 1) {
-        return Error(n.type_offset, name + " takes one parameter, its precision");
-      }
-      arrow::TimeUnit::type unit;
-      switch (n.type_params[0]) {
-        case 0:
-          unit = arrow::TimeUnit::SECOND;
-          break;
-        case 3:
-          unit = arrow::TimeUnit::MILLI;
-          break;
-        case 6:
-          unit = arrow::TimeUnit::MICRO;
-          break;
-        case 9:
-          unit = arrow::TimeUnit::NANO;
-          break;
-        default:
-          return Error(n.type_offset, "timestamp precision must be 0, 3, 6 or 9");
-      }
-      return arrow::timestamp(unit, name == "timestamptz" ? "UTC" : "");
+    if (!n.type_params.empty()) text += ")";
+    // Bare `timestamp` is timestamp[us, UTC] in the grammar but was a naive timestamp in
+    // CAST: refused rather than silently given another meaning.
+    if (text == "timestamp") {
+      return Error(n.type_offset,
+                   "CAST to bare 'timestamp' is ambiguous: write timestamp(6) for "
+                   "timestamp[us] without a time zone, or timestamptz for "
+                   "timestamp[us, UTC]");
     }
-    std::vector<std::string> names;
-    for (const auto& [type_name, type] : SimpleTypes()) {
-      if (type_name == name) {
-        if (!n.type_params.empty() && name != "varchar") {
-          return Error(n.type_offset, "type " + name + " takes no parameters");
-        }
-        return type;
-      }
-      names.push_back(type_name);
-    }
-    names.push_back("decimal");
-    auto match = ClosestMatch(name, names);
-    return Error(n.type_offset, "unknown type '" + name + "'" +
-                                    (match ? " (did you mean '" + *match + "'?)" : ""));
+    auto type = ParseTypeName(text);
+    if (!type.ok()) return Error(n.type_offset, type.status().message());
+    return type;
   }
 
   arrow::Result<Typed> CompileCast(const Node& n) {

@@ -198,8 +198,13 @@ TEST(ExpressionTest, CompileErrorsPointAtTheToken) {
             "offset, or use to_timezone/from_timezone)");
   EXPECT_EQ(CompileError("CASE WHEN b THEN 1 ELSE 'x' END"),
             "pipe.yaml:7:39: CASE result: string is not compatible with int64");
-  EXPECT_EQ(CompileError("CAST(s AS strng)"),
-            "pipe.yaml:7:25: unknown type 'strng' (did you mean 'string'?)");
+  const std::string unknown =
+      "pipe.yaml:7:25: unknown type 'strng' (did you mean 'string'?);";
+  EXPECT_EQ(CompileError("CAST(s AS strng)").substr(0, unknown.size()), unknown);
+  EXPECT_EQ(
+      CompileError("CAST(s AS timestamp)"),
+      "pipe.yaml:7:25: CAST to bare 'timestamp' is ambiguous: write timestamp(6) for "
+      "timestamp[us] without a time zone, or timestamptz for timestamp[us, UTC]");
   EXPECT_EQ(CompileError("now()"),
             "pipe.yaml:7:15: now() is not available: expressions must be deterministic "
             "so that re-running a run instance gives the same output (use the run "
