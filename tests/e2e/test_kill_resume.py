@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, SUCCESS, check_published_run,
@@ -205,3 +206,26 @@ def test_interrupt_exits_130_then_resumes(tmp_path, clean_lake, sig):
     assert not staged, f"staged files of aborted partitions left behind: {staged}"
     assert running_attempts(db) == 0, "an interrupted attempt is still 'running'"
     resume_and_compare(tmp_path, kept, clean_lake)
+
+
+def test_resume_after_the_pipeline_changed_redoes_what_it_shaped(tmp_path, clean_lake):
+    """A killed run, then the YAML edited (a column dropped) and run again: the resume
+    keeps no partition written under the old config, says so, and the published lake has
+    one schema."""
+    pipeline = make_pipeline(tmp_path)
+    db = tmp_path / "state.db"
+    kept = start_and_kill(pipeline, db, lambda d: len(committed(d)) >= 3,
+                          tmp_path / "jetflow.log")
+    assert len(kept) >= 3
+    changed = write_pipeline(tmp_path, CONSUMER, engine=ENGINE,
+                             extra={"transformers": [{"type": "select", "drop": ["note"]}]})
+    summary = run_ok(changed)
+    assert summary["resumed"] is True, summary
+    assert summary["partitions_kept"] == 0, summary
+    assert summary["partitions_changed"] == len(kept), summary
+    assert summary["rows_written"] == ROWS
+    lake = tmp_path / "lake"
+    check_published_run(lake)
+    schemas = {str(pq.read_schema(f)) for f in data_files(lake)}
+    assert len(schemas) == 1, schemas
+    assert "note" not in pq.read_schema(data_files(lake)[0]).names

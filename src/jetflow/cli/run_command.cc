@@ -153,6 +153,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"joined", s.joined},
                           {"partitions_total", s.partitions_total},
                           {"partitions_kept", s.partitions_kept},
+                          {"partitions_changed", s.partitions_changed},
                           {"partitions_failed", s.partitions_failed},
                           {"attempts_retried", s.attempts_retried},
                           {"rows_read", s.rows_read},
@@ -182,6 +183,10 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   fmt::print(
       "  partitions   {} ({} kept from an earlier attempt, {} retries, {} failed)\n",
       s.partitions_total, s.partitions_kept, s.attempts_retried, s.partitions_failed);
+  if (s.partitions_changed > 0) {
+    fmt::print("  redone       {} partitions written under an earlier configuration\n",
+               s.partitions_changed);
+  }
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
              FormatCount(s.rows_read), FormatCount(s.rows_written),
              FormatCount(s.rows_dropped), FormatCount(s.rows_quarantined));

@@ -7,6 +7,10 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
+#include <xxhash.h>
+#include <yaml-cpp/yaml.h>
+
 namespace jetflow {
 
 namespace {
@@ -101,6 +105,28 @@ void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
   if (node.IsMap()) node.CheckNoUnknownKeys();
 }
 
+/// What shaped the output, as written (secrets stay `${VAR}`), in a canonical form so
+/// that comments, quoting and layout do not count: the consumer, the transformers, the
+/// loaders and the run-instance key. The engine adds the schemas it planned.
+std::string ConfigFingerprint(const std::string& text) {
+  std::string canonical = "jetflow.config/1\n";
+  try {
+    const YAML::Node root = YAML::Load(text);
+    for (const char* key : {"consumer", "transformers", "loaders"}) {
+      YAML::Emitter out;
+      out << YAML::Flow << root[key];
+      canonical += std::string(key) + ": " + out.c_str() + "\n";
+    }
+    if (root["run_instance"] && root["run_instance"]["key"]) {
+      canonical += "run_instance.key: " + root["run_instance"]["key"].Scalar() + "\n";
+    }
+  } catch (const YAML::Exception&) {
+    canonical += text;  // a file that parsed once parses again; this is a safe fallback
+  }
+  const XXH128_hash_t hash = XXH3_128bits(canonical.data(), canonical.size());
+  return fmt::format("xxh3-128:{:016x}{:016x}", hash.high64, hash.low64);
+}
+
 }  // namespace
 
 arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
@@ -150,6 +176,7 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   ReadStateOptions(root.Get("state"), registry, pipeline.name, base_dir, load_options,
                    &loaded.state);
   pipeline.side_output_loader = registry.side_output_loader();
+  pipeline.config_fingerprint = ConfigFingerprint(text);
 
   // Build every stage even after an error, so all mistakes are reported together.
   ConfigNode consumer = root.Require("consumer");

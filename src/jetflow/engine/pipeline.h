@@ -63,6 +63,10 @@ struct Pipeline {
   std::vector<NamedStage<Loader>> loaders;
   /// Makes the loaders of side outputs; needed only if a transformer declares one.
   SideOutputLoaderFactory side_output_loader;
+  /// Identifies the configuration that shapes the output (source, transformers, loaders),
+  /// set by whoever built the pipeline (config/). The engine adds the planned schemas; a
+  /// resume keeps a committed partition only if the result is unchanged. Empty: unknown.
+  std::string config_fingerprint;
   /// Built by PipelineRunner::Plan from the transformers' side outputs.
   std::vector<SideLoader> side_loaders;
   EngineOptions engine;

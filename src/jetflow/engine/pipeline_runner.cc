@@ -2,6 +2,7 @@
 
 #include <arrow/api.h>
 #include <arrow/memory_pool.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,7 +15,10 @@
 #include <set>
 #include <thread>
 
+#include <xxhash.h>
+
 #include "jetflow/core/error.h"
+#include "jetflow/core/manifest.h"
 #include "jetflow/engine/lease_keeper.h"
 #include "jetflow/engine/partition_pool.h"
 #include "jetflow/state/worker_identity.h"
@@ -73,6 +77,20 @@ arrow::Result<std::vector<PartitionManifest>> ManifestsFromJson(const std::strin
     manifests.push_back(std::move(manifest));
   }
   return manifests;
+}
+
+/// Everything that shapes the partitions' output: the configuration (as config/ saw it)
+/// and the schemas planned from it. A resumed run keeps a committed partition only if
+/// this is unchanged.
+std::string PlanFingerprint(const Pipeline& pipeline, const PipelinePlan& plan) {
+  std::string text = "jetflow.plan/1\n" + pipeline.config_fingerprint + "\n" +
+                     SchemaFingerprint(*plan.source_schema) + "\n";
+  for (const auto& schema : plan.output_schemas) {
+    text += (schema ? SchemaFingerprint(*schema) : "-") + "\n";
+  }
+  for (const auto& side : pipeline.side_loaders) text += side.name + "\n";
+  const XXH128_hash_t hash = XXH3_128bits(text.data(), text.size());
+  return fmt::format("xxh3-128:{:016x}{:016x}", hash.high64, hash.low64);
 }
 
 /// The pipeline's watermarks in the state store, read-only, for Consumer::PlanRunState.
@@ -169,6 +187,13 @@ class RecordedRun {
       spdlog::info("resuming run {} of {}: {} of {} partitions already committed",
                    record_.run_id, plan_.run.id(), kept_, records->size());
     }
+    if (record_.partitions_changed > 0) {
+      spdlog::warn(
+          "{} partitions committed by the interrupted run were written under another "
+          "configuration of pipeline {} (it changed since, or its schemas did): they are "
+          "redone",
+          record_.partitions_changed, pipeline_.name);
+    }
 
     const EngineOptions& engine = pipeline_.engine;
     const int threads = std::max<int>(
@@ -220,6 +245,14 @@ class RecordedRun {
         }
       }
     }
+    // Every partition of a loader must have been written with one schema: a run whose
+    // manifests disagree is never published.
+    for (size_t i = 0; i < pipeline_.loaders.size(); ++i) {
+      ARROW_RETURN_NOT_OK(CheckOneSchema(pipeline_.loaders[i].name, per_loader[i]));
+    }
+    for (size_t i = 0; i < pipeline_.side_loaders.size(); ++i) {
+      ARROW_RETURN_NOT_OK(CheckOneSchema(pipeline_.side_loaders[i].name, per_side[i]));
+    }
     const RunContext run_context = RunContextOf();
     for (size_t i = 0; i < pipeline_.loaders.size(); ++i) {
       ARROW_RETURN_NOT_OK(
@@ -239,6 +272,20 @@ class RecordedRun {
                                                    "", plan_.run_state.at_commit),
                                   "finishing the run"));
     finished_here_ = true;
+    return arrow::Status::OK();
+  }
+
+  static arrow::Status CheckOneSchema(const std::string& loader,
+                                      const std::vector<PartitionManifest>& manifests) {
+    for (const PartitionManifest& manifest : manifests) {
+      if (manifest.schema_fingerprint != manifests.front().schema_fingerprint) {
+        return arrow::Status::Invalid(
+            "the partitions of loader ", loader, " were written with different schemas: ",
+            manifests.front().partition_id, " with ", manifests.front().schema_fingerprint,
+            ", ", manifest.partition_id, " with ", manifest.schema_fingerprint,
+            "; the run is not published (run it with --restart)");
+      }
+    }
     return arrow::Status::OK();
   }
 
@@ -267,6 +314,7 @@ class RecordedRun {
     summary.run_id = record_.run_id;
     summary.resumed = record_.resumed;
     summary.joined = record_.joined;
+    summary.partitions_changed = record_.partitions_changed;
     summary.partitions_kept = kept_;
     if (pool_) {
       summary.partitions_failed = pool_->partitions_failed();
@@ -448,6 +496,7 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
   // Pinned with the record, before any data moves, so a resumed or re-run instance
   // plans the same.
   begin.watermarks = plan.run_state.at_begin;
+  begin.fingerprint = PlanFingerprint(pipeline, plan);
   ARROW_ASSIGN_OR_RAISE(RunRecord record,
                         state.BeginRun(pipeline.name, run, plan.partitions, begin));
   RecordedRun recorded(pipeline, plan, state, options, std::move(record), begin.worker);

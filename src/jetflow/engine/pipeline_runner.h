@@ -15,8 +15,9 @@
 //  2. Record (StateStore::BeginRun). The run and its partitions, with their splits, are
 //     recorded before anything moves, with the `at_begin` watermarks in the same
 //     transaction. The latest unfinished run of the instance is resumed (committed
-//     partitions kept if unchanged); if other processes are working on it, this one
-//     joins them instead. A process that did not join starts every loader's run
+//     partitions kept if their bounds and the plan's fingerprint — configuration and
+//     schemas — are unchanged); if other processes are working on it, this one joins
+//     them instead. A process that did not join starts every loader's run
 //     (Loader::BeginRun: removing dead attempts' leftovers).
 //  3. Attempts (PartitionPool, partition_attempt.h). Worker threads claim partitions from
 //     the store and run attempts: a reader thread streams batches through a bounded
@@ -104,6 +105,8 @@ struct RunSummary {
   std::string error;  // first error when !succeeded
   int64_t partitions_total = 0;
   int64_t partitions_kept = 0;  // committed by an earlier attempt of this run, not redone
+  /// Committed by an earlier attempt under another configuration: redone.
+  int64_t partitions_changed = 0;
   int64_t partitions_failed = 0;
   int64_t attempts_retried = 0;
   int64_t rows_read = 0;

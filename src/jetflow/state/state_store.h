@@ -85,6 +85,9 @@ struct RunRecord {
   bool resumed = false;
   /// True if BeginRun found other live workers on the run and joined them.
   bool joined = false;
+  /// BeginRun, resuming: committed partitions that are redone because they were written
+  /// under another fingerprint (the pipeline changed since).
+  int64_t partitions_changed = 0;
 };
 
 struct PartitionRecord {
@@ -149,6 +152,10 @@ struct BeginRunOptions {
   /// Watermarks to write in the same transaction as the run record (RunStatePlan::
   /// at_begin). Not written when joining: the live workers wrote them.
   std::vector<WatermarkUpdate> watermarks;
+  /// Identifies everything that shaped the partitions' output (the pipeline's config and
+  /// schemas). Recorded with each partition: a resume keeps a committed partition only
+  /// if it was written under the same fingerprint, and joining requires the same.
+  std::string fingerprint;
 };
 
 /// A partition handed to one worker, and the attempt number that fences it.
@@ -180,12 +187,13 @@ class StateStore {
 
   /// Starts, resumes or joins the run of (pipeline, instance); see the top of this file.
   /// If the latest run of that pair is unfinished and `options.restart` is false:
-  ///  - with other live workers on it, the call joins: `plan` must equal the recorded
-  ///    plan (ids, order, descriptions, splits), else Invalid naming the first
-  ///    difference; RunRecord::joined is true.
+  ///  - with other live workers on it, the call joins: `plan` and the fingerprint must
+  ///    equal the recorded ones (ids, order, descriptions, splits), else Invalid naming
+  ///    the first difference; RunRecord::joined is true.
   ///  - otherwise it is resumed: same run_id, its committed partitions kept if they are
-  ///    still in `plan` with the same description and split; every other partition reset
-  ///    to pending, attempts of dead workers abandoned.
+  ///    still in `plan` with the same description and split and were written under the
+  ///    same `options.fingerprint`; every other partition reset to pending, attempts of
+  ///    dead workers abandoned.
   /// Otherwise a new run starts with every partition of `plan` pending.
   /// The calling worker's lease on the run starts here.
   virtual arrow::Result<RunRecord> BeginRun(const std::string& pipeline,

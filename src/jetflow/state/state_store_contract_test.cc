@@ -332,5 +332,48 @@ TEST_P(StateStoreContractTest, AResumeKeepsACommittedPartitionOnlyWithTheSameSpl
   EXPECT_EQ(partitions[1].split, R"({"from":"elsewhere"})");
 }
 
+TEST_P(StateStoreContractTest, AResumeRedoesWhatAnotherConfigurationWrote) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const auto plan = Plan({"p1", "p2", "p3"});
+  BeginRunOptions old_config = As(kWorkerA);
+  old_config.fingerprint = "config-1";
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               store->BeginRun(kPipeline, kDay, plan, old_config));
+  for (const char* id : {"p1", "p2"}) {
+    JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
+                                 store->ClaimPartition(run.run_id, kWorkerA, id));
+    JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, claimed.claim->attempt,
+                                           Committed(1)));
+  }
+  // While A lives, a process with the edited configuration may not join.
+  BeginRunOptions new_config = As(kWorkerB);
+  new_config.fingerprint = "config-2";
+  auto join = store->BeginRun(kPipeline, kDay, plan, new_config);
+  ASSERT_TRUE(join.status().IsInvalid()) << join.status().ToString();
+  EXPECT_THAT(join.status().message(), HasSubstr("config-1"));
+  // A is gone: the resume redoes the partitions written under config-1.
+  Advance(kLease + milliseconds(1));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
+                               store->BeginRun(kPipeline, kDay, plan, new_config));
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.partitions_changed, 2);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  for (const auto& p : partitions) {
+    EXPECT_EQ(p.status, PartitionStatus::kPending) << p.partition_id;
+  }
+  // Resumed again under the same configuration, nothing more is redone.
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1,
+                               store->ClaimPartition(run.run_id, kWorkerB, "p1"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", p1.claim->attempt,
+                                         Committed(1)));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "stopped"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord again,
+                               store->BeginRun(kPipeline, kDay, plan, new_config));
+  EXPECT_EQ(again.partitions_changed, 0);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
+  EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
+}
+
 }  // namespace
 }  // namespace jetflow

@@ -64,11 +64,11 @@ UPDATE runs SET
 WHERE run_id = ?1)sql";
 
 /// Inserts a pending partition: ?1 run_id, ?2 partition_id, ?3 ordinal, ?4 description,
-/// ?5 expected_rows, ?6 now, ?7 split.
+/// ?5 expected_rows, ?6 now, ?7 split, ?8 config_fingerprint.
 constexpr const char* kInsertPartition = R"sql(
 INSERT INTO partitions (run_id, partition_id, ordinal, description, expected_rows, status,
-                        updated_at, split)
-VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7))sql";
+                        updated_at, split, config_fingerprint)
+VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8))sql";
 
 /// The one place SQLite result codes become a Status. `operation` says what jetflow was
 /// doing ("update partition"); the path of the file comes last.
@@ -370,13 +370,13 @@ std::optional<int64_t> ExpectedRows(const PartitionSpec& spec) {
 /// Inserts `plan` as pending partitions of `run_id`.
 arrow::Status InsertPartitions(Db& db, int64_t run_id,
                                const std::vector<PartitionSpec>& plan,
-                               const std::string& now) {
+                               const std::string& fingerprint, const std::string& now) {
   ARROW_ASSIGN_OR_RAISE(Statement insert,
                         db.Prepare("insert partition", kInsertPartition));
   for (size_t i = 0; i < plan.size(); ++i) {
     ARROW_RETURN_NOT_OK(insert.Bind(run_id, plan[i].id, static_cast<int64_t>(i),
                                     plan[i].description, ExpectedRows(plan[i]), now,
-                                    TextOrNull{plan[i].split}));
+                                    TextOrNull{plan[i].split}, TextOrNull{fingerprint}));
     ARROW_RETURN_NOT_OK(insert.Run());
   }
   return arrow::Status::OK();
@@ -450,14 +450,17 @@ WHERE run_id = ?1 AND (?2 = '' OR partition_id = ?2) AND status = 'running')sql"
   return abandon.Run();
 }
 
-/// The first difference between `plan` and the partitions recorded for `run_id`, or ""
-/// if they are the same (ids, order, descriptions and splits).
+/// The first difference between `plan` (with `fingerprint`) and the partitions recorded
+/// for `run_id`, or "" if they are the same (ids, order, descriptions, splits and config
+/// fingerprints).
 arrow::Result<std::string> PlanDifference(Db& db, int64_t run_id,
-                                          const std::vector<PartitionSpec>& plan) {
+                                          const std::vector<PartitionSpec>& plan,
+                                          const std::string& fingerprint) {
   ARROW_ASSIGN_OR_RAISE(Statement select,
                         db.Prepare("read partitions",
-                                   "SELECT partition_id, description, split FROM "
-                                   "partitions WHERE run_id = ?1 ORDER BY ordinal"));
+                                   "SELECT partition_id, description, split, "
+                                   "config_fingerprint FROM partitions WHERE run_id = ?1 "
+                                   "ORDER BY ordinal"));
   ARROW_RETURN_NOT_OK(select.Bind(run_id));
   size_t index = 0;
   while (true) {
@@ -476,6 +479,12 @@ arrow::Result<std::string> PlanDifference(Db& db, int64_t run_id,
       return fmt::format("partition {} covers '{}' there and '{}' here", spec.id,
                          select.Text(1), spec.description);
     }
+    if (select.Text(3) != fingerprint) {
+      return fmt::format(
+          "the pipeline's configuration or schemas differ (configuration fingerprint {} "
+          "there, {} here)",
+          select.Text(3), fingerprint);
+    }
     ++index;
   }
   if (index < plan.size()) {
@@ -485,27 +494,30 @@ arrow::Result<std::string> PlanDifference(Db& db, int64_t run_id,
   return std::string();
 }
 
-/// Resumes unfinished run `run_id`, whose workers are all gone, with `plan` (see
-/// StateStore::BeginRun).
+/// Resumes unfinished run `run_id`, whose workers are all gone, with `plan` written
+/// under `fingerprint` (see StateStore::BeginRun). Sets *changed to the committed
+/// partitions redone because they were written under another fingerprint.
 arrow::Status ResumeRun(Db& db, int64_t run_id, const std::vector<PartitionSpec>& plan,
-                        const std::string& now) {
+                        const std::string& fingerprint, const std::string& now,
+                        int64_t* changed) {
   struct Existing {
     std::string description;
     std::string split;
     std::string status;
+    std::string fingerprint;
   };
   std::unordered_map<std::string, Existing> existing;
   {
     ARROW_ASSIGN_OR_RAISE(Statement select,
                           db.Prepare("read partitions",
-                                     "SELECT partition_id, description, split, status "
-                                     "FROM partitions WHERE run_id = ?1"));
+                                     "SELECT partition_id, description, split, status, "
+                                     "config_fingerprint FROM partitions WHERE run_id = ?1"));
     ARROW_RETURN_NOT_OK(select.Bind(run_id));
     while (true) {
       ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
       if (!row) break;
-      existing.emplace(select.Text(0),
-                       Existing{select.Text(1), select.Text(2), select.Text(3)});
+      existing.emplace(select.Text(0), Existing{select.Text(1), select.Text(2),
+                                                select.Text(3), select.Text(4)});
     }
   }
 
@@ -517,7 +529,8 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
 UPDATE partitions SET ordinal = ?3, description = ?4, expected_rows = ?5,
   status = 'pending', rows_read = 0, rows_written = 0, rows_dropped = 0,
   rows_quarantined = 0, bytes_written = 0, seconds = 0, error = NULL,
-  manifests_json = NULL, updated_at = ?6, split = ?7, owner = NULL
+  manifests_json = NULL, updated_at = ?6, split = ?7, owner = NULL,
+  config_fingerprint = ?8
 WHERE run_id = ?1 AND partition_id = ?2)sql"));
   ARROW_ASSIGN_OR_RAISE(Statement insert,
                         db.Prepare("insert partition", kInsertPartition));
@@ -527,17 +540,22 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
     auto it = existing.find(spec.id);
     if (it == existing.end()) {
       ARROW_RETURN_NOT_OK(insert.Bind(run_id, spec.id, ordinal, spec.description,
-                                      ExpectedRows(spec), now, TextOrNull{spec.split}));
+                                      ExpectedRows(spec), now, TextOrNull{spec.split},
+                                      TextOrNull{fingerprint}));
       ARROW_RETURN_NOT_OK(insert.Run());
       continue;
     }
-    if (it->second.status == ToString(PartitionStatus::kCommitted) &&
-        it->second.description == spec.description && it->second.split == spec.split) {
+    const Existing& old = it->second;
+    const bool committed = old.status == ToString(PartitionStatus::kCommitted);
+    const bool same_bounds = old.description == spec.description && old.split == spec.split;
+    if (committed && same_bounds && old.fingerprint == fingerprint) {
       ARROW_RETURN_NOT_OK(keep.Bind(run_id, spec.id, ordinal, ExpectedRows(spec)));
       ARROW_RETURN_NOT_OK(keep.Run());
     } else {
+      if (committed && same_bounds) ++*changed;
       ARROW_RETURN_NOT_OK(reset.Bind(run_id, spec.id, ordinal, spec.description,
-                                     ExpectedRows(spec), now, TextOrNull{spec.split}));
+                                     ExpectedRows(spec), now, TextOrNull{spec.split},
+                                     TextOrNull{fingerprint}));
       ARROW_RETURN_NOT_OK(reset.Run());
     }
     existing.erase(it);
@@ -784,12 +802,14 @@ ORDER BY run_id DESC LIMIT 1)sql"));
 
     int64_t run_id = 0;
     bool joined = false;
+    int64_t changed = 0;
     if (unfinished && !options.restart) {
       run_id = *unfinished;
       ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
       live.erase(worker);  // an earlier Run() of this same process is over
       if (!live.empty()) {
-        ARROW_ASSIGN_OR_RAISE(std::string difference, PlanDifference(db, run_id, plan));
+        ARROW_ASSIGN_OR_RAISE(std::string difference,
+                              PlanDifference(db, run_id, plan, options.fingerprint));
         if (!difference.empty()) {
           return arrow::Status::Invalid(
               "cannot join run ", run_id, " of pipeline ", pipeline, ", instance ",
@@ -800,7 +820,7 @@ ORDER BY run_id DESC LIMIT 1)sql"));
         joined = true;
       } else {
         ARROW_RETURN_NOT_OK(MarkLostWorkers(db, run_id, {}, now));
-        ARROW_RETURN_NOT_OK(ResumeRun(db, run_id, plan, now));
+        ARROW_RETURN_NOT_OK(ResumeRun(db, run_id, plan, options.fingerprint, now, &changed));
       }
     } else {
       ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert run", R"sql(
@@ -809,7 +829,7 @@ VALUES (?1, ?2, 'running', ?3))sql"));
       ARROW_RETURN_NOT_OK(insert.Bind(pipeline, instance_id, now));
       ARROW_RETURN_NOT_OK(insert.Run());
       run_id = db.LastInsertRowid();
-      ARROW_RETURN_NOT_OK(InsertPartitions(db, run_id, plan, now));
+      ARROW_RETURN_NOT_OK(InsertPartitions(db, run_id, plan, options.fingerprint, now));
       if (unfinished) ARROW_RETURN_NOT_OK(SupersedeRun(db, *unfinished, run_id, now));
     }
     ARROW_RETURN_NOT_OK(ActivateWorker(db, run_id, worker, now, lease_end));
@@ -820,6 +840,7 @@ VALUES (?1, ?2, 'running', ?3))sql"));
     result = std::move(*run);
     result.resumed = unfinished && !options.restart && !joined;
     result.joined = joined;
+    result.partitions_changed = changed;
     return arrow::Status::OK();
   }));
   return result;

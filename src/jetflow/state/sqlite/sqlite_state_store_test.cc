@@ -577,8 +577,8 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
       reader.Query("SELECT version, description FROM schema_version"),
       ElementsAre("1|runs, partitions, attempts, watermarks",
                   "2|per-rule counts of partitions (partition_rules)",
-                  "3|workers and their leases, partition claims and splits (several "
-                  "processes on one run)"));
+                  "3|workers and their leases, partition claims, splits and config "
+                  "fingerprints"));
 }
 
 TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {

@@ -1,8 +1,9 @@
--- workers and their leases, partition claims and splits (several processes on one run)
+-- workers and their leases, partition claims, splits and config fingerprints
 ALTER TABLE runs ADD COLUMN finisher TEXT;
 
 ALTER TABLE partitions ADD COLUMN split TEXT;
 ALTER TABLE partitions ADD COLUMN owner TEXT;
+ALTER TABLE partitions ADD COLUMN config_fingerprint TEXT;
 
 ALTER TABLE attempts ADD COLUMN worker TEXT;
 
