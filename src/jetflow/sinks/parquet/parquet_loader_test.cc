@@ -29,6 +29,7 @@
 #include "jetflow/core/error.h"
 #include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
+#include "jetflow/sinks/parquet/rename_committer.h"
 #include "jetflow/testing/batch_from_json.h"
 
 namespace jetflow {
@@ -145,8 +146,13 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
   options.fsync = false;
   auto loader = Loader(options, schema);
   ASSERT_NE(loader, nullptr);
-  EXPECT_FALSE(loader->lake().fsync());
-  EXPECT_TRUE(Loader(Options(), schema)->lake().fsync());
+  const auto* lazy = dynamic_cast<const RenameCommitter*>(&loader->committer());
+  ASSERT_NE(lazy, nullptr);
+  EXPECT_FALSE(lazy->fsync());
+  auto durable_loader = Loader(Options(), schema);
+  const auto* durable = dynamic_cast<const RenameCommitter*>(&durable_loader->committer());
+  ASSERT_NE(durable, nullptr);
+  EXPECT_TRUE(durable->fsync());
   ASSERT_OK(loader->BeginRun(Run()));
   ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
@@ -158,8 +164,10 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
 
 TEST_F(ParquetLoaderTest, LakeSyncsOnlyWithFsync) {
   const std::string missing = (dir_ / "no-such-file").string();
-  ASSERT_OK_AND_ASSIGN(auto durable, LakeDirectory::Open(root_.string()));
-  ASSERT_OK_AND_ASSIGN(auto lazy, LakeDirectory::Open(root_.string(), /*fsync=*/false));
+  auto local = std::make_shared<arrow::fs::LocalFileSystem>();
+  auto durable = RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {});
+  auto lazy = RenameCommitter::Make(local, LakeLayout(root_.string(), "part"),
+                                    {/*fsync=*/false});
   // fsync opens the file: a missing one fails only when the lake really syncs.
   EXPECT_TRUE(durable->Sync(missing).IsIOError());
   EXPECT_TRUE(lazy->Sync(missing).ok());
