@@ -260,7 +260,8 @@ FaultInjectingFileSystem::OpenInputFile(const std::string& path) {
 
 arrow::Result<std::shared_ptr<arrow::io::OutputStream>>
 FaultInjectingFileSystem::OpenOutputStream(
-    const std::string& path, const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) {
+    const std::string& path,
+    const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) {
   ARROW_RETURN_NOT_OK(state_->Check(FileSystemOperation::kOpenOutputStream, path));
   ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenOutputStream(path, metadata));
   return std::make_shared<FaultInjectingOutputStream>(std::move(stream), path, state_);
@@ -268,7 +269,8 @@ FaultInjectingFileSystem::OpenOutputStream(
 
 arrow::Result<std::shared_ptr<arrow::io::OutputStream>>
 FaultInjectingFileSystem::OpenAppendStream(
-    const std::string& path, const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) {
+    const std::string& path,
+    const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) {
   ARROW_RETURN_NOT_OK(state_->Check(FileSystemOperation::kOpenAppendStream, path));
   ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenAppendStream(path, metadata));
   return std::make_shared<FaultInjectingOutputStream>(std::move(stream), path, state_);

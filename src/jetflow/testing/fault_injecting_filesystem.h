@@ -15,9 +15,9 @@
 //   }
 //
 // Two kinds of fault:
-//   - kTransient: only the chosen call fails, with an IOError "injected fault: <operation>
-//     '<path>'", without reaching the base filesystem; later calls go through. A dropped
-//     connection, a throttled request.
+//   - kTransient: only the chosen call fails, with an IOError
+//     "injected fault: <operation> '<path>'", without reaching the base filesystem; later
+//     calls go through. A dropped connection, a throttled request.
 //   - kCrash: the chosen call and every later call, of every operation and on every
 //     stream opened through this filesystem, fail without reaching the base filesystem,
 //     as if the process had died at that call. The base filesystem then holds what a kill

@@ -1,8 +1,9 @@
-// Committer: the filesystem side of the Parquet loader's commit protocol (docs/semantics.md,
-// docs/parquet-loader.md). The loader decides what goes into a partition (files, their
-// checks, the manifest's content); a Committer decides how that becomes visible to readers
-// of the lake, atomically and durably, and how a dead attempt's leftovers are found and
-// removed. Where things live is the LakeLayout's business (lake_layout.h).
+// Committer: the filesystem side of the Parquet loader's commit protocol
+// (docs/semantics.md, docs/parquet-loader.md). The loader decides what goes into a
+// partition (files, their checks, the manifest's content); a Committer decides how that
+// becomes visible to readers of the lake, atomically and durably, and how a dead
+// attempt's leftovers are found and removed. Where things live is the LakeLayout's
+// business (lake_layout.h).
 //
 // Per partition attempt, from one thread:
 //   attempt = PrepareAttempt(run, partition, N);
@@ -21,9 +22,10 @@
 //   writing files        the old partition                partial files in staging
 //   Publish, before the  the old partition                a complete staged attempt
 //     switch
-//   Publish, the switch  old or new, whole: never a mix,  the old partition or the new
-//                        never neither (but see the       one (the other in staging or
-//                        move-aside fallback below)       trash)
+//   Publish, the switch  old or new, whole: never a mix   the old partition or the new
+//                        (RenameCommitter's move-aside:   one, the other in staging or
+//                        briefly neither)                 trash (move-aside: possibly
+//                                                         neither, the old one in trash)
 //   Publish returned OK  the new partition, durable       the new partition
 //   Abort                the old partition                part of the staged attempt
 //   BeginRun             published partitions, no         part of the cleanup (BeginRun
@@ -32,12 +34,14 @@
 //                        ones disappear; _SUCCESS last    _SUCCESS unless every write
 //                                                         before it is done
 //
-// BeginRun removes everything under the run instance's staging and trash locations:
-// staged attempts that never published, old output that a switch left behind, attempts
-// of writers that crashed mid-abort. Nothing else belongs to a dead attempt: published
-// partitions stay (a resumed run keeps the committed ones and redoes the rest, and
-// Publish replaces a partition whole), and partitions that left the plan are removed by
-// FinishRun. Leftovers of other run instances are left alone.
+// BeginRun first puts back a partition that a switch cut in the middle left outside its
+// place (RenameCommitter's move-aside), then removes everything under the run instance's
+// staging and trash locations: staged attempts that never published, old output that a
+// switch left behind, attempts of writers that crashed mid-abort. After it, readers see
+// each partition's last published output. Nothing else belongs to a dead attempt:
+// published partitions stay (a resumed run keeps the committed ones and redoes the rest,
+// and Publish replaces a partition whole), and partitions that left the plan are removed
+// by FinishRun. Leftovers of other run instances are left alone.
 //
 // Threading: PrepareAttempt, the staged-file calls, Publish and Abort are called
 // concurrently for different partitions (never for the same partition at once);
@@ -80,8 +84,8 @@
 //   - cleanup: BeginRun aborts the run instance's uncompleted multipart uploads (or
 //     deletes its "_"-prefixed staging objects) and deletes, under each partition prefix,
 //     objects its manifest does not list (left by a Publish that died between its first
-//     copy and its last delete); Abort aborts the attempt's uploads; FinishRun deletes the
-//     prefixes of partitions that left the plan and then writes the run manifest and
+//     copy and its last delete); Abort aborts the attempt's uploads; FinishRun deletes
+//     the prefixes of partitions that left the plan and then writes the run manifest and
 //     _SUCCESS as RenameCommitter does. Nothing needs fsync: a completed PUT is durable.
 // ParquetLoader chooses the committer from the filesystem (ChooseCommitter in
 // parquet_loader.cc); that is where it will be plugged in.
@@ -171,7 +175,8 @@ class Committer {
   // --- Helpers for the above. ---
 
   /// Writes a whole small file and makes it durable.
-  virtual arrow::Status WriteFile(const std::string& path, const std::string& content) = 0;
+  virtual arrow::Status WriteFile(const std::string& path,
+                                  const std::string& content) = 0;
   /// `status` (from an operation on `path`, e.g. a write into a staged file) with the
   /// path added and, where failures are transient, marked retryable.
   virtual arrow::Status IoFailure(const arrow::Status& status,

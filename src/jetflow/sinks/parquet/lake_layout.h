@@ -1,6 +1,6 @@
-// LakeLayout: where everything of a Hive-style Parquet lake lives under its root. Pure path
-// arithmetic: no filesystem, no I/O; every path uses '/' and is absolute in the lake's
-// filesystem (Relative() strips the root).
+// LakeLayout: where everything of a Hive-style Parquet lake lives under its root. Pure
+// path arithmetic: no filesystem, no I/O; every path uses '/' and is absolute in the
+// lake's filesystem (Relative() strips the root).
 //
 //   <root>/<run.key>=<run.value>/<partition_column>=<partition.id>/part-00000.parquet
 //   <root>/<run.key>=<run.value>/<partition_column>=<partition.id>/_jetflow_manifest.json

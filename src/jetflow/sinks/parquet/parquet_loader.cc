@@ -20,8 +20,8 @@
 
 #include "jetflow/core/error.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
-#include "jetflow/sinks/parquet/rename_committer.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
+#include "jetflow/sinks/parquet/rename_committer.h"
 
 namespace jetflow {
 
@@ -428,9 +428,9 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   if (filesystem == nullptr) {
     ARROW_ASSIGN_OR_RAISE(filesystem, OpenFilesystem(options.path, &root));
   }
-  auto committer = ChooseCommitter(std::move(filesystem),
-                                   LakeLayout(std::move(root), options.partition_column),
-                                   options);
+  auto committer =
+      ChooseCommitter(std::move(filesystem),
+                      LakeLayout(std::move(root), options.partition_column), options);
   return std::unique_ptr<ParquetLoader>(
       new ParquetLoader(std::move(options), std::move(committer)));
 }
@@ -709,10 +709,10 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
 
   // Checks that every partition is in place, removes stale ones, then writes the run
   // manifest and _SUCCESS.
-  arrow::Status status = committer_->FinishRun(
-      run.run, partition_ids,
-      json.dump(2, ' ', /*ensure_ascii=*/false,
-                nlohmann::ordered_json::error_handler_t::replace));
+  arrow::Status status =
+      committer_->FinishRun(run.run, partition_ids,
+                            json.dump(2, ' ', /*ensure_ascii=*/false,
+                                      nlohmann::ordered_json::error_handler_t::replace));
   if (status.ok()) return status;
   return arrow::Status(status.code(), prefix + status.message(), status.detail());
 }

@@ -144,14 +144,16 @@ class ParquetLoader : public Loader {
   /// column that is unknown or of a type that cannot be a directory name.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
-  /// Removes the run's completion marker and leftovers of dead attempts. Fails with
-  /// IOError naming the root if it cannot be written, and with Invalid (before touching
-  /// anything) if a partition_by column is named like the run instance key.
+  /// Committer::BeginRun: cleans up after dead attempts and removes the run's completion
+  /// marker. Fails with IOError naming the root if it cannot be written, and with Invalid
+  /// (before touching anything) if a partition_by column is named like the run instance
+  /// key.
   arrow::Status BeginRun(const RunContext& run) override;
   /// REQUIRES: Bind() succeeded.
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) override;
-  /// Removes partition directories not in `partitions`, writes `_jetflow_run.json`, then
+  /// Builds `_jetflow_run.json` from `partitions`; Committer::FinishRun checks they are
+  /// all published, removes partition directories not among them, writes it, then
   /// `_SUCCESS`.
   arrow::Status FinishRun(const RunContext& run,
                           const std::vector<PartitionManifest>& partitions) override;

@@ -150,7 +150,8 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
   ASSERT_NE(lazy, nullptr);
   EXPECT_FALSE(lazy->fsync());
   auto durable_loader = Loader(Options(), schema);
-  const auto* durable = dynamic_cast<const RenameCommitter*>(&durable_loader->committer());
+  const auto* durable =
+      dynamic_cast<const RenameCommitter*>(&durable_loader->committer());
   ASSERT_NE(durable, nullptr);
   EXPECT_TRUE(durable->fsync());
   ASSERT_OK(loader->BeginRun(Run()));
@@ -166,8 +167,8 @@ TEST_F(ParquetLoaderTest, LakeSyncsOnlyWithFsync) {
   const std::string missing = (dir_ / "no-such-file").string();
   auto local = std::make_shared<arrow::fs::LocalFileSystem>();
   auto durable = RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {});
-  auto lazy = RenameCommitter::Make(local, LakeLayout(root_.string(), "part"),
-                                    {/*fsync=*/false});
+  auto lazy =
+      RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {/*fsync=*/false});
   // fsync opens the file: a missing one fails only when the lake really syncs.
   EXPECT_TRUE(durable->Sync(missing).IsIOError());
   EXPECT_TRUE(lazy->Sync(missing).ok());

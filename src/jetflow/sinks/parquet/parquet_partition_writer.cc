@@ -75,9 +75,8 @@ arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::O
   if (!attempt.ok()) {
     return AddContext(attempt.status(), "partition '" + context.partition.id + "'");
   }
-  return std::unique_ptr<ParquetPartitionWriter>(
-      new ParquetPartitionWriter(std::move(settings), context, *std::move(attempt),
-                                 std::move(splitter), encoding));
+  return std::unique_ptr<ParquetPartitionWriter>(new ParquetPartitionWriter(
+      std::move(settings), context, *std::move(attempt), std::move(splitter), encoding));
 }
 
 ParquetPartitionWriter::~ParquetPartitionWriter() {
@@ -228,7 +227,7 @@ arrow::Status ParquetPartitionWriter::WriteRows(
       if (sequence.row_group_complete) {
         JETFLOW_RETURN_NOT_OK_CTX(
             settings_->committer->IoFailure(sequence.writer->NewBufferedRowGroup(),
-                                       sequence.path),
+                                            sequence.path),
             Where(sequence.path));
         sequence.row_group_complete = false;
         ++sequence.row_groups_written;
@@ -237,7 +236,7 @@ arrow::Status ParquetPartitionWriter::WriteRows(
       }
       JETFLOW_RETURN_NOT_OK_CTX(
           settings_->committer->IoFailure(sequence.writer->WriteRecordBatch(*slice),
-                                     sequence.path),
+                                          sequence.path),
           Where(sequence.path));
     }
     sequence.rows += take;
@@ -346,11 +345,11 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
     ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
   }
   const std::string name = DataFileName(sequence.next_index);
-  sequence.path = LakeLayout::Join(
-      sequence.directory.empty()
-          ? attempt_.staging_dir
-          : LakeLayout::Join(attempt_.staging_dir, sequence.directory),
-      name);
+  sequence.path =
+      LakeLayout::Join(sequence.directory.empty()
+                           ? attempt_.staging_dir
+                           : LakeLayout::Join(attempt_.staging_dir, sequence.directory),
+                       name);
   auto file = settings_->committer->OpenStagedOutput(sequence.path);
   if (!file.ok()) return AddContext(file.status(), Where(sequence.path));
   // Parquet writes each page header and page separately: coalesce the small writes.

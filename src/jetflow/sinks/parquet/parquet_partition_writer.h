@@ -40,9 +40,9 @@
 
 #include "jetflow/core/loader.h"
 #include "jetflow/core/recycling_memory_pool.h"
+#include "jetflow/sinks/parquet/committer.h"
 #include "jetflow/sinks/parquet/file_digest.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
-#include "jetflow/sinks/parquet/committer.h"
 
 namespace jetflow {
 
@@ -227,7 +227,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
   std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
-  std::list<FileSequence*> open_;      // sequences with an open file, least recent first
+  std::list<FileSequence*> open_;  // sequences with an open file, least recent first
 
   std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;

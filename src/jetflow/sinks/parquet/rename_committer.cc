@@ -201,8 +201,7 @@ arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
   const std::set<std::string> planned(partition_ids.begin(), partition_ids.end());
   for (const std::string& id : planned) {
     const std::string dir = layout_.PartitionDir(run, id);
-    ARROW_ASSIGN_OR_RAISE(bool committed,
-                          Exists(LakeLayout::PartitionManifestPath(dir)));
+    ARROW_ASSIGN_OR_RAISE(bool committed, Exists(LakeLayout::PartitionManifestPath(dir)));
     if (!committed) {
       return arrow::Status::Invalid("partition '", id, "' has no committed output at '",
                                     dir, "'");
@@ -235,7 +234,7 @@ arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
   return Sync(run_dir);
 }
 
-// --- Per partition attempt ---------------------------------------------------------------
+// --- Per partition attempt -------------------------------------------------------------
 
 arrow::Result<StagedAttempt> RenameCommitter::PrepareAttempt(
     const RunInstance& run, const std::string& partition_id, int attempt) {
@@ -354,8 +353,8 @@ arrow::Status RenameCommitter::MoveAside(const std::string& staged,
     arrow::Status restored = filesystem_->Move(trash, final);
     if (!restored.ok()) {
       return IoFailure(
-          AddContext(moved, "the previous output could not be moved back from '" +
-                                trash + "' either (" + restored.ToString() +
+          AddContext(moved, "the previous output could not be moved back from '" + trash +
+                                "' either (" + restored.ToString() +
                                 "); the next run of the instance moves it back"),
           final);
     }

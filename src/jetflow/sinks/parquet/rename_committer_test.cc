@@ -1,7 +1,7 @@
 // RenameCommitter alone, on the local disk through a FaultInjectingFileSystem: a failure
-// (or a crash) at every filesystem call of each step of the protocol must leave the old or
-// the new partition visible, never a mix, never neither, and the next BeginRun must clean
-// up what was left so that the run then completes like a clean one.
+// (or a crash) at every filesystem call of each step of the protocol must leave the old
+// or the new partition visible, never a mix, never neither, and the next BeginRun must
+// clean up what was left so that the run then completes like a clean one.
 //
 // Each test runs in two modes: "local" (the wrapper reports the local filesystem: fsync,
 // renameat2 exchange) and "portable" (it reports another type: the move-aside switch that
@@ -113,7 +113,8 @@ class RenameCommitterTest : public parquet_test::LakeTest,
         ARROW_RETURN_NOT_OK(committer_->CreateStagedDir(LakeLayout::Parent(full)));
       }
       ARROW_ASSIGN_OR_RAISE(auto stream, committer_->OpenStagedOutput(full));
-      ARROW_RETURN_NOT_OK(stream->Write(bytes.data(), static_cast<int64_t>(bytes.size())));
+      ARROW_RETURN_NOT_OK(
+          stream->Write(bytes.data(), static_cast<int64_t>(bytes.size())));
       ARROW_RETURN_NOT_OK(stream->Close());
       committer_->StartWriteBack(full);
     }
@@ -277,7 +278,7 @@ class RenameCommitterTest : public parquet_test::LakeTest,
 INSTANTIATE_TEST_SUITE_P(Modes, RenameCommitterTest,
                          ::testing::Values(Mode::kLocal, Mode::kPortable), ModeName);
 
-// --- The protocol without faults --------------------------------------------------------
+// --- The protocol without faults ------------------------------------------------------
 
 TEST_P(RenameCommitterTest, ChoosesLocalBehaviourFromTheFilesystemType) {
   EXPECT_EQ(committer_->is_local(), !portable());
@@ -289,8 +290,8 @@ TEST_P(RenameCommitterTest, ChoosesLocalBehaviourFromTheFilesystemType) {
       committer_->IoFailure(arrow::Status::IOError("disk gone"), "/some/path");
   EXPECT_THAT(failure.message(), HasSubstr("/some/path"));
   EXPECT_EQ(IsRetryable(failure), portable());
-  EXPECT_FALSE(IsRetryable(
-      committer_->IoFailure(arrow::Status::Invalid("bad"), "/some/path")));
+  EXPECT_FALSE(
+      IsRetryable(committer_->IoFailure(arrow::Status::Invalid("bad"), "/some/path")));
 }
 
 TEST_P(RenameCommitterTest, PublishesAttemptsAndFinishesTheRun) {
@@ -362,7 +363,7 @@ TEST_P(RenameCommitterTest, BeginRunMovesBackAPartitionAMoveAsideLeftInTheTrash)
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_jetflow_run.json"));
 }
 
-// --- A failure at every call --------------------------------------------------------------
+// --- A failure at every call ----------------------------------------------------------
 
 TEST_P(RenameCommitterTest, FailureWhileReplacingLeavesTheOldOrTheNewPartition) {
   CheckEveryCall(FaultKind::kTransient, /*replace=*/true, /*lookups=*/true);
@@ -395,7 +396,8 @@ TEST_P(RenameCommitterTest, FailedBeginRunIsRepeatedAndCleansUp) {
       ASSERT_OK(committer_->FinishRun(Run(), {"p0", "p2"}, "{}"));
       // Leftovers: a dead attempt, and p2 moved aside by a switch that died.
       fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1");
-      std::ofstream(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1/part-00000.parquet")
+      std::ofstream(root_ /
+                    "_jetflow_staging/dt=2026-11-25/p1/attempt-1/part-00000.parquet")
           << "x";
       fs::create_directories(root_ / "_jetflow_trash/dt=2026-11-25/p2");
       fs::rename(root_ / "dt=2026-11-25/part=p2",
@@ -411,8 +413,9 @@ TEST_P(RenameCommitterTest, FailedBeginRunIsRepeatedAndCleansUp) {
         EXPECT_FALSE(status.ok()) << filesystem_->failed_call();
         EXPECT_EQ(Visible("p0"), Published("p0", OldFiles()));
         // p2 is back, or still waits in the trash: never lost.
-        EXPECT_TRUE(Visible("p2") == Published("p2", OldFiles()) ||
-                    fs::exists(root_ / "_jetflow_trash/dt=2026-11-25/p2/attempt-2-1-2-3"));
+        EXPECT_TRUE(
+            Visible("p2") == Published("p2", OldFiles()) ||
+            fs::exists(root_ / "_jetflow_trash/dt=2026-11-25/p2/attempt-2-1-2-3"));
         ASSERT_OK(committer_->BeginRun(Run()));
       }
       ExpectNoLeftovers();
