@@ -31,6 +31,7 @@
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 #include "jetflow/sinks/parquet/rename_committer.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/fault_injecting_filesystem.h"
 
 namespace jetflow {
 namespace {
@@ -1170,6 +1171,34 @@ TEST_F(ParquetLoaderTest, FileThatIsNotWhatWasWrittenIsNotPublished) {
               HasSubstr("file check failed: the file holds"));
   EXPECT_THAT(manifest.status().message(), HasSubstr("part-00000.parquet"));
   EXPECT_FALSE(fs::exists(root_ / kP0)) << "a partition with a bad file was published";
+}
+
+// The loader goes through its committer: a publish that fails (here: the manifest cannot
+// be written) keeps the previous output of the partition, whole.
+TEST_F(ParquetLoaderTest, FailedPublishKeepsThePreviousPartition) {
+  auto filesystem = std::make_shared<testing::FaultInjectingFileSystem>(
+      std::make_shared<arrow::fs::LocalFileSystem>());
+  auto schema = OrdersSchema();
+  auto loader = OrdersLoaderOn(filesystem);
+  auto first = Batch(schema, R"([{"id": 1, "name": "a"}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
+  // The second attempt's data file is its first output stream, the manifest the next.
+  filesystem->FailCall(testing::FileSystemOperation::kOpenOutputStream, 2);
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
+  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
+  auto committed = writer->Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(filesystem->fault_injected());
+  EXPECT_THAT(committed.status().message(),
+              HasSubstr("injected fault: OpenOutputStream"));
+  EXPECT_THAT(committed.status().message(), HasSubstr("_jetflow_manifest.json"));
+  EXPECT_THAT(committed.status().message(), HasSubstr("publishing partition 'p0'"));
+  ASSERT_OK(writer->Abort());
+  EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
+                                   std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(
+      testing::DiffBatches(*first, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
 }
 
 // --- Options

@@ -69,7 +69,7 @@ arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::O
   if (settings->hive != nullptr) {
     ARROW_ASSIGN_OR_RAISE(splitter, HiveBatchSplitter::Make(settings->hive));
   }
-  // (A directory left by a killed process with the same attempt number is garbage.)
+  // Also removes a directory a killed process left with the same attempt number.
   auto attempt = settings->committer->PrepareAttempt(context.run, context.partition.id,
                                                      context.attempt);
   if (!attempt.ok()) {
