@@ -63,7 +63,8 @@
 // A manifest committer for object stores (S3, GCS, Azure without a hierarchical
 // namespace) is not written yet. Object stores have no directory rename (Arrow's S3 and
 // GCS filesystems refuse to move a directory, so RenameCommitter fails there at the
-// first Publish, having published nothing), but a single object PUT is atomic. It will:
+// first Publish, having published nothing; jetflow does not even load Arrow's S3 module,
+// so "s3://" paths are refused at plan time), but a single object PUT is atomic. It will:
 //   - stage: either write data files under a "_"-prefixed location (readers skip it) and
 //     copy them to their final keys at Publish (server-side copies), or write them at
 //     their final keys as multipart uploads whose completion is deferred to Publish (an

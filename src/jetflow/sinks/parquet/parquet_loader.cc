@@ -364,9 +364,9 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenFilesystem(
 
 // How partitions of a lake on `filesystem` become visible. Every filesystem Arrow opens
 // today gets the rename protocol: with the local filesystem's fsync and atomic exchange,
-// elsewhere moving the old directory aside. On object stores (S3, GCS) Arrow refuses to
-// move a directory, so the first Publish fails there, having published nothing; a
-// manifest committer for them (committer.h) will be chosen here.
+// elsewhere moving the old directory aside. On object stores (GCS; S3 is not even loaded)
+// Arrow refuses to move a directory, so the first Publish fails there, having published
+// nothing; a manifest committer for them (committer.h) will be chosen here.
 std::shared_ptr<Committer> ChooseCommitter(
     std::shared_ptr<arrow::fs::FileSystem> filesystem, LakeLayout layout,
     const ParquetLoader::Options& options) {
