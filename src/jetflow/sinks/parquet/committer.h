@@ -76,7 +76,12 @@
 //     then write the partition manifest (_jetflow_manifest.json) LAST, in one PUT: the
 //     manifest is the commit point. Then delete the objects under the prefix that the new
 //     manifest does not list (files of the old attempt that the new one did not
-//     overwrite). With deterministic file names most objects are overwritten in place.
+//     overwrite). With today's deterministic file names, new files overwrite old ones in
+//     place, so a Publish cut short leaves objects that the old manifest lists but whose
+//     bytes are new: the committer must then treat the partition as not published (its
+//     checksums no longer match) until it is redone — or give each attempt's files
+//     attempt-unique names and let the manifest pick them. That choice is the
+//     object-store issue's.
 //   - what listers may see: readers that list the prefix (Spark, DuckDB, pyarrow
 //     datasets) can see a mix of old and new files while a partition is published, and
 //     new files before the manifest that commits them; only readers that go through the
@@ -85,7 +90,9 @@
 //   - cleanup: BeginRun aborts the run instance's uncompleted multipart uploads (or
 //     deletes its "_"-prefixed staging objects) and deletes, under each partition prefix,
 //     objects its manifest does not list (left by a Publish that died between its first
-//     copy and its last delete); Abort aborts the attempt's uploads; FinishRun deletes
+//     copy and its manifest, or before its last delete); a partition whose objects do not
+//     match its manifest is redone by the resumed run (it was not recorded committed).
+//     Abort aborts the attempt's uploads; FinishRun deletes
 //     the prefixes of partitions that left the plan and then writes the run manifest and
 //     _SUCCESS as RenameCommitter does. Nothing needs fsync: a completed PUT is durable.
 // ParquetLoader chooses the committer from the filesystem (ChooseCommitter in
