@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -22,8 +23,8 @@
 #include "jetflow/core/manifest.h"
 #include "jetflow/core/type_name.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
-#include "jetflow/sinks/parquet/lake_directory.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
+#include "jetflow/sinks/parquet/rename_committer.h"
 
 namespace jetflow {
 
@@ -338,8 +339,49 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
 // ---------------------------------------------------------------------------------------
 // Loader
 
-ParquetLoader::ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake)
-    : options_(std::move(options)), lake_(std::move(lake)) {}
+namespace {
+
+// The filesystem of `path` (a local path, absolute or relative to the working directory,
+// or a URI that arrow::fs::FileSystemFromUriOrPath understands) and, in `root`, the path
+// in it.
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenFilesystem(
+    const std::string& path, std::string* root) {
+  std::string location = path;
+  if (path.find("://") == std::string::npos &&
+      !std::filesystem::path(path).is_absolute()) {
+    std::error_code error;
+    auto absolute = std::filesystem::absolute(path, error);
+    if (error) {
+      return arrow::Status::IOError("parquet loader: cannot resolve path '", path,
+                                    "': ", error.message());
+    }
+    location = absolute.lexically_normal().string();
+  }
+  auto filesystem = arrow::fs::FileSystemFromUriOrPath(location, root);
+  if (!filesystem.ok()) {
+    return arrow::Status::Invalid("parquet loader: cannot open output path '", path,
+                                  "': ", filesystem.status().message());
+  }
+  return filesystem;
+}
+
+// How partitions of a lake on `filesystem` become visible. Every filesystem Arrow opens
+// today gets the rename protocol: with the local filesystem's fsync and atomic exchange,
+// elsewhere moving the old directory aside. On object stores (GCS; S3 is not even loaded)
+// Arrow refuses to move a directory, so the first Publish fails there, having published
+// nothing; a manifest committer for them (committer.h) will be chosen here.
+std::shared_ptr<Committer> ChooseCommitter(
+    std::shared_ptr<arrow::fs::FileSystem> filesystem, LakeLayout layout,
+    const ParquetLoader::Options& options) {
+  RenameCommitter::Options rename;
+  rename.fsync = options.fsync;
+  return RenameCommitter::Make(std::move(filesystem), std::move(layout), rename);
+}
+
+}  // namespace
+
+ParquetLoader::ParquetLoader(Options options, std::shared_ptr<Committer> committer)
+    : options_(std::move(options)), committer_(std::move(committer)) {}
 
 ParquetLoader::~ParquetLoader() = default;
 
@@ -384,14 +426,16 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
     return arrow::Status::Invalid("invalid options for parquet loader '", options.name,
                                   "':", JoinLines(problems, "  "));
   }
-  std::shared_ptr<LakeDirectory> lake;
-  if (options.filesystem != nullptr) {
-    lake = LakeDirectory::Make(options.filesystem, options.path, options.fsync);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(lake, LakeDirectory::Open(options.path, options.fsync));
+  std::shared_ptr<arrow::fs::FileSystem> filesystem = options.filesystem;
+  std::string root = options.path;
+  if (filesystem == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(filesystem, OpenFilesystem(options.path, &root));
   }
+  auto committer =
+      ChooseCommitter(std::move(filesystem),
+                      LakeLayout(std::move(root), options.partition_column), options);
   return std::unique_ptr<ParquetLoader>(
-      new ParquetLoader(std::move(options), std::move(lake)));
+      new ParquetLoader(std::move(options), std::move(committer)));
 }
 
 arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::BindDeclared(
@@ -470,9 +514,8 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   }
 
   auto settings = std::make_shared<ParquetWriteSettings>();
-  settings->lake = lake_;
+  settings->committer = committer_;
   settings->loader_name = options_.name;
-  settings->partition_column = options_.partition_column;
   settings->output_schema = output;
   settings->file_schema = file_schema;
   settings->schema_fingerprint = SchemaFingerprint(*file_schema);
@@ -563,25 +606,11 @@ arrow::Status ParquetLoader::CheckRunKey(const RunInstance& run) const {
 
 arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
   ARROW_RETURN_NOT_OK(CheckRunKey(run.run));
-  auto prepare = [&]() -> arrow::Status {
-    // Staging and trash leftovers of this run instance belong to dead attempts.
-    ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->StagingRunDir(run.run)));
-    ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->TrashRunDir(run.run)));
-    // Creating the staging directory doubles as the check that the root is writable.
-    ARROW_RETURN_NOT_OK(lake_->CreateDir(lake_->StagingRunDir(run.run)));
-    const std::string run_dir = lake_->RunDir(run.run);
-    // Readers waiting for _SUCCESS must not take the run instance as complete while it
-    // is being rewritten.
-    ARROW_RETURN_NOT_OK(lake_->DeleteFileIfExists(
-        LakeDirectory::Join(run_dir, LakeDirectory::kSuccessFile)));
-    return lake_->DeleteFileIfExists(
-        LakeDirectory::Join(run_dir, LakeDirectory::kRunManifestFile));
-  };
-  arrow::Status status = prepare();
+  arrow::Status status = committer_->BeginRun(run.run);
   if (status.ok()) return status;
   return arrow::Status(status.code(),
                        "parquet loader '" + options_.name + "': cannot prepare run '" +
-                           run.run.id() + "' in output root '" + lake_->display_root() +
+                           run.run.id() + "' in output root '" + options_.path +
                            "': " + status.message(),
                        status.detail());
 }
@@ -635,56 +664,16 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
                                   "': FinishRun before a successful Bind");
   }
   const std::string prefix = "parquet loader '" + options_.name + "': ";
-  const std::string run_dir = lake_->RunDir(run.run);
-
-  // Every partition of the plan must have its committed output in place.
   std::map<std::string, const PartitionManifest*> by_id;
+  std::vector<std::string> partition_ids;
   for (const auto& manifest : partitions) {
     if (!by_id.emplace(manifest.partition_id, &manifest).second) {
       return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
                                     "' appears twice in the run's manifests");
     }
-    const std::string dir =
-        lake_->PartitionDir(run.run, options_.partition_column, manifest.partition_id);
-    ARROW_ASSIGN_OR_RAISE(
-        bool committed,
-        lake_->Exists(LakeDirectory::Join(dir, LakeDirectory::kPartitionManifestFile)));
-    if (!committed) {
-      return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
-                                    "' has no committed output at '", dir, "'");
-    }
+    partition_ids.push_back(manifest.partition_id);
   }
 
-  // Hive-style directories that are not partitions of this plan are stale output of an
-  // earlier run with another plan (or another partition_column): readers would take them
-  // as data of this run instance.
-  arrow::fs::FileSelector selector;
-  selector.base_dir = run_dir;
-  selector.allow_not_found = true;
-  auto entries = lake_->filesystem()->GetFileInfo(selector);
-  if (!entries.ok()) return lake_->IoFailure(entries.status(), run_dir);
-  for (const auto& entry : *entries) {
-    const std::string name = entry.base_name();
-    if (!entry.IsDirectory() || name.empty() || name[0] == '_' || name[0] == '.' ||
-        name.find('=') == std::string::npos) {
-      continue;
-    }
-    const std::string key = options_.partition_column + "=";
-    if (name.compare(0, key.size(), key) == 0 && by_id.count(name.substr(key.size())))
-      continue;
-    spdlog::info("parquet loader '{}': removing stale partition directory '{}'",
-                 options_.name, entry.path());
-    JETFLOW_RETURN_NOT_OK_CTX(lake_->DeleteDirIfExists(entry.path()),
-                              "removing stale output");
-  }
-
-  ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->StagingRunDir(run.run)));
-  ARROW_RETURN_NOT_OK(lake_->DeleteDirIfExists(lake_->TrashRunDir(run.run)));
-  for (const char* dir : {LakeDirectory::kStagingDir, LakeDirectory::kTrashDir}) {
-    lake_->RemoveIfEmpty(LakeDirectory::Join(lake_->root(), dir));
-  }
-
-  // The run manifest, then _SUCCESS: a reader that sees the marker sees everything.
   auto describe = [](const arrow::FieldVector& fields) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& field : fields) {
@@ -720,14 +709,15 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
     json["partition_by"] = describe(settings_->hive->partition_fields());
   }
   json["partitions"] = std::move(partition_list);
-  ARROW_RETURN_NOT_OK(lake_->CreateDir(run_dir));
-  ARROW_RETURN_NOT_OK(
-      lake_->WriteFile(LakeDirectory::Join(run_dir, LakeDirectory::kRunManifestFile),
-                       json.dump(2, ' ', /*ensure_ascii=*/false,
-                                 nlohmann::ordered_json::error_handler_t::replace)));
-  ARROW_RETURN_NOT_OK(
-      lake_->WriteFile(LakeDirectory::Join(run_dir, LakeDirectory::kSuccessFile), ""));
-  return lake_->Sync(run_dir);
+
+  // Checks that every partition is in place, removes stale ones, then writes the run
+  // manifest and _SUCCESS.
+  arrow::Status status =
+      committer_->FinishRun(run.run, partition_ids,
+                            json.dump(2, ' ', /*ensure_ascii=*/false,
+                                      nlohmann::ordered_json::error_handler_t::replace));
+  if (status.ok()) return status;
+  return arrow::Status(status.code(), prefix + status.message(), status.detail());
 }
 
 void RegisterParquetLoader(ComponentRegistry& registry) {

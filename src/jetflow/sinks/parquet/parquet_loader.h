@@ -12,12 +12,12 @@
 //       part-00000.parquet
 //
 // Per partition attempt, files are written into a staging directory, their footers are
-// read back and checked, a manifest is written next to them, and the directory then
-// replaces the partition's previous output in one atomic rename. A re-run of a run
-// instance therefore replaces its output file for file; FinishRun removes partitions that
-// left the plan and writes `_jetflow_run.json` and finally `_SUCCESS`.
-// docs/parquet-loader.md describes the protocol and what a crash at each step leaves
-// behind.
+// read back and checked, and the Committer (committer.h; RenameCommitter for every
+// filesystem today) writes a manifest next to them and makes the directory replace the
+// partition's previous output in one atomic step. A re-run of a run instance therefore
+// replaces its output file for file; FinishRun removes partitions that left the plan and
+// writes `_jetflow_run.json` and finally `_SUCCESS`. docs/parquet-loader.md describes the
+// protocol and what a crash at each step leaves behind.
 //
 // The output schema is fixed at plan time (Bind): the declared `schema:` if given, else
 // the stream schema under the output profile (docs/type-mapping.md). Every batch is
@@ -74,8 +74,8 @@ class ParquetLoader : public Loader {
   struct Options {
     /// Name of the loader in the config; recorded in manifests.
     std::string name = "parquet";
-    /// Root of the lake: a local path or a URI (file://, s3://, ...). Publishing is
-    /// atomic only where directory renames are (local filesystems).
+    /// Root of the lake: a local path or a URI (file://, hdfs://, ...). Publishing needs
+    /// atomic directory renames (RenameCommitter): object stores are not supported yet.
     std::string path;
     OutputProfile profile = OutputProfile::kSpark;
     arrow::Compression::type compression = arrow::Compression::ZSTD;
@@ -114,7 +114,8 @@ class ParquetLoader : public Loader {
     /// stream schema under `profile`.
     std::shared_ptr<arrow::Schema> schema;
     ExtraColumns extra_columns = ExtraColumns::kError;
-    /// Test seam: when set, `path` is a path inside this filesystem.
+    /// Test seam: when set, `path` is a path inside this filesystem (the committer is
+    /// chosen from it as from a URI's).
     std::shared_ptr<arrow::fs::FileSystem> filesystem;
   };
 
@@ -143,14 +144,16 @@ class ParquetLoader : public Loader {
   /// column that is unknown or of a type that cannot be a directory name.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
-  /// Removes the run's completion marker and leftovers of dead attempts. Fails with
-  /// IOError naming the root if it cannot be written, and with Invalid (before touching
-  /// anything) if a partition_by column is named like the run instance key.
+  /// Committer::BeginRun: cleans up after dead attempts and removes the run's completion
+  /// marker. Fails with IOError naming the root if it cannot be written, and with Invalid
+  /// (before touching anything) if a partition_by column is named like the run instance
+  /// key.
   arrow::Status BeginRun(const RunContext& run) override;
   /// REQUIRES: Bind() succeeded.
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) override;
-  /// Removes partition directories not in `partitions`, writes `_jetflow_run.json`, then
+  /// Builds `_jetflow_run.json` from `partitions`; Committer::FinishRun checks they are
+  /// all published, removes partition directories not among them, writes it, then
   /// `_SUCCESS`.
   arrow::Status FinishRun(const RunContext& run,
                           const std::vector<PartitionManifest>& partitions) override;
@@ -160,11 +163,11 @@ class ParquetLoader : public Loader {
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
   /// The schema of data files: output_schema() without the partition_by columns.
   const std::shared_ptr<arrow::Schema>& file_schema() const { return file_schema_; }
-  /// The lake it writes to.
-  const LakeDirectory& lake() const { return *lake_; }
+  /// How it stages and publishes partitions (chosen from the filesystem of `path`).
+  const Committer& committer() const { return *committer_; }
 
  private:
-  ParquetLoader(Options options, std::shared_ptr<LakeDirectory> lake);
+  ParquetLoader(Options options, std::shared_ptr<Committer> committer);
 
   arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
       const arrow::Schema& input) const;
@@ -172,7 +175,7 @@ class ParquetLoader : public Loader {
   arrow::Status CheckRunKey(const RunInstance& run) const;
 
   Options options_;
-  std::shared_ptr<LakeDirectory> lake_;
+  std::shared_ptr<Committer> committer_;
   std::shared_ptr<arrow::Schema> output_schema_;          // set by Bind()
   std::shared_ptr<arrow::Schema> file_schema_;            // set by Bind()
   std::shared_ptr<const ParquetWriteSettings> settings_;  // set by Bind()

@@ -29,7 +29,9 @@
 #include "jetflow/core/error.h"
 #include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
+#include "jetflow/sinks/parquet/rename_committer.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/fault_injecting_filesystem.h"
 
 namespace jetflow {
 namespace {
@@ -145,8 +147,14 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
   options.fsync = false;
   auto loader = Loader(options, schema);
   ASSERT_NE(loader, nullptr);
-  EXPECT_FALSE(loader->lake().fsync());
-  EXPECT_TRUE(Loader(Options(), schema)->lake().fsync());
+  const auto* lazy = dynamic_cast<const RenameCommitter*>(&loader->committer());
+  ASSERT_NE(lazy, nullptr);
+  EXPECT_FALSE(lazy->fsync());
+  auto durable_loader = Loader(Options(), schema);
+  const auto* durable =
+      dynamic_cast<const RenameCommitter*>(&durable_loader->committer());
+  ASSERT_NE(durable, nullptr);
+  EXPECT_TRUE(durable->fsync());
   ASSERT_OK(loader->BeginRun(Run()));
   ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
@@ -158,8 +166,10 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
 
 TEST_F(ParquetLoaderTest, LakeSyncsOnlyWithFsync) {
   const std::string missing = (dir_ / "no-such-file").string();
-  ASSERT_OK_AND_ASSIGN(auto durable, LakeDirectory::Open(root_.string()));
-  ASSERT_OK_AND_ASSIGN(auto lazy, LakeDirectory::Open(root_.string(), /*fsync=*/false));
+  auto local = std::make_shared<arrow::fs::LocalFileSystem>();
+  auto durable = RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {});
+  auto lazy =
+      RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {/*fsync=*/false});
   // fsync opens the file: a missing one fails only when the lake really syncs.
   EXPECT_TRUE(durable->Sync(missing).IsIOError());
   EXPECT_TRUE(lazy->Sync(missing).ok());
@@ -1161,6 +1171,34 @@ TEST_F(ParquetLoaderTest, FileThatIsNotWhatWasWrittenIsNotPublished) {
               HasSubstr("file check failed: the file holds"));
   EXPECT_THAT(manifest.status().message(), HasSubstr("part-00000.parquet"));
   EXPECT_FALSE(fs::exists(root_ / kP0)) << "a partition with a bad file was published";
+}
+
+// The loader goes through its committer: a publish that fails (here: the manifest cannot
+// be written) keeps the previous output of the partition, whole.
+TEST_F(ParquetLoaderTest, FailedPublishKeepsThePreviousPartition) {
+  auto filesystem = std::make_shared<testing::FaultInjectingFileSystem>(
+      std::make_shared<arrow::fs::LocalFileSystem>());
+  auto schema = OrdersSchema();
+  auto loader = OrdersLoaderOn(filesystem);
+  auto first = Batch(schema, R"([{"id": 1, "name": "a"}])");
+  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
+  // The second attempt's data file is its first output stream, the manifest the next.
+  filesystem->FailCall(testing::FileSystemOperation::kOpenOutputStream, 2);
+  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
+  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
+  auto committed = writer->Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(filesystem->fault_injected());
+  EXPECT_THAT(committed.status().message(),
+              HasSubstr("injected fault: OpenOutputStream"));
+  EXPECT_THAT(committed.status().message(), HasSubstr("_jetflow_manifest.json"));
+  EXPECT_THAT(committed.status().message(), HasSubstr("publishing partition 'p0'"));
+  ASSERT_OK(writer->Abort());
+  EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
+                                   std::string(kP0) + "part-00000.parquet"));
+  EXPECT_EQ(
+      testing::DiffBatches(*first, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
+      "");
 }
 
 // --- Options

@@ -36,8 +36,8 @@ std::string DataFileName(size_t index) {
 
 ParquetPartitionWriter::ParquetPartitionWriter(
     std::shared_ptr<const ParquetWriteSettings> settings, PartitionContext context,
-    std::string staging_dir, std::string final_dir,
-    std::unique_ptr<HiveBatchSplitter> splitter, RowGroupEncoding encoding)
+    StagedAttempt attempt, std::unique_ptr<HiveBatchSplitter> splitter,
+    RowGroupEncoding encoding)
     : settings_(std::move(settings)),
       // Only a writer that holds whole row groups keeps blocks: it encodes one column
       // chunk at a time, so one chunk's tables are all it needs, and it is the writer
@@ -50,8 +50,7 @@ ParquetPartitionWriter::ParquetPartitionWriter(
                              .memory_pool(&memory_pool_)
                              ->build()),
       context_(std::move(context)),
-      staging_dir_(std::move(staging_dir)),
-      final_dir_(std::move(final_dir)),
+      attempt_(std::move(attempt)),
       whole_row_groups_(encoding != RowGroupEncoding::kStreaming),
       adaptive_(encoding == RowGroupEncoding::kAdaptive),
       splitter_(std::move(splitter)) {}
@@ -66,22 +65,18 @@ int64_t ParquetPartitionWriter::RecycledBytesCapacity(const PartitionContext& co
 arrow::Result<std::unique_ptr<ParquetPartitionWriter>> ParquetPartitionWriter::Open(
     std::shared_ptr<const ParquetWriteSettings> settings, const PartitionContext& context,
     RowGroupEncoding encoding) {
-  const LakeDirectory& lake = *settings->lake;
   std::unique_ptr<HiveBatchSplitter> splitter;
   if (settings->hive != nullptr) {
     ARROW_ASSIGN_OR_RAISE(splitter, HiveBatchSplitter::Make(settings->hive));
   }
-  std::string staging =
-      lake.StagingAttemptDir(context.run, context.partition.id, context.attempt);
-  std::string final =
-      lake.PartitionDir(context.run, settings->partition_column, context.partition.id);
-  const std::string where = "partition '" + context.partition.id + "'";
-  // A directory left by a killed process with the same attempt number is garbage.
-  JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging), where);
-  JETFLOW_RETURN_NOT_OK_CTX(lake.CreateDir(staging), where);
-  return std::unique_ptr<ParquetPartitionWriter>(
-      new ParquetPartitionWriter(std::move(settings), context, std::move(staging),
-                                 std::move(final), std::move(splitter), encoding));
+  // Also removes a directory a killed process left with the same attempt number.
+  auto attempt = settings->committer->PrepareAttempt(context.run, context.partition.id,
+                                                     context.attempt);
+  if (!attempt.ok()) {
+    return AddContext(attempt.status(), "partition '" + context.partition.id + "'");
+  }
+  return std::unique_ptr<ParquetPartitionWriter>(new ParquetPartitionWriter(
+      std::move(settings), context, *std::move(attempt), std::move(splitter), encoding));
 }
 
 ParquetPartitionWriter::~ParquetPartitionWriter() {
@@ -174,15 +169,9 @@ arrow::Result<ParquetPartitionWriter::FileSequence*> ParquetPartitionWriter::Seq
   auto found = sequences_.find(directory);
   if (found != sequences_.end()) return found->second.get();
   if (!directory.empty()) {
-    const std::string path = LakeDirectory::Join(staging_dir_, directory);
-    JETFLOW_RETURN_NOT_OK_CTX(settings_->lake->CreateDir(path),
+    const std::string path = LakeLayout::Join(attempt_.staging_dir, directory);
+    JETFLOW_RETURN_NOT_OK_CTX(settings_->committer->CreateStagedDir(path),
                               "partition '" + context_.partition.id + "'");
-    // Remember every level, to make each one durable at commit.
-    for (size_t slash = directory.find('/'); slash != std::string::npos;
-         slash = directory.find('/', slash + 1)) {
-      directories_.insert(directory.substr(0, slash));
-    }
-    directories_.insert(directory);
   }
   auto sequence = std::make_unique<FileSequence>();
   sequence->directory = directory;
@@ -237,17 +226,17 @@ arrow::Status ParquetPartitionWriter::WriteRows(
       // encode when it ends.
       if (sequence.row_group_complete) {
         JETFLOW_RETURN_NOT_OK_CTX(
-            settings_->lake->IoFailure(sequence.writer->NewBufferedRowGroup(),
-                                       sequence.path),
+            settings_->committer->IoFailure(sequence.writer->NewBufferedRowGroup(),
+                                            sequence.path),
             Where(sequence.path));
         sequence.row_group_complete = false;
         ++sequence.row_groups_written;
         // The previous row group just reached the file: its pages go to disk meanwhile.
-        settings_->lake->StartWriteBack(sequence.path);
+        settings_->committer->StartWriteBack(sequence.path);
       }
       JETFLOW_RETURN_NOT_OK_CTX(
-          settings_->lake->IoFailure(sequence.writer->WriteRecordBatch(*slice),
-                                     sequence.path),
+          settings_->committer->IoFailure(sequence.writer->WriteRecordBatch(*slice),
+                                          sequence.path),
           Where(sequence.path));
     }
     sequence.rows += take;
@@ -287,13 +276,13 @@ arrow::Status ParquetPartitionWriter::FlushRowGroup(FileSequence& sequence,
   } else if (write_now) {
     status = sequence.writer->NewBufferedRowGroup();
     ++sequence.row_groups_written;
-    if (status.ok()) settings_->lake->StartWriteBack(sequence.path);
+    if (status.ok()) settings_->committer->StartWriteBack(sequence.path);
   } else {
     sequence.row_group_complete = true;
   }
   sequence.buffered_rows = 0;
   sequence.buffered_arrow_bytes = 0;
-  return AddContext(settings_->lake->IoFailure(status, sequence.path),
+  return AddContext(settings_->committer->IoFailure(status, sequence.path),
                     Where(sequence.path));
 }
 
@@ -341,7 +330,7 @@ arrow::Status ParquetPartitionWriter::WriteHeldRowGroup(FileSequence& sequence) 
     // waits for little more than the last of them.
     ARROW_ASSIGN_OR_RAISE(const int64_t position, sequence.sink->Tell());
     if (position - sequence.write_back_position >= kWriteBackBytes) {
-      settings_->lake->StartWriteBack(sequence.path);
+      settings_->committer->StartWriteBack(sequence.path);
       sequence.write_back_position = position;
     }
   }
@@ -356,15 +345,13 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
     ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
   }
   const std::string name = DataFileName(sequence.next_index);
-  sequence.path = LakeDirectory::Join(
-      sequence.directory.empty() ? staging_dir_
-                                 : LakeDirectory::Join(staging_dir_, sequence.directory),
-      name);
-  auto file = settings_->lake->filesystem()->OpenOutputStream(sequence.path);
-  if (!file.ok()) {
-    return AddContext(settings_->lake->IoFailure(file.status(), sequence.path),
-                      Where(sequence.path));
-  }
+  sequence.path =
+      LakeLayout::Join(sequence.directory.empty()
+                           ? attempt_.staging_dir
+                           : LakeLayout::Join(attempt_.staging_dir, sequence.directory),
+                       name);
+  auto file = settings_->committer->OpenStagedOutput(sequence.path);
+  if (!file.ok()) return AddContext(file.status(), Where(sequence.path));
   // Parquet writes each page header and page separately: coalesce the small writes.
   auto buffered = arrow::io::BufferedOutputStream::Create(kFileBufferBytes, &memory_pool_,
                                                           *std::move(file));
@@ -397,7 +384,7 @@ arrow::Status ParquetPartitionWriter::OpenFile(FileSequence& sequence) {
 }
 
 arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
-  const LakeDirectory& lake = *settings_->lake;
+  Committer& committer = *settings_->committer;
   arrow::Status flushed = FlushRowGroup(sequence, /*write_now=*/false);
   // Whatever happens below, the file is no longer open.
   open_.erase(sequence.lru);
@@ -405,10 +392,10 @@ arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   auto writer = std::move(sequence.writer);
   auto sink = std::move(sequence.sink);
   ARROW_RETURN_NOT_OK(flushed);
-  JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(writer->Close(), sequence.path),
+  JETFLOW_RETURN_NOT_OK_CTX(committer.IoFailure(writer->Close(), sequence.path),
                             Where(sequence.path));
   if (!sink->closed()) {
-    JETFLOW_RETURN_NOT_OK_CTX(lake.IoFailure(sink->Close(), sequence.path),
+    JETFLOW_RETURN_NOT_OK_CTX(committer.IoFailure(sink->Close(), sequence.path),
                               Where(sequence.path));
   }
   ClosedFile file;
@@ -417,7 +404,7 @@ arrow::Status ParquetPartitionWriter::CloseFile(FileSequence& sequence) {
   file.path =
       sequence.directory.empty()
           ? DataFileName(sequence.next_index)
-          : LakeDirectory::Join(sequence.directory, DataFileName(sequence.next_index));
+          : LakeLayout::Join(sequence.directory, DataFileName(sequence.next_index));
   file.rows = sequence.rows;
   file.digest = sink->digest();
   files_.push_back(std::move(file));
@@ -434,10 +421,10 @@ arrow::Status ParquetPartitionWriter::CheckFile(const std::string& path,
   // The Parquet reader reports most failures as Status but may throw on corrupt footers;
   // this is the one place that catches them.
   try {
-    auto input = settings_->lake->filesystem()->OpenInputFile(path);
-    if (!input.ok()) return settings_->lake->IoFailure(input.status(), path);
+    auto input = settings_->committer->OpenStagedInput(path);
+    if (!input.ok()) return input.status();
     auto size = (*input)->GetSize();
-    if (!size.ok()) return settings_->lake->IoFailure(size.status(), path);
+    if (!size.ok()) return settings_->committer->IoFailure(size.status(), path);
     if (*size != file.digest.bytes) {
       return arrow::Status::IOError("file check failed: the file holds ", *size,
                                     " bytes, ", file.digest.bytes, " were written");
@@ -477,7 +464,7 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::Commit() {
 }
 
 arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
-  const LakeDirectory& lake = *settings_->lake;
+  Committer& committer = *settings_->committer;
   while (!open_.empty()) ARROW_RETURN_NOT_OK(CloseFile(*open_.front()));
   // Nothing encodes any more: the kept blocks can go before the slow part of the commit.
   memory_pool_.ReleaseUnused();
@@ -490,39 +477,25 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
   PartitionManifest manifest;
   manifest.loader = settings_->loader_name;
   manifest.partition_id = context_.partition.id;
-  manifest.location = lake.Relative(final_dir_);
+  manifest.location = committer.layout().Relative(attempt_.partition_dir);
   manifest.schema_fingerprint = settings_->schema_fingerprint;
   for (const ClosedFile& file : files_) {
-    const std::string path = LakeDirectory::Join(staging_dir_, file.path);
+    const std::string path = LakeLayout::Join(attempt_.staging_dir, file.path);
     JETFLOW_RETURN_NOT_OK_CTX(CheckFile(path, file), Where(path));
-    JETFLOW_RETURN_NOT_OK_CTX(lake.Sync(path), Where(path));
-    manifest.files.push_back({LakeDirectory::Join(manifest.location, file.path),
-                              file.rows, file.digest.bytes, file.digest.checksum});
+    manifest.files.push_back({LakeLayout::Join(manifest.location, file.path), file.rows,
+                              file.digest.bytes, file.digest.checksum});
     manifest.rows += file.rows;
     manifest.bytes += file.digest.bytes;
-  }
-  // Column directories, deepest first (a child sorts after its parent), so that every
-  // entry is durable before the directory holding it.
-  for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) {
-    const std::string path = LakeDirectory::Join(staging_dir_, *it);
-    JETFLOW_RETURN_NOT_OK_CTX(lake.Sync(path), Where(path));
   }
   if (manifest.rows != rows_written_) {
     return arrow::Status::UnknownError(
         "parquet loader: files hold ", manifest.rows, " rows but ", rows_written_,
         " were written (partition '", context_.partition.id, "')");
   }
-  const std::string manifest_path =
-      LakeDirectory::Join(staging_dir_, LakeDirectory::kPartitionManifestFile);
-  JETFLOW_RETURN_NOT_OK_CTX(lake.WriteFile(manifest_path, manifest.ToJson()),
-                            Where(manifest_path));
-  JETFLOW_RETURN_NOT_OK_CTX(lake.Sync(staging_dir_), Where(staging_dir_));
-  JETFLOW_RETURN_NOT_OK_CTX(
-      lake.Publish(staging_dir_, final_dir_,
-                   lake.TrashPartitionDir(context_.run, context_.partition.id)),
-      "publishing partition '" + context_.partition.id + "' to '" + final_dir_ + "'");
-  // The attempt directory is gone; drop its now empty parent.
-  lake.RemoveIfEmpty(staging_dir_.substr(0, staging_dir_.find_last_of('/')));
+  // Makes the files durable, writes the manifest next to them and switches.
+  JETFLOW_RETURN_NOT_OK_CTX(committer.Publish(attempt_, manifest),
+                            "publishing partition '" + context_.partition.id + "' to '" +
+                                attempt_.partition_dir + "'");
   return manifest;
 }
 
@@ -544,10 +517,8 @@ arrow::Status ParquetPartitionWriter::Abort() {
   open_.clear();
   held_arrow_bytes_ = 0;
   memory_pool_.ReleaseUnused();
-  const LakeDirectory& lake = *settings_->lake;
-  JETFLOW_RETURN_NOT_OK_CTX(lake.DeleteDirIfExists(staging_dir_),
+  JETFLOW_RETURN_NOT_OK_CTX(settings_->committer->Abort(attempt_),
                             "aborting partition '" + context_.partition.id + "'");
-  lake.RemoveIfEmpty(staging_dir_.substr(0, staging_dir_.find_last_of('/')));
   return arrow::Status::OK();
 }
 

@@ -12,10 +12,12 @@
 // files are open at once: opening one more first closes the least recently written one,
 // whose next rows then start its directory's next part file. Every file is checksummed as
 // it is written (DigestingOutputStream). Commit() closes the files, checks each one's
-// size and reads its footer back to check it against the file schema and row count,
-// writes the partition manifest and publishes the whole staging directory, column
-// directories included, atomically (LakeDirectory::Publish). Abort() deletes the staging
-// directory.
+// size and reads its footer back to check it against the file schema and row count, and
+// hands the partition manifest to the Committer, which makes the files durable, writes
+// the manifest next to them and publishes the whole staging directory, column
+// directories included, atomically (Committer::Publish). Abort() has the Committer
+// delete the staging directory. Every file and directory goes through the Committer
+// (committer.h), never the filesystem directly.
 //
 // Threading: one thread uses a writer; writers of different partitions run concurrently.
 #pragma once
@@ -33,23 +35,22 @@
 #include <list>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "jetflow/core/loader.h"
 #include "jetflow/core/recycling_memory_pool.h"
+#include "jetflow/sinks/parquet/committer.h"
 #include "jetflow/sinks/parquet/file_digest.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
-#include "jetflow/sinks/parquet/lake_directory.h"
 
 namespace jetflow {
 
 /// What every writer of one bound loader shares; immutable once built.
 struct ParquetWriteSettings {
-  std::shared_ptr<LakeDirectory> lake;
+  /// Stages and publishes the writers' files.
+  std::shared_ptr<Committer> committer;
   std::string loader_name;
-  std::string partition_column;
   /// What batches are conformed to: every output column.
   std::shared_ptr<arrow::Schema> output_schema;
   /// What data files hold: output_schema without the partition_by columns.
@@ -103,7 +104,7 @@ class ParquetPartitionWriter : public PartitionWriter {
   static constexpr int64_t kRecycledBytesMax = 64 << 20;
   static int64_t RecycledBytesCapacity(const PartitionContext& context);
 
-  /// Creates the attempt's (empty) staging directory.
+  /// Has the committer prepare the attempt's (empty) staging directory.
   static arrow::Result<std::unique_ptr<ParquetPartitionWriter>> Open(
       std::shared_ptr<const ParquetWriteSettings> settings,
       const PartitionContext& context,
@@ -122,7 +123,7 @@ class ParquetPartitionWriter : public PartitionWriter {
   arrow::Status Abort() override;
 
   /// Where the attempt's files are written before Commit (for tests and messages).
-  const std::string& staging_dir() const { return staging_dir_; }
+  const std::string& staging_dir() const { return attempt_.staging_dir; }
   /// The pool the encoders allocate from (for tests and statistics).
   const RecyclingMemoryPool& memory_pool() const { return memory_pool_; }
   /// Whether row groups are now held whole (kWhole, or kAdaptive until it streams).
@@ -173,8 +174,7 @@ class ParquetPartitionWriter : public PartitionWriter {
   };
 
   ParquetPartitionWriter(std::shared_ptr<const ParquetWriteSettings> settings,
-                         PartitionContext context, std::string staging_dir,
-                         std::string final_dir,
+                         PartitionContext context, StagedAttempt attempt,
                          std::unique_ptr<HiveBatchSplitter> splitter,
                          RowGroupEncoding encoding);
 
@@ -215,8 +215,7 @@ class ParquetPartitionWriter : public PartitionWriter {
   /// settings_->writer_properties with memory_pool_.
   std::shared_ptr<parquet::WriterProperties> writer_properties_;
   PartitionContext context_;
-  std::string staging_dir_;
-  std::string final_dir_;
+  StagedAttempt attempt_;
   State state_ = State::kOpen;
   bool whole_row_groups_;
   /// kAdaptive, not yet decided: time spent in Write() since the first one, to tell
@@ -228,8 +227,7 @@ class ParquetPartitionWriter : public PartitionWriter {
 
   std::unique_ptr<HiveBatchSplitter> splitter_;  // nullptr without partition_by
   std::map<std::string, std::unique_ptr<FileSequence>> sequences_;
-  std::list<FileSequence*> open_;      // sequences with an open file, least recent first
-  std::set<std::string> directories_;  // created below the staging dir, relative to it
+  std::list<FileSequence*> open_;  // sequences with an open file, least recent first
 
   std::vector<ClosedFile> files_;
   int64_t rows_written_ = 0;
