@@ -475,7 +475,7 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanPartitions(
   partitions.push_back({"all",
                         options_.table.empty() ? "all rows of the query"
                                                : "all rows of table " + options_.table,
-                        expected});
+                        expected, ""});
   predicates_["all"] = "";
   return partitions;
 }
@@ -592,14 +592,14 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
       auto n = ParseInt128(count_rows[0][i]);
       PartitionSpec spec{prefix + Bound(a, width) + "_" + Bound(b, width),
                          column + " in [" + ToDecimal(a) + ", " + ToDecimal(b) + "]",
-                         n ? static_cast<int64_t>(*n) : -1};
+                         n ? static_cast<int64_t>(*n) : -1, ""};
       predicates_[spec.id] = key + " BETWEEN " + ToDecimal(a) + " AND " + ToDecimal(b);
       partitions.push_back(std::move(spec));
     }
   }
   if (*total > *non_null) {
     PartitionSpec spec{prefix + "null", column + " is null",
-                       static_cast<int64_t>(*total - *non_null)};
+                       static_cast<int64_t>(*total - *non_null), ""};
     predicates_[spec.id] = "isNull(" + key + ")";
     partitions.push_back(std::move(spec));
   }
@@ -645,7 +645,7 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
     PartitionSpec spec{prefix + FormatUtc(start, "%Y%m%dT%H%M%S"),
                        column + " in [" + FormatUtc(start, "%Y-%m-%d %H:%M:%S") + ", " +
                            FormatUtc(end, "%Y-%m-%d %H:%M:%S") + ") UTC",
-                       static_cast<int64_t>(*n)};
+                       static_cast<int64_t>(*n), ""};
     if (is_date) {
       predicates_[spec.id] = seconds + " >= " + std::to_string(start) + " AND " +
                              seconds + " < " + std::to_string(end);
@@ -656,7 +656,7 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
     partitions.push_back(std::move(spec));
   }
   if (null_rows > 0) {
-    PartitionSpec spec{prefix + "null", column + " is null", null_rows};
+    PartitionSpec spec{prefix + "null", column + " is null", null_rows, ""};
     predicates_[spec.id] = "isNull(" + key + ")";
     partitions.push_back(std::move(spec));
   }

@@ -573,7 +573,7 @@ arrow::Result<std::vector<PartitionSpec>> FileConsumer::PlanPartitions(
   ARROW_RETURN_NOT_OK(PlanLocked());
   std::vector<PartitionSpec> partitions;
   for (const FileEntry& file : files_) {
-    PartitionSpec spec{file.id, file.path, -1};
+    PartitionSpec spec{file.id, file.path, -1, ""};
     if (file.format == Format::kParquet) {
       auto reader = OpenParquet(file, options_.batch_rows);
       JETFLOW_RETURN_NOT_OK_CTX(reader.status(), "file " + file.path);

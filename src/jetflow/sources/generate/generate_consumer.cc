@@ -917,7 +917,7 @@ arrow::Result<std::vector<PartitionSpec>> GenerateConsumer::PlanPartitions(
     partitions.push_back(
         {PartitionId(k),
          "rows [" + std::to_string(first) + ", " + std::to_string(end) + ")",
-         end - first});
+         end - first, ""});
   }
   return partitions;
 }

@@ -345,7 +345,7 @@ columns:
 
 TEST(GenerateConsumerTest, RejectsUnknownPartitionAndRegisters) {
   auto consumer = MustMake("rows: 10\npartitions: 2\n");
-  PartitionSpec bogus{"p00002", "rows [10, 20)", 10};
+  PartitionSpec bogus{"p00002", "rows [10, 20)", 10, ""};
   EXPECT_TRUE(consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
                   .status()
                   .IsInvalid());

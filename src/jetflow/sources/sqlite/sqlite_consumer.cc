@@ -831,7 +831,7 @@ arrow::Result<std::vector<PartitionSpec>> SqliteConsumer::PlanPartitions(
     partitions.push_back({"all",
                           options_.table.empty() ? "all rows of the query"
                                                  : "all rows of table " + options_.table,
-                          row[0].value_or(0)});
+                          row[0].value_or(0), ""});
     return partitions;
   }
   const std::string& column = options_.partition_by->column;
@@ -873,12 +873,12 @@ arrow::Result<std::vector<PartitionSpec>> SqliteConsumer::PlanPartitions(
       partitions.push_back(
           {prefix + Bound(a, width) + "_" + Bound(b, width),
            column + " in [" + std::to_string(a) + ", " + std::to_string(b) + "]",
-           rows[0].value_or(0)});
+           rows[0].value_or(0), ""});
     }
   }
   const int64_t null_keys = stats[2].value_or(0) - stats[3].value_or(0);
   if (null_keys > 0) {
-    partitions.push_back({prefix + "null", column + " is null", null_keys});
+    partitions.push_back({prefix + "null", column + " is null", null_keys, ""});
   }
   return partitions;
 }
