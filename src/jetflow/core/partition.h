@@ -47,7 +47,7 @@ struct PartitionSpec {
   /// re-derives bounds from its own planning state: a process that did not plan the run
   /// (a resumed run, a worker that joined) opens the partition from the record alone.
   /// Part of the plan's identity on resume, like `description`.
-  std::string split;
+  std::string split{};
 };
 
 /// Everything a stage needs to know about the partition attempt it works on.
