@@ -9,7 +9,7 @@ import pytest
 
 from clickhouse_fixture import clickhouse_consumer, clickhouse_server  # noqa: F401
 from conftest import (check_published_run, partition_dirs, read_lake_arrow, run_jetflow,
-                      run_ok, write_pipeline)
+                      run_ok, run_server_unit_tests, write_pipeline)
 
 ROWS = 30_000
 
@@ -205,3 +205,12 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
                for pid, folder in dirs.items() if any(folder.glob("*.parquet"))}
     assert numbers == {"c9_lives_m2_m2": [0], "c9_lives_m1_m1": [1], "c9_lives_0_0": [2],
                        "c9_lives_2_2": [4], "c9_lives_null": [3]}, numbers
+
+
+def test_a_consumer_that_never_planned_reads_partitions_from_their_splits(clickhouse_server):  # noqa: F811
+    """The unit tests of src/jetflow/sources/clickhouse/clickhouse_consumer_test.cc that need
+    a server: for every partitioning mode, a consumer that never planned opens each
+    partition from its record (id, description, expected rows, split) and reads exactly the
+    rows the planning consumer reads."""
+    run_server_unit_tests("jetflow_clickhouse_test", "ClickHouseServer",
+                          {"JETFLOW_TEST_CLICKHOUSE_URL": clickhouse_server.url})

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (jetflow_bin, partition_dirs, read_lake_arrow, run_jetflow, run_ok,
-                      write_pipeline)
+                      run_server_unit_tests, write_pipeline)
 from postgres_fixtures import pg, pg_consumer  # noqa: F401  (fixture)
 
 ROWS = 20000
@@ -209,3 +209,12 @@ def test_partition_ids_and_descriptions_are_pinned(pg, events, tmp_path, name, o
     if len(got) > 5:  # long plans: their ends
         got = got[:2] + got[-2:]
     assert got == PINNED_PLANS.get(name), f"{name}: {got!r}"
+
+
+def test_a_consumer_that_never_planned_reads_partitions_from_their_splits(pg):
+    """The unit tests of src/jetflow/sources/postgres/postgres_consumer_test.cc that need a
+    server: for every partitioning mode, a consumer that never planned opens each partition
+    from its record (id, description, expected rows, split) and reads exactly the rows the
+    planning consumer reads."""
+    run_server_unit_tests("jetflow_postgres_test", "PostgresServer",
+                          {"JETFLOW_TEST_POSTGRES_DSN": pg.dsn})

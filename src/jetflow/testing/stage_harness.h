@@ -37,7 +37,7 @@ namespace jetflow::testing {
 /// "run=test" and partition "p00000", first attempt.
 PartitionContext TestPartitionContext(RunInstance run = RunInstance{"run", "test"},
                                       PartitionSpec partition = PartitionSpec{
-                                          "p00000", "test fixture", -1, ""});
+                                          "p00000", "test fixture", -1});
 
 /// What a chain of transformers produced.
 struct StageOutput {

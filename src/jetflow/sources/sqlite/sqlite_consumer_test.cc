@@ -299,6 +299,66 @@ INSERT INTO t VALUES (10, 10, NULL, NULL, 'e');
                         "k_3074457345618258602_9223372036854775807:c", "k_null:de"}));
 }
 
+// Everything OpenPartition needs is in the partition's split: a consumer that never
+// planned reads exactly what the planning one reads.
+TEST_F(SqliteConsumerTest, OpensAPartitionItNeverPlanned) {
+  Exec(R"sql(
+CREATE TABLE t (k INTEGER, v TEXT);
+INSERT INTO t VALUES (-9223372036854775808, 'a'), (-5, 'b'), (0, 'c'), (7, 'd'),
+                     (9223372036854775807, 'e'), (NULL, 'f'), (NULL, 'g');
+)sql");
+  for (const std::string partition_by :
+       {"", "partition_by: {column: k, partitions: 3}\n"}) {
+    const std::string yaml = "path: test.db\ntable: t\n" + partition_by;
+    auto planner = MustMake(yaml);
+    auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+    ASSERT_EQ(plan.size(), partition_by.empty() ? 1u : 4u);
+    int64_t total = 0;
+    for (const auto& partition : plan) {
+      auto fresh = MustMake(yaml);
+      PartitionSpec record{partition.id, partition.description, partition.expected_rows,
+                           partition.split};
+      auto expected = ReadPartition(*planner, record).ValueOrDie();
+      auto got = ReadPartition(*fresh, record).ValueOrDie();
+      EXPECT_EQ(testing::DiffBatches(*expected, *got), "") << partition.id;
+      EXPECT_EQ(got->num_rows(), partition.expected_rows) << partition.id;
+      total += got->num_rows();
+    }
+    EXPECT_EQ(total, 7);
+  }
+  auto planner =
+      MustMake("path: test.db\ntable: t\npartition_by: {column: k, partitions: 3}\n");
+  auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+  EXPECT_EQ(plan[0].split,
+            R"({"hi":"-3074457345618258604","kind":"key","lo":"-9223372036854775808"})");
+  EXPECT_EQ(plan[3].split, R"({"kind":"key","null":true})");
+}
+
+TEST_F(SqliteConsumerTest, MalformedSplitIsInvalidNamingThePartition) {
+  Exec("CREATE TABLE t (k INTEGER, v TEXT); INSERT INTO t VALUES (1, 'a');");
+  auto keyed =
+      MustMake("path: test.db\ntable: t\npartition_by: {column: k, partitions: 2}\n");
+  auto all = MustMake("path: test.db\ntable: t\n");
+  struct Case {
+    SqliteConsumer* consumer;
+    std::string split;
+    std::string why;
+  };
+  for (const Case& c : std::vector<Case>{
+           {keyed.get(), "", "the split is empty"},
+           {keyed.get(), R"({"kind": "key", "lo": "1"})", "needs 'lo' and 'hi'"},
+           {keyed.get(), R"({"kind": "key", "lo": "1", "hi": "9223372036854775808"})",
+            "within 64-bit integers"},
+           {keyed.get(), R"({"kind": "all"})", "the consumer has a partition_by"},
+           {keyed.get(), R"({"kind": "rows"})", "unknown kind 'rows'"},
+           {all.get(), R"({"kind": "key", "lo": "1", "hi": "2"})",
+            "the consumer has no partition_by"}}) {
+    PartitionSpec partition{"k_1_2", "k in [1, 2]", -1, c.split};
+    ExpectContains(ReadPartition(*c.consumer, partition).status(),
+                   {"malformed split of sqlite partition 'k_1_2': ", c.why});
+  }
+}
+
 TEST_F(SqliteConsumerTest, BadValueNamesTableColumnKeyAndValue) {
   Exec(R"sql(
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount DECIMAL(10,2));
