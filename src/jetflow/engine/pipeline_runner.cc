@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,7 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <system_error>
 #include <thread>
 
 #include "jetflow/core/batch_memory_pool.h"
@@ -32,16 +30,7 @@ int64_t PeakRssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) != 0) continue;
-    // "VmHWM:     1234 kB"; anything else reads as unknown (0), never an exception.
-    const size_t digits = line.find_first_not_of(" \t", 6);
-    int64_t kib = 0;
-    if (digits == std::string::npos ||
-        std::from_chars(line.data() + digits, line.data() + line.size(), kib).ec !=
-            std::errc()) {
-      return 0;
-    }
-    return kib * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
   return 0;
 }
