@@ -140,7 +140,11 @@ def main() -> int:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--encode-threads", type=int, default=os.cpu_count() or 1,
                     help="the parquet loader's encode_threads (default: the number of cores)")
+    ap.add_argument("--json", action="store_true",
+                    help="write the run's results file into bench/results/ "
+                         "(bench/results.py)")
     args = ap.parse_args()
+    load_start = os.getloadavg()[0]
     rows = int(5e6 if args.quick else args.rows)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="jetflow-chbench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -209,6 +213,25 @@ def main() -> int:
     if peer:
         print(f"jetflow (1 connection) / peer: {c1 / peer[0]:.2f}")
     print(f"ratio (c, 1 connection) / min(a, b): {c1 / limit:.2f}  (goal >= 0.8)")
+    if args.json:
+        import results as results_file
+
+        ratios = [results_file.ratio("(c, 1 connection) rows/s / min(a, b) rows/s",
+                                     c1 / limit, ">= 0.8")]
+        if peer:
+            ratios.append(results_file.ratio("(c, 1 connection) rows/s / peer rows/s",
+                                             c1 / peer[0], "> 1"))
+        ratios += [results_file.ratio(f"{name} rows/s / min(a, b)",
+                                      n / r["seconds"] / limit)
+                   for name, n, r in results if name.startswith("(c) jetflow, 2")]
+        results_file.write(
+            "clickhouse",
+            [{"name": name, "rows": n, "seconds": r["seconds"],
+              "rows_per_second": n / r["seconds"], "peak_rss_bytes": r["rss"]}
+             for name, n, r in results],
+            ratios, load_average=(load_start, os.getloadavg()[0]),
+            details={"rows": rows, "encode_threads": args.encode_threads,
+                     "native_bytes_uncompressed": size})
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -537,6 +537,9 @@ def main() -> int:
                              "at the end unless --keep")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json-out", type=Path, help="also write all results as JSON here")
+    parser.add_argument("--json", action="store_true",
+                        help="write the run's results file into bench/results/ "
+                             "(bench/results.py)")
     args = parser.parse_args()
 
     if args.pyarrow_worker:
@@ -777,9 +780,52 @@ def run_benchmark(args) -> int:
     })
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2, default=str))
+    if args.json:
+        write_results_file(args, results, best_small, best_nofsync, large_m, ceiling,
+                           durable_py, py_measurements, [load_start, load_end])
     if args.check and not (ok_throughput and ok_rss):
         return 1
     return 0
+
+
+def write_results_file(args, details: dict, best_small: Measurement,
+                       best_nofsync: Measurement, large_m: Measurement | None,
+                       ceiling: Measurement, durable_py: Measurement | None,
+                       py_measurements: list[Measurement], load: list[float]) -> None:
+    """bench/results/generate-...json: the printed table and ratios (bench/results.py)."""
+    import results as results_file
+
+    def row(m: Measurement) -> dict:
+        return {"name": m.label, "rows": m.rows, "files": m.output_files,
+                "wall_seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                "rows_per_second": m.rows_per_second, "output_bytes": m.output_bytes,
+                "peak_rss_bytes": m.max_rss_bytes}
+
+    small = human_count(best_small.rows)
+    ratios = [
+        results_file.ratio(f"jetflow {small} fsync: false rows/s / pyarrow ceiling "
+                           f"({ceiling.label})", details["throughput_ratio"], ">= 0.9"),
+        results_file.ratio(f"jetflow {small} default (fsync) rows/s / pyarrow ceiling",
+                           details["durable_ratio"]),
+    ]
+    if durable_py is not None:
+        ratios.append(results_file.ratio(
+            f"jetflow {small} default rows/s / {durable_py.label}",
+            details["durable_like_for_like_ratio"]))
+    ratios.append(results_file.ratio("rows per CPU-second, jetflow fsync: false / pyarrow "
+                                     "ceiling", details["cpu_ratio"]))
+    if "rss_ratio" in details:
+        ratios.append(results_file.ratio(
+            f"peak RSS {human_count(large_m.rows)} / peak RSS {small}",
+            details["rss_ratio"], "<= 1.25"))
+    measurements = [row(m) for m in [best_small, best_nofsync]
+                    + ([large_m] if large_m else []) + py_measurements]
+    kept = {key: details[key] for key in ("engine", "parquet", "partition_rows",
+                                          "paired_ratios", "durable_paired_ratios",
+                                          "sweep")}
+    kept["all_runs"] = details["measurements"]
+    results_file.write("generate", measurements, ratios, load_average=tuple(load),
+                       details=kept)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -96,7 +97,11 @@ def main() -> int:
     parser.add_argument("--partition-rows", type=parse_count, default=parse_count("2M"),
                         help="rows per generate partition (default 2M: two row groups each)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench-instructions")
+    parser.add_argument("--json", action="store_true",
+                        help="write the run's results file into bench/results/ "
+                             "(bench/results.py)")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
         sys.exit("error: valgrind (callgrind) is needed: apt-get install valgrind")
 
@@ -167,6 +172,23 @@ def main() -> int:
     print(f"  jetflow / pyarrow                                  = {jetflow_total / pyarrow_total:.3f}")
     print(f"  jetflow without its own parts above / pyarrow      = {rest / pyarrow_total:.3f}")
     print(f"work files: {work}")
+    if args.json:
+        import results as results_file
+
+        results_file.write(
+            "instructions",
+            [{"name": "jetflow run, whole process", "rows": args.rows,
+              "instructions": jetflow_total}]
+            + [{"name": f"jetflow: {name}", "instructions": count}
+               for name, count in parts.items()]
+            + [{"name": "pyarrow write_table (write - read run)", "rows": args.rows,
+                "instructions": pyarrow_total}],
+            [results_file.ratio("jetflow / pyarrow instructions",
+                                jetflow_total / pyarrow_total),
+             results_file.ratio("jetflow without generation and checksums / pyarrow",
+                                rest / pyarrow_total)],
+            load_average=(load_start, os.getloadavg()[0]),
+            details={"rows": args.rows, "partitions": partitions})
     return 0
 
 

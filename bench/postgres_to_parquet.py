@@ -102,7 +102,11 @@ def main() -> int:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if (b)/(a) < 0.8 or the peak RSS of (b) > 256 MB")
+    parser.add_argument("--json", action="store_true",
+                        help="write the run's results file into bench/results/ "
+                             "(bench/results.py)")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     rows = 1_000_000 if args.quick else args.rows
     work = Path(args.workdir or tempfile.mkdtemp(prefix="jetflow-pgbench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -140,6 +144,32 @@ def main() -> int:
         print(f"(b) rows/s / fastest peer's rows/s = {min(peers) / one:.2f}  (goal > 1)")
     ratio = limit / one if (limit and one) else 0.0
     print(f"(b)/(a) = {ratio:.2f}  (goal >= 0.8)")
+    if args.json:
+        import results as results_file
+
+        ratios = [results_file.ratio("(b)/(a): jetflow 1 conn rows/s / COPY binary rows/s",
+                                     ratio, ">= 0.8")]
+        if one_rss:
+            ratios.append(results_file.ratio("peak RSS of (b), MiB", one_rss / 2**20,
+                                             "<= 256"))
+        if one_rss and small_rss:
+            ratios.append(results_file.ratio(f"peak RSS of (b) / at {small:,} rows",
+                                             one_rss / small_rss))
+        if peers and one:
+            ratios.append(results_file.ratio("(b) rows/s / fastest peer's rows/s",
+                                             min(peers) / one, "> 1"))
+        for label, seconds, _ in measured:
+            if label.startswith("(c)"):
+                ratios.append(results_file.ratio(f"{label} / (a)", limit / seconds))
+        results_file.write(
+            "postgres",
+            [{"name": label.strip(), "rows": small if "RSS check" in label else rows,
+              "seconds": seconds, "peak_rss_bytes": rss,
+              "rows_per_second": None if seconds is None else
+              (small if "RSS check" in label else rows) / seconds}
+             for label, seconds, rss in results],
+            ratios, load_average=(load_start, os.getloadavg()[0]),
+            details={"rows": rows, "reps": args.reps, "peer": not args.no_peer})
     return 1 if args.check and (ratio < 0.8 or not rss_ok) else 0
 
 

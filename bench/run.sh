@@ -18,17 +18,32 @@
 #                                # WriteTable on the same rows (--rows, --partitions, --reps)
 #   bench/run.sh instructions    # instructions (valgrind callgrind), not seconds: jetflow
 #                                # generate -> Parquet against pyarrow's write_table (4M rows)
+#   bench/run.sh MODE ... --json # also write the run's results file into bench/results/
+#                                # (<benchmark>-<UTC date>-<commit>.json, bench/results.py)
 #
 # Builds only the release `jetflow` binary (scripts/build.sh installs the dependencies and
 # the .venv with pyarrow). Set JETFLOW_BENCH_NO_BUILD=1 to use an existing binary.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+# --json may stand anywhere; the drivers get it as their own --json option.
+export JETFLOW_BENCH_COMMAND="bench/run.sh $*"
+json=()
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--json" ]; then json=(--json); else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 if [ "${1:-}" = "transforms" ] || [ "${1:-}" = "write-modes" ]; then
+  mode="$1"
   target="${1//-/_}_benchmark"
   shift
   if [ "${JETFLOW_BENCH_NO_BUILD:-0}" != "1" ]; then
     bash scripts/build.sh release "$target" >&2
+  fi
+  if [ ${#json[@]} -gt 0 ]; then
+    exec "$here/.venv/bin/python" "$here/bench/cxx_results.py" "$mode" \
+      "$here/build/release/bench/$target" "$@"
   fi
   exec "$here/build/release/bench/$target" "$@"
 fi
@@ -38,14 +53,14 @@ fi
 if [ "${1:-}" = "instructions" ]; then
   shift
   exec "$here/.venv/bin/python" "$here/bench/instructions.py" \
-    --jetflow "$here/build/release/bin/jetflow" "$@"
+    --jetflow "$here/build/release/bin/jetflow" ${json[@]+"${json[@]}"} "$@"
 fi
 if [ "${1:-}" = "postgres" ] || [ "${1:-}" = "clickhouse" ]; then
   # bench/run.sh postgres|clickhouse [--quick | --rows N] (docs/benchmarks.md)
   source="$1"
   shift
   exec "$here/.venv/bin/python" "$here/bench/${source}_to_parquet.py" \
-    --jetflow "$here/build/release/bin/jetflow" "$@"
+    --jetflow "$here/build/release/bin/jetflow" ${json[@]+"${json[@]}"} "$@"
 fi
 exec "$here/.venv/bin/python" "$here/bench/generate_to_parquet.py" \
-  --jetflow "$here/build/release/bin/jetflow" "$@"
+  --jetflow "$here/build/release/bin/jetflow" ${json[@]+"${json[@]}"} "$@"

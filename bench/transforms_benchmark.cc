@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "jetflow/config/pipeline_config.h"
-#include "jetflow/engine/builtin_components.h"
+#include "jetflow/builtins/builtin_components.h"
 
 namespace {
 

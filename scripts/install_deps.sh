@@ -32,6 +32,6 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import pyarrow, duckdb, pytest, psutil, xxhash, pyspark, psycopg, clickhouse_driver, numpy, pandas" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import pyarrow, duckdb, pytest, psutil, xxhash, pyspark, psycopg, clickhouse_driver, numpy, pandas, chdb" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/scripts/requirements-test.txt"
 fi

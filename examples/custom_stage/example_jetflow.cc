@@ -8,7 +8,7 @@
 #include <iostream>
 
 #include "countdown_consumer.h"
-#include "jetflow/engine/builtin_components.h"
+#include "jetflow/builtins/builtin_components.h"
 #include "jetflow/pipetest/test_command.h"
 
 int main(int argc, char** argv) {

@@ -140,14 +140,14 @@ def test_status_of_unknown_run(tmp_path):
 
 def test_arrow_allocator_settings(tmp_path):
     """jetflow runs on Arrow's jemalloc pool with purged pages returned at once
-    (JE_ARROW_MALLOC_CONF), set by its load-time library before libarrow is initialised,
-    in the one process (no second start); a user's own setting wins."""
+    (JE_ARROW_MALLOC_CONF, which jetflow sets and executes itself again with, since
+    jemalloc reads it before main); a user's own setting wins."""
     path = write_pipeline(tmp_path, generate(1000, 1))
     default = run_jetflow("--log-level", "debug", "validate", path, expect=0,
                           env={"JE_ARROW_MALLOC_CONF": None})
     assert "Arrow pool 'jemalloc'" in default.stderr, default.describe()
     assert ("jemalloc dirty_decay_ms 1000, muzzy_decay_ms 0 "
-            "(JE_ARROW_MALLOC_CONF='muzzy_decay_ms:0', set when the libraries were loaded)"
+            "(JE_ARROW_MALLOC_CONF='muzzy_decay_ms:0', set by jetflow)"
             ) in default.stderr, default.describe()
     own = run_jetflow("--log-level", "debug", "validate", path, expect=0,
                       env={"JE_ARROW_MALLOC_CONF": "dirty_decay_ms:500"})

@@ -53,11 +53,10 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
   auto plan = PipelineRunner::Plan(out->loaded->pipeline, *run, /*state=*/nullptr,
                                    PlanScope::kPartitionsIfStateless);
   if (plan.ok() && !plan->partitions_planned) {
-    std::unique_ptr<StateStore> state;
-    if (std::filesystem::exists(options.state_path.value_or(out->loaded->state.path))) {
-      state = OpenStateOrReport(options, *out->loaded);
-      if (!state) return kExitStateError;
-    }
+    bool missing = false;
+    std::unique_ptr<StateStore> state =
+        OpenStateOrReport(*out->loaded, /*create=*/false, &missing);
+    if (!state && !missing) return kExitStateError;
     plan = PipelineRunner::Plan(out->loaded->pipeline, *run, state.get());
   }
   if (!plan.ok()) {
@@ -145,7 +144,7 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                   int limit) {
   auto loaded = LoadOrReport(options);
   if (!loaded) return kExitConfigError;
-  auto state = OpenStateOrReport(options, *loaded);
+  auto state = OpenStateOrReport(*loaded);
   if (!state) return kExitStateError;
   const std::string& pipeline = loaded->pipeline.name;
 

@@ -4,33 +4,50 @@
 
 #include <cstdio>
 
-#include "jetflow/engine/builtin_components.h"
-#include "jetflow/state/sqlite/sqlite_state_store.h"
+#include <arrow/util/thread_pool.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "jetflow/builtins/builtin_components.h"
 
 namespace jetflow::cli {
 
 std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options) {
   ComponentRegistry registry;
   RegisterBuiltinComponents(registry);
-  auto loaded = LoadPipelineFile(options.pipeline_file, registry);
+  LoadOptions load_options;
+  load_options.state_location = options.state_path;
+  auto loaded = LoadPipelineFile(options.pipeline_file, registry, load_options);
   if (!loaded.ok()) {
     // Config diagnostics are already "file:line:col: error: ..." lines.
     fmt::print(stderr, "{}\n", loaded.status().message());
     return nullptr;
   }
   for (const auto& warning : loaded->warnings) fmt::print(stderr, "{}\n", warning);
+  // Process-wide, so set here, once, rather than by the engine on every run.
+  const int compute_threads =
+      loaded->pipeline.engine.compute_threads > 0
+          ? loaded->pipeline.engine.compute_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (auto status = arrow::SetCpuThreadPoolCapacity(compute_threads); !status.ok()) {
+    fmt::print(stderr, "error: cannot size Arrow's CPU thread pool to {}: {}\n",
+               compute_threads, status.ToString());
+    return nullptr;
+  }
   return std::make_unique<LoadedPipeline>(std::move(*loaded));
 }
 
-std::unique_ptr<StateStore> OpenStateOrReport(const CommonOptions& options,
-                                              const LoadedPipeline& loaded) {
-  std::string path = options.state_path.value_or(loaded.state.path);
-  auto store = SqliteStateStore::Open(path);
+std::unique_ptr<StateStore> OpenStateOrReport(const LoadedPipeline& loaded, bool create,
+                                              bool* missing) {
+  if (missing != nullptr) *missing = false;
+  auto store = loaded.state.store->Open(create);
   if (!store.ok()) {
     fmt::print(stderr, "error: cannot open the state store: {}\n",
                store.status().ToString());
     return nullptr;
   }
+  if (*store == nullptr && missing != nullptr) *missing = true;
   return std::move(*store);
 }
 

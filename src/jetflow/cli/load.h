@@ -13,13 +13,17 @@
 
 namespace jetflow::cli {
 
-/// Loads and validates the pipeline; prints warnings and errors to stderr.
-/// Returns nullptr after printing when the file is invalid.
+/// Loads and validates the pipeline with the built-in components; prints warnings and
+/// errors to stderr. Returns nullptr after printing when the file is invalid. Applies
+/// the pipeline's process-wide settings (Arrow's CPU pool size), once per process.
 std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options);
 
-/// Opens the state store named by --state or the pipeline's `state:`; prints errors.
-std::unique_ptr<StateStore> OpenStateOrReport(const CommonOptions& options,
-                                              const LoadedPipeline& loaded);
+/// Opens the state store of the pipeline's `state:` (or --state, which LoadOrReport
+/// passed on); prints errors. With `create` false, a store that does not exist yet is
+/// left so, and *missing is set instead (nullptr returned, no error).
+std::unique_ptr<StateStore> OpenStateOrReport(const LoadedPipeline& loaded,
+                                              bool create = true,
+                                              bool* missing = nullptr);
 
 /// "12.3 MiB"
 std::string FormatBytes(int64_t bytes);

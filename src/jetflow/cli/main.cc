@@ -17,7 +17,6 @@
 #include <string_view>
 
 #include "jetflow/cli/commands.h"
-#include "jetflow/cli/load_time/arrow_jemalloc_options.h"
 
 namespace {
 
@@ -92,24 +91,32 @@ void AddCommon(CLI::App* command, jetflow::cli::CommonOptions* options,
   command->add_flag("--json", options->json, "Print machine-readable JSON on stdout");
 }
 
-// Arrow's jemalloc runs with kArrowJemallocOptions, set when the libraries were loaded
-// (load_time/arrow_jemalloc_options.h). Should they have been loaded in an order that
-// initialised libarrow first, the options did not take effect: then jetflow executes
-// itself again, once, with the variable already set. A user's own JE_ARROW_MALLOC_CONF
-// (even empty) is kept as it is.
+// Arrow's jemalloc first marks unused pages MADV_FREE ("muzzy") for a second: the kernel
+// takes them back only under memory pressure, so they count in RSS all along. Returning
+// them at once (MADV_DONTNEED) keeps RSS near what is live, at no measured cost in speed
+// (docs/design/memory.md): pages jemalloc reuses within dirty_decay_ms (Arrow's 1 s) are
+// never returned at all.
+constexpr char kArrowJemallocOptions[] = "muzzy_decay_ms:0";
+// Set by EnsureArrowJemallocOptions in the process it executes.
+constexpr char kOptionsSetByJetflow[] = "JETFLOW_SET_JE_ARROW_MALLOC_CONF";
+
+// jemalloc reads JE_ARROW_MALLOC_CONF once, when libarrow is loaded, before main() runs:
+// setting it here is too late for this process. So, unless the environment already has
+// it (a user's own value, even empty, is kept), jetflow executes itself again, once, with
+// it set. An exec costs a few milliseconds, once per command.
 void EnsureArrowJemallocOptions(char** argv) {
-  using jetflow::cli::ArrowJemallocOptionsSetAtLoad;
-  if (!ArrowJemallocOptionsSetAtLoad()) return;  // the environment's own value
-  auto muzzy_decay_ms = arrow::jemalloc_get_stat("opt.muzzy_decay_ms");
-  // No jemalloc in this Arrow build, or the options are in effect.
-  if (!muzzy_decay_ms.ok() || *muzzy_decay_ms == 0) return;
+  if (std::getenv("JE_ARROW_MALLOC_CONF") != nullptr) return;
   // The resolved path, not /proc/self/exe itself, so the process keeps its name.
   char self[4096];
   ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (length <= 0) return;
   self[length] = '\0';
+  setenv("JE_ARROW_MALLOC_CONF", kArrowJemallocOptions, /*overwrite=*/1);
+  setenv(kOptionsSetByJetflow, "1", /*overwrite=*/1);
   execv(self, argv);
   // Only reached if the exec failed: run with Arrow's defaults.
+  unsetenv("JE_ARROW_MALLOC_CONF");
+  unsetenv(kOptionsSetByJetflow);
 }
 
 // How Arrow's jemalloc is configured, for the debug log.
@@ -121,8 +128,8 @@ std::string DescribeArrowJemalloc() {
   return fmt::format(
       "jemalloc dirty_decay_ms {}, muzzy_decay_ms {} (JE_ARROW_MALLOC_CONF='{}', {})",
       *dirty, *muzzy, options == nullptr ? "" : options,
-      jetflow::cli::ArrowJemallocOptionsSetAtLoad() ? "set when the libraries were loaded"
-                                                    : "from the environment");
+      std::getenv(kOptionsSetByJetflow) != nullptr ? "set by jetflow"
+                                                   : "from the environment");
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 // run.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -15,15 +17,64 @@
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/cli/load.h"
+#include "jetflow/engine/cancellation.h"
 #include "jetflow/engine/pipeline_runner.h"
 
 namespace jetflow::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+// The write end of the pipe that carries signals to the SignalWatcher's thread.
+std::atomic<int> g_signal_pipe{-1};
 
-extern "C" void OnSignal(int) { g_interrupted = true; }
+extern "C" void OnSignal(int signal) {
+  // Only async-signal-safe calls here: one write(2) of the signal number.
+  const int fd = g_signal_pipe.load();
+  const unsigned char byte = static_cast<unsigned char>(signal);
+  if (fd >= 0) (void)!::write(fd, &byte, 1);
+}
+
+// Turns SIGINT and SIGTERM into a cancellation of the run. A signal handler may not take
+// the locks a Cancellation takes, so the handler only writes the signal number into a
+// pipe, and a thread of this object reads it and cancels.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(Cancellation& cancellation) : cancellation_(cancellation) {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) return;  // then signals end the process as before
+    g_signal_pipe = fds_[1];
+    thread_ = std::thread([this] { Loop(); });
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+  }
+  ~SignalWatcher() {
+    if (!thread_.joinable()) return;
+    const unsigned char stop = 0;
+    (void)!::write(fds_[1], &stop, 1);
+    thread_.join();
+    g_signal_pipe = -1;
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  bool interrupted() const { return interrupted_.load(); }
+
+ private:
+  void Loop() {
+    for (;;) {
+      unsigned char signal = 0;
+      const ssize_t n = ::read(fds_[0], &signal, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != 1 || signal == 0) return;
+      interrupted_ = true;
+      cancellation_.Cancel(arrow::Status::Cancelled("interrupted by ",
+                                                   signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    }
+  }
+
+  Cancellation& cancellation_;
+  int fds_[2] = {-1, -1};
+  std::atomic<bool> interrupted_{false};
+  std::thread thread_;
+};
 
 // Reports RunProgress while the run goes on: a live line on a terminal, otherwise a log
 // line every `interval` (so CI and schedulers get periodic, greppable progress).
@@ -99,6 +150,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"status", s.succeeded ? "succeeded" : "failed"},
                           {"error", s.error},
                           {"resumed", s.resumed},
+                          {"joined", s.joined},
                           {"partitions_total", s.partitions_total},
                           {"partitions_kept", s.partitions_kept},
                           {"partitions_failed", s.partitions_failed},
@@ -124,8 +176,9 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
     fmt::print("{}\n", out.dump());
     return;
   }
-  fmt::print("run {} of {} {}: {}\n", s.run_id, pipeline, run.id(),
-             s.succeeded ? "succeeded" : "FAILED");
+  fmt::print("run {} of {} {}: {}{}\n", s.run_id, pipeline, run.id(),
+             s.succeeded ? "succeeded" : "FAILED",
+             s.joined ? " (joined other processes working on it)" : "");
   fmt::print(
       "  partitions   {} ({} kept from an earlier attempt, {} retries, {} failed)\n",
       s.partitions_total, s.partitions_kept, s.attempts_retried, s.partitions_failed);
@@ -165,20 +218,21 @@ int RunCommand(const RunCommandOptions& options) {
     return kExitConfigError;
   };
   if (!plan.ok()) return report_plan_error(plan.status());
-  auto state = OpenStateOrReport(options.common, *loaded);
+  auto state = OpenStateOrReport(*loaded);
   if (!state) return kExitStateError;
   if (!plan->partitions_planned) {
     plan = PipelineRunner::Plan(loaded->pipeline, *run, state.get());
     if (!plan.ok()) return report_plan_error(plan.status());
   }
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  Cancellation stop;
+  SignalWatcher signals(stop);
   RunProgress progress;
   RunOptions run_options;
   run_options.restart = options.restart;
   run_options.progress = &progress;
-  run_options.interrupt = &g_interrupted;
+  run_options.cancellation = &stop;
+  run_options.lease = loaded->state.lease;
   run_options.plan = &*plan;  // Run plans no more
 
   arrow::Result<RunSummary> summary;
@@ -199,7 +253,7 @@ int RunCommand(const RunCommandOptions& options) {
   if (!summary->succeeded && !options.common.json) {
     fmt::print(stderr, "error: {}\n", summary->error);
   }
-  return g_interrupted ? kExitInterrupted : kExitRunFailed;
+  return signals.interrupted() ? kExitInterrupted : kExitRunFailed;
 }
 
 }  // namespace jetflow::cli

@@ -4,7 +4,7 @@
 #include "jetflow/pipetest/test_command.h"
 
 #include "jetflow/cli/commands.h"
-#include "jetflow/engine/builtin_components.h"
+#include "jetflow/builtins/builtin_components.h"
 
 namespace jetflow::cli {
 

@@ -71,12 +71,43 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
   return engine;
 }
 
+/// `state:`: the common keys here, the store's own keys by its factory.
+void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
+                      const std::string& pipeline, const std::string& base_dir,
+                      const LoadOptions& load_options, StateOptions* state) {
+  const std::vector<std::string> known = registry.StateStoreTypes();
+  state->type = node.GetString("type", state->type);
+  state->lease = node.GetDuration("lease", state->lease);
+  if (state->lease < std::chrono::seconds(1)) {
+    node.Get("lease").Error("'state.lease' must be at least 1s");
+  }
+  const StateStoreFactory* factory = registry.FindStateStore(state->type);
+  if (factory == nullptr) {
+    std::string list;
+    for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+    auto hint = ClosestMatch(state->type, known);
+    (node.Has("type") ? node.Get("type") : node)
+        .Error("unknown state store type '" + state->type + "' (known: " + list + ")" +
+               (hint ? "; did you mean '" + *hint + "'?" : ""));
+    return;
+  }
+  StateStoreContext context{pipeline, base_dir, load_options.state_location};
+  auto made = (*factory)(node, context);
+  if (made.ok()) {
+    state->store = std::move(*made);
+  } else if (!node.diagnostics()->has_errors()) {
+    node.Error(made.status().message());
+  }
+  if (node.IsMap()) node.CheckNoUnknownKeys();
+}
+
 }  // namespace
 
 arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
                                                const std::string& file,
                                                const std::string& base_dir,
-                                               const ComponentRegistry& registry) {
+                                               const ComponentRegistry& registry,
+                                               const LoadOptions& load_options) {
   Diagnostics diagnostics;
   ConfigNode root = ConfigNode::Parse(text, file, &diagnostics);
   if (diagnostics.has_errors()) return diagnostics.ToStatus();
@@ -116,14 +147,9 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   context.base_dir = base_dir;
   context.batch_rows = pipeline.engine.batch_rows;
 
-  ConfigNode state = root.Get("state");
-  loaded.state.path = context.ResolvePath(".jetflow/state.db");
-  if (!state.IsNull()) {
-    loaded.state.type = state.GetEnum("type", "sqlite", {"sqlite"});
-    if (auto path = state.GetOptionalString("path"))
-      loaded.state.path = context.ResolvePath(*path);
-    state.CheckNoUnknownKeys();
-  }
+  ReadStateOptions(root.Get("state"), registry, pipeline.name, base_dir, load_options,
+                   &loaded.state);
+  pipeline.side_output_loader = registry.side_output_loader();
 
   // Build every stage even after an error, so all mistakes are reported together.
   ConfigNode consumer = root.Require("consumer");
@@ -192,7 +218,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
 }
 
 arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
-                                               const ComponentRegistry& registry) {
+                                               const ComponentRegistry& registry,
+                                               const LoadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return arrow::Status::IOError("pipeline file not found or not a regular file: ",
@@ -203,7 +230,7 @@ arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
   std::stringstream text;
   text << in.rdbuf();
   std::string base_dir = std::filesystem::absolute(path).parent_path().string();
-  return LoadPipelineText(text.str(), path, base_dir, registry);
+  return LoadPipelineText(text.str(), path, base_dir, registry, options);
 }
 
 arrow::Result<RunInstance> ResolveRunInstance(

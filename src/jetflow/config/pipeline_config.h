@@ -5,7 +5,7 @@
 //   consumer: {type: sqlite, ...}
 //   transformers: [{type: ..., name: ...}, ...]
 //   loaders: [{type: parquet, name: lake, ...}, ...]
-//   state: {type: sqlite, path: .jetflow/state.db}
+//   state: {type: sqlite, path: .jetflow/state.db, lease: 30s}
 //   engine: {partitions_in_flight: 0, compute_threads: 0, memory_budget: 1GiB, ...}
 //
 // Every mistake in the file is reported at once, each as file:line:col
@@ -14,6 +14,8 @@
 
 #include <arrow/result.h>
 
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +33,16 @@ struct RunInstanceOptions {
 
 struct StateOptions {
   std::string type = "sqlite";
-  std::string path;  // resolved against the pipeline file's folder
+  /// How long a process's claims on a run last without renewal (state_store.h).
+  std::chrono::milliseconds lease{30'000};
+  /// The store, checked but not opened; made by the registry's factory for `type`.
+  std::unique_ptr<StateStoreConfig> store;
+};
+
+/// What the program, not the file, decides about loading.
+struct LoadOptions {
+  /// `--state`: replaces the configured state store location.
+  std::optional<std::string> state_location;
 };
 
 struct LoadedPipeline {
@@ -45,12 +56,14 @@ struct LoadedPipeline {
 
 /// Reads, validates and builds the pipeline in `path`. Invalid lists every error.
 arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
-                                               const ComponentRegistry& registry);
+                                               const ComponentRegistry& registry,
+                                               const LoadOptions& options = {});
 /// Same, from text; relative paths in options resolve against `base_dir`.
 arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
                                                const std::string& file,
                                                const std::string& base_dir,
-                                               const ComponentRegistry& registry);
+                                               const ComponentRegistry& registry,
+                                               const LoadOptions& options = {});
 
 /// The run instance to process: `cli_value` if given, else the file's run_instance.value.
 arrow::Result<RunInstance> ResolveRunInstance(

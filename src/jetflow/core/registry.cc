@@ -36,6 +36,13 @@ void ComponentRegistry::RegisterTransformer(const std::string& type,
 void ComponentRegistry::RegisterLoader(const std::string& type, LoaderFactory factory) {
   loaders_[type] = std::move(factory);
 }
+void ComponentRegistry::RegisterStateStore(const std::string& type,
+                                           StateStoreFactory factory) {
+  state_stores_[type] = std::move(factory);
+}
+void ComponentRegistry::SetSideOutputLoader(SideOutputLoaderFactory factory) {
+  side_output_loader_ = std::move(factory);
+}
 const ConsumerFactory* ComponentRegistry::FindConsumer(const std::string& type) const {
   return FindIn(consumers_, type);
 }
@@ -46,6 +53,10 @@ const TransformerFactory* ComponentRegistry::FindTransformer(
 const LoaderFactory* ComponentRegistry::FindLoader(const std::string& type) const {
   return FindIn(loaders_, type);
 }
+const StateStoreFactory* ComponentRegistry::FindStateStore(
+    const std::string& type) const {
+  return FindIn(state_stores_, type);
+}
 std::vector<std::string> ComponentRegistry::ConsumerTypes() const {
   return KeysOf(consumers_);
 }
@@ -54,6 +65,9 @@ std::vector<std::string> ComponentRegistry::TransformerTypes() const {
 }
 std::vector<std::string> ComponentRegistry::LoaderTypes() const {
   return KeysOf(loaders_);
+}
+std::vector<std::string> ComponentRegistry::StateStoreTypes() const {
+  return KeysOf(state_stores_);
 }
 
 }  // namespace jetflow

@@ -9,6 +9,7 @@
 
 #include "jetflow/core/consumer.h"
 #include "jetflow/core/loader.h"
+#include "jetflow/core/side_output.h"
 #include "jetflow/core/transformer.h"
 
 namespace jetflow {
@@ -19,7 +20,8 @@ struct EngineOptions {
   int partitions_in_flight = 0;
   /// Threads of Arrow's global CPU pool, used by compute kernels (casts, transforms).
   /// Parquet encoding threads are the loader's own `encode_threads`. 0 = hardware
-  /// threads.
+  /// threads. A process-wide setting: the program applies it once (the CLI does, after
+  /// loading the pipeline); the engine never changes it.
   int compute_threads = 0;
   /// Cap on Arrow bytes in flight across all partitions: queued batches plus what the
   /// loaders hold (PartitionWriter::buffered_bytes). A partition whose loaders hold
@@ -42,8 +44,9 @@ struct NamedStage {
   std::unique_ptr<Stage> stage;
 };
 
-/// A loader the engine builds for a transformer's side output (e.g. a quarantine), see
-/// core/side_output.h. Committed and aborted together with the partition's loaders.
+/// The loader of a transformer's side output (e.g. a quarantine), see core/side_output.h,
+/// made by Pipeline::side_output_loader at plan time. Committed and aborted together
+/// with the partition's loaders.
 struct SideLoader {
   size_t transformer = 0;  // index into Pipeline::transformers
   int output = 0;          // index into that transformer's side_outputs()
@@ -58,6 +61,8 @@ struct Pipeline {
   std::string consumer_name;
   std::vector<NamedStage<Transformer>> transformers;
   std::vector<NamedStage<Loader>> loaders;
+  /// Makes the loaders of side outputs; needed only if a transformer declares one.
+  SideOutputLoaderFactory side_output_loader;
   /// Built by PipelineRunner::Plan from the transformers' side outputs.
   std::vector<SideLoader> side_loaders;
   EngineOptions engine;

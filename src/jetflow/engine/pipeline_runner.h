@@ -1,18 +1,40 @@
-// PipelineRunner: plans and runs one run instance of a pipeline.
+// PipelineRunner: plans and runs one run instance of a pipeline. The engine's entry point;
+// this comment is the map of the engine.
 //
-// Plan: infer the consumer's schema, bind every transformer and loader (so a config that
-// cannot work fails before any data moves), and plan the partitions.
+// The engine knows the stage interfaces (core/consumer.h, transformer.h, loader.h) and
+// the state store's contract (state/state_store.h), never a concrete source, sink or
+// store: programs register those (builtins/) and config/ hands the engine a Pipeline.
 //
-// Run: record the plan in the state store (resuming an unfinished run of the same
-// instance), then process pending partitions, `partitions_in_flight` at a time. Each
-// partition attempt runs a reader thread (consumer -> bounded queue, every batch
-// reserving its bytes from the memory budget) and a writer thread (transformers -> every
-// loader). Before commit, rows are reconciled: read = written + dropped + quarantined
-// (and = the count the source promised at plan time, when it did). A retryable failure
-// retries the partition with exponential backoff; a permanent one cancels the other
-// partitions. When every partition is committed, each loader finishes the run
-// (stale-partition cleanup, run manifest, completion marker) and the run is marked
-// succeeded.
+// The life of a run, one process's view (docs/architecture.md draws it):
+//
+//  1. Plan (PipelineRunner::Plan). Infer the consumer's schema, bind every transformer,
+//     make and bind a loader per side output (Pipeline::side_output_loader), bind every
+//     loader (all mismatches reported at once), ask the consumer for its run state
+//     (watermarks, run_state.h) and plan the partitions. Moves no data, writes nothing:
+//     a config that cannot work fails here.
+//  2. Record (StateStore::BeginRun). The run and its partitions, with their splits, are
+//     recorded before anything moves, with the `at_begin` watermarks in the same
+//     transaction. The latest unfinished run of the instance is resumed (committed
+//     partitions kept if unchanged); if other processes are working on it, this one
+//     joins them instead. A process that did not join starts every loader's run
+//     (Loader::BeginRun: removing dead attempts' leftovers).
+//  3. Attempts (PartitionPool, partition_attempt.h). Worker threads claim partitions from
+//     the store and run attempts: a reader thread streams batches through a bounded
+//     queue, within the run's memory budget, into transformers and writers; rows are
+//     reconciled; the lease is confirmed; side outputs and loaders commit; the outcome is
+//     recorded with the claim's fencing token. Retryable failures retry with backoff; a
+//     permanent one cancels the run. A LeaseKeeper renews this process's lease meanwhile.
+//  4. Finish. When every partition is committed, exactly one process wins
+//     StateStore::ClaimRunFinish: its loaders finish the run (stale partitions removed,
+//     run manifest, completion marker), then StateStore::FinishRun marks the run
+//     succeeded and writes the `at_commit` watermarks, in one transaction. The others
+//     wait for the run to end.
+//  5. End of the record, on every path: a permanent failure marks the run failed; an
+//     interrupted process, or one whose lease was lost, leaves the run (the last one out
+//     marks it failed), so the next `jetflow run` resumes.
+//
+// A crash between any two steps leaves a state that step 2 of the next run resumes from;
+// the fault-injection tests (engine/fault_injection_test.cc) kill the run at each window.
 //
 // Threading: one Run() at a time per Pipeline; the runner owns all threads it starts.
 #pragma once
@@ -21,6 +43,7 @@
 #include <arrow/type_fwd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +51,7 @@
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/engine/cancellation.h"
 #include "jetflow/engine/pipeline.h"
 #include "jetflow/state/state_store.h"
 
@@ -74,6 +98,8 @@ struct RunProgress {
 struct RunSummary {
   int64_t run_id = 0;
   bool resumed = false;
+  /// This process joined other live processes on the run.
+  bool joined = false;
   bool succeeded = false;
   std::string error;  // first error when !succeeded
   int64_t partitions_total = 0;
@@ -99,8 +125,13 @@ struct RunOptions {
   /// Start a new run even if an unfinished one could be resumed.
   bool restart = false;
   RunProgress* progress = nullptr;  // optional
-  /// Checked between batches; set it (e.g. from a signal handler) to stop the run.
-  const std::atomic<bool>* interrupt = nullptr;
+  /// Cancel it (e.g. from the thread that waits for SIGINT) to stop the run: attempts in
+  /// flight abort, this process leaves the run, and the summary's error is the reason.
+  Cancellation* cancellation = nullptr;
+  /// This process in the state store; ThisWorker() when empty (tests set others).
+  std::string worker;
+  /// How long this process's claims last without renewal; it renews every third of it.
+  std::chrono::milliseconds lease{30'000};
   /// A plan of the same pipeline object made by Plan(), e.g. to reject a bad config
   /// before the store is opened. Run() uses it instead of planning again when it is of
   /// the run instance being run, has its partitions, and either the consumer carries no
@@ -119,9 +150,11 @@ class PipelineRunner {
                                           StateStore* state = nullptr,
                                           PlanScope scope = PlanScope::kEverything);
 
-  /// Plans (or takes options.plan), then runs. A failed run is not an error of Run()
-  /// itself: it returns a summary with succeeded == false. Errors of the state store
-  /// (which make resuming unsafe) are.
+  /// Plans (or takes options.plan), then runs (steps 2-5 at the top of this file). A
+  /// failed run is not an error of Run() itself: it returns a summary with succeeded ==
+  /// false. Errors of the state store (which make resuming unsafe) are, and so is a plan
+  /// that differs from that of a live run it would join (Invalid). Either way, once the
+  /// run is recorded its record is ended (failed, or left) before Run() returns.
   static arrow::Result<RunSummary> Run(Pipeline& pipeline, const RunInstance& run,
                                        StateStore& state, const RunOptions& options);
 };

@@ -4,6 +4,7 @@
 #include "jetflow/engine/pipeline_runner.h"
 
 #include <arrow/api.h>
+#include <arrow/util/thread_pool.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,7 @@
 
 #include "jetflow/core/batch_memory_pool.h"
 #include "jetflow/core/error.h"
+#include "jetflow/engine/cancellation.h"
 #include "jetflow/state/sqlite/sqlite_state_store.h"
 
 namespace jetflow {
@@ -396,15 +398,89 @@ TEST_F(PipelineRunnerTest, PlanReportsEveryLoaderError) {
   EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
 }
 
-TEST_F(PipelineRunnerTest, InterruptCancelsRun) {
-  std::atomic<bool> interrupt{true};
+TEST_F(PipelineRunnerTest, InterruptCancelsRunAndTheRecordEnds) {
+  Cancellation interrupt;
+  interrupt.Cancel(arrow::Status::Cancelled("interrupted by SIGINT"));
   Pipeline pipeline = MakePipeline();
   RunOptions options;
-  options.interrupt = &interrupt;
+  options.cancellation = &interrupt;
   auto summary = PipelineRunner::Run(pipeline, run_, *state_, options);
-  ASSERT_TRUE(summary.ok());
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_FALSE(summary->succeeded);
+  EXPECT_NE(summary->error.find("interrupted by SIGINT"), std::string::npos)
+      << summary->error;
   EXPECT_EQ(sink_.finished_runs, 0);
+  // The only worker left the run: it is failed, not running, and resumes next time.
+  auto run = state_->GetRun(summary->run_id);
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->status, RunStatus::kFailed);
+  Pipeline again = MakePipeline();
+  RunSummary resumed = RunOnce(again);
+  EXPECT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_TRUE(resumed.resumed);
+}
+
+/// A loader whose BeginRun fails: an error before any partition ran.
+class FailingBeginLoader : public FakeLoader {
+ public:
+  using FakeLoader::FakeLoader;
+  arrow::Status BeginRun(const RunContext&) override {
+    return arrow::Status::IOError("cannot clean the staging directory");
+  }
+};
+
+TEST_F(PipelineRunnerTest, AnEarlyErrorStillEndsTheRunRecord) {
+  Pipeline pipeline = MakePipeline(0);
+  pipeline.loaders.push_back({"sink0", std::make_unique<FailingBeginLoader>(&sink_)});
+  RunSummary summary = RunOnce(pipeline);
+  EXPECT_FALSE(summary.succeeded);
+  EXPECT_NE(summary.error.find("cannot clean the staging directory"), std::string::npos)
+      << summary.error;
+  auto run = state_->GetRun(summary.run_id);
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->status, RunStatus::kFailed);
+  EXPECT_EQ((*run)->error, summary.error);
+}
+
+TEST_F(PipelineRunnerTest, RunLeavesArrowsCpuPoolAlone) {
+  // A process-wide setting: the program applies engine.compute_threads, not the engine.
+  const int before = arrow::GetCpuThreadPoolCapacity();
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.compute_threads = before + 3;
+  EXPECT_TRUE(RunOnce(pipeline).succeeded);
+  EXPECT_EQ(arrow::GetCpuThreadPoolCapacity(), before);
+}
+
+TEST_F(PipelineRunnerTest, TwoWorkersOnOneRunCommitEachPartitionOnceAndFinishOnce) {
+  source_.partitions = 12;
+  sink_.write_delay = std::chrono::milliseconds(5);
+  Pipeline first = MakePipeline();
+  Pipeline second = MakePipeline();
+  auto other = SqliteStateStore::Open((dir_ / "state.db").string());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  arrow::Result<RunSummary> a, b;
+  std::thread worker_a([&] {
+    RunOptions options;
+    options.worker = "hostA/1/0000000a/1";
+    a = PipelineRunner::Run(first, run_, *state_, options);
+  });
+  std::thread worker_b([&] {
+    RunOptions options;
+    options.worker = "hostB/2/0000000b/2";
+    b = PipelineRunner::Run(second, run_, **other, options);
+  });
+  worker_a.join();
+  worker_b.join();
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(a->succeeded) << a->error;
+  EXPECT_TRUE(b->succeeded) << b->error;
+  EXPECT_EQ(a->run_id, b->run_id);
+  EXPECT_TRUE(a->joined || b->joined);
+  EXPECT_EQ(sink_.committed_rows.size(), 12u);
+  EXPECT_EQ(sink_.commits.size(), 12u);  // no partition committed twice
+  EXPECT_EQ(sink_.finished_runs, 1);     // one finisher
+  EXPECT_EQ(a->rows_written, 12 * 3000);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_compare.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::testing {
 
@@ -47,19 +48,3 @@ inline ::testing::AssertionResult BatchesEqual(const arrow::RecordBatch& expecte
   EXPECT_TRUE(::jetflow::testing::BatchesEqual((expected), (actual)))
 #define JETFLOW_ASSERT_BATCHES_EQUAL(expected, actual) \
   ASSERT_TRUE(::jetflow::testing::BatchesEqual((expected), (actual)))
-
-/// ASSERT that an arrow::Status or arrow::Result is OK, printing the status otherwise.
-#define JETFLOW_ASSERT_OK(expr)                                     \
-  do {                                                              \
-    auto _jf_st = ::arrow::internal::GenericToStatus((expr));       \
-    ASSERT_TRUE(_jf_st.ok()) << #expr << ": " << _jf_st.ToString(); \
-  } while (false)
-
-/// `lhs = *rexpr`, or a fatal failure printing the status.
-#define JETFLOW_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                         \
-  JETFLOW_ASSERT_OK_AND_ASSIGN_IMPL(ARROW_ASSIGN_OR_RAISE_NAME(_jf_r, __COUNTER__), lhs, \
-                                    rexpr)
-#define JETFLOW_ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)               \
-  auto result = (rexpr);                                                    \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe()

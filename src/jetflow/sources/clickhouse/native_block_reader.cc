@@ -221,6 +221,15 @@ class ColumnDecoder {
   /// Reads `rows` values. REQUIRES: ctx->CheckRows(rows) passed.
   virtual arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) = 0;
 
+  /// Reads the values of a Nullable column: rows whose bit in `validity` is clear are
+  /// NULL, and their wire value is the type's zero, which need not be a value of the
+  /// type (an Enum without a 0 entry): such a value must not fail. `validity` is
+  /// nullptr when no row is NULL. REQUIRES: as Decode.
+  virtual arrow::Result<ArrayDataPtr> DecodeUnderNullMap(DecodeContext* ctx, int64_t rows,
+                                                         const uint8_t* validity) {
+    return Decode(ctx, rows);
+  }
+
   const std::shared_ptr<arrow::DataType>& type() const { return type_; }
 
  protected:
@@ -624,6 +633,13 @@ class EnumDecoder : public ColumnDecoder {
   }
 
   arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) override {
+    return DecodeUnderNullMap(ctx, rows, nullptr);
+  }
+
+  // A NULL row of Nullable(Enum) carries 0 on the wire, which the Enum may not have: it
+  // gets the first name (any index will do under a NULL).
+  arrow::Result<ArrayDataPtr> DecodeUnderNullMap(DecodeContext* ctx, int64_t rows,
+                                                 const uint8_t* validity) override {
     ARROW_ASSIGN_OR_RAISE(auto indices, ctx->Allocate(rows * sizeof(int32_t)));
     int32_t* out = reinterpret_cast<int32_t*>(indices->mutable_data());
     constexpr int64_t kChunk = 4096;
@@ -633,11 +649,14 @@ class EnumDecoder : public ColumnDecoder {
       ARROW_RETURN_NOT_OK(
           ctx->in->ReadBytes(reinterpret_cast<uint8_t*>(scratch), n * sizeof(Wire)));
       for (int64_t i = 0; i < n; ++i) {
-        const int32_t index =
+        int32_t index =
             index_[static_cast<int64_t>(scratch[i]) - std::numeric_limits<Wire>::min()];
         if (index < 0) {
-          return ctx->Corrupt("Enum value " + std::to_string(scratch[i]) + " at row " +
-                              std::to_string(done + i) + " is not in the type");
+          if (validity == nullptr || arrow::bit_util::GetBit(validity, done + i)) {
+            return ctx->Corrupt("Enum value " + std::to_string(scratch[i]) + " at row " +
+                                std::to_string(done + i) + " is not in the type");
+          }
+          index = 0;
         }
         out[done + i] = index;
       }
@@ -706,7 +725,9 @@ class NullableDecoder : public ColumnDecoder {
     std::shared_ptr<arrow::Buffer> bitmap;
     int64_t null_count = 0;
     ARROW_RETURN_NOT_OK(ReadNullMap(ctx, rows, &bitmap, &null_count));
-    ARROW_ASSIGN_OR_RAISE(ArrayDataPtr data, inner_->Decode(ctx, rows));
+    ARROW_ASSIGN_OR_RAISE(
+        ArrayDataPtr data,
+        inner_->DecodeUnderNullMap(ctx, rows, null_count > 0 ? bitmap->data() : nullptr));
     if (data->type->id() == arrow::Type::NA) return data;
     data->buffers[0] = null_count > 0 ? std::move(bitmap) : nullptr;
     data->null_count = null_count;
@@ -1109,9 +1130,10 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
     ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
     return std::make_unique<TupleDecoder>(arrow_type, std::move(elements));
   }
-  if (name == "Map") {
+  if (name == "Map" || name == "Nested") {
+    // Both are serialized as Array(Tuple(...)): Map(K, V) as Array(Tuple(K, V)).
     ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
-    auto entries_type = static_cast<const arrow::MapType&>(*arrow_type).value_type();
+    auto entries_type = static_cast<const arrow::BaseListType&>(*arrow_type).value_type();
     auto entries = std::make_unique<TupleDecoder>(entries_type, std::move(elements));
     return std::make_unique<ArrayDecoder>(arrow_type, std::move(entries));
   }

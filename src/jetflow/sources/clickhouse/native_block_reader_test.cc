@@ -1,7 +1,9 @@
 // NativeBlockReader tests. Types the packaged server (18.16) has are checked against its
-// real responses (testdata/*_18_16.native, saved with curl ... FORMAT Native); newer
-// types against byte fixtures built here by following the format documentation
-// (docs/formats/clickhouse-native.md).
+// real responses (testdata/*_18_16.native, saved with curl ... FORMAT Native); the rest
+// against byte fixtures built here by following the format documentation
+// (docs/formats/clickhouse-native.md): what no server sends on request, such as global
+// LowCardinality dictionaries and corrupt data. A current server's bytes for the newer
+// types are tested in native_block_reader_modern_test.cc.
 #include <arrow/api.h>
 #include <arrow/extension/uuid.h>
 #include <arrow/io/memory.h>
@@ -9,13 +11,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include "jetflow/sources/clickhouse/native_format.h"
+#include "jetflow/sources/clickhouse/native_testdata.h"
 
 namespace jetflow::clickhouse {
 namespace {
@@ -72,10 +71,8 @@ class NativeFixture {
   std::string bytes_;
 };
 
-struct Col {
-  std::string name;
-  std::string type;
-};
+using Col = testdata::Column;
+using testdata::DescribedColumns;
 
 std::vector<NativeColumnSpec> Specs(const std::vector<Col>& columns) {
   std::vector<NativeColumnSpec> specs;
@@ -149,14 +146,7 @@ std::vector<std::string> Strings(const std::shared_ptr<arrow::Array>& array) {
   return out;
 }
 
-std::string Testdata(const std::string& name) {
-  const char* root = std::getenv("JETFLOW_SOURCE_DIR");
-  std::string path =
-      std::string(root ? root : ".") + "/src/jetflow/sources/clickhouse/testdata/" + name;
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
+std::string Testdata(const std::string& name) { return testdata::Read(name); }
 
 // --- fixed width ----------------------------------------------------------------------
 
@@ -360,6 +350,21 @@ TEST(NativeBlockReaderTest, EnumsWithNegativeAndSparseValues) {
   EXPECT_THAT(status.message(), HasSubstr("Enum value 4 at row 0"));
 }
 
+TEST(NativeBlockReaderTest, NullEnumRowsCarryZeroEvenWhenTheEnumHasNoZero) {
+  // Servers write the type's zero under a NULL, whether or not the Enum has that value.
+  const std::string type = "Nullable(Enum8('a' = 1, 'b' = -1))";
+  NativeFixture f;
+  f.Block(1, 3).Column("e", type).Values<uint8_t>({0, 1, 0}).Values<int8_t>({-1, 0, 1});
+  auto column = ReadColumn(f.bytes(), {"e", type});
+  ASSERT_NE(column, nullptr);
+  EXPECT_EQ(Strings(column), (std::vector<std::string>{"b", "<null>", "a"}));
+  // Not under a NULL, the same 0 is corrupt data.
+  NativeFixture bad;
+  bad.Block(1, 2).Column("e", type).Values<uint8_t>({1, 0}).Values<int8_t>({0, 0});
+  auto status = ReadAll(bad.bytes(), {{"e", type}}).status();
+  EXPECT_THAT(status.message(), HasSubstr("Enum value 0 at row 1 is not in the type"));
+}
+
 // --- strings, nullable, nested ---------------------------------------------------------
 
 TEST(NativeBlockReaderTest, StringsEmptyLongAndNullable) {
@@ -543,24 +548,6 @@ TEST(NativeBlockReaderTest, EmptyLowCardinalityArraysOfOldAndNewServers) {
 }
 
 // --- the packaged server's own bytes --------------------------------------------------
-
-std::vector<Col> DescribedColumns(const std::string& describe) {
-  std::vector<Col> columns;
-  std::istringstream lines(describe);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    // DESCRIBE ... FORMAT TSV escapes quotes and backslashes.
-    std::string type;
-    for (size_t i = tab + 1; i < line.size(); ++i) {
-      if (line[i] == '\\' && i + 1 < line.size()) ++i;
-      type.push_back(line[i]);
-    }
-    columns.push_back({line.substr(0, tab), type});
-  }
-  return columns;
-}
 
 TEST(NativeBlockReaderTest, AllTypesFromTheServer) {
   // The table and rows are in testdata/README.md; the types are DESCRIBE's spelling.

@@ -448,7 +448,8 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
     ARROW_RETURN_NOT_OK(ExpectArity(type, 1, 0));
     const ClickHouseType& inner = type.children[0];
     if (inner.name == "Nullable" || inner.name == "Array" || inner.name == "Map" ||
-        inner.name == "Tuple" || inner.name == "LowCardinality") {
+        inner.name == "Tuple" || inner.name == "Nested" ||
+        inner.name == "LowCardinality") {
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "' is not supported");
     }
@@ -476,10 +477,16 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
     return arrow::list(
         arrow::field("item", value_type, IsNullableType(type.children[0])));
   }
-  if (name == "Tuple") {
-    if (type.children.empty() || !type.parameters.empty()) {
+  if (name == "Tuple" || name == "Nested") {
+    if (!type.parameters.empty()) return ExpectArity(type, type.children.size(), 0);
+    // The empty Tuple() of newer servers has no Arrow struct that Parquet can store.
+    if (type.children.empty()) {
+      return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
+                                           "' is not supported");
+    }
+    if (name == "Nested" && type.child_names.empty()) {
       return arrow::Status::Invalid("ClickHouse type '", type.spelling,
-                                    "' needs at least one element type");
+                                    "' must name its elements");
     }
     arrow::FieldVector fields;
     for (size_t i = 0; i < type.children.size(); ++i) {
@@ -489,10 +496,22 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
       fields.push_back(
           arrow::field(std::move(field_name), child, IsNullableType(type.children[i])));
     }
+    // Nested(a T, b U) is an array of named tuples (flatten_nested = 0 keeps it whole).
+    if (name == "Nested") {
+      return arrow::list(arrow::field("item", arrow::struct_(std::move(fields)), false));
+    }
     return arrow::struct_(std::move(fields));
   }
   if (name == "Map") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 2, 0));
+    // Map(Nothing, Nothing), the type of the empty literal map(), would need null-typed
+    // keys, which Arrow maps (not nullable keys) and Parquet (NULL columns are optional)
+    // cannot have.
+    if (type.children[0].name == "Nothing") {
+      return arrow::Status::NotImplemented(
+          "ClickHouse type '", type.spelling,
+          "' is not supported (map keys of type Nothing, e.g. of the literal map())");
+    }
     if (IsNullableType(type.children[0])) {
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "': nullable map keys are not supported");

@@ -131,13 +131,21 @@ TEST(ClickHouseTypeTest, ArrowTypes) {
   EXPECT_EQ(ArrowOf("Tuple(UInt8, String)"),
             "struct<1: uint8 not null, 2: string not null>");
   EXPECT_EQ(ArrowOf("Map(String, UInt64)"), "map<string, uint64>");
+  // The type of the empty literal [].
+  EXPECT_EQ(ArrowOf("Array(Nothing)"), "list<item: null>");
+  // flatten_nested = 0 keeps a Nested column whole: an array of named tuples.
+  EXPECT_EQ(ArrowOf("Nested(a UInt8, `b c` Nullable(String))"),
+            "list<item: struct<a: uint8 not null, b c: string> not null>");
   EXPECT_EQ(ArrowOf("SimpleAggregateFunction(sum, UInt64)"), "uint64");
 }
 
 TEST(ClickHouseTypeTest, UnsupportedTypesAreNotImplemented) {
   for (const char* text :
        {"AggregateFunction(uniq, UInt64)", "Object('json')", "IntervalDay",
-        "Nullable(Array(UInt8))", "Point", "LowCardinality(Array(String))"}) {
+        "Nullable(Array(UInt8))", "Point", "LowCardinality(Array(String))", "Tuple()",
+        "Variant(String, UInt64)", "JSON", "Dynamic", "BFloat16", "Time", "Time64(3)",
+        "Nullable(Nested(a UInt8))", "Map(Nullable(String), UInt8)",
+        "Map(Nothing, Nothing)"}) {
     auto type = ParseClickHouseType(text);
     ASSERT_TRUE(type.ok()) << text;
     auto arrow_type = ArrowTypeFor(*type);
@@ -145,8 +153,9 @@ TEST(ClickHouseTypeTest, UnsupportedTypesAreNotImplemented) {
     EXPECT_TRUE(arrow_type.status().IsNotImplemented()) << arrow_type.status().ToString();
     EXPECT_THAT(arrow_type.status().message(), HasSubstr(text));
   }
-  for (const char* bad : {"FixedString(0)", "Decimal(77, 2)", "Decimal(10, 11)",
-                          "DateTime64(10)", "Int32(1)", "Map(String)"}) {
+  for (const char* bad :
+       {"FixedString(0)", "Decimal(77, 2)", "Decimal(10, 11)", "DateTime64(10)",
+        "Int32(1)", "Map(String)", "Nested(UInt8, String)"}) {
     EXPECT_FALSE(ArrowTypeFor(Parse(bad)).ok()) << bad;
   }
 }

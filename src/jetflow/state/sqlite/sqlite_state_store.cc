@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "jetflow/core/error.h"
+#include "jetflow/state/worker_identity.h"
 
 namespace jetflow {
 namespace {
@@ -29,96 +31,17 @@ struct Migration {
   const char* sql;
 };
 
-/// Every layout change is a new entry here, never an edit of an old one: a file is
-/// brought from its recorded version to kSchemaVersion by running the missing entries in
-/// order. Readers outside jetflow depend on these tables (docs/state-store.md): add
-/// columns and tables, do not rename or drop them.
+/// The schema's history, from migrations/NNNN_*.sql (cmake/EmbedSqlMigrations.cmake).
+/// Every layout change is a new file, never an edit of an old one: a store is brought
+/// from its recorded version to kSchemaVersion by running the missing ones in order.
+/// Readers outside jetflow depend on these tables (docs/state-store.md): add columns and
+/// tables, do not rename or drop them.
 constexpr Migration kMigrations[] = {
-    {1, "runs, partitions, attempts, watermarks", R"sql(
-CREATE TABLE schema_version (
-  version     INTEGER PRIMARY KEY,
-  description TEXT    NOT NULL,
-  applied_at  TEXT    NOT NULL
-);
-
-CREATE TABLE runs (
-  run_id        INTEGER PRIMARY KEY AUTOINCREMENT,
-  pipeline      TEXT    NOT NULL,
-  instance      TEXT    NOT NULL,
-  status        TEXT    NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
-  started_at    TEXT    NOT NULL,
-  finished_at   TEXT,
-  rows_read     INTEGER NOT NULL DEFAULT 0,
-  rows_written  INTEGER NOT NULL DEFAULT 0,
-  bytes_written INTEGER NOT NULL DEFAULT 0,
-  error         TEXT,
-  resumes       INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX runs_by_pipeline_instance ON runs (pipeline, instance, run_id);
-CREATE INDEX runs_by_pipeline ON runs (pipeline, run_id);
-
-CREATE TABLE partitions (
-  run_id           INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-  partition_id     TEXT    NOT NULL,
-  ordinal          INTEGER NOT NULL,
-  description      TEXT    NOT NULL,
-  expected_rows    INTEGER,
-  status           TEXT    NOT NULL
-                   CHECK (status IN ('pending', 'running', 'committed', 'failed')),
-  attempts         INTEGER NOT NULL DEFAULT 0,
-  rows_read        INTEGER NOT NULL DEFAULT 0,
-  rows_written     INTEGER NOT NULL DEFAULT 0,
-  rows_dropped     INTEGER NOT NULL DEFAULT 0,
-  rows_quarantined INTEGER NOT NULL DEFAULT 0,
-  bytes_written    INTEGER NOT NULL DEFAULT 0,
-  seconds          REAL    NOT NULL DEFAULT 0,
-  error            TEXT,
-  manifests_json   TEXT,
-  updated_at       TEXT    NOT NULL,
-  PRIMARY KEY (run_id, partition_id)
-);
-
-CREATE TABLE attempts (
-  run_id       INTEGER NOT NULL,
-  partition_id TEXT    NOT NULL,
-  attempt      INTEGER NOT NULL,
-  status       TEXT    NOT NULL
-               CHECK (status IN ('running', 'committed', 'failed', 'abandoned')),
-  started_at   TEXT    NOT NULL,
-  finished_at  TEXT,
-  rows_read    INTEGER NOT NULL DEFAULT 0,
-  rows_written INTEGER NOT NULL DEFAULT 0,
-  error        TEXT,
-  PRIMARY KEY (run_id, partition_id, attempt),
-  FOREIGN KEY (run_id, partition_id) REFERENCES partitions (run_id, partition_id)
-    ON DELETE CASCADE
-);
-
-CREATE TABLE watermarks (
-  pipeline   TEXT NOT NULL,
-  name       TEXT NOT NULL,
-  value      TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (pipeline, name)
-);
-)sql"},
-    {2, "per-rule counts of partitions (partition_rules)", R"sql(
-CREATE TABLE partition_rules (
-  run_id       INTEGER NOT NULL,
-  partition_id TEXT    NOT NULL,
-  stage        TEXT    NOT NULL,
-  rule         TEXT    NOT NULL,
-  action       TEXT    NOT NULL,
-  rows         INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (run_id, partition_id, stage, rule),
-  FOREIGN KEY (run_id, partition_id) REFERENCES partitions (run_id, partition_id)
-    ON DELETE CASCADE
-);
-)sql"},
+#include "jetflow/state/sqlite/sqlite_migrations.inc"
 };
 
 static_assert(std::size(kMigrations) == SqliteStateStore::kSchemaVersion,
-              "kSchemaVersion must be the version of the last migration");
+              "kSchemaVersion must be the version of the last migration file");
 
 constexpr const char* kRunColumns =
     "run_id, pipeline, instance, status, started_at, finished_at, rows_read, "
@@ -126,7 +49,8 @@ constexpr const char* kRunColumns =
     "bytes_written, error, resumes";
 constexpr const char* kPartitionColumns =
     "partition_id, description, status, attempts, rows_read, rows_written, rows_dropped, "
-    "rows_quarantined, bytes_written, seconds, error, manifests_json";
+    "rows_quarantined, bytes_written, seconds, error, manifests_json, expected_rows, "
+    "split, owner";
 
 /// Sets a run's totals to the sums over its committed partitions. ?1 = run_id.
 constexpr const char* kUpdateRunTotals = R"sql(
@@ -140,11 +64,11 @@ UPDATE runs SET
 WHERE run_id = ?1)sql";
 
 /// Inserts a pending partition: ?1 run_id, ?2 partition_id, ?3 ordinal, ?4 description,
-/// ?5 expected_rows, ?6 now.
+/// ?5 expected_rows, ?6 now, ?7 split.
 constexpr const char* kInsertPartition = R"sql(
 INSERT INTO partitions (run_id, partition_id, ordinal, description, expected_rows, status,
-                        updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6))sql";
+                        updated_at, split)
+VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7))sql";
 
 /// The one place SQLite result codes become a Status. `operation` says what jetflow was
 /// doing ("update partition"); the path of the file comes last.
@@ -217,6 +141,9 @@ class Statement {
   arrow::Status Run() { return Step().status(); }
 
   int64_t Int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
   double Double(int column) const { return sqlite3_column_double(stmt_, column); }
   /// "" for NULL.
   std::string Text(int column) const {
@@ -382,6 +309,9 @@ class Db {
     partition.seconds = stmt.Double(9);
     partition.error = stmt.Text(10);
     partition.manifests_json = stmt.Text(11);
+    partition.expected_rows = stmt.IsNull(12) ? -1 : stmt.Int64(12);
+    partition.split = stmt.Text(13);
+    partition.owner = stmt.Text(14);
     return partition;
   }
 
@@ -445,39 +375,137 @@ arrow::Status InsertPartitions(Db& db, int64_t run_id,
                         db.Prepare("insert partition", kInsertPartition));
   for (size_t i = 0; i < plan.size(); ++i) {
     ARROW_RETURN_NOT_OK(insert.Bind(run_id, plan[i].id, static_cast<int64_t>(i),
-                                    plan[i].description, ExpectedRows(plan[i]), now));
+                                    plan[i].description, ExpectedRows(plan[i]), now,
+                                    TextOrNull{plan[i].split}));
     ARROW_RETURN_NOT_OK(insert.Run());
   }
   return arrow::Status::OK();
 }
 
-/// Marks the attempts of `run_id` still `running` as abandoned: their process is gone.
-arrow::Status AbandonRunningAttempts(Db& db, int64_t run_id, const std::string& reason) {
+/// The workers of a run that are alive at `now`: active, within their lease, and not
+/// known to be gone (worker_identity.h).
+arrow::Result<std::set<std::string>> LiveWorkers(Db& db, int64_t run_id,
+                                                 const std::string& now) {
+  ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read workers", R"sql(
+SELECT worker FROM workers
+WHERE run_id = ?1 AND status = 'active' AND lease_expires_at > ?2)sql"));
+  ARROW_RETURN_NOT_OK(select.Bind(run_id, now));
+  std::set<std::string> live;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+    if (!row) break;
+    std::string worker = select.Text(0);
+    if (CheckWorkerLiveness(worker) != WorkerLiveness::kDead) {
+      live.insert(std::move(worker));
+    }
+  }
+  return live;
+}
+
+/// Marks every active worker of `run_id` outside `live` as lost: another worker is about
+/// to take its partitions (or the run) over, so its lease can no longer be renewed.
+arrow::Status MarkLostWorkers(Db& db, int64_t run_id, const std::set<std::string>& live,
+                              const std::string& now) {
+  ARROW_ASSIGN_OR_RAISE(Statement select,
+                        db.Prepare("read workers",
+                                   "SELECT worker FROM workers WHERE run_id = ?1 AND "
+                                   "status = 'active'"));
+  ARROW_RETURN_NOT_OK(select.Bind(run_id));
+  std::vector<std::string> lost;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+    if (!row) break;
+    if (!live.count(select.Text(0))) lost.push_back(select.Text(0));
+  }
+  ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("mark a worker lost", R"sql(
+UPDATE workers SET status = 'lost', left_at = ?3 WHERE run_id = ?1 AND worker = ?2)sql"));
+  for (const std::string& worker : lost) {
+    ARROW_RETURN_NOT_OK(update.Bind(run_id, worker, now));
+    ARROW_RETURN_NOT_OK(update.Run());
+  }
+  return arrow::Status::OK();
+}
+
+/// Makes `worker` an active worker of `run_id` with a lease until `expires`.
+arrow::Status ActivateWorker(Db& db, int64_t run_id, const std::string& worker,
+                             const std::string& now, const std::string& expires) {
+  ARROW_ASSIGN_OR_RAISE(Statement upsert, db.Prepare("register a worker", R"sql(
+INSERT INTO workers (run_id, worker, status, joined_at, renewed_at, lease_expires_at)
+VALUES (?1, ?2, 'active', ?3, ?3, ?4)
+ON CONFLICT (run_id, worker) DO UPDATE SET status = 'active', renewed_at = ?3,
+  lease_expires_at = ?4, left_at = NULL)sql"));
+  ARROW_RETURN_NOT_OK(upsert.Bind(run_id, worker, now, expires));
+  return upsert.Run();
+}
+
+/// Marks the running attempts of `run_id` (of one partition if `partition_id` is not
+/// empty) abandoned: their worker is gone.
+arrow::Status AbandonRunningAttempts(Db& db, int64_t run_id,
+                                     const std::string& partition_id,
+                                     const std::string& reason) {
   ARROW_ASSIGN_OR_RAISE(Statement abandon, db.Prepare("abandon running attempts", R"sql(
-UPDATE attempts SET status = 'abandoned', error = coalesce(error, ?2)
-WHERE run_id = ?1 AND status = 'running')sql"));
-  ARROW_RETURN_NOT_OK(abandon.Bind(run_id, reason));
+UPDATE attempts SET status = 'abandoned', error = coalesce(error, ?3)
+WHERE run_id = ?1 AND (?2 = '' OR partition_id = ?2) AND status = 'running')sql"));
+  ARROW_RETURN_NOT_OK(abandon.Bind(run_id, partition_id, reason));
   return abandon.Run();
 }
 
-/// Resumes unfinished run `run_id` with `plan` (see StateStore::BeginRun).
+/// The first difference between `plan` and the partitions recorded for `run_id`, or ""
+/// if they are the same (ids, order, descriptions and splits).
+arrow::Result<std::string> PlanDifference(Db& db, int64_t run_id,
+                                          const std::vector<PartitionSpec>& plan) {
+  ARROW_ASSIGN_OR_RAISE(Statement select,
+                        db.Prepare("read partitions",
+                                   "SELECT partition_id, description, split FROM "
+                                   "partitions WHERE run_id = ?1 ORDER BY ordinal"));
+  ARROW_RETURN_NOT_OK(select.Bind(run_id));
+  size_t index = 0;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+    if (!row) break;
+    if (index >= plan.size()) {
+      return fmt::format("it has partition {} (at position {}), this plan only {}",
+                         select.Text(0), index, plan.size());
+    }
+    const PartitionSpec& spec = plan[index];
+    if (select.Text(0) != spec.id) {
+      return fmt::format("partition {} there is {} here (position {})", select.Text(0),
+                         spec.id, index);
+    }
+    if (select.Text(1) != spec.description || select.Text(2) != spec.split) {
+      return fmt::format("partition {} covers '{}' there and '{}' here", spec.id,
+                         select.Text(1), spec.description);
+    }
+    ++index;
+  }
+  if (index < plan.size()) {
+    return fmt::format("this plan has partition {} (at position {}), it has only {}",
+                       plan[index].id, index, index);
+  }
+  return std::string();
+}
+
+/// Resumes unfinished run `run_id`, whose workers are all gone, with `plan` (see
+/// StateStore::BeginRun).
 arrow::Status ResumeRun(Db& db, int64_t run_id, const std::vector<PartitionSpec>& plan,
                         const std::string& now) {
   struct Existing {
     std::string description;
+    std::string split;
     std::string status;
   };
   std::unordered_map<std::string, Existing> existing;
   {
     ARROW_ASSIGN_OR_RAISE(Statement select,
                           db.Prepare("read partitions",
-                                     "SELECT partition_id, description, status FROM "
-                                     "partitions WHERE run_id = ?1"));
+                                     "SELECT partition_id, description, split, status "
+                                     "FROM partitions WHERE run_id = ?1"));
     ARROW_RETURN_NOT_OK(select.Bind(run_id));
     while (true) {
       ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
       if (!row) break;
-      existing.emplace(select.Text(0), Existing{select.Text(1), select.Text(2)});
+      existing.emplace(select.Text(0),
+                       Existing{select.Text(1), select.Text(2), select.Text(3)});
     }
   }
 
@@ -489,7 +517,7 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
 UPDATE partitions SET ordinal = ?3, description = ?4, expected_rows = ?5,
   status = 'pending', rows_read = 0, rows_written = 0, rows_dropped = 0,
   rows_quarantined = 0, bytes_written = 0, seconds = 0, error = NULL,
-  manifests_json = NULL, updated_at = ?6
+  manifests_json = NULL, updated_at = ?6, split = ?7, owner = NULL
 WHERE run_id = ?1 AND partition_id = ?2)sql"));
   ARROW_ASSIGN_OR_RAISE(Statement insert,
                         db.Prepare("insert partition", kInsertPartition));
@@ -499,17 +527,17 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
     auto it = existing.find(spec.id);
     if (it == existing.end()) {
       ARROW_RETURN_NOT_OK(insert.Bind(run_id, spec.id, ordinal, spec.description,
-                                      ExpectedRows(spec), now));
+                                      ExpectedRows(spec), now, TextOrNull{spec.split}));
       ARROW_RETURN_NOT_OK(insert.Run());
       continue;
     }
     if (it->second.status == ToString(PartitionStatus::kCommitted) &&
-        it->second.description == spec.description) {
+        it->second.description == spec.description && it->second.split == spec.split) {
       ARROW_RETURN_NOT_OK(keep.Bind(run_id, spec.id, ordinal, ExpectedRows(spec)));
       ARROW_RETURN_NOT_OK(keep.Run());
     } else {
       ARROW_RETURN_NOT_OK(reset.Bind(run_id, spec.id, ordinal, spec.description,
-                                     ExpectedRows(spec), now));
+                                     ExpectedRows(spec), now, TextOrNull{spec.split}));
       ARROW_RETURN_NOT_OK(reset.Run());
     }
     existing.erase(it);
@@ -526,11 +554,11 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
   }
 
   ARROW_RETURN_NOT_OK(AbandonRunningAttempts(
-      db, run_id,
+      db, run_id, "",
       "abandoned: the process ended before the attempt finished; run resumed at " + now));
 
   ARROW_ASSIGN_OR_RAISE(Statement reopen, db.Prepare("reopen run", R"sql(
-UPDATE runs SET status = 'running', finished_at = NULL, error = NULL,
+UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, finisher = NULL,
   resumes = resumes + 1
 WHERE run_id = ?1)sql"));
   ARROW_RETURN_NOT_OK(reopen.Bind(run_id));
@@ -542,6 +570,7 @@ WHERE run_id = ?1)sql"));
 }
 
 /// Closes unfinished run `old_run_id`, replaced by `new_run_id` (BeginRun with restart).
+/// Its workers lose their leases.
 arrow::Status SupersedeRun(Db& db, int64_t old_run_id, int64_t new_run_id,
                            const std::string& now) {
   const std::string reason = fmt::format("superseded by run {} (restart)", new_run_id);
@@ -557,7 +586,24 @@ UPDATE partitions SET status = 'failed', error = coalesce(error, ?2), updated_at
 WHERE run_id = ?1 AND status = 'running')sql"));
   ARROW_RETURN_NOT_OK(close_partitions.Bind(old_run_id, reason, now));
   ARROW_RETURN_NOT_OK(close_partitions.Run());
-  return AbandonRunningAttempts(db, old_run_id, "abandoned: " + reason);
+  ARROW_RETURN_NOT_OK(MarkLostWorkers(db, old_run_id, {}, now));
+  return AbandonRunningAttempts(db, old_run_id, "", "abandoned: " + reason);
+}
+
+/// Writes watermark updates of `pipeline`.
+arrow::Status WriteWatermarks(Db& db, const std::string& pipeline,
+                              const std::vector<WatermarkUpdate>& watermarks,
+                              const std::string& now) {
+  if (watermarks.empty()) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(Statement upsert, db.Prepare("write watermark", R"sql(
+INSERT INTO watermarks (pipeline, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value,
+                                           updated_at = excluded.updated_at)sql"));
+  for (const WatermarkUpdate& update : watermarks) {
+    ARROW_RETURN_NOT_OK(upsert.Bind(pipeline, update.name, update.value, now));
+    ARROW_RETURN_NOT_OK(upsert.Run());
+  }
+  return arrow::Status::OK();
 }
 
 /// The schema version of the file: 0 for an empty file, which migration 1 initialises.
@@ -701,19 +747,28 @@ INSERT INTO schema_version (version, description, applied_at) VALUES (?1, ?2, ?3
   });
 }
 
-std::string SqliteStateStore::Now() const {
-  return FormatIso8601Millis(options_.clock ? options_.clock()
-                                            : std::chrono::system_clock::now());
+std::chrono::system_clock::time_point SqliteStateStore::NowTime() const {
+  return options_.clock ? options_.clock() : std::chrono::system_clock::now();
 }
 
-arrow::Result<RunRecord> SqliteStateStore::BeginRun(
-    const std::string& pipeline, const RunInstance& instance,
-    const std::vector<PartitionSpec>& plan, bool restart) {
+std::string SqliteStateStore::Now() const { return FormatIso8601Millis(NowTime()); }
+
+
+std::string SqliteStateStore::LeaseEnd(std::chrono::milliseconds lease) const {
+  return FormatIso8601Millis(NowTime() + lease);
+}
+
+arrow::Result<RunRecord> SqliteStateStore::BeginRun(const std::string& pipeline,
+                                                    const RunInstance& instance,
+                                                    const std::vector<PartitionSpec>& plan,
+                                                    const BeginRunOptions& options) {
   ARROW_RETURN_NOT_OK(ValidatePlan(pipeline, plan));
   const std::string instance_id = instance.id();
+  const std::string& worker = options.worker.empty() ? ThisWorker() : options.worker;
   std::lock_guard lock(mu_);
   Db db(db_, path_);
   const std::string now = Now();
+  const std::string lease_end = LeaseEnd(options.lease);
   RunRecord result;
   ARROW_RETURN_NOT_OK(db.InTransaction([&]() -> arrow::Status {
     ARROW_ASSIGN_OR_RAISE(Statement latest, db.Prepare("find the latest run", R"sql(
@@ -728,9 +783,25 @@ ORDER BY run_id DESC LIMIT 1)sql"));
     }
 
     int64_t run_id = 0;
-    if (unfinished && !restart) {
+    bool joined = false;
+    if (unfinished && !options.restart) {
       run_id = *unfinished;
-      ARROW_RETURN_NOT_OK(ResumeRun(db, run_id, plan, now));
+      ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
+      live.erase(worker);  // an earlier Run() of this same process is over
+      if (!live.empty()) {
+        ARROW_ASSIGN_OR_RAISE(std::string difference, PlanDifference(db, run_id, plan));
+        if (!difference.empty()) {
+          return arrow::Status::Invalid(
+              "cannot join run ", run_id, " of pipeline ", pipeline, ", instance ",
+              instance_id, ": another process (worker ", *live.begin(),
+              ") is running it with a different plan: ", difference,
+              ". Wait for it to finish, or stop it and run again");
+        }
+        joined = true;
+      } else {
+        ARROW_RETURN_NOT_OK(MarkLostWorkers(db, run_id, {}, now));
+        ARROW_RETURN_NOT_OK(ResumeRun(db, run_id, plan, now));
+      }
     } else {
       ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert run", R"sql(
 INSERT INTO runs (pipeline, instance, status, started_at)
@@ -741,14 +812,391 @@ VALUES (?1, ?2, 'running', ?3))sql"));
       ARROW_RETURN_NOT_OK(InsertPartitions(db, run_id, plan, now));
       if (unfinished) ARROW_RETURN_NOT_OK(SupersedeRun(db, *unfinished, run_id, now));
     }
+    ARROW_RETURN_NOT_OK(ActivateWorker(db, run_id, worker, now, lease_end));
+    if (!joined) ARROW_RETURN_NOT_OK(WriteWatermarks(db, pipeline, options.watermarks, now));
 
     ARROW_ASSIGN_OR_RAISE(std::optional<RunRecord> run, db.LoadRun(run_id));
     if (!run) return arrow::Status::UnknownError("BeginRun: run ", run_id, " vanished");
     result = std::move(*run);
-    result.resumed = unfinished && !restart;
+    result.resumed = unfinished && !options.restart && !joined;
+    result.joined = joined;
     return arrow::Status::OK();
   }));
   return result;
+}
+
+arrow::Status SqliteStateStore::RenewLease(int64_t run_id, const std::string& worker,
+                                           std::chrono::milliseconds lease) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  const std::string lease_end = LeaseEnd(lease);
+  return db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read the worker's lease", R"sql(
+SELECT r.status, r.error, w.status FROM runs r
+LEFT JOIN workers w ON w.run_id = r.run_id AND w.worker = ?2
+WHERE r.run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(select.Bind(run_id, worker));
+    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
+    if (!found) return arrow::Status::KeyError("RenewLease: no run ", run_id);
+    if (select.Text(0) != ToString(RunStatus::kRunning)) {
+      return LeaseLost(fmt::format("run {} is no longer running (it {}{}{})", run_id,
+                                   select.Text(0), select.Text(1).empty() ? "" : ": ",
+                                   select.Text(1)));
+    }
+    const std::string worker_status = select.Text(2);
+    if (worker_status != "active") {
+      return LeaseLost(fmt::format(
+          "worker {} {} run {}", worker,
+          worker_status == "lost"
+              ? "let its lease expire and another worker took over"
+              : (worker_status.empty() ? "never began" : "has left"),
+          run_id));
+    }
+    ARROW_ASSIGN_OR_RAISE(Statement renew, db.Prepare("renew the worker's lease", R"sql(
+UPDATE workers SET renewed_at = ?3, lease_expires_at = ?4
+WHERE run_id = ?1 AND worker = ?2)sql"));
+    ARROW_RETURN_NOT_OK(renew.Bind(run_id, worker, now, lease_end));
+    return renew.Run();
+  });
+}
+
+arrow::Result<ClaimResult> SqliteStateStore::ClaimPartition(
+    int64_t run_id, const std::string& worker, const std::string& partition_id) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  ClaimResult result;
+  ARROW_RETURN_NOT_OK(db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(std::optional<RunRecord> run, db.LoadRun(run_id));
+    if (!run) return arrow::Status::KeyError("ClaimPartition: no run ", run_id);
+    result.run_status = run->status;
+    result.run_error = run->error;
+    if (run->status != RunStatus::kRunning) return arrow::Status::OK();
+
+    ARROW_ASSIGN_OR_RAISE(Statement worker_status, db.Prepare("read the worker", R"sql(
+SELECT status FROM workers WHERE run_id = ?1 AND worker = ?2)sql"));
+    ARROW_RETURN_NOT_OK(worker_status.Bind(run_id, worker));
+    ARROW_ASSIGN_OR_RAISE(bool registered, worker_status.Step());
+    if (registered && worker_status.Text(0) == "lost") {
+      return LeaseLost(fmt::format(
+          "worker {} let its lease on run {} expire and another worker took over", worker,
+          run_id));
+    }
+    if (!registered) {
+      // A process that works on a run it did not begin (StartAttempt in tools and
+      // tests): it takes part with the default lease.
+      ARROW_RETURN_NOT_OK(
+          ActivateWorker(db, run_id, worker, now, LeaseEnd(BeginRunOptions{}.lease)));
+    }
+    ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
+    live.insert(worker);
+
+    struct Row {
+      PartitionSpec spec;
+      PartitionStatus status;
+      std::string owner;
+    };
+    std::vector<Row> rows;
+    {
+      ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read partitions", R"sql(
+SELECT partition_id, description, expected_rows, split, status, owner FROM partitions
+WHERE run_id = ?1 ORDER BY ordinal)sql"));
+      ARROW_RETURN_NOT_OK(select.Bind(run_id));
+      while (true) {
+        ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+        if (!row) break;
+        Row r;
+        r.spec = {select.Text(0), select.Text(1),
+                  select.IsNull(2) ? -1 : select.Int64(2), select.Text(3)};
+        ARROW_ASSIGN_OR_RAISE(r.status, db.ParsePartitionStatus(select.Text(4)));
+        r.owner = select.Text(5);
+        rows.push_back(std::move(r));
+      }
+    }
+
+    // Held: running, or failed and waiting for its owner's retry.
+    auto held = [](const Row& r) {
+      return r.status == PartitionStatus::kRunning ||
+             (r.status == PartitionStatus::kFailed && !r.owner.empty());
+    };
+    auto orphaned = [&](const Row& r) { return held(r) && !live.count(r.owner); };
+    const Row* chosen = nullptr;
+    if (!partition_id.empty()) {
+      auto it = std::find_if(rows.begin(), rows.end(),
+                             [&](const Row& r) { return r.spec.id == partition_id; });
+      if (it == rows.end()) {
+        return arrow::Status::KeyError("ClaimPartition: no such partition (run ", run_id,
+                                       ", partition ", partition_id, ")");
+      }
+      if (it->status == PartitionStatus::kPending ||
+          (it->status != PartitionStatus::kCommitted &&
+           (!held(*it) || it->owner == worker || orphaned(*it)))) {
+        chosen = &*it;
+      }
+    } else {
+      for (const Row& r : rows) {
+        if (r.status == PartitionStatus::kPending ||
+            (r.status == PartitionStatus::kFailed && r.owner.empty()) || orphaned(r)) {
+          chosen = &r;
+          break;
+        }
+      }
+    }
+
+    if (chosen != nullptr) {
+      if (orphaned(*chosen)) {
+        ARROW_RETURN_NOT_OK(MarkLostWorkers(db, run_id, live, now));
+      }
+      ARROW_ASSIGN_OR_RAISE(Statement attempts, db.Prepare("read partition", R"sql(
+SELECT attempts FROM partitions WHERE run_id = ?1 AND partition_id = ?2)sql"));
+      ARROW_RETURN_NOT_OK(attempts.Bind(run_id, chosen->spec.id));
+      ARROW_ASSIGN_OR_RAISE(bool row, attempts.Step());
+      if (!row) return db.Corrupt("partition ", chosen->spec.id, " vanished");
+      const int attempt = static_cast<int>(attempts.Int64(0)) + 1;
+      ARROW_RETURN_NOT_OK(AbandonRunningAttempts(
+          db, run_id, chosen->spec.id,
+          fmt::format("abandoned: its worker stopped reporting; attempt {} (worker {}) "
+                      "took over",
+                      attempt, worker)));
+
+      ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("start partition attempt", R"sql(
+UPDATE partitions SET status = 'running', attempts = ?3, rows_read = 0, rows_written = 0,
+  rows_dropped = 0, rows_quarantined = 0, bytes_written = 0, seconds = 0, error = NULL,
+  manifests_json = NULL, updated_at = ?4, owner = ?5
+WHERE run_id = ?1 AND partition_id = ?2)sql"));
+      ARROW_RETURN_NOT_OK(update.Bind(run_id, chosen->spec.id, attempt, now, worker));
+      ARROW_RETURN_NOT_OK(update.Run());
+
+      ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
+DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
+      ARROW_RETURN_NOT_OK(clear.Bind(run_id, chosen->spec.id));
+      ARROW_RETURN_NOT_OK(clear.Run());
+
+      ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert attempt", R"sql(
+INSERT INTO attempts (run_id, partition_id, attempt, status, started_at, worker)
+VALUES (?1, ?2, ?3, 'running', ?4, ?5))sql"));
+      ARROW_RETURN_NOT_OK(insert.Bind(run_id, chosen->spec.id, attempt, now, worker));
+      ARROW_RETURN_NOT_OK(insert.Run());
+      result.claim = PartitionClaim{chosen->spec, attempt};
+    }
+
+    for (const Row& r : rows) {
+      const bool claimed = chosen == &r;
+      if (r.status != PartitionStatus::kCommitted) ++result.not_committed;
+      if (claimed || (held(r) && r.owner == worker)) {
+        ++result.held_here;
+      } else if (held(r) && live.count(r.owner)) {
+        ++result.held_elsewhere;
+      }
+    }
+    return arrow::Status::OK();
+  }));
+  return result;
+}
+
+arrow::Status SqliteStateStore::FinishAttempt(int64_t run_id,
+                                              const std::string& partition_id,
+                                              int attempt, const AttemptResult& result) {
+  if (result.status != PartitionStatus::kCommitted &&
+      result.status != PartitionStatus::kFailed) {
+    return arrow::Status::Invalid(
+        "FinishAttempt: the result status must be committed or failed (run ", run_id,
+        ", partition ", partition_id, ", attempt ", attempt, ", status ",
+        ToString(result.status), ")");
+  }
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  return db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read attempt", R"sql(
+SELECT p.attempts, a.status, p.owner FROM partitions p
+LEFT JOIN attempts a
+  ON a.run_id = p.run_id AND a.partition_id = p.partition_id AND a.attempt = ?3
+WHERE p.run_id = ?1 AND p.partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(select.Bind(run_id, partition_id, attempt));
+    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
+    if (!found) {
+      return arrow::Status::KeyError("FinishAttempt: no such partition (run ", run_id,
+                                     ", partition ", partition_id, ")");
+    }
+    const int64_t latest = select.Int64(0);
+    const std::string attempt_status = select.Text(1);
+    if (attempt_status.empty()) {
+      return arrow::Status::KeyError("FinishAttempt: no such attempt (run ", run_id,
+                                     ", partition ", partition_id, ", attempt ", attempt,
+                                     ")");
+    }
+    if (latest != attempt || attempt_status == "abandoned") {
+      return LeaseLost(fmt::format(
+          "attempt {} of partition {} (run {}) was taken over: the partition's latest "
+          "attempt is {}",
+          attempt, partition_id, run_id, latest));
+    }
+    if (attempt_status != "running") {
+      return arrow::Status::Invalid(
+          "FinishAttempt: the attempt already finished (run ", run_id, ", partition ",
+          partition_id, ", attempt ", attempt, " is ", attempt_status, ")");
+    }
+
+    const char* status = ToString(result.status);
+    // A failed partition stays with its worker while that worker retries it.
+    const bool keep_owner = result.status == PartitionStatus::kCommitted ||
+                            (result.status == PartitionStatus::kFailed && result.will_retry);
+    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("finish partition attempt", R"sql(
+UPDATE partitions SET status = ?3, rows_read = ?4, rows_written = ?5, rows_dropped = ?6,
+  rows_quarantined = ?7, bytes_written = ?8, seconds = ?9, error = ?10,
+  manifests_json = ?11, updated_at = ?12, owner = CASE WHEN ?13 THEN owner END
+WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(update.Bind(
+        run_id, partition_id, status, result.rows_read, result.rows_written,
+        result.rows_dropped, result.rows_quarantined, result.bytes_written,
+        result.seconds, TextOrNull{result.error}, TextOrNull{result.manifests_json}, now,
+        keep_owner ? 1 : 0));
+    ARROW_RETURN_NOT_OK(update.Run());
+
+    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
+DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
+    ARROW_RETURN_NOT_OK(clear.Run());
+    for (const RuleCountRecord& rule : result.rules) {
+      ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("record rule counts", R"sql(
+INSERT INTO partition_rules (run_id, partition_id, stage, rule, action, rows)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (run_id, partition_id, stage, rule) DO UPDATE SET rows = rows + excluded.rows)sql"));
+      ARROW_RETURN_NOT_OK(insert.Bind(run_id, partition_id, rule.stage, rule.rule,
+                                      rule.action, rule.rows));
+      ARROW_RETURN_NOT_OK(insert.Run());
+    }
+
+    ARROW_ASSIGN_OR_RAISE(Statement finish, db.Prepare("finish attempt", R"sql(
+UPDATE attempts SET status = ?4, finished_at = ?5, rows_read = ?6, rows_written = ?7,
+  error = ?8
+WHERE run_id = ?1 AND partition_id = ?2 AND attempt = ?3)sql"));
+    ARROW_RETURN_NOT_OK(finish.Bind(run_id, partition_id, attempt, status, now,
+                                    result.rows_read, result.rows_written,
+                                    TextOrNull{result.error}));
+    return finish.Run();
+  });
+}
+
+arrow::Result<bool> SqliteStateStore::ClaimRunFinish(int64_t run_id,
+                                                     const std::string& worker) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  bool claimed = false;
+  ARROW_RETURN_NOT_OK(db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read the run's finisher", R"sql(
+SELECT status, finisher,
+       (SELECT count(*) FROM partitions WHERE run_id = ?1 AND status != 'committed')
+FROM runs WHERE run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(select.Bind(run_id));
+    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
+    if (!found) return arrow::Status::KeyError("ClaimRunFinish: no run ", run_id);
+    if (select.Text(0) != ToString(RunStatus::kRunning) || select.Int64(2) > 0) {
+      return arrow::Status::OK();
+    }
+    const std::string finisher = select.Text(1);
+    if (!finisher.empty() && finisher != worker) {
+      ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
+      if (live.count(finisher)) return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("claim the run's finish", R"sql(
+UPDATE runs SET finisher = ?2 WHERE run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(update.Bind(run_id, worker));
+    ARROW_RETURN_NOT_OK(update.Run());
+    claimed = true;
+    return arrow::Status::OK();
+  }));
+  return claimed;
+}
+
+arrow::Status SqliteStateStore::FinishRun(int64_t run_id, RunStatus status,
+                                          const std::string& error,
+                                          const std::vector<WatermarkUpdate>& watermarks) {
+  if (status == RunStatus::kRunning) {
+    return arrow::Status::Invalid(
+        "FinishRun: the final status must be succeeded or failed (run ", run_id, ")");
+  }
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  return db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read run partitions", R"sql(
+SELECT status, pipeline,
+       (SELECT count(*) FROM partitions WHERE run_id = ?1 AND status != 'committed')
+FROM runs WHERE run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(select.Bind(run_id));
+    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
+    if (!row) return arrow::Status::KeyError("FinishRun: no run ", run_id);
+    if (select.Text(0) != ToString(RunStatus::kRunning)) {
+      return arrow::Status::Invalid("FinishRun: the run already ended (run ", run_id,
+                                    " is ", select.Text(0), ")");
+    }
+    const std::string pipeline = select.Text(1);
+    const int64_t not_committed = select.Int64(2);
+    if (status == RunStatus::kSucceeded && not_committed > 0) {
+      return arrow::Status::Invalid(
+          "FinishRun: a run succeeds only when every partition is committed (run ",
+          run_id, ", partitions not committed: ", not_committed, ")");
+    }
+    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("finish run", R"sql(
+UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(update.Bind(run_id, ToString(status), now, TextOrNull{error}));
+    ARROW_RETURN_NOT_OK(update.Run());
+    ARROW_ASSIGN_OR_RAISE(Statement totals,
+                          db.Prepare("update run totals", kUpdateRunTotals));
+    ARROW_RETURN_NOT_OK(totals.Bind(run_id));
+    ARROW_RETURN_NOT_OK(totals.Run());
+    if (status != RunStatus::kSucceeded) return arrow::Status::OK();
+    return WriteWatermarks(db, pipeline, watermarks, now);
+  });
+}
+
+arrow::Result<bool> SqliteStateStore::LeaveRun(int64_t run_id, const std::string& worker,
+                                               const std::string& reason) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  bool ended = false;
+  ARROW_RETURN_NOT_OK(db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(std::optional<RunRecord> run, db.LoadRun(run_id));
+    if (!run) return arrow::Status::KeyError("LeaveRun: no run ", run_id);
+    ARROW_ASSIGN_OR_RAISE(Statement leave, db.Prepare("leave the run", R"sql(
+UPDATE workers SET status = 'left', left_at = ?3
+WHERE run_id = ?1 AND worker = ?2 AND status = 'active')sql"));
+    ARROW_RETURN_NOT_OK(leave.Bind(run_id, worker, now));
+    ARROW_RETURN_NOT_OK(leave.Run());
+    // Whatever the worker still holds is free for others; an attempt it never finished
+    // is over.
+    ARROW_ASSIGN_OR_RAISE(Statement abandon, db.Prepare("abandon the worker's attempts", R"sql(
+UPDATE attempts SET status = 'abandoned', error = coalesce(error, ?3)
+WHERE run_id = ?1 AND worker = ?2 AND status = 'running')sql"));
+    ARROW_RETURN_NOT_OK(abandon.Bind(run_id, worker, "abandoned: its worker left: " + reason));
+    ARROW_RETURN_NOT_OK(abandon.Run());
+    ARROW_ASSIGN_OR_RAISE(Statement release, db.Prepare("release the worker's partitions", R"sql(
+UPDATE partitions SET status = CASE status WHEN 'running' THEN 'failed' ELSE status END,
+  error = CASE status WHEN 'running' THEN ?3 ELSE error END, owner = NULL, updated_at = ?4
+WHERE run_id = ?1 AND owner = ?2 AND status IN ('running', 'failed'))sql"));
+    ARROW_RETURN_NOT_OK(release.Bind(run_id, worker, "its worker left: " + reason, now));
+    ARROW_RETURN_NOT_OK(release.Run());
+    if (run->status != RunStatus::kRunning) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
+    live.erase(worker);
+    if (!live.empty()) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(Statement fail, db.Prepare("fail the abandoned run", R"sql(
+UPDATE runs SET status = 'failed', finished_at = ?2, error = ?3 WHERE run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(fail.Bind(run_id, now, reason));
+    ARROW_RETURN_NOT_OK(fail.Run());
+    ARROW_ASSIGN_OR_RAISE(Statement totals,
+                          db.Prepare("update run totals", kUpdateRunTotals));
+    ARROW_RETURN_NOT_OK(totals.Bind(run_id));
+    ARROW_RETURN_NOT_OK(totals.Run());
+    ended = true;
+    return arrow::Status::OK();
+  }));
+  return ended;
 }
 
 arrow::Result<std::vector<PartitionRecord>> SqliteStateStore::ListPartitions(
@@ -795,178 +1243,6 @@ WHERE r.run_id = ?1 ORDER BY p.ordinal, r.stage, r.rule)sql"));
   return rules;
 }
 
-arrow::Result<int> SqliteStateStore::StartAttempt(int64_t run_id,
-                                                  const std::string& partition_id) {
-  std::lock_guard lock(mu_);
-  Db db(db_, path_);
-  const std::string now = Now();
-  int attempt = 0;
-  ARROW_RETURN_NOT_OK(db.InTransaction([&]() -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read partition", R"sql(
-SELECT r.status, p.status, p.attempts FROM partitions p JOIN runs r ON r.run_id = p.run_id
-WHERE p.run_id = ?1 AND p.partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(select.Bind(run_id, partition_id));
-    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
-    if (!found) {
-      return arrow::Status::KeyError("StartAttempt: no such partition (run ", run_id,
-                                     ", partition ", partition_id, ")");
-    }
-    const std::string run_status = select.Text(0);
-    const std::string partition_status = select.Text(1);
-    if (run_status != ToString(RunStatus::kRunning)) {
-      return arrow::Status::Invalid("StartAttempt: the run is not running (run ", run_id,
-                                    " is ", run_status, ", partition ", partition_id,
-                                    ")");
-    }
-    if (partition_status == ToString(PartitionStatus::kCommitted)) {
-      return arrow::Status::Invalid(
-          "StartAttempt: the partition is already committed (run ", run_id,
-          ", partition ", partition_id, ")");
-    }
-    attempt = static_cast<int>(select.Int64(2)) + 1;
-
-    ARROW_ASSIGN_OR_RAISE(Statement abandon, db.Prepare("abandon running attempt", R"sql(
-UPDATE attempts SET status = 'abandoned', error = coalesce(error, ?3)
-WHERE run_id = ?1 AND partition_id = ?2 AND status = 'running')sql"));
-    ARROW_RETURN_NOT_OK(abandon.Bind(
-        run_id, partition_id,
-        fmt::format("abandoned: attempt {} started before this one finished", attempt)));
-    ARROW_RETURN_NOT_OK(abandon.Run());
-
-    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("start partition attempt", R"sql(
-UPDATE partitions SET status = 'running', attempts = ?3, rows_read = 0, rows_written = 0,
-  rows_dropped = 0, rows_quarantined = 0, bytes_written = 0, seconds = 0, error = NULL,
-  manifests_json = NULL, updated_at = ?4
-WHERE run_id = ?1 AND partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(update.Bind(run_id, partition_id, attempt, now));
-    ARROW_RETURN_NOT_OK(update.Run());
-
-    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
-DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
-    ARROW_RETURN_NOT_OK(clear.Run());
-
-    ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert attempt", R"sql(
-INSERT INTO attempts (run_id, partition_id, attempt, status, started_at)
-VALUES (?1, ?2, ?3, 'running', ?4))sql"));
-    ARROW_RETURN_NOT_OK(insert.Bind(run_id, partition_id, attempt, now));
-    return insert.Run();
-  }));
-  return attempt;
-}
-
-arrow::Status SqliteStateStore::FinishAttempt(int64_t run_id,
-                                              const std::string& partition_id,
-                                              int attempt, const AttemptResult& result) {
-  if (result.status != PartitionStatus::kCommitted &&
-      result.status != PartitionStatus::kFailed) {
-    return arrow::Status::Invalid(
-        "FinishAttempt: the result status must be committed or failed (run ", run_id,
-        ", partition ", partition_id, ", attempt ", attempt, ", status ",
-        ToString(result.status), ")");
-  }
-  std::lock_guard lock(mu_);
-  Db db(db_, path_);
-  const std::string now = Now();
-  return db.InTransaction([&]() -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read attempt", R"sql(
-SELECT p.attempts, a.status FROM partitions p
-LEFT JOIN attempts a
-  ON a.run_id = p.run_id AND a.partition_id = p.partition_id AND a.attempt = ?3
-WHERE p.run_id = ?1 AND p.partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(select.Bind(run_id, partition_id, attempt));
-    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
-    if (!found) {
-      return arrow::Status::KeyError("FinishAttempt: no such partition (run ", run_id,
-                                     ", partition ", partition_id, ")");
-    }
-    const int64_t latest = select.Int64(0);
-    const std::string attempt_status = select.Text(1);
-    if (attempt_status.empty()) {
-      return arrow::Status::KeyError("FinishAttempt: no such attempt (run ", run_id,
-                                     ", partition ", partition_id, ", attempt ", attempt,
-                                     ")");
-    }
-    if (latest != attempt || attempt_status != "running") {
-      return arrow::Status::Invalid(
-          "FinishAttempt: the attempt is not the partition's running attempt (run ",
-          run_id, ", partition ", partition_id, ", attempt ", attempt, " is ",
-          attempt_status, ", latest attempt ", latest, ")");
-    }
-
-    const char* status = ToString(result.status);
-    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("finish partition attempt", R"sql(
-UPDATE partitions SET status = ?3, rows_read = ?4, rows_written = ?5, rows_dropped = ?6,
-  rows_quarantined = ?7, bytes_written = ?8, seconds = ?9, error = ?10,
-  manifests_json = ?11, updated_at = ?12
-WHERE run_id = ?1 AND partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(update.Bind(run_id, partition_id, status, result.rows_read,
-                                    result.rows_written, result.rows_dropped,
-                                    result.rows_quarantined, result.bytes_written,
-                                    result.seconds, TextOrNull{result.error},
-                                    TextOrNull{result.manifests_json}, now));
-    ARROW_RETURN_NOT_OK(update.Run());
-
-    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
-DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
-    ARROW_RETURN_NOT_OK(clear.Run());
-    for (const RuleCountRecord& rule : result.rules) {
-      ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("record rule counts", R"sql(
-INSERT INTO partition_rules (run_id, partition_id, stage, rule, action, rows)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (run_id, partition_id, stage, rule) DO UPDATE SET rows = rows + excluded.rows)sql"));
-      ARROW_RETURN_NOT_OK(insert.Bind(run_id, partition_id, rule.stage, rule.rule,
-                                      rule.action, rule.rows));
-      ARROW_RETURN_NOT_OK(insert.Run());
-    }
-
-    ARROW_ASSIGN_OR_RAISE(Statement finish, db.Prepare("finish attempt", R"sql(
-UPDATE attempts SET status = ?4, finished_at = ?5, rows_read = ?6, rows_written = ?7,
-  error = ?8
-WHERE run_id = ?1 AND partition_id = ?2 AND attempt = ?3)sql"));
-    ARROW_RETURN_NOT_OK(finish.Bind(run_id, partition_id, attempt, status, now,
-                                    result.rows_read, result.rows_written,
-                                    TextOrNull{result.error}));
-    return finish.Run();
-  });
-}
-
-arrow::Status SqliteStateStore::FinishRun(int64_t run_id, RunStatus status,
-                                          const std::string& error) {
-  if (status == RunStatus::kRunning) {
-    return arrow::Status::Invalid(
-        "FinishRun: the final status must be succeeded or failed (run ", run_id, ")");
-  }
-  std::lock_guard lock(mu_);
-  Db db(db_, path_);
-  const std::string now = Now();
-  return db.InTransaction([&]() -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read run partitions", R"sql(
-SELECT (SELECT count(*) FROM runs WHERE run_id = ?1),
-       (SELECT count(*) FROM partitions
-        WHERE run_id = ?1 AND status != 'committed'))sql"));
-    ARROW_RETURN_NOT_OK(select.Bind(run_id));
-    ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
-    if (!row || select.Int64(0) == 0) {
-      return arrow::Status::KeyError("FinishRun: no run ", run_id);
-    }
-    const int64_t not_committed = select.Int64(1);
-    if (status == RunStatus::kSucceeded && not_committed > 0) {
-      return arrow::Status::Invalid(
-          "FinishRun: a run succeeds only when every partition is committed (run ",
-          run_id, ", partitions not committed: ", not_committed, ")");
-    }
-    ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("finish run", R"sql(
-UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE run_id = ?1)sql"));
-    ARROW_RETURN_NOT_OK(update.Bind(run_id, ToString(status), now, TextOrNull{error}));
-    ARROW_RETURN_NOT_OK(update.Run());
-    ARROW_ASSIGN_OR_RAISE(Statement totals,
-                          db.Prepare("update run totals", kUpdateRunTotals));
-    ARROW_RETURN_NOT_OK(totals.Bind(run_id));
-    return totals.Run();
-  });
-}
 
 arrow::Result<std::optional<RunRecord>> SqliteStateStore::GetRun(int64_t run_id) {
   std::lock_guard lock(mu_);

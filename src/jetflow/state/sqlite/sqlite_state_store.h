@@ -6,12 +6,14 @@
 // that cannot lose it, and one before it leaves the previous state intact (each call is
 // one SQLite transaction).
 //
-// Sharing: several processes on one machine may open the same file. SQLite serialises
-// their writes with a file lock; a call waits up to `busy_timeout` for the lock and then
-// fails with an IOError marked retryable (core/error.h). WAL needs shared memory, so the
-// file must be on a local filesystem, not NFS/SMB: runs spread over machines use the
-// PostgreSQL store, which also has partition leases. This store has no leases: two
-// processes running the same run instance at once would both work on it.
+// Sharing: several processes on one machine may open the same file and work on one run
+// together (the multi-process contract of state_store.h: leases, claims, joining, one
+// finisher). SQLite serialises their writes with a file lock; a call waits up to
+// `busy_timeout` for the lock and then fails with an IOError marked retryable
+// (core/error.h). WAL needs shared memory, so the file must be on a local filesystem,
+// not NFS/SMB, and the processes on the machine that has it. Besides leases, a worker of
+// this machine whose process has ended is known dead at once (worker_identity.h), so a
+// run killed with kill -9 resumes without waiting for its lease to run out.
 //
 // Readers: the tables are a public interface for schedulers and catalogs
 // (docs/state-store.md). They only change through numbered migrations, recorded in the
@@ -51,7 +53,7 @@ struct SqliteStateStoreOptions {
 class SqliteStateStore final : public StateStore {
  public:
   /// Version of the table layout this build writes (the highest migration it knows).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   /// Opens the state store at `path`, creating its parent directories and the file if
   /// needed, and migrates an older layout to kSchemaVersion.
@@ -68,36 +70,36 @@ class SqliteStateStore final : public StateStore {
 
   const std::string& path() const { return path_; }
 
+  using StateStore::BeginRun;
+  using StateStore::ClaimPartition;
+  using StateStore::FinishRun;
+
   /// See StateStore::BeginRun. Also:
   ///  - REQUIRES: `pipeline` is not empty; partition ids in `plan` are non-empty and
   ///    unique (otherwise Invalid, nothing written).
-  ///  - On resume, attempts left `running` by a dead process become `abandoned`, and the
-  ///    run's totals are recomputed from the partitions it keeps.
+  ///  - On resume, the run's totals are recomputed from the partitions it keeps.
   ///  - On restart of an unfinished run, that run is closed as failed ("superseded by run
   ///    N") so that no reader sees it running forever.
   arrow::Result<RunRecord> BeginRun(const std::string& pipeline,
                                     const RunInstance& instance,
                                     const std::vector<PartitionSpec>& plan,
-                                    bool restart) override;
+                                    const BeginRunOptions& options) override;
+  arrow::Status RenewLease(int64_t run_id, const std::string& worker,
+                           std::chrono::milliseconds lease) override;
+  /// A worker that never began the run takes part from its first claim, with the
+  /// default lease.
+  arrow::Result<ClaimResult> ClaimPartition(int64_t run_id, const std::string& worker,
+                                            const std::string& partition_id) override;
+  arrow::Status FinishAttempt(int64_t run_id, const std::string& partition_id,
+                              int attempt, const AttemptResult& result) override;
+  arrow::Result<bool> ClaimRunFinish(int64_t run_id, const std::string& worker) override;
+  arrow::Status FinishRun(int64_t run_id, RunStatus status, const std::string& error,
+                          const std::vector<WatermarkUpdate>& watermarks) override;
+  arrow::Result<bool> LeaveRun(int64_t run_id, const std::string& worker,
+                               const std::string& reason) override;
   /// In plan order. KeyError if the run does not exist.
   arrow::Result<std::vector<PartitionRecord>> ListPartitions(int64_t run_id) override;
   arrow::Result<std::vector<RuleCountRecord>> ListRuleCounts(int64_t run_id) override;
-  /// REQUIRES: the run is running and the partition is not committed (otherwise Invalid;
-  /// KeyError if either does not exist). A previous attempt still `running` (its worker
-  /// never reported) becomes `abandoned`. The partition's counters are cleared until the
-  /// attempt finishes.
-  arrow::Result<int> StartAttempt(int64_t run_id,
-                                  const std::string& partition_id) override;
-  /// REQUIRES: `attempt` is the partition's latest attempt and still running;
-  /// result.status is kCommitted or kFailed (otherwise Invalid, nothing written; KeyError
-  /// if the partition or the attempt does not exist).
-  arrow::Status FinishAttempt(int64_t run_id, const std::string& partition_id,
-                              int attempt, const AttemptResult& result) override;
-  /// REQUIRES: `status` is kSucceeded or kFailed; kSucceeded only if every partition is
-  /// committed (otherwise Invalid). The run's totals are the sums over its committed
-  /// partitions, i.e. over the output it published.
-  arrow::Status FinishRun(int64_t run_id, RunStatus status,
-                          const std::string& error) override;
   /// RunRecord::resumed is true if the run has been resumed at least once.
   arrow::Result<std::optional<RunRecord>> GetRun(int64_t run_id) override;
   /// Newest first (by run_id); all pipelines if `pipeline` is empty; no limit if
@@ -115,8 +117,11 @@ class SqliteStateStore final : public StateStore {
 
   /// Connection settings and schema migration; called once by Open().
   arrow::Status Initialize();
+  std::chrono::system_clock::time_point NowTime() const;
   /// The current time as ISO-8601 UTC with milliseconds, e.g. "2026-11-25T18:03:50.123Z".
   std::string Now() const;
+  /// When a lease of `lease` taken now ends, in the same form.
+  std::string LeaseEnd(std::chrono::milliseconds lease) const;
 
   const std::string path_;
   const SqliteStateStoreOptions options_;

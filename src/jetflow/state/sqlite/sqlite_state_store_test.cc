@@ -279,8 +279,9 @@ TEST_F(SqliteStateStoreTest, StartingAgainAbandonsAnUnfinishedAttempt) {
   JF_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
   JF_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(second, 2);
-  // The first attempt's worker reports late: refused, the partition follows attempt 2.
-  EXPECT_TRUE(store->FinishAttempt(run.run_id, "p1", first, Committed(1, 1)).IsInvalid());
+  // The first attempt's worker reports late: its lease is lost, the partition follows
+  // attempt 2.
+  EXPECT_TRUE(IsLeaseLost(store->FinishAttempt(run.run_id, "p1", first, Committed(1, 1))));
   JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(2, 2)));
   Reader reader(path_);
   EXPECT_THAT(reader.Query("SELECT attempt, status FROM attempts ORDER BY attempt"),
@@ -569,11 +570,15 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
 
   Reader reader(path_);
   EXPECT_EQ(reader.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(reader.One("PRAGMA user_version"), "2");
+  EXPECT_EQ(reader.One("PRAGMA user_version"),
+            std::to_string(SqliteStateStore::kSchemaVersion));
   EXPECT_EQ(reader.One("PRAGMA application_id"), std::to_string(0x4A464C57));
-  EXPECT_THAT(reader.Query("SELECT version, description FROM schema_version"),
-              ElementsAre("1|runs, partitions, attempts, watermarks",
-                          "2|per-rule counts of partitions (partition_rules)"));
+  EXPECT_THAT(
+      reader.Query("SELECT version, description FROM schema_version"),
+      ElementsAre("1|runs, partitions, attempts, watermarks",
+                  "2|per-rule counts of partitions (partition_rules)",
+                  "3|workers and their leases, partition claims and splits (several "
+                  "processes on one run)"));
 }
 
 TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
@@ -678,7 +683,8 @@ TEST_F(SqliteStateStoreTest, ConcurrentOpensOfANewFile) {
   for (auto& thread : threads) thread.join();
   for (const auto& status : results) EXPECT_TRUE(status.ok()) << status.ToString();
   Reader reader(path_);
-  EXPECT_EQ(reader.One("SELECT count(*) FROM schema_version"), "2");
+  EXPECT_EQ(reader.One("SELECT count(*) FROM schema_version"),
+            std::to_string(SqliteStateStore::kSchemaVersion));
 }
 
 TEST_F(SqliteStateStoreTest, EmptyFileIsInitialised) {
@@ -977,22 +983,69 @@ TEST_F(SqliteStateStoreTest, RuleCountsAreReplacedPerAttempt) {
   EXPECT_EQ(reader.One("SELECT sum(rows) FROM partition_rules"), "1");
 }
 
-TEST_F(SqliteStateStoreTest, VersionOneFileIsMigrated) {
-  { ASSERT_NE(MustOpen(), nullptr); }
-  {
-    // Turn the file back into a version 1 store.
-    Reader reader(path_);
-    ASSERT_EQ(sqlite3_exec(reader.db(),
-                           "DROP TABLE partition_rules; DELETE FROM schema_version WHERE "
-                           "version = 2; PRAGMA user_version = 1;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
+/// The text of migration file `version` (state/sqlite/migrations/NNNN_*.sql).
+std::string MigrationSql(int version) {
+  const char* source = std::getenv("JETFLOW_SOURCE_DIR");
+  if (source == nullptr) return "";
+  const fs::path folder = fs::path(source) / "src/jetflow/state/sqlite/migrations";
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().filename().string().rfind(fmt::format("{:04}_", version), 0) == 0) {
+      std::ifstream in(entry.path());
+      return std::string(std::istreambuf_iterator<char>(in),
+                         std::istreambuf_iterator<char>());
+    }
   }
-  auto store = MustOpen();
-  ASSERT_NE(store, nullptr);
-  Reader reader(path_);
-  EXPECT_EQ(reader.One("PRAGMA user_version"), "2");
-  EXPECT_EQ(reader.One("SELECT count(*) FROM partition_rules"), "0");
+  return "";
+}
+
+TEST_F(SqliteStateStoreTest, OlderFilesAreMigrated) {
+  for (int old_version = 1; old_version < SqliteStateStore::kSchemaVersion;
+       ++old_version) {
+    SCOPED_TRACE(fmt::format("from version {}", old_version));
+    fs::remove_all(dir_);
+    fs::create_directories(fs::path(path_).parent_path());
+    { std::ofstream empty(path_); }  // SQLite takes an empty file as a new database
+    {
+      // The file as a jetflow of that version left it, with one finished run.
+      Reader reader(path_);
+      std::string sql;
+      for (int v = 1; v <= old_version; ++v) {
+        const std::string migration = MigrationSql(v);
+        ASSERT_FALSE(migration.empty()) << "set JETFLOW_SOURCE_DIR";
+        sql += migration + fmt::format(
+                               ";INSERT INTO schema_version VALUES ({}, 'm{}', "
+                               "'2026-01-01T00:00:00.000Z');",
+                               v, v);
+      }
+      sql += fmt::format(
+          "PRAGMA application_id = {}; PRAGMA user_version = {};"
+          "INSERT INTO runs (pipeline, instance, status, started_at) VALUES "
+          "('orders', 'dt=2026-11-25', 'succeeded', '2026-01-01T00:00:00.000Z');"
+          "INSERT INTO partitions (run_id, partition_id, ordinal, description, status, "
+          "updated_at) VALUES (1, 'p1', 0, 'rows of p1', 'committed', "
+          "'2026-01-01T00:00:00.000Z');",
+          0x4A464C57, old_version);
+      char* error = nullptr;
+      ASSERT_EQ(sqlite3_exec(reader.db(), sql.c_str(), nullptr, nullptr, &error),
+                SQLITE_OK)
+          << (error ? error : "");
+    }
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    Reader reader(path_);
+    EXPECT_EQ(reader.One("PRAGMA user_version"),
+              std::to_string(SqliteStateStore::kSchemaVersion));
+    EXPECT_EQ(reader.One("SELECT count(*) FROM partition_rules"), "0");
+    EXPECT_EQ(reader.One("SELECT count(*) FROM workers"), "0");
+    JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(1));
+    ASSERT_EQ(partitions.size(), 1u);
+    EXPECT_EQ(partitions[0].split, "");
+    EXPECT_EQ(partitions[0].owner, "");
+    // The migrated file works as a new one: the next run of the instance starts afresh.
+    JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                            store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
+    EXPECT_EQ(run.run_id, 2);
+  }
 }
 
 }  // namespace

@@ -5,6 +5,30 @@
 // errors point at file:line:col inside the pipeline YAML. Evaluation runs on whole Arrow
 // arrays with Arrow compute kernels — never row by row.
 //
+// How Compile works:
+//  1. The parser (parser.h) turns the text into a syntax tree; each node keeps the byte
+//     offset of its token, which every error about the node points at.
+//  2. The compiler (expression.cc) walks the tree bottom-up. Each node becomes a bound
+//     arrow::compute::Expression as soon as it is built (CompileContext::MakeCall in
+//     compile_context.h), so its type is known and a type error points at its own
+//     token. A call whose arguments are all constants is evaluated at once and becomes
+//     a literal, so a bad constant (1 / 0, a bad regex or time zone) is a compile error.
+//  3. Operators and syntax forms (arithmetic, comparison, IN, BETWEEN, LIKE, CASE, CAST)
+//     are compiled by the compiler itself, with the type rules of type_rules.h (type
+//     classes, the common type of CASE branches and IN lists).
+//  4. Function calls go through the function table (function_table.h). The arguments
+//     are compiled first; then the function's entry checks the arity, runs one rule per
+//     argument in argument order (conversions, "must be a constant" checks), lowers the
+//     call to Arrow compute functions (or to the jetflow_* functions of kernels.h where
+//     Arrow has none) and checks the result against the entry's result type. Entries are
+//     grouped by family in functions_<family>.cc. The "unknown function, did you mean"
+//     hint reads the table, and a test keeps docs/expressions.md listing exactly its
+//     functions: a new function is one entry plus one row in the docs.
+//  5. Every call that can fail at run time is recorded with its offset. Evaluate runs
+//     the bound expression once per batch; only after a failure does it bisect for the
+//     first failing row and re-run the recorded calls on that row, to point the message
+//     at the operator or function that failed.
+//
 // Threading: a CompiledExpression is immutable after Compile and may be evaluated from
 // several threads at once.
 #pragma once

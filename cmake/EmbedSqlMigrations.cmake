@@ -1,0 +1,46 @@
+# jetflow_embed_sql_migrations(<target> <folder> <output header>)
+#
+# A state store's schema lives in numbered SQL files, NNNN_<name>.sql, each starting with a
+# "-- <description>" line. This writes them into a C++ header of array entries
+#   {version, "description", R"jetflow_sql(<the file>)jetflow_sql"},
+# in version order, for the store's migration table, and adds the header's folder to
+# <target>'s include path. Configure-time: a changed or new file re-runs the generation.
+function(jetflow_embed_sql_migrations target folder output)
+  file(GLOB sql_files CONFIGURE_DEPENDS "${folder}/*.sql")
+  list(SORT sql_files)
+  set(entries "")
+  set(expected 1)
+  foreach(sql_file IN LISTS sql_files)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${sql_file}")
+    get_filename_component(name "${sql_file}" NAME)
+    if(NOT name MATCHES "^([0-9][0-9][0-9][0-9])_[a-z0-9_]+\\.sql$")
+      message(FATAL_ERROR "migration file name must be NNNN_name.sql: ${sql_file}")
+    endif()
+    math(EXPR version "${CMAKE_MATCH_1}")
+    if(NOT version EQUAL expected)
+      message(FATAL_ERROR "migrations must be numbered 1, 2, ... without gaps: ${sql_file}")
+    endif()
+    math(EXPR expected "${expected} + 1")
+    file(READ "${sql_file}" sql)
+    if(NOT sql MATCHES "^-- ([^\n]+)\n")
+      message(FATAL_ERROR "a migration starts with a '-- description' line: ${sql_file}")
+    endif()
+    set(description "${CMAKE_MATCH_1}")
+    string(REPLACE "\"" "\\\"" description "${description}")
+    if(sql MATCHES "\\)jetflow_sql")
+      message(FATAL_ERROR "a migration may not contain ')jetflow_sql': ${sql_file}")
+    endif()
+    string(APPEND entries
+           "    {${version}, \"${description}\", R\"jetflow_sql(${sql})jetflow_sql\"},\n")
+  endforeach()
+  set(content "// Generated from ${folder}/*.sql by cmake/EmbedSqlMigrations.cmake; do not edit.\n${entries}")
+  set(path "${CMAKE_CURRENT_BINARY_DIR}/generated/${output}")
+  # Rewritten only when it changes, so that an unrelated reconfigure rebuilds nothing.
+  if(EXISTS "${path}")
+    file(READ "${path}" previous)
+  endif()
+  if(NOT "${previous}" STREQUAL "${content}")
+    file(WRITE "${path}" "${content}")
+  endif()
+  target_include_directories(${target} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/generated")
+endfunction()
