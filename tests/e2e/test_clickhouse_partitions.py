@@ -127,7 +127,7 @@ def test_settings_are_passed_through(tmp_path, events):
     assert "retry" not in output.lower() or "attempt 1" in output, output
 
 
-def planned(pipeline) -> list[tuple[str, str, int]]:
+def plan_of(pipeline) -> list[tuple[str, str, int]]:
     plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
     return [(p["id"], p["description"], p["expected_rows"]) for p in plan["partitions"]]
 
@@ -136,7 +136,7 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
     """Partition ids are directory names in users' lakes and descriptions are part of a
     run's identity on resume: every spelling below is frozen, byte for byte."""
     # Key ranges over negative and positive ids: bounds zero-padded to the widest one.
-    key_plan = planned(write_pipeline(tmp_path / "key", clickhouse_consumer(
+    key_plan = plan_of(write_pipeline(tmp_path / "key", clickhouse_consumer(
         events, table="events", partition_by={"column": "id", "partitions": 7})))
     assert [(i, d) for i, d, _ in key_plan] == [
         ("id_m050000_m020002", "id in [-50000, -20002]"),
@@ -149,13 +149,13 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
     ]
     assert sum(n for _, _, n in key_plan) == ROWS
     # Time slices and the table's own parts.
-    slices = planned(write_pipeline(tmp_path / "ts", clickhouse_consumer(
+    slices = plan_of(write_pipeline(tmp_path / "ts", clickhouse_consumer(
         events, table="events", partition_by={"column": "ts", "interval": "24h"})))
     assert slices[:2] == [
         ("ts_20240101T000000", "ts in [2024-01-01 00:00:00, 2024-01-02 00:00:00) UTC", 119),
         ("ts_20240102T000000", "ts in [2024-01-02 00:00:00, 2024-01-03 00:00:00) UTC", 118),
     ]
-    parts = planned(write_pipeline(tmp_path / "parts", clickhouse_consumer(
+    parts = plan_of(write_pipeline(tmp_path / "parts", clickhouse_consumer(
         events, table="events", partition_by="parts")))
     assert [(i, d) for i, d, _ in parts][:2] == [
         ("part_202401", "partition 202401 (partition_id 202401)"),
@@ -165,7 +165,7 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
     # fewer distinct keys than partitions.
     extremes = ("SELECT arrayJoin([toInt64(-9223372036854775808), toInt64(0), "
                 "toInt64(9223372036854775807)]) AS `k`")
-    assert planned(write_pipeline(tmp_path / "i64", clickhouse_consumer(
+    assert plan_of(write_pipeline(tmp_path / "i64", clickhouse_consumer(
         events, query=extremes, partition_by={"column": "k", "partitions": 3}))) == [
         ("k_m9223372036854775808_m3074457345618258604",
          "k in [-9223372036854775808, -3074457345618258604]", 1),
@@ -176,7 +176,7 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
     ]
     unsigned = ("SELECT arrayJoin([toUInt64(0), toUInt64(18446744073709551615)]) "
                 "AS `my.key-1`")
-    assert planned(write_pipeline(tmp_path / "u64", clickhouse_consumer(
+    assert plan_of(write_pipeline(tmp_path / "u64", clickhouse_consumer(
         events, query=unsigned, partition_by={"column": "my.key-1", "partitions": 2}))) == [
         ("my.key-1_00000000000000000000_09223372036854775807",
          "my.key-1 in [0, 9223372036854775807]", 1),
@@ -187,7 +187,7 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
            "FROM numbers(5)")
     odd_pipeline = write_pipeline(tmp_path / "odd", clickhouse_consumer(
         events, query=odd, partition_by={"column": "9 lives", "partitions": 10}))
-    assert planned(odd_pipeline) == [
+    assert plan_of(odd_pipeline) == [
         ("c9_lives_m2_m2", "9 lives in [-2, -2]", 1),
         ("c9_lives_m1_m1", "9 lives in [-1, -1]", 1),
         ("c9_lives_0_0", "9 lives in [0, 0]", 1),
@@ -198,7 +198,7 @@ def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
     run_ok(odd_pipeline)
     # Each partition holds exactly its rows.
     dirs = partition_dirs(tmp_path / "odd" / "lake")
-    assert set(dirs) <= {i for i, _, _ in planned(odd_pipeline)}, dirs
+    assert set(dirs) <= {i for i, _, _ in plan_of(odd_pipeline)}, dirs
     numbers = {pid: sorted(read_lake_arrow(tmp_path / "odd" / "lake",
                                            sorted(folder.glob("*.parquet")))
                            .column("number").to_pylist())
