@@ -52,6 +52,21 @@ def jetflow_bin() -> str:
     return path
 
 
+def run_server_unit_tests(binary: str, suite: str, env: dict) -> None:
+    """Runs the gtest suite `suite` of the unit-test binary `binary` (built next to the
+    jetflow binary under test) against a server the caller started, named in `env`; the
+    suite registers its tests only when that variable is set. Fails unless they ran and
+    passed."""
+    path = Path(jetflow_bin()).resolve().parents[1] / "src" / "jetflow" / binary
+    if not path.is_file():
+        pytest.fail(f"{path} is not built (cmake --build ... --target {binary})")
+    proc = subprocess.run([str(path), f"--gtest_filter={suite}.*"], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=DEFAULT_TIMEOUT)
+    output = proc.stdout + proc.stderr
+    passed = re.search(r"\[  PASSED  \] (\d+) tests?", proc.stdout)
+    assert proc.returncode == 0 and passed and int(passed.group(1)) > 0, output[-6000:]
+
+
 def source_dir() -> Path:
     path = os.environ.get("JETFLOW_SOURCE_DIR")
     if path:

@@ -9,7 +9,7 @@ import pytest
 
 from clickhouse_fixture import clickhouse_consumer, clickhouse_server  # noqa: F401
 from conftest import (check_published_run, partition_dirs, read_lake_arrow, run_jetflow,
-                      run_ok, write_pipeline)
+                      run_ok, run_server_unit_tests, write_pipeline)
 
 ROWS = 30_000
 
@@ -125,3 +125,92 @@ def test_settings_are_passed_through(tmp_path, events):
     output = result.stdout + result.stderr
     assert "Limit for rows to read exceeded" in output and "maximum: 10" in output, output
     assert "retry" not in output.lower() or "attempt 1" in output, output
+
+
+def plan_of(pipeline) -> list[tuple[str, str, int]]:
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    return [(p["id"], p["description"], p["expected_rows"]) for p in plan["partitions"]]
+
+
+def test_partition_ids_and_descriptions_are_pinned(tmp_path, events):
+    """Partition ids are directory names in users' lakes and descriptions are part of a
+    run's identity on resume: every spelling below is frozen, byte for byte."""
+    # Key ranges over negative and positive ids: bounds zero-padded to the widest one.
+    key_plan = plan_of(write_pipeline(tmp_path / "key", clickhouse_consumer(
+        events, table="events", partition_by={"column": "id", "partitions": 7})))
+    assert [(i, d) for i, d, _ in key_plan] == [
+        ("id_m050000_m020002", "id in [-50000, -20002]"),
+        ("id_m020001_009997", "id in [-20001, 9997]"),
+        ("id_009998_039996", "id in [9998, 39996]"),
+        ("id_039997_069995", "id in [39997, 69995]"),
+        ("id_069996_099994", "id in [69996, 99994]"),
+        ("id_099995_129993", "id in [99995, 129993]"),
+        ("id_129994_159993", "id in [129994, 159993]"),
+    ]
+    assert sum(n for _, _, n in key_plan) == ROWS
+    # Time slices and the table's own parts.
+    slices = plan_of(write_pipeline(tmp_path / "ts", clickhouse_consumer(
+        events, table="events", partition_by={"column": "ts", "interval": "24h"})))
+    assert slices[:2] == [
+        ("ts_20240101T000000", "ts in [2024-01-01 00:00:00, 2024-01-02 00:00:00) UTC", 119),
+        ("ts_20240102T000000", "ts in [2024-01-02 00:00:00, 2024-01-03 00:00:00) UTC", 118),
+    ]
+    parts = plan_of(write_pipeline(tmp_path / "parts", clickhouse_consumer(
+        events, table="events", partition_by="parts")))
+    assert [(i, d) for i, d, _ in parts][:2] == [
+        ("part_202401", "partition 202401 (partition_id 202401)"),
+        ("part_202402", "partition 202402 (partition_id 202402)"),
+    ]
+    # The limits of Int64 and UInt64, names that need sanitising, a NULL partition, and
+    # fewer distinct keys than partitions.
+    extremes = ("SELECT arrayJoin([toInt64(-9223372036854775808), toInt64(0), "
+                "toInt64(9223372036854775807)]) AS `k`")
+    assert plan_of(write_pipeline(tmp_path / "i64", clickhouse_consumer(
+        events, query=extremes, partition_by={"column": "k", "partitions": 3}))) == [
+        ("k_m9223372036854775808_m3074457345618258604",
+         "k in [-9223372036854775808, -3074457345618258604]", 1),
+        ("k_m3074457345618258603_3074457345618258601",
+         "k in [-3074457345618258603, 3074457345618258601]", 1),
+        ("k_3074457345618258602_9223372036854775807",
+         "k in [3074457345618258602, 9223372036854775807]", 1),
+    ]
+    unsigned = ("SELECT arrayJoin([toUInt64(0), toUInt64(18446744073709551615)]) "
+                "AS `my.key-1`")
+    assert plan_of(write_pipeline(tmp_path / "u64", clickhouse_consumer(
+        events, query=unsigned, partition_by={"column": "my.key-1", "partitions": 2}))) == [
+        ("my.key-1_00000000000000000000_09223372036854775807",
+         "my.key-1 in [0, 9223372036854775807]", 1),
+        ("my.key-1_09223372036854775808_18446744073709551615",
+         "my.key-1 in [9223372036854775808, 18446744073709551615]", 1),
+    ]
+    odd = ("SELECT if(number = 3, NULL, toInt32(number) - 2) AS `9 lives`, number "
+           "FROM numbers(5)")
+    odd_pipeline = write_pipeline(tmp_path / "odd", clickhouse_consumer(
+        events, query=odd, partition_by={"column": "9 lives", "partitions": 10}))
+    assert plan_of(odd_pipeline) == [
+        ("c9_lives_m2_m2", "9 lives in [-2, -2]", 1),
+        ("c9_lives_m1_m1", "9 lives in [-1, -1]", 1),
+        ("c9_lives_0_0", "9 lives in [0, 0]", 1),
+        ("c9_lives_1_1", "9 lives in [1, 1]", 0),
+        ("c9_lives_2_2", "9 lives in [2, 2]", 1),
+        ("c9_lives_null", "9 lives is null", 1),
+    ]
+    run_ok(odd_pipeline)
+    # Each partition holds exactly its rows.
+    dirs = partition_dirs(tmp_path / "odd" / "lake")
+    assert set(dirs) <= {i for i, _, _ in plan_of(odd_pipeline)}, dirs
+    numbers = {pid: sorted(read_lake_arrow(tmp_path / "odd" / "lake",
+                                           sorted(folder.glob("*.parquet")))
+                           .column("number").to_pylist())
+               for pid, folder in dirs.items() if any(folder.glob("*.parquet"))}
+    assert numbers == {"c9_lives_m2_m2": [0], "c9_lives_m1_m1": [1], "c9_lives_0_0": [2],
+                       "c9_lives_2_2": [4], "c9_lives_null": [3]}, numbers
+
+
+def test_a_consumer_that_never_planned_reads_partitions_from_their_splits(clickhouse_server):  # noqa: F811
+    """The unit tests of src/jetflow/sources/clickhouse/clickhouse_consumer_test.cc that need
+    a server: for every partitioning mode, a consumer that never planned opens each
+    partition from its record (id, description, expected rows, split) and reads exactly the
+    rows the planning consumer reads."""
+    run_server_unit_tests("jetflow_clickhouse_test", "ClickHouseServer",
+                          {"JETFLOW_TEST_CLICKHOUSE_URL": clickhouse_server.url})

@@ -121,7 +121,7 @@ def test_server_down_mid_run_fails_after_retries(tmp_path):
     ({"table": "big", "password_env": "JETFLOW_NOT_SET_ANYWHERE"}, {},
      ["JETFLOW_NOT_SET_ANYWHERE", "is not set"]),
     ({"table": "big", "query": "SELECT 1", "partition_by": {"column": "id"}}, {},
-     ["exactly one of `table` and `query`", "exactly one of `partitions`"]),
+     ["use either 'table' or 'query', not both", "exactly one of `partitions`"]),
 ])
 def test_clear_errors_without_the_password(pg, tmp_path, options, env, needles):
     consumer_options = {"type": "postgres", "dsn": pg.dsn}

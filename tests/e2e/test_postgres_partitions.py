@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (jetflow_bin, partition_dirs, read_lake_arrow, run_jetflow, run_ok,
-                      write_pipeline)
+                      run_server_unit_tests, write_pipeline)
 from postgres_fixtures import pg, pg_consumer  # noqa: F401  (fixture)
 
 ROWS = 20000
@@ -128,3 +128,93 @@ def test_parallel_readers_share_one_snapshot(pg, tmp_path):
     assert changed_while_running, "the run finished before the concurrent changes"
     ids = sorted(read_lake_arrow(tmp_path / "lake").column("id").to_pylist())
     assert ids == before
+
+
+
+NARROW = "SELECT id AS \"1st id\", created::timestamp AS \"at.utc\", payload FROM events " \
+         "WHERE id BETWEEN -50000 AND 150000"
+PINNED_PLANS = {
+    "count": [
+        ("id_0_m9223372036854775808_m4611686018427387905", "id < -4611686018427387904"),
+        ("id_1_m4611686018427387904_m0000000000000000001", "id in [-4611686018427387904, 0)"),
+        ("id_2_0000000000000000000_4611686018427387903", "id in [0, 4611686018427387904)"),
+        ("id_3_4611686018427387904_9223372036854775807", "id >= 4611686018427387904"),
+        ("id_null", "id is null")],
+    "ranges": [
+        ("id_0_m9223372036854775808_m0000000000000000001", "id < 0"),
+        ("id_1_0000000000000000000_0000000000000049999", "id in [0, 50000)"),
+        ("id_2_0000000000000050000_0000000000000099999", "id in [50000, 100000)"),
+        ("id_3_0000000000000100000_9223372036854775807", "id >= 100000"),
+        ("id_null", "id is null")],
+    "timestamptz": [
+        ("created_20260101T000037", "created < 2026-01-02 00:00:00.000000+00"),
+        ("created_20260102T000000",
+         "created in [2026-01-02 00:00:00.000000+00, 2026-01-03 00:00:00.000000+00)"),
+        ("created_20260109T000000", "created >= 2026-01-09 00:00:00.000000+00"),
+        ("created_null", "created is null")],
+    "date": [
+        ("day_15000102", "day < 1500-04-25"),
+        ("day_15000425", "day in [1500-04-25, 1510-04-23)"),
+        ("day_15500413", "day >= 1550-04-13"),
+        ("day_null", "day is null")],
+    "ctid": [
+        ("ctid_0000000000_0000000019", "pages [0, 20) (ctid >= '(0,0)' and < '(20,0)')"),
+        ("ctid_0000000020_0000000039", "pages [20, 40) (ctid >= '(20,0)' and < '(40,0)')"),
+        ("ctid_0000000180_0000000199", "pages [180, 200) (ctid >= '(180,0)' and < '(200,0)')"),
+        ("ctid_0000000200_0000000219", "pages >= 200 (ctid >= '(200,0)')")],
+    "none": [("all", "all rows of events")],
+    "integer_interval": [
+        ("k1st_id_0_m49993_m40001", "1st id < -40000"),
+        ("k1st_id_1_m40000_m00001", "1st id in [-40000, 0)"),
+        ("k1st_id_4_80000_90000", "1st id >= 80000"),
+        ("k1st_id_null", "1st id is null")],
+    "query_count": [
+        ("k1st_id_0_m49993_m03329", "1st id < -3328"),
+        ("k1st_id_1_m03328_43336", "1st id in [-3328, 43337)"),
+        ("k1st_id_2_43337_90000", "1st id >= 43337"),
+        ("k1st_id_null", "1st id is null")],
+    "timestamp": [
+        ("at.utc_20260101T000037", "at.utc < 2026-01-02 00:00:00.000000"),
+        ("at.utc_20260102T000000",
+         "at.utc in [2026-01-02 00:00:00.000000, 2026-01-03 00:00:00.000000)"),
+        ("at.utc_20260109T000000", "at.utc >= 2026-01-09 00:00:00.000000"),
+        ("at.utc_null", "at.utc is null")],
+    "query_all": [("all", "all rows of query")],
+}
+PINNED_PLANS["rows"] = PINNED_PLANS["count"]
+
+
+@pytest.mark.parametrize("name, options", [
+    ("count", {"partition_by": {"column": "id", "partitions": 4}}),
+    ("rows", {"partition_by": {"column": "id", "rows_per_partition": 6000}}),
+    ("ranges", {"partition_by": {"column": "id", "ranges": [0, 50000, 100000]}}),
+    ("timestamptz", {"partition_by": {"column": "created", "interval": "1d"}}),
+    ("date", {"partition_by": {"column": "day", "interval": "3650d"}}),
+    ("ctid", {"partition_by": {"ctid": {"pages_per_partition": 20}}}),
+    ("none", {}),
+    ("integer_interval", {"query": NARROW,
+                          "partition_by": {"column": "1st id", "interval": 40000}}),
+    ("query_count", {"query": NARROW, "partition_by": {"column": "1st id", "partitions": 3}}),
+    ("timestamp", {"query": NARROW, "partition_by": {"column": "at.utc", "interval": "1d"}}),
+    ("query_all", {"query": NARROW}),
+])
+def test_partition_ids_and_descriptions_are_pinned(pg, events, tmp_path, name, options):
+    """Partition ids are directory names in users' lakes and descriptions are part of a
+    run's identity on resume: every spelling below is frozen, byte for byte."""
+    if "query" not in options:
+        options = {"table": "events", **options}
+    pipeline = write_pipeline(tmp_path, pg_consumer(pg, **options))
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    got = [(p["id"], p["description"]) for p in plan["partitions"]]
+    if len(got) > 5:  # long plans: their ends
+        got = got[:2] + got[-2:]
+    assert got == PINNED_PLANS.get(name), f"{name}: {got!r}"
+
+
+def test_a_consumer_that_never_planned_reads_partitions_from_their_splits(pg):
+    """The unit tests of src/jetflow/sources/postgres/postgres_consumer_test.cc that need a
+    server: for every partitioning mode, a consumer that never planned opens each partition
+    from its record (id, description, expected rows, split) and reads exactly the rows the
+    planning consumer reads."""
+    run_server_unit_tests("jetflow_postgres_test", "PostgresServer",
+                          {"JETFLOW_TEST_POSTGRES_DSN": pg.dsn})

@@ -4,12 +4,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <set>
+#include <string_view>
+#include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/sources/key_ranges.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/source_options.h"
+#include "jetflow/sources/table_source_options.h"
 
 namespace jetflow {
 
@@ -55,39 +62,21 @@ std::vector<std::vector<std::string>> ParseTsv(std::string_view text) {
   return rows;
 }
 
-std::optional<__int128> ParseInt128(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  bool negative = text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  if (text.empty() || text.size() > 38) return std::nullopt;
-  __int128 value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  return negative ? -value : value;
-}
-
-std::string Digits(__int128 value) {
-  if (value == 0) return "0";
-  unsigned __int128 magnitude =
-      value < 0 ? static_cast<unsigned __int128>(-(value + 1)) + 1 : value;
+// The fields of a TSV row, tab-separated again (for messages).
+std::string Join(const std::vector<std::string>& fields) {
   std::string out;
-  while (magnitude > 0) {
-    out.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  }
-  std::reverse(out.begin(), out.end());
+  for (const auto& field : fields) out += (out.empty() ? "" : "\t") + field;
   return out;
 }
 
-std::string ToDecimal(__int128 value) { return (value < 0 ? "-" : "") + Digits(value); }
-
-// A bound of a partition id: zero-padded magnitude, 'm' for a negative sign.
-std::string Bound(__int128 value, size_t width) {
-  const std::string digits = Digits(value);
-  return (value < 0 ? "m" : "") +
-         std::string(width - std::min(width, digits.size()), '0') + digits;
+// A count or another non-negative integer of an answer; nullopt if it is not one.
+std::optional<int64_t> ParseCount(std::string_view text) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 // Only [A-Za-z0-9._-]; anything else becomes '_'.
@@ -101,13 +90,57 @@ std::string Sanitize(std::string_view text) {
   return out;
 }
 
-// "k" -> "k_", and a prefix that starts with a letter.
+// How column names become id prefixes: fixed forever, ids are directory names in lakes.
+constexpr sources::IdSpelling kIdSpelling{/*keep_dot_and_dash=*/true, /*lead=*/'c'};
+
 std::string IdPrefix(const std::string& column) {
-  std::string prefix = Sanitize(column);
-  if (prefix.empty() || !std::isalpha(static_cast<unsigned char>(prefix[0]))) {
-    prefix = "c" + prefix;
+  return sources::IdText(column, kIdSpelling) + "_";
+}
+
+// The condition of the rows of a table partition: its id, and the partition key's value
+// too, so that ClickHouse prunes by its min/max index.
+std::string PartPredicate(const std::string& partition_id,
+                          const std::string& partition_key, const std::string& value) {
+  std::string predicate = "_partition_id = " + QuoteString(partition_id);
+  if (!partition_key.empty() && value != "tuple()") {
+    predicate += " AND (" + partition_key + ") = " + value;
   }
-  return prefix + "_";
+  return predicate;
+}
+
+// "`k` BETWEEN lo AND hi" or "isNull(`k`)". REQUIRES: closed bounds or null_keys.
+std::string KeyPredicate(const std::string& key, const sources::KeyBounds& bounds) {
+  if (bounds.null_keys) return "isNull(" + key + ")";
+  return key + " BETWEEN " + sources::KeyValueText(*bounds.lo) + " AND " +
+         sources::KeyValueText(*bounds.hi);
+}
+
+// SerializationError for an answer that is not what `query` asks for.
+arrow::Status UnexpectedAnswer(std::string_view query, std::string_view answer,
+                               const std::string& what) {
+  return arrow::Status::SerializationError("unexpected answer to ", query, " query: '",
+                                           answer.substr(0, 200), "' (", what, ")");
+}
+
+// Seconds since 1970-01-01 UTC of a DateTime or Date column, whatever its time zone.
+std::string SecondsOf(const std::string& key, bool is_date) {
+  return is_date ? "(toUInt32(" + key + ") * 86400)" : "toUInt32(" + key + ")";
+}
+
+// Seconds since the epoch of every DateTime (32-bit) and Date (16-bit days) are below
+// this; so is the start of every time slice.
+constexpr int64_t kSecondsLimit = int64_t{1} << 33;
+
+// The condition of the rows of the time slice [start, end) (seconds since the epoch).
+std::string SlicePredicate(const std::string& key, bool is_date, int64_t start,
+                           int64_t end) {
+  if (is_date) {
+    const std::string seconds = SecondsOf(key, true);
+    return seconds + " >= " + std::to_string(start) + " AND " + seconds + " < " +
+           std::to_string(end);
+  }
+  return key + " >= toDateTime(" + std::to_string(start) + ") AND " + key +
+         " < toDateTime(" + std::to_string(end) + ")";
 }
 
 // The type inside Nullable(...), or the type itself.
@@ -228,22 +261,11 @@ arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
         "interface, e.g. http://127.0.0.1:8123)");
   }
   options.http.user = node.GetString("user", "default");
-  if (auto env = node.GetOptionalString("password_env")) {
-    const char* value = std::getenv(env->c_str());
-    if (value == nullptr) {
-      node.Get("password_env")
-          .Error("environment variable '" + *env + "' (password_env) is not set");
-    } else {
-      options.http.password = value;
-    }
-  }
+  options.http.password = sources::ParsePasswordEnv(node).value_or("");
   options.http.database = node.GetString("database", "");
-  options.table = node.GetString("table", "");
-  options.query = node.GetString("query", "");
-  if (options.table.empty() == options.query.empty()) {
-    node.Error(options.table.empty() ? "one of 'table' or 'query' is required"
-                                     : "use either 'table' or 'query', not both");
-  }
+  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  options.table = std::move(source.table);
+  options.query = std::move(source.query);
   if (node.Has("columns")) options.columns = node.GetStringList("columns");
   ConfigNode partition_by = node.Get("partition_by");
   if (partition_by.IsDefined() && !partition_by.IsNull()) {
@@ -259,16 +281,16 @@ arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
             "{column: ts, interval: 1h}");
       }
     } else if (partition_by.IsMap()) {
-      options.partition_column = partition_by.RequireString("column");
-      const bool has_partitions = partition_by.Has("partitions");
+      sources::KeyPartitionBy key = sources::ParseKeyPartitionBy(partition_by, 100'000);
+      options.partition_column = std::move(key.column);
       const bool has_interval = partition_by.Has("interval");
-      if (has_partitions == has_interval) {
+      if (key.partitions.has_value() == has_interval) {
         partition_by.Error(
             "'partition_by' needs exactly one of 'partitions' (key ranges) "
             "or 'interval' (time slices)");
-      } else if (has_partitions) {
+      } else if (key.partitions) {
         options.partition_kind = PartitionKind::kKeyRange;
-        options.partitions = partition_by.GetInt("partitions", 1, 1, 100'000);
+        options.partitions = *key.partitions;
       } else {
         options.partition_kind = PartitionKind::kTimeInterval;
         const auto ms = partition_by.GetDuration("interval", std::chrono::hours(1));
@@ -317,10 +339,8 @@ arrow::Result<std::unique_ptr<ClickHouseConsumer>> ClickHouseConsumer::Make(
   if (options.http.url.empty()) {
     return arrow::Status::Invalid("clickhouse: 'url' is required");
   }
-  if (options.table.empty() == options.query.empty()) {
-    return arrow::Status::Invalid(
-        "clickhouse: exactly one of 'table' and 'query' is required");
-  }
+  ARROW_RETURN_NOT_OK(
+      sources::CheckTableOrQuery(options.table, options.query, "clickhouse"));
   if (options.batch_rows < 1) {
     return arrow::Status::Invalid("batch_rows must be >= 1, got ", options.batch_rows);
   }
@@ -451,7 +471,6 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanPartitions(
     const RunInstance&) {
   std::lock_guard<std::mutex> lock(mutex_);
   ARROW_RETURN_NOT_OK(DescribeLocked());
-  predicates_.clear();
   switch (options_.partition_kind) {
     case PartitionKind::kParts:
       return PlanParts();
@@ -465,18 +484,18 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanPartitions(
   std::vector<PartitionSpec> partitions;
   int64_t expected = -1;
   if (!options_.table.empty()) {
+    const std::string what = "cannot count the rows of " + Describe();
     ARROW_ASSIGN_OR_RAISE(
         std::string count,
-        clickhouse::QueryText(options_.http, "SELECT count() FROM " + SourceSql(),
-                              "cannot count the rows of " + Describe()));
-    auto value = ParseInt128(count.substr(0, count.find('\n')));
-    if (value) expected = static_cast<int64_t>(*value);
+        clickhouse::QueryText(options_.http, "SELECT count() FROM " + SourceSql(), what));
+    auto value = ParseCount(std::string_view(count).substr(0, count.find('\n')));
+    if (!value) return UnexpectedAnswer("the row count", count, what);
+    expected = *value;
   }
   partitions.push_back({"all",
                         options_.table.empty() ? "all rows of the query"
                                                : "all rows of table " + options_.table,
-                        expected});
-  predicates_["all"] = "";
+                        expected, sources::SplitText({{"kind", "all"}})});
   return partitions;
 }
 
@@ -513,25 +532,24 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanParts() {
                                 " GROUP BY partition_id ORDER BY partition_id FORMAT TSV",
                             what));
   std::vector<PartitionSpec> partitions;
+  std::set<std::string> ids;
   for (const auto& row : ParseTsv(text)) {
-    if (row.size() != 3) continue;
+    auto rows = row.size() == 3 ? ParseCount(row[2]) : std::nullopt;
+    if (!rows) return UnexpectedAnswer("the system.parts", text, what);
     const std::string& partition_id = row[0];
     const std::string& value = row[1];
-    auto rows = ParseInt128(row[2]);
     PartitionSpec spec;
     spec.id = "part_" + Sanitize(partition_id);
     spec.description = "partition " + value + " (partition_id " + partition_id + ")";
-    spec.expected_rows = rows ? static_cast<int64_t>(*rows) : -1;
-    std::string predicate = "_partition_id = " + QuoteString(partition_id);
-    // The partition key's value too, so ClickHouse prunes by its min/max index.
-    if (!partition_key.empty() && value != "tuple()") {
-      predicate += " AND (" + partition_key + ") = " + value;
-    }
-    if (predicates_.count(spec.id)) {
+    spec.expected_rows = *rows;
+    spec.split = sources::SplitText({{"kind", "part"},
+                                     {"partition_id", partition_id},
+                                     {"partition", value},
+                                     {"partition_key", partition_key}});
+    if (!ids.insert(spec.id).second) {
       return arrow::Status::Invalid("two partitions sanitize to the same id '", spec.id,
                                     "' (", Describe(), ")");
     }
-    predicates_[spec.id] = predicate;
     partitions.push_back(std::move(spec));
   }
   return partitions;
@@ -549,59 +567,62 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
                                 " FORMAT TSV",
                             what));
   auto rows = ParseTsv(text);
-  if (rows.empty() || rows[0].size() != 4) {
-    return arrow::Status::IOError("unexpected answer to the key range query (", what,
-                                  ")");
+  if (rows.size() != 1 || rows[0].size() != 4) {
+    return UnexpectedAnswer("the key range", text, what);
   }
-  auto lo = ParseInt128(rows[0][0]);
-  auto hi = ParseInt128(rows[0][1]);
-  auto total = ParseInt128(rows[0][2]);
-  auto non_null = ParseInt128(rows[0][3]);
-  if (!lo || !hi || !total || !non_null) {
-    return arrow::Status::IOError("unexpected answer to the key range query (", what,
-                                  ")");
+  auto total = ParseCount(rows[0][2]);
+  auto non_null = ParseCount(rows[0][3]);
+  if (!total || !non_null || *non_null > *total) {
+    return UnexpectedAnswer("the key range", text, what);
   }
-  std::vector<PartitionSpec> partitions;
-  const std::string prefix = IdPrefix(column);
+  sources::ClosedCut cut;
+  cut.column = column;
+  cut.spelling = kIdSpelling;
+  cut.partitions = options_.partitions;
+  cut.null_keys = *total > *non_null;
   if (*non_null > 0) {
-    const __int128 span = *hi - *lo + 1;
-    const __int128 count = std::min<__int128>(options_.partitions, span);
-    const size_t width = std::max(Digits(*lo).size(), Digits(*hi).size());
-    // One query counts the rows of every range.
-    std::vector<std::pair<__int128, __int128>> ranges;
-    std::string counts = "SELECT ";
-    for (__int128 k = 0; k < count; ++k) {
-      const __int128 a = *lo + span * k / count;
-      const __int128 b = *lo + span * (k + 1) / count - 1;
-      ranges.emplace_back(a, b);
-      counts += (k == 0 ? "" : ", ") + std::string("countIf(") + key + " BETWEEN " +
-                ToDecimal(a) + " AND " + ToDecimal(b) + ")";
-    }
-    counts += " FROM " + SourceSql() + " FORMAT TSV";
+    cut.min = sources::ParseKeyValue(rows[0][0]);
+    cut.max = sources::ParseKeyValue(rows[0][1]);
+    if (!cut.min || !cut.max) return UnexpectedAnswer("the key range", text, what);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto ranges, sources::CutClosedRanges(cut));
+  // One query counts the rows of every range.
+  std::string counts;
+  for (const auto& range : ranges) {
+    if (range.bounds.null_keys) continue;
+    counts += (counts.empty() ? "SELECT " : ", ") + std::string("countIf(") +
+              KeyPredicate(key, range.bounds) + ")";
+  }
+  std::vector<std::string> count_row;
+  if (!counts.empty()) {
+    const std::string count_what = "cannot count the rows of " + Describe();
     ARROW_ASSIGN_OR_RAISE(
         std::string count_text,
-        clickhouse::QueryText(options_.http, counts,
-                              "cannot count the rows of " + Describe()));
+        clickhouse::QueryText(
+            options_.http, counts + " FROM " + SourceSql() + " FORMAT TSV", count_what));
     auto count_rows = ParseTsv(count_text);
-    if (count_rows.empty() || count_rows[0].size() != ranges.size()) {
-      return arrow::Status::IOError("unexpected answer to the row count query (", what,
-                                    ")");
+    if (count_rows.size() != 1) {
+      return UnexpectedAnswer("the row count", count_text, count_what);
     }
-    for (size_t i = 0; i < ranges.size(); ++i) {
-      const auto [a, b] = ranges[i];
-      auto n = ParseInt128(count_rows[0][i]);
-      PartitionSpec spec{prefix + Bound(a, width) + "_" + Bound(b, width),
-                         column + " in [" + ToDecimal(a) + ", " + ToDecimal(b) + "]",
-                         n ? static_cast<int64_t>(*n) : -1};
-      predicates_[spec.id] = key + " BETWEEN " + ToDecimal(a) + " AND " + ToDecimal(b);
-      partitions.push_back(std::move(spec));
-    }
+    count_row = std::move(count_rows[0]);
   }
-  if (*total > *non_null) {
-    PartitionSpec spec{prefix + "null", column + " is null",
-                       static_cast<int64_t>(*total - *non_null)};
-    predicates_[spec.id] = "isNull(" + key + ")";
-    partitions.push_back(std::move(spec));
+  std::vector<PartitionSpec> partitions;
+  size_t counted = 0;
+  for (auto& range : ranges) {
+    int64_t expected = *total - *non_null;
+    if (!range.bounds.null_keys) {
+      auto n = counted < count_row.size() ? ParseCount(count_row[counted]) : std::nullopt;
+      if (!n) return UnexpectedAnswer("the row count", Join(count_row), what);
+      expected = *n;
+      ++counted;
+    }
+    nlohmann::json split = {{"kind", "key"}};
+    sources::WriteKeyBounds(range.bounds, &split);
+    partitions.push_back({std::move(range.id), std::move(range.description), expected,
+                          sources::SplitText(split)});
+  }
+  if (counted != count_row.size()) {
+    return UnexpectedAnswer("the row count", Join(count_row), what);
   }
   return partitions;
 }
@@ -609,11 +630,9 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
 arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
   const std::string& column = options_.partition_column;
   const std::string key = QuoteIdentifier(column);
-  const bool is_date = StripNullable(type_names_[column]) == "Date";
-  // Seconds since 1970-01-01 UTC, whatever the column's time zone.
-  const std::string seconds =
-      is_date ? "(toUInt32(" + key + ") * 86400)" : "toUInt32(" + key + ")";
+  const std::string seconds = SecondsOf(key, IsDateColumn());
   const int64_t step = options_.interval.count();
+  const std::string what = "cannot read the time slices of " + Describe();
   ARROW_ASSIGN_OR_RAISE(
       std::string text,
       clickhouse::QueryText(options_.http,
@@ -621,17 +640,18 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
                                 seconds + "), " + std::to_string(step) +
                                 ") AS slot, count() FROM " + SourceSql() +
                                 " GROUP BY n, slot ORDER BY n, slot FORMAT TSV",
-                            "cannot read the time slices of " + Describe()));
+                            what));
   std::vector<PartitionSpec> partitions;
   const std::string prefix = IdPrefix(column);
   int64_t null_rows = 0;
   for (const auto& row : ParseTsv(text)) {
-    if (row.size() != 3) continue;
-    auto slot = ParseInt128(row[1]);
-    auto n = ParseInt128(row[2]);
-    if (!slot || !n) continue;
+    auto slot = row.size() == 3 ? ParseCount(row[1]) : std::nullopt;
+    auto n = row.size() == 3 ? ParseCount(row[2]) : std::nullopt;
+    if (!slot || !n || *slot > kSecondsLimit / step || (row[0] != "0" && row[0] != "1")) {
+      return UnexpectedAnswer("the time slice", text, what);
+    }
     if (row[0] == "1") {
-      null_rows += static_cast<int64_t>(*n);
+      null_rows += *n;
       continue;
     }
     if (partitions.size() >= 100'000) {
@@ -640,41 +660,98 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
           "use a longer interval (",
           Describe(), ")");
     }
-    const int64_t start = static_cast<int64_t>(*slot) * step;
+    const int64_t start = *slot * step;
     const int64_t end = start + step;
-    PartitionSpec spec{prefix + FormatUtc(start, "%Y%m%dT%H%M%S"),
-                       column + " in [" + FormatUtc(start, "%Y-%m-%d %H:%M:%S") + ", " +
-                           FormatUtc(end, "%Y-%m-%d %H:%M:%S") + ") UTC",
-                       static_cast<int64_t>(*n)};
-    if (is_date) {
-      predicates_[spec.id] = seconds + " >= " + std::to_string(start) + " AND " +
-                             seconds + " < " + std::to_string(end);
-    } else {
-      predicates_[spec.id] = key + " >= toDateTime(" + std::to_string(start) + ") AND " +
-                             key + " < toDateTime(" + std::to_string(end) + ")";
-    }
-    partitions.push_back(std::move(spec));
+    partitions.push_back(
+        {prefix + FormatUtc(start, "%Y%m%dT%H%M%S"),
+         column + " in [" + FormatUtc(start, "%Y-%m-%d %H:%M:%S") + ", " +
+             FormatUtc(end, "%Y-%m-%d %H:%M:%S") + ") UTC",
+         *n, sources::SplitText({{"kind", "slice"}, {"start", start}, {"end", end}})});
   }
   if (null_rows > 0) {
-    PartitionSpec spec{prefix + "null", column + " is null", null_rows};
-    predicates_[spec.id] = "isNull(" + key + ")";
-    partitions.push_back(std::move(spec));
+    partitions.push_back({prefix + "null", column + " is null", null_rows,
+                          sources::SplitText({{"kind", "slice"}, {"null", true}})});
   }
   return partitions;
 }
 
+bool ClickHouseConsumer::IsDateColumn() const {
+  auto it = type_names_.find(options_.partition_column);
+  return it != type_names_.end() && StripNullable(it->second) == "Date";
+}
+
+arrow::Result<ClickHouseConsumer::SplitRead> ClickHouseConsumer::ReadSplit(
+    const sources::SplitReader& split) const {
+  ARROW_ASSIGN_OR_RAISE(std::string kind, split.String("kind"));
+  static const std::map<std::string, PartitionKind> kKinds = {
+      {"all", PartitionKind::kNone},
+      {"part", PartitionKind::kParts},
+      {"key", PartitionKind::kKeyRange},
+      {"slice", PartitionKind::kTimeInterval}};
+  auto found = kKinds.find(kind);
+  if (found == kKinds.end()) return split.Malformed("unknown kind '" + kind + "'");
+  if (found->second != options_.partition_kind) {
+    return split.Malformed("its kind '" + kind +
+                           "' does not match the consumer's partition_by");
+  }
+  SplitRead read;
+  read.kind = found->second;
+  switch (read.kind) {
+    case PartitionKind::kNone:
+      break;
+    case PartitionKind::kParts: {
+      ARROW_ASSIGN_OR_RAISE(read.partition_id, split.String("partition_id"));
+      ARROW_ASSIGN_OR_RAISE(read.partition, split.String("partition"));
+      ARROW_ASSIGN_OR_RAISE(read.partition_key, split.String("partition_key"));
+      break;
+    }
+    case PartitionKind::kKeyRange: {
+      ARROW_ASSIGN_OR_RAISE(read.key, sources::ReadKeyBounds(split));
+      if (!read.key.null_keys && (!read.key.lo || !read.key.hi)) {
+        return split.Malformed("a key range needs 'lo' and 'hi'");
+      }
+      break;
+    }
+    case PartitionKind::kTimeInterval: {
+      ARROW_ASSIGN_OR_RAISE(read.key.null_keys, split.Bool("null", false));
+      if (read.key.null_keys) break;
+      ARROW_ASSIGN_OR_RAISE(read.start, split.Int("start"));
+      ARROW_ASSIGN_OR_RAISE(read.end, split.Int("end"));
+      if (read.start < 0 || read.end <= read.start) {
+        return split.Malformed("a time slice needs 0 <= start < end");
+      }
+      break;
+    }
+  }
+  return read;
+}
+
+std::string ClickHouseConsumer::PredicateOf(const SplitRead& read) const {
+  const std::string key = QuoteIdentifier(options_.partition_column);
+  switch (read.kind) {
+    case PartitionKind::kNone:
+      break;
+    case PartitionKind::kParts:
+      return PartPredicate(read.partition_id, read.partition_key, read.partition);
+    case PartitionKind::kKeyRange:
+      return KeyPredicate(key, read.key);
+    case PartitionKind::kTimeInterval:
+      if (read.key.null_keys) return "isNull(" + key + ")";
+      return SlicePredicate(key, IsDateColumn(), read.start, read.end);
+  }
+  return "";
+}
+
 arrow::Result<std::unique_ptr<PartitionReader>> ClickHouseConsumer::OpenPartition(
     const PartitionContext& context) {
+  ARROW_ASSIGN_OR_RAISE(auto split,
+                        sources::SplitReader::Parse(context.partition, "clickhouse"));
+  ARROW_ASSIGN_OR_RAISE(SplitRead read, ReadSplit(split));
   std::string predicate;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ARROW_RETURN_NOT_OK(DescribeLocked());
-    auto it = predicates_.find(context.partition.id);
-    if (it == predicates_.end()) {
-      return arrow::Status::Invalid("unknown partition of the clickhouse consumer: '",
-                                    context.partition.id, "' (", Describe(), ")");
-    }
-    predicate = it->second;
+    predicate = PredicateOf(read);
   }
   std::string sql = "SELECT " + select_list_ + " FROM " + SourceSql();
   if (!predicate.empty()) sql += " WHERE " + predicate;

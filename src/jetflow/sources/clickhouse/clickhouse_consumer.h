@@ -15,10 +15,19 @@
 //    `WHERE _partition_id = '<id>'`; expected_rows = the rows of its active parts, which
 //    merges do not change, so it reconciles what was read;
 //  - `partition_by: {column: k, partitions: N}`: [min(k), max(k)] of an integer column
-//    cut into N ranges "<k>_<lo>_<hi>" (as the sqlite source), plus "<k>_null";
+//    (Int8..UInt64) cut into N closed ranges "<k>_<lo>_<hi>" (sources::CutClosedRanges,
+//    as the sqlite source, but k keeps '.' and '-' and is led by 'c' when it does not
+//    start with a letter), plus "<k>_null";
 //  - `partition_by: {column: ts, interval: 1h}`: time slices of a DateTime/Date column
 //    aligned to multiples of the interval since 1970-01-01 UTC, one per non-empty slice,
 //    id "<ts>_<YYYYMMDDTHHMMSS>" (the slice's start in UTC), plus "<ts>_null".
+// Each partition's split says what it reads ({"kind": "all" | "part" | "key" | "slice"}
+// with the partition id and key, the key bounds, or the slice's [start, end) seconds);
+// OpenPartition builds its WHERE from the split and the options alone.
+//
+// An answer of the server that is not what the query asks for (a count that is not a
+// number, a row of the wrong width) is a SerializationError naming the query and the
+// table.
 //
 // Errors: connection problems, timeouts, 5xx and a connection dropped mid-partition are
 // retryable (the engine retries the partition; the loader's staging keeps the lake free
@@ -44,6 +53,8 @@
 #include "jetflow/core/registry.h"
 #include "jetflow/sources/clickhouse/http_client.h"
 #include "jetflow/sources/clickhouse/native_format.h"
+#include "jetflow/sources/key_ranges.h"
+#include "jetflow/sources/partition_split.h"
 
 namespace jetflow {
 
@@ -91,9 +102,24 @@ class ClickHouseConsumer : public Consumer {
 
   // Reads the columns and their types once. REQUIRES: mutex_ held.
   arrow::Status DescribeLocked();
+  // REQUIRES (all three): mutex_ held, described.
   arrow::Result<std::vector<PartitionSpec>> PlanParts();
   arrow::Result<std::vector<PartitionSpec>> PlanKeyRanges();
   arrow::Result<std::vector<PartitionSpec>> PlanTimeSlices();
+  // What a partition's split says it reads: Invalid naming the partition if the split
+  // is malformed or does not match the options. Needs no server.
+  struct SplitRead {
+    PartitionKind kind = PartitionKind::kNone;
+    std::string partition_id, partition, partition_key;  // kParts
+    sources::KeyBounds key;  // kKeyRange; null_keys also for kTimeInterval
+    int64_t start = 0;       // kTimeInterval: [start, end) in seconds since the epoch
+    int64_t end = 0;
+  };
+  arrow::Result<SplitRead> ReadSplit(const sources::SplitReader& split) const;
+  // Its WHERE condition ("" for all rows). REQUIRES: mutex_ held, described.
+  std::string PredicateOf(const SplitRead& read) const;
+  // Whether the partition_by column is a Date (else a DateTime). REQUIRES: described.
+  bool IsDateColumn() const;
   // "table default.t at http://host:port", for messages.
   std::string Describe() const;
   // "`t`" or "(SELECT ...)".
@@ -108,8 +134,6 @@ class ClickHouseConsumer : public Consumer {
   std::string select_list_;
   // ClickHouse type spelling of each column by name (for partition_by checks).
   std::map<std::string, std::string> type_names_;
-  // Partition id -> WHERE predicate ("" = all rows), from PlanPartitions.
-  std::map<std::string, std::string> predicates_;
 };
 
 /// `type: clickhouse` — a table or query of a ClickHouse server (see ClickHouseConsumer).

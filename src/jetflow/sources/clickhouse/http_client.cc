@@ -4,8 +4,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 
 #include "jetflow/core/error.h"
 
@@ -86,10 +88,12 @@ std::optional<ClickHouseException> FindClickHouseException(std::string_view body
   // "e.what() = DB::Exception" closes the 18.x text; the exception proper starts at the
   // "Code: " before the first DB::Exception that follows it.
   ClickHouseException out;
-  size_t pos = code_at + 6;
-  while (pos < body.size() && body[pos] >= '0' && body[pos] <= '9') {
-    out.code = out.code * 10 + (body[pos] - '0');
-    ++pos;
+  // The code as written; 0 (no known code) if it is not digits that fit an int.
+  const char* digits = body.data() + code_at + 6;
+  const char* end = body.data() + body.size();
+  if (digits == end || *digits < '0' || *digits > '9' ||
+      std::from_chars(digits, end, out.code).ec != std::errc()) {
+    out.code = 0;
   }
   std::string_view rest = body.substr(code_at);
   if (const size_t display = rest.find("e.displayText() = "); display != rest.npos) {

@@ -40,6 +40,12 @@ TEST(FindClickHouseException, FindsTheTextAfterBinaryData) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code, 241);
   EXPECT_FALSE(FindClickHouseException("just data").has_value());
+  // A code too long for an int (a server's text is not trusted) is no known code.
+  auto huge = FindClickHouseException(
+      "Code: 99999999999999999999999. DB::Exception: Memory limit exceeded");
+  ASSERT_TRUE(huge.has_value());
+  EXPECT_EQ(huge->code, 0);
+  EXPECT_NE(huge->message.find("Memory limit exceeded"), std::string::npos);
 }
 
 TEST(ClickHouseHttpStatus, MapsErrorsToStatus) {

@@ -15,9 +15,11 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/sources/source_options.h"
 
@@ -39,6 +41,14 @@ const char* FormatName(Format format) {
       return "parquet";
   }
   return "?";
+}
+
+// The format FormatName() names, if any.
+std::optional<Format> FormatNamed(std::string_view name) {
+  for (Format format : {Format::kCsv, Format::kJsonLines, Format::kParquet}) {
+    if (name == FormatName(format)) return format;
+  }
+  return std::nullopt;
 }
 
 // Compression of a csv/jsonl file, from its last extension.
@@ -573,7 +583,9 @@ arrow::Result<std::vector<PartitionSpec>> FileConsumer::PlanPartitions(
   ARROW_RETURN_NOT_OK(PlanLocked());
   std::vector<PartitionSpec> partitions;
   for (const FileEntry& file : files_) {
-    PartitionSpec spec{file.id, file.path, -1};
+    PartitionSpec spec{
+        file.id, file.path, -1,
+        sources::SplitText({{"path", file.path}, {"format", FormatName(file.format)}})};
     if (file.format == Format::kParquet) {
       auto reader = OpenParquet(file, options_.batch_rows);
       JETFLOW_RETURN_NOT_OK_CTX(reader.status(), "file " + file.path);
@@ -586,23 +598,25 @@ arrow::Result<std::vector<PartitionSpec>> FileConsumer::PlanPartitions(
 
 arrow::Result<std::unique_ptr<PartitionReader>> FileConsumer::OpenPartition(
     const PartitionContext& context) {
-  const FileEntry* file = nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto split,
+                        sources::SplitReader::Parse(context.partition, "file"));
+  FileEntry file;
+  file.id = context.partition.id;
+  ARROW_ASSIGN_OR_RAISE(file.path, split.String("path"));
+  ARROW_ASSIGN_OR_RAISE(std::string format, split.String("format"));
+  std::optional<Format> parsed_format = FormatNamed(format);
+  if (!parsed_format) return split.Malformed("unknown format '" + format + "'");
+  file.format = *parsed_format;
   {
+    // The schema every file is read with (from the first file of the pattern).
     std::lock_guard<std::mutex> lock(mutex_);
     ARROW_RETURN_NOT_OK(PlanLocked());
-    for (const FileEntry& entry : files_) {
-      if (entry.id == context.partition.id) file = &entry;
-    }
-  }
-  if (file == nullptr) {
-    return arrow::Status::Invalid("unknown partition of the file consumer: '",
-                                  context.partition.id, "' (path ", options_.path, ")");
   }
   std::set<std::string> overridden;
   for (const auto& [name, type] : options_.column_types) overridden.insert(name);
-  auto reader = std::make_unique<FileReader>(*file, schema_, options_.batch_rows);
+  auto reader = std::make_unique<FileReader>(file, schema_, options_.batch_rows);
   JETFLOW_RETURN_NOT_OK_CTX(reader->Open(options_, read_schema_, overridden),
-                            "file " + file->path);
+                            "file " + file.path);
   return reader;
 }
 

@@ -15,6 +15,10 @@
 // naming the file and the column. Files are never loaded whole: memory per reader is one
 // block (CSV/JSON) or one row group's column chunks (Parquet) plus one batch.
 //
+// Each partition's split {"path": ..., "format": "csv" | "jsonl" | "parquet"} names its
+// file: OpenPartition reads that file, with the schema inferred (once per consumer) from
+// the first file of the pattern, never a file list of its own planning.
+//
 // Threading: InferSchema/PlanPartitions from one thread; OpenPartition concurrently. The
 // file list and schema are computed once, at plan time, then only read.
 #pragma once

@@ -299,6 +299,45 @@ TEST_F(FileConsumerTest, GlobAndDirectoryGiveSortedPartitions) {
   EXPECT_EQ(total, 3);
 }
 
+// Everything OpenPartition needs is in the partition's split: a consumer that never
+// planned reads exactly what the planning one reads.
+TEST_F(FileConsumerTest, OpensAPartitionItNeverPlanned) {
+  Write("in/2024-01-01.csv", "a,b\n1,x\n2,y\n");
+  Write("in/2024-01-02.csv", "a,b\n3,z\n");
+  const std::string yaml = "path: in/*.csv\ncolumns: {a: int32}\n";
+  auto planner = MustMake(yaml);
+  auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].split, R"({"format":"csv","path":")" +
+                               (dir_ / "in/2024-01-01.csv").string() + R"("})");
+  for (const auto& partition : plan) {
+    auto fresh = MustMake(yaml);
+    PartitionSpec record{partition.id, partition.description, partition.expected_rows,
+                         partition.split};
+    auto expected = ReadPartition(*planner, record).ValueOrDie();
+    auto got = ReadPartition(*fresh, record).ValueOrDie();
+    EXPECT_EQ(testing::DiffBatches(*expected, *got), "") << partition.id;
+    EXPECT_GT(got->num_rows(), 0);
+  }
+  // The file of the split is read, whatever the id says.
+  PartitionSpec other = plan[0];
+  other.split = plan[1].split;
+  EXPECT_EQ(ReadPartition(*MustMake(yaml), other).ValueOrDie()->num_rows(), 1);
+}
+
+TEST_F(FileConsumerTest, MalformedSplitIsInvalidNamingThePartition) {
+  Write("t.csv", "a\n1\n");
+  auto consumer = MustMake("path: t.csv\n");
+  for (const auto& [split, why] : std::vector<std::pair<std::string, std::string>>{
+           {"", "the split is empty"},
+           {R"({"format": "csv"})", "'path' is missing"},
+           {R"({"path": "t.csv", "format": "xml"})", "unknown format 'xml'"}}) {
+    PartitionSpec partition{"f_t", "t.csv", -1, split};
+    ExpectContains(ReadPartition(*consumer, partition).status(),
+                   {"malformed split of file partition 'f_t': " + why});
+  }
+}
+
 TEST_F(FileConsumerTest, CsvHeaderMismatchNamesFileAndColumn) {
   Write("a.csv", "id,name\n1,x\n");
   Write("b.csv", "id,nome\n2,y\n");

@@ -18,6 +18,7 @@
 #include "jetflow/sources/generate/random_strings.h"
 #include "jetflow/sources/generate/row_hash.h"
 #include "jetflow/sources/iso_time.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/sources/source_options.h"
 
@@ -916,27 +917,23 @@ arrow::Result<std::vector<PartitionSpec>> GenerateConsumer::PlanPartitions(
     PartitionRange(k, &first, &end);
     partitions.push_back(
         {PartitionId(k),
-         "rows [" + std::to_string(first) + ", " + std::to_string(end) + ")",
-         end - first});
+         "rows [" + std::to_string(first) + ", " + std::to_string(end) + ")", end - first,
+         sources::SplitText({{"first", first}, {"end", end}})});
   }
   return partitions;
 }
 
 arrow::Result<std::unique_ptr<PartitionReader>> GenerateConsumer::OpenPartition(
     const PartitionContext& context) {
-  const std::string& id = context.partition.id;
-  int64_t index = -1;
-  if (id.size() > 1 && id[0] == 'p' && id.size() <= 19 &&
-      std::all_of(id.begin() + 1, id.end(),
-                  [](char c) { return c >= '0' && c <= '9'; })) {
-    index = std::stoll(id.substr(1));
+  ARROW_ASSIGN_OR_RAISE(auto split,
+                        sources::SplitReader::Parse(context.partition, "generate"));
+  ARROW_ASSIGN_OR_RAISE(int64_t first, split.Int("first"));
+  ARROW_ASSIGN_OR_RAISE(int64_t end, split.Int("end"));
+  if (first < 0 || end < first || end > options_.rows) {
+    return split.Malformed("rows [" + std::to_string(first) + ", " + std::to_string(end) +
+                           ") are not within the " + std::to_string(options_.rows) +
+                           " rows of the consumer");
   }
-  if (index < 0 || index >= options_.partitions || PartitionId(index) != id) {
-    return arrow::Status::Invalid("unknown partition of the generate consumer: '", id,
-                                  "' (partitions: ", options_.partitions, ")");
-  }
-  int64_t first = 0, end = 0;
-  PartitionRange(index, &first, &end);
   return std::make_unique<generate_internal::GenerateReader>(
       schema_, generators_, first, end, options_.batch_rows,
       generate_internal::RunDay(context.run), context.memory_pool);

@@ -10,7 +10,8 @@
 //
 // Partition k of `partitions` covers global rows [k*rows/partitions,
 // (k+1)*rows/partitions) and has id "p00000", "p00001", ... (zero-padded to at least five
-// digits so ids sort).
+// digits so ids sort). Its split {"first": a, "end": b} holds that row range, which is
+// all OpenPartition reads of it.
 //
 // Speed matters: the main benchmark compares generate -> Parquet with pyarrow writing the
 // same data, so generation fills Arrow buffers directly in tight per-column loops, with

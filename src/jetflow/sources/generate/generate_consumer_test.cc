@@ -342,16 +342,54 @@ columns:
   }
 }
 
-TEST(GenerateConsumerTest, RejectsUnknownPartitionAndRegisters) {
+// Everything OpenPartition needs is in the partition's split: a consumer that never
+// planned reads exactly what the planning one reads.
+TEST(GenerateConsumerTest, OpensAPartitionItNeverPlanned) {
+  const std::string yaml = "rows: 1000\npartitions: 3\n";
+  auto planner = MustMake(yaml, /*batch_rows=*/128);
+  auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[1].id, "p00001");
+  EXPECT_EQ(plan[1].description, "rows [333, 666)");
+  EXPECT_EQ(plan[1].split, R"({"end":666,"first":333})");
+  for (const auto& partition : plan) {
+    auto fresh = MustMake(yaml, /*batch_rows=*/128);
+    PartitionSpec record{partition.id, partition.description, partition.expected_rows,
+                         partition.split};
+    auto read = [&](Consumer& consumer) {
+      auto reader =
+          consumer.OpenPartition(jetflow::testing::TestPartitionContext(kRun, record))
+              .ValueOrDie();
+      std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+      while (auto batch = reader->Next().ValueOrDie()) batches.push_back(batch);
+      return arrow::Table::FromRecordBatches(consumer.InferSchema().ValueOrDie(), batches)
+          .ValueOrDie();
+    };
+    auto expected = read(*planner);
+    auto got = read(*fresh);
+    EXPECT_EQ(got->num_rows(), partition.expected_rows);
+    EXPECT_TRUE(got->Equals(*expected)) << partition.id;
+  }
+}
+
+TEST(GenerateConsumerTest, RejectsMalformedSplitsAndRegisters) {
   auto consumer = MustMake("rows: 10\npartitions: 2\n");
-  PartitionSpec bogus{"p00002", "rows [10, 20)", 10};
-  EXPECT_TRUE(consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
-                  .status()
-                  .IsInvalid());
-  bogus.id = "p2";
-  EXPECT_TRUE(consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
-                  .status()
-                  .IsInvalid());
+  for (const auto& [split, why] : std::vector<std::pair<std::string, std::string>>{
+           {"", "the split is empty"},
+           {"p00002", "not a JSON object"},
+           {R"({"first": 10})", "'end' is missing"},
+           {R"({"first": 10, "end": 20})", "rows [10, 20) are not within the 10 rows"},
+           {R"({"first": 5, "end": 4})", "rows [5, 4) are not within"}}) {
+    PartitionSpec bogus{"p00002", "rows [10, 20)", 10, split};
+    auto status =
+        consumer->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
+            .status();
+    EXPECT_TRUE(status.IsInvalid()) << split;
+    EXPECT_NE(
+        status.message().find("malformed split of generate partition 'p00002': " + why),
+        std::string::npos)
+        << status.ToString();
+  }
 
   ComponentRegistry registry;
   RegisterGenerateConsumer(registry);

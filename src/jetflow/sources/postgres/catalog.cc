@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <set>
 
 #include "jetflow/core/config_node.h"
@@ -10,11 +11,28 @@ namespace jetflow::postgres {
 
 namespace {
 
-uint32_t ToOid(const std::optional<std::string>& text) {
-  return text ? static_cast<uint32_t>(std::stoul(*text)) : 0;
+// An OID of a catalog answer (NULL: 0, as in a LEFT JOIN without a match).
+arrow::Result<uint32_t> ToOid(const std::optional<std::string>& text,
+                              const std::string& what) {
+  if (!text) return 0;
+  ARROW_ASSIGN_OR_RAISE(int64_t value, ServerInt(text, what));
+  if (value < 0 || value > UINT32_MAX) {
+    return arrow::Status::SerializationError("unexpected answer of the server: OID ",
+                                             value, " out of range (", what, ")");
+  }
+  return static_cast<uint32_t>(value);
 }
-int32_t ToInt(const std::optional<std::string>& text, int32_t fallback = -1) {
-  return text ? static_cast<int32_t>(std::stol(*text)) : fallback;
+
+// A 32-bit integer of a catalog answer (NULL: `fallback`).
+arrow::Result<int32_t> ToInt(const std::optional<std::string>& text,
+                             const std::string& what, int32_t fallback = -1) {
+  if (!text) return fallback;
+  ARROW_ASSIGN_OR_RAISE(int64_t value, ServerInt(text, what));
+  if (value < INT32_MIN || value > INT32_MAX) {
+    return arrow::Status::SerializationError("unexpected answer of the server: ", value,
+                                             " is not a 32-bit integer (", what, ")");
+  }
+  return static_cast<int32_t>(value);
 }
 
 }  // namespace
@@ -75,6 +93,7 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
           "quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
           "c.relnamespace WHERE c.oid = to_regclass($1)",
           {table.Quoted()}, "cannot look up table " + table.ToString()));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 3, "pg_class of table " + table.ToString()));
   if (rows.empty()) {
     ARROW_ASSIGN_OR_RAISE(
         auto names,
@@ -85,6 +104,7 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
             "AND n.nspname NOT LIKE 'pg_toast%' LIMIT 10000",
             "cannot list tables"));
+    ARROW_RETURN_NOT_OK(ExpectColumns(names, 1, "the list of tables"));
     std::vector<std::string> candidates;
     for (const auto& row : names) candidates.push_back(row[0].value_or(""));
     auto suggestion = ClosestMatch(table.ToString(), candidates);
@@ -93,7 +113,8 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
         suggestion ? " (did you mean '" + *suggestion + "'?)" : "");
   }
   TableInfo info;
-  info.oid = ToOid(rows[0][0]);
+  ARROW_ASSIGN_OR_RAISE(info.oid,
+                        ToOid(rows[0][0], "pg_class.oid of table " + table.ToString()));
   info.relkind = rows[0][1].value_or("r")[0];
   info.qualified_name = rows[0][2].value_or(table.ToString());
   ARROW_ASSIGN_OR_RAISE(
@@ -103,14 +124,20 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
           "WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
           {std::to_string(info.oid)},
           "cannot read the columns of table " + table.ToString()));
+  const std::string attributes = "pg_attribute of table " + table.ToString();
+  ARROW_RETURN_NOT_OK(ExpectColumns(columns, 5, attributes));
   for (const auto& row : columns) {
     PgColumn column;
     column.name = row[0].value_or("");
-    ARROW_ASSIGN_OR_RAISE(column.type, ResolveType(ToOid(row[1]), ToInt(row[2])));
+    const std::string where = attributes + ", column " + column.name;
+    ARROW_ASSIGN_OR_RAISE(uint32_t type_oid, ToOid(row[1], where));
+    ARROW_ASSIGN_OR_RAISE(int32_t typmod, ToInt(row[2], where));
+    ARROW_ASSIGN_OR_RAISE(column.type, ResolveType(type_oid, typmod));
     column.nullable = row[3].value_or("f") != "t";
     // A column declared int[][] (attndims 2) holds 2-D arrays: one more list level per
     // dimension. (Undeclared extra dimensions are rejected by the decoder.)
-    for (int32_t dims = ToInt(row[4], 0);
+    ARROW_ASSIGN_OR_RAISE(int32_t declared_dims, ToInt(row[4], where, 0));
+    for (int32_t dims = declared_dims;
          dims > 1 && column.type.kind == PgType::Kind::kArray; --dims) {
       PgType outer = column.type;
       outer.element = std::make_shared<const PgType>(std::move(column.type));
@@ -166,16 +193,18 @@ arrow::Result<Catalog::TypeRow> Catalog::LoadType(uint32_t oid) {
   if (rows.empty()) {
     return arrow::Status::Invalid("PostgreSQL type with OID ", oid, " not found");
   }
+  const std::string where = "pg_type of type " + std::to_string(oid);
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 9, where));
   const auto& row = rows[0];
   TypeRow type;
   type.typtype = row[0].value_or("b")[0];
   type.typcategory = row[1].value_or("U")[0];
-  type.typelem = ToOid(row[2]);
-  type.typlen = ToInt(row[3], 0);
-  type.typbasetype = ToOid(row[4]);
-  type.typtypmod = ToInt(row[5]);
-  type.typrelid = ToOid(row[6]);
-  type.rngsubtype = ToOid(row[7]);
+  ARROW_ASSIGN_OR_RAISE(type.typelem, ToOid(row[2], where));
+  ARROW_ASSIGN_OR_RAISE(type.typlen, ToInt(row[3], where, 0));
+  ARROW_ASSIGN_OR_RAISE(type.typbasetype, ToOid(row[4], where));
+  ARROW_ASSIGN_OR_RAISE(type.typtypmod, ToInt(row[5], where));
+  ARROW_ASSIGN_OR_RAISE(type.typrelid, ToOid(row[6], where));
+  ARROW_ASSIGN_OR_RAISE(type.rngsubtype, ToOid(row[7], where));
   type.name = row[8].value_or(std::to_string(oid));
   types_[oid] = type;
   return type;
@@ -202,6 +231,7 @@ arrow::Result<PgType> Catalog::ResolveType(uint32_t oid, int32_t typmod, int dep
                           conn_->Query("SELECT format_type($1, $2)",
                                        {std::to_string(oid), std::to_string(typmod)},
                                        "cannot format type " + row.name));
+    ARROW_RETURN_NOT_OK(ExpectColumns(named, 1, "format_type of " + row.name));
     type.name = named.empty() ? row.name : named[0][0].value_or(row.name);
   } else {
     type.name = row.name;
@@ -212,6 +242,7 @@ arrow::Result<PgType> Catalog::ResolveType(uint32_t oid, int32_t typmod, int dep
         auto labels, conn_->Query("SELECT enumlabel FROM pg_enum WHERE enumtypid = $1 "
                                   "ORDER BY enumsortorder",
                                   {std::to_string(oid)}, "cannot read enum " + row.name));
+    ARROW_RETURN_NOT_OK(ExpectColumns(labels, 1, "pg_enum of " + row.name));
     for (const auto& label : labels) type.enum_labels.push_back(label[0].value_or(""));
   } else if (row.typtype == 'c') {
     type.kind = PgType::Kind::kComposite;
@@ -221,9 +252,14 @@ arrow::Result<PgType> Catalog::ResolveType(uint32_t oid, int32_t typmod, int dep
             "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid "
             "= $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             {std::to_string(row.typrelid)}, "cannot read composite " + row.name));
+    const std::string attributes = "pg_attribute of composite " + row.name;
+    ARROW_RETURN_NOT_OK(ExpectColumns(fields, 3, attributes));
     for (const auto& field : fields) {
+      const std::string where = attributes + ", field " + field[0].value_or("");
+      ARROW_ASSIGN_OR_RAISE(uint32_t field_oid, ToOid(field[1], where));
+      ARROW_ASSIGN_OR_RAISE(int32_t field_typmod, ToInt(field[2], where));
       ARROW_ASSIGN_OR_RAISE(PgType field_type,
-                            ResolveType(ToOid(field[1]), ToInt(field[2]), depth + 1));
+                            ResolveType(field_oid, field_typmod, depth + 1));
       type.fields.push_back(
           {field[0].value_or(""), std::make_shared<const PgType>(std::move(field_type))});
     }

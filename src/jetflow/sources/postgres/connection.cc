@@ -1,8 +1,10 @@
 #include "jetflow/sources/postgres/connection.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <regex>
+#include <system_error>
 
 #include "jetflow/core/error.h"
 
@@ -201,6 +203,42 @@ arrow::Result<std::vector<PgConnection::Row>> PgConnection::Query(
     return PgStatus(conn_, result.get(), what);
   }
   return RowsOf(result.get());
+}
+
+arrow::Status ExpectColumns(const std::vector<PgConnection::Row>& rows, size_t columns,
+                            const std::string& what) {
+  for (const auto& row : rows) {
+    if (row.size() != columns) {
+      return arrow::Status::SerializationError(
+          "unexpected answer of the server: ", row.size(), " columns, expected ", columns,
+          " (", what, ")");
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::optional<std::string>> SingleValue(
+    const std::vector<PgConnection::Row>& rows, const std::string& what) {
+  if (rows.size() != 1 || rows[0].size() != 1) {
+    return arrow::Status::SerializationError(
+        "unexpected answer of the server: ", rows.size(), " rows of ",
+        rows.empty() ? 0 : rows[0].size(), " columns, expected one value (", what, ")");
+  }
+  return rows[0][0];
+}
+
+arrow::Result<int64_t> ServerInt(const std::optional<std::string>& text,
+                                 const std::string& what) {
+  int64_t value = 0;
+  if (text) {
+    const char* end = text->data() + text->size();
+    auto [ptr, ec] = std::from_chars(text->data(), end, value);
+    if (!text->empty() && ec == std::errc() && ptr == end) return value;
+  }
+  return arrow::Status::SerializationError(
+      "unexpected answer of the server: ",
+      text ? "'" + text->substr(0, 64) + "'" : "NULL", " is not a 64-bit integer (", what,
+      ")");
 }
 
 }  // namespace jetflow::postgres

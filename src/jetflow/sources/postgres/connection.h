@@ -78,6 +78,21 @@ class PgConnection {
   PGconn* conn_;
 };
 
+// Checks of an answer's shape and text: a server (or a proxy in front of it) that answers
+// something else than the query asks for is a SerializationError naming `what`, never an
+// exception or a silently wrong plan.
+
+/// SerializationError unless every row of `rows` has `columns` values.
+arrow::Status ExpectColumns(const std::vector<PgConnection::Row>& rows, size_t columns,
+                            const std::string& what);
+/// The value of an answer of exactly one row of one column (nullopt: NULL).
+arrow::Result<std::optional<std::string>> SingleValue(
+    const std::vector<PgConnection::Row>& rows, const std::string& what);
+/// `text` as a 64-bit integer in the server's decimal notation; SerializationError naming
+/// `what` if it is NULL or anything else.
+arrow::Result<int64_t> ServerInt(const std::optional<std::string>& text,
+                                 const std::string& what);
+
 /// `name` as a quoted SQL identifier ("my ""odd"" name").
 std::string QuoteIdentifier(const std::string& name);
 /// `value` as a quoted SQL string literal ('it''s').

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "jetflow/sources/postgres/connection.h"
@@ -11,220 +12,147 @@ namespace jetflow::postgres {
 
 namespace {
 
-constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+// How names become ids: fixed forever, ids are directory names in lakes.
+constexpr sources::IdSpelling kIdSpelling{/*keep_dot_and_dash=*/true, /*lead=*/'k'};
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-// Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm).
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t year = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = year + (*m <= 2 ? 1 : 0);
-}
-
-std::string IdSafe(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    const bool ok =
-        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-    out.push_back(ok ? c : '_');
+const char* KindName(PartitionRead::Kind kind) {
+  switch (kind) {
+    case PartitionRead::Kind::kAll:
+      return "all";
+    case PartitionRead::Kind::kKey:
+      return "key";
+    case PartitionRead::Kind::kCtid:
+      return "ctid";
+    case PartitionRead::Kind::kNative:
+      return "native";
   }
-  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "k" + out;
-  return out;
+  return "?";
 }
 
-std::string PaddedInteger(int64_t value, int width) {
-  if (value < 0) {
-    // -value overflows for INT64_MIN; print through unsigned.
-    const uint64_t magnitude = static_cast<uint64_t>(-(value + 1)) + 1;
-    return "m" + fmt::format("{:0{}}", magnitude, width);
-  }
-  return fmt::format("{:0{}}", value, width);
-}
-
-int Digits(int64_t value) {
-  uint64_t magnitude =
-      value < 0 ? static_cast<uint64_t>(-(value + 1)) + 1 : static_cast<uint64_t>(value);
-  int digits = 1;
-  while (magnitude >= 10) {
-    magnitude /= 10;
-    ++digits;
-  }
-  return digits;
+PlannedPartition Planned(PartitionSpec spec, PartitionRead read, const std::string& key,
+                         KeyKind kind) {
+  PartitionSql sql = SqlOf(read, key, kind);
+  return {std::move(spec), std::move(read), std::move(sql.from), std::move(sql.where)};
 }
 
 }  // namespace
-
-std::string KeyText(KeyKind kind, int64_t value, bool for_id) {
-  switch (kind) {
-    case KeyKind::kInteger:
-      return std::to_string(value);
-    case KeyKind::kDate: {
-      int64_t y;
-      unsigned m, d;
-      CivilFromDays(value, &y, &m, &d);
-      return for_id ? fmt::format("{:04}{:02}{:02}", y, m, d)
-                    : fmt::format("{:04}-{:02}-{:02}", y, m, d);
-    }
-    case KeyKind::kTimestamp:
-    case KeyKind::kTimestampTz: {
-      const int64_t days = FloorDiv(value, kMicrosPerDay);
-      int64_t micros = value - days * kMicrosPerDay;
-      int64_t y;
-      unsigned m, d;
-      CivilFromDays(days, &y, &m, &d);
-      const int64_t hh = micros / 3600000000;
-      micros %= 3600000000;
-      const int64_t mm = micros / 60000000;
-      micros %= 60000000;
-      const int64_t ss = micros / 1000000;
-      micros %= 1000000;
-      if (for_id) {
-        std::string id =
-            fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}", y, m, d, hh, mm, ss);
-        if (micros != 0) id += fmt::format(".{:06}", micros);
-        return id;
-      }
-      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}{}", y, m, d, hh, mm,
-                         ss, micros, kind == KeyKind::kTimestampTz ? "+00" : "");
-    }
-  }
-  return std::to_string(value);
-}
 
 std::string KeyLiteral(KeyKind kind, int64_t value) {
   switch (kind) {
     case KeyKind::kInteger:
       return std::to_string(value);
     case KeyKind::kDate:
-      return QuoteLiteral(KeyText(kind, value, false)) + "::date";
+      return QuoteLiteral(sources::KeyText(kind, value, false)) + "::date";
     case KeyKind::kTimestamp:
-      return QuoteLiteral(KeyText(kind, value, false)) + "::timestamp";
+      return QuoteLiteral(sources::KeyText(kind, value, false)) + "::timestamp";
     case KeyKind::kTimestampTz:
-      return QuoteLiteral(KeyText(kind, value, false)) + "::timestamptz";
+      return QuoteLiteral(sources::KeyText(kind, value, false)) + "::timestamptz";
   }
   return std::to_string(value);
 }
 
+nlohmann::json SplitOf(const PartitionRead& read) {
+  nlohmann::json split = {{"kind", KindName(read.kind)}};
+  switch (read.kind) {
+    case PartitionRead::Kind::kAll:
+      break;
+    case PartitionRead::Kind::kKey:
+      sources::WriteKeyBounds(read.key, &split);
+      break;
+    case PartitionRead::Kind::kCtid:
+      split["first_page"] = read.first_page;
+      if (read.end_page) split["end_page"] = *read.end_page;
+      break;
+    case PartitionRead::Kind::kNative:
+      split["relation"] = read.relation;
+      break;
+  }
+  return split;
+}
+
+arrow::Result<PartitionRead> ReadOfSplit(const sources::SplitReader& split) {
+  ARROW_ASSIGN_OR_RAISE(std::string kind, split.String("kind"));
+  PartitionRead read;
+  if (kind == "all") {
+    read.kind = PartitionRead::Kind::kAll;
+  } else if (kind == "key") {
+    read.kind = PartitionRead::Kind::kKey;
+    ARROW_ASSIGN_OR_RAISE(read.key, sources::ReadKeyBounds(split));
+    constexpr sources::KeyValue kMin = std::numeric_limits<int64_t>::min();
+    constexpr sources::KeyValue kMax = std::numeric_limits<int64_t>::max();
+    if ((read.key.lo && *read.key.lo < kMin) || (read.key.hi && *read.key.hi >= kMax)) {
+      return split.Malformed("key bounds beyond 64-bit integers");
+    }
+  } else if (kind == "ctid") {
+    read.kind = PartitionRead::Kind::kCtid;
+    ARROW_ASSIGN_OR_RAISE(read.first_page, split.Int("first_page"));
+    ARROW_ASSIGN_OR_RAISE(read.end_page, split.OptionalInt("end_page"));
+    if (read.first_page < 0 || (read.end_page && *read.end_page <= read.first_page)) {
+      return split.Malformed("a page range needs 0 <= first_page < end_page");
+    }
+  } else if (kind == "native") {
+    read.kind = PartitionRead::Kind::kNative;
+    ARROW_ASSIGN_OR_RAISE(read.relation, split.String("relation"));
+    if (read.relation.empty()) return split.Malformed("'relation' is empty");
+  } else {
+    return split.Malformed("unknown kind '" + kind + "'");
+  }
+  return read;
+}
+
+PartitionSql SqlOf(const PartitionRead& read, const std::string& key_column,
+                   KeyKind kind) {
+  PartitionSql sql;
+  switch (read.kind) {
+    case PartitionRead::Kind::kAll:
+      break;
+    case PartitionRead::Kind::kKey: {
+      const std::string column = QuoteIdentifier(key_column);
+      if (read.key.null_keys) {
+        sql.where = column + " IS NULL";
+        break;
+      }
+      std::vector<std::string> conditions;
+      if (read.key.lo) {
+        conditions.push_back(
+            column + " >= " + KeyLiteral(kind, static_cast<int64_t>(*read.key.lo)));
+      }
+      if (read.key.hi) {
+        conditions.push_back(column + " < " +
+                             KeyLiteral(kind, static_cast<int64_t>(*read.key.hi + 1)));
+      }
+      if (conditions.empty()) conditions.push_back(column + " IS NOT NULL");
+      sql.where = conditions.size() == 1 ? conditions[0]
+                                         : conditions[0] + " AND " + conditions[1];
+      break;
+    }
+    case PartitionRead::Kind::kCtid:
+      if (read.end_page) {
+        sql.where = fmt::format("ctid >= '({},0)'::tid AND ctid < '({},0)'::tid",
+                                read.first_page, *read.end_page);
+      } else if (read.first_page > 0) {
+        sql.where = fmt::format("ctid >= '({},0)'::tid", read.first_page);
+      }
+      break;
+    case PartitionRead::Kind::kNative:
+      sql.from = "ONLY " + read.relation;
+      break;
+  }
+  return sql;
+}
+
 arrow::Result<std::vector<PlannedPartition>> PlanKeyRanges(
     const KeyRangeRequest& request) {
-  const std::string column = QuoteIdentifier(request.column);
-  const std::string prefix = IdSafe(request.column);
-  // Split points s_1 < ... < s_k cut the key space into (-inf, s_1), [s_1, s_2), ...,
-  // [s_k, +inf).
-  std::vector<int64_t> splits;
-  if (!request.bounds.empty()) {
-    for (size_t i = 1; i < request.bounds.size(); ++i) {
-      if (request.bounds[i] <= request.bounds[i - 1]) {
-        return arrow::Status::Invalid(
-            "partition_by.ranges must be strictly increasing (",
-            KeyText(request.kind, request.bounds[i - 1], false), " is followed by ",
-            KeyText(request.kind, request.bounds[i], false), ")");
-      }
-    }
-    splits = request.bounds;
-  } else if (!request.empty) {
-    const __int128 lo = request.min;
-    const __int128 hi = request.max;
-    if (request.interval > 0) {
-      const __int128 first =
-          static_cast<__int128>(FloorDiv(request.min, request.interval)) *
-              request.interval +
-          request.interval;
-      const __int128 count = (hi - first) / request.interval + 1;
-      if (count + 1 > request.max_partitions) {
-        return arrow::Status::Invalid("partition_by.interval cuts ", request.column,
-                                      " into more than ", request.max_partitions,
-                                      " partitions: choose a larger interval");
-      }
-      for (__int128 s = first; s <= hi; s += request.interval) {
-        splits.push_back(static_cast<int64_t>(s));
-      }
-    } else {
-      const int64_t n = std::max<int64_t>(1, request.partitions);
-      if (n > request.max_partitions) {
-        return arrow::Status::Invalid("partition_by.partitions is larger than ",
-                                      request.max_partitions);
-      }
-      const __int128 span = hi - lo + 1;
-      const __int128 width = std::max<__int128>(1, (span + n - 1) / n);
-      for (__int128 s = lo + width;
-           s <= hi && static_cast<int64_t>(splits.size()) < n - 1; s += width) {
-        splits.push_back(static_cast<int64_t>(s));
-      }
-    }
-  }
-
+  KeyRangeRequest cut = request;
+  cut.spelling = kIdSpelling;
+  ARROW_ASSIGN_OR_RAISE(auto ranges, sources::CutOpenRanges(cut));
   std::vector<PlannedPartition> out;
-  const size_t ranges = splits.size() + 1;
-  // Bounds for ids: the first range starts at the planned min (or its first split below),
-  // every other at its split point.
-  const bool integer = request.kind == KeyKind::kInteger;
-  int64_t first_lo =
-      request.empty
-          ? (splits.empty() ? 0 : splits.front())
-          : std::min(request.min, splits.empty() ? request.min : splits.front());
-  if (!request.bounds.empty() && !request.empty)
-    first_lo = std::min(first_lo, request.min);
-  int64_t last_hi = request.empty ? (splits.empty() ? 0 : splits.back()) : request.max;
-  if (!splits.empty()) last_hi = std::max(last_hi, splits.back());
-  int width = 1;
-  if (integer) width = std::max({Digits(first_lo), Digits(last_hi)});
-  // Negative bounds do not sort as text: such plans put the range's ordinal first.
-  const bool ordinal = integer && first_lo < 0;
-  const int ordinal_width = Digits(static_cast<int64_t>(ranges));
-  for (size_t i = 0; i < ranges; ++i) {
-    PlannedPartition p;
-    const bool open_below = i == 0;
-    const bool open_above = i + 1 == ranges;
-    const int64_t lo = open_below ? first_lo : splits[i - 1];
-    std::vector<std::string> conditions;
-    std::string description;
-    if (!open_below) conditions.push_back(column + " >= " + KeyLiteral(request.kind, lo));
-    if (!open_above) {
-      conditions.push_back(column + " < " + KeyLiteral(request.kind, splits[i]));
-    }
-    if (conditions.empty()) conditions.push_back(column + " IS NOT NULL");
-    p.where =
-        conditions.size() == 1 ? conditions[0] : conditions[0] + " AND " + conditions[1];
-    if (integer) {
-      const int64_t hi = open_above ? last_hi : splits[i] - 1;
-      p.spec.id = prefix + "_" +
-                  (ordinal ? fmt::format("{:0{}}_", i, ordinal_width) : std::string()) +
-                  PaddedInteger(lo, width) + "_" + PaddedInteger(hi, width);
-    } else {
-      p.spec.id = prefix + "_" + KeyText(request.kind, lo, true);
-    }
-    if (open_below && !open_above) {
-      description = request.column + " < " + KeyText(request.kind, splits[i], false);
-    } else if (open_above && !open_below) {
-      description = request.column + " >= " + KeyText(request.kind, lo, false);
-    } else if (open_above && open_below) {
-      description = request.column + " is not null";
-    } else {
-      description = request.column + " in [" + KeyText(request.kind, lo, false) + ", " +
-                    KeyText(request.kind, splits[i], false) + ")";
-    }
-    p.spec.description = description;
-    out.push_back(std::move(p));
-  }
-  if (request.nullable) {
-    PlannedPartition p;
-    p.spec.id = prefix + "_null";
-    p.spec.description = request.column + " is null";
-    p.where = column + " IS NULL";
-    out.push_back(std::move(p));
+  for (auto& range : ranges) {
+    PartitionRead read;
+    read.kind = PartitionRead::Kind::kKey;
+    read.key = range.bounds;
+    out.push_back(Planned({std::move(range.id), std::move(range.description), -1, ""},
+                          std::move(read), request.column, request.kind));
   }
   return out;
 }
@@ -245,18 +173,18 @@ arrow::Result<std::vector<PlannedPartition>> PlanCtidRanges(int64_t pages,
     const int64_t a = i * pages_per_partition;
     const int64_t b = a + pages_per_partition;
     const bool last = i + 1 == count;
-    PlannedPartition p;
-    p.spec.id = fmt::format("ctid_{:010}_{:010}", a, b - 1);
+    PartitionSpec spec{fmt::format("ctid_{:010}_{:010}", a, b - 1), "", -1, ""};
+    PartitionRead read;
+    read.kind = PartitionRead::Kind::kCtid;
+    read.first_page = a;
     if (last) {
-      p.where = fmt::format("ctid >= '({},0)'::tid", a);
-      p.spec.description = fmt::format("pages >= {} (ctid >= '({},0)')", a, a);
+      spec.description = fmt::format("pages >= {} (ctid >= '({},0)')", a, a);
     } else {
-      p.where = fmt::format("ctid >= '({},0)'::tid AND ctid < '({},0)'::tid", a, b);
-      p.spec.description =
+      read.end_page = b;
+      spec.description =
           fmt::format("pages [{}, {}) (ctid >= '({},0)' and < '({},0)')", a, b, a, b);
     }
-    if (a == 0 && last) p.where.clear();
-    out.push_back(std::move(p));
+    out.push_back(Planned(std::move(spec), std::move(read), "", KeyKind::kInteger));
   }
   return out;
 }
@@ -270,13 +198,13 @@ std::vector<PlannedPartition> PlanNativePartitions(
   std::map<std::string, int> used;
   std::vector<PlannedPartition> out;
   for (size_t i : order) {
-    PlannedPartition p;
-    std::string id = "part_" + IdSafe(names[i]);
+    std::string id = "part_" + sources::IdText(names[i], kIdSpelling);
     if (int n = used[id]++; n > 0) id += "_" + std::to_string(n + 1);
-    p.spec.id = id;
-    p.spec.description = "native partition " + names[i];
-    p.from = "ONLY " + quoted[i];
-    out.push_back(std::move(p));
+    PartitionRead read;
+    read.kind = PartitionRead::Kind::kNative;
+    read.relation = quoted[i];
+    out.push_back(Planned({std::move(id), "native partition " + names[i], -1, ""},
+                          std::move(read), "", KeyKind::kInteger));
   }
   return out;
 }

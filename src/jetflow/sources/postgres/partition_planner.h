@@ -1,31 +1,58 @@
 // Partition planning for the PostgreSQL consumer: pure functions from a few numbers read
 // at plan time (key min/max, relation pages, native partition names) to partitions, each
-// a deterministic PartitionSpec plus the SQL that selects exactly its rows.
+// a deterministic PartitionSpec plus a PartitionRead: what the partition reads. The read
+// is also the partition's split (SplitOf), from which OpenPartition rebuilds the SQL
+// that selects exactly its rows (SqlOf), without any state of the planning.
 //
 // Every plan covers all rows, including rows outside the bounds seen at plan time: the
 // first key range is open below, the last open above, NULL keys get their own partition,
 // the last CTID range is open-ended. A run resumed in a new process (hence a new
 // snapshot) therefore never misses a row that appeared since the first plan.
 //
-// Ids are stable and sort like the ranges: bounds zero-padded to one width
-// ("id_000001_250000"); when the key range includes negative numbers (written with 'm',
-// which does not sort), the range's ordinal comes first ("id_0_m00100_000099",
-// "id_1_000100_000299"). The NULL partition "<key>_null" sorts last.
+// Key ranges are sources::CutOpenRanges (key_ranges.h): ids stable and sorting like the
+// ranges, bounds zero-padded to one width ("id_000001_250000"); when the key range
+// includes negative numbers (written with 'm', which does not sort), the range's ordinal
+// comes first ("id_0_m00100_000099", "id_1_000100_000299"). The NULL partition
+// "<key>_null" sorts last.
 #pragma once
 
 #include <arrow/result.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/sources/key_ranges.h"
+#include "jetflow/sources/partition_split.h"
 
 namespace jetflow::postgres {
 
-/// One planned partition: its spec and how to select its rows.
-struct PlannedPartition {
-  PartitionSpec spec;
+using sources::KeyKind;
+
+/// What one partition reads; stored as its split.
+struct PartitionRead {
+  enum class Kind { kAll, kKey, kCtid, kNative };
+  Kind kind = Kind::kAll;
+  /// kKey: the rows of the key within these bounds, or whose key is NULL. Bounds lie in
+  /// int64 (and hi below its maximum).
+  sources::KeyBounds key;
+  /// kCtid: pages [first_page, end_page); no end_page: to the end of the table.
+  int64_t first_page = 0;
+  std::optional<int64_t> end_page;
+  /// kNative: the leaf partition, quoted for SQL ("public"."m_2024").
+  std::string relation;
+};
+
+/// The split of `read`: {"kind": "all" | "key" | "ctid" | "native", ...}.
+nlohmann::json SplitOf(const PartitionRead& read);
+/// What SplitOf wrote; Invalid naming the partition if it is malformed.
+arrow::Result<PartitionRead> ReadOfSplit(const sources::SplitReader& split);
+
+/// The SQL of the rows of one partition.
+struct PartitionSql {
   /// A table (quoted) to read instead of the configured one (native partitions), or
   /// empty.
   std::string from;
@@ -33,32 +60,22 @@ struct PlannedPartition {
   std::string where;
 };
 
-/// The kind of a partition key; values are int64 in the kind's unit.
-enum class KeyKind {
-  kInteger,      // smallint, integer, bigint
-  kTimestamp,    // timestamp: microseconds since 1970-01-01 00:00:00
-  kTimestampTz,  // timestamptz: microseconds since 1970-01-01 00:00:00 UTC
-  kDate,         // days since 1970-01-01
+/// The SQL of `read`; `key_column` (unquoted) and `kind` name the key of kKey reads.
+PartitionSql SqlOf(const PartitionRead& read, const std::string& key_column,
+                   KeyKind kind);
+
+/// One planned partition: its spec (without its split, which the consumer completes),
+/// what it reads, and that read's SQL (SqlOf).
+struct PlannedPartition {
+  PartitionSpec spec;
+  PartitionRead read;
+  std::string from;
+  std::string where;
 };
 
-struct KeyRangeRequest {
-  /// The key column (unquoted) and its kind.
-  std::string column;
-  KeyKind kind = KeyKind::kInteger;
-  bool nullable = true;
-  /// Finite min and max of the key at plan time; `empty` if there are no finite values.
-  bool empty = false;
-  int64_t min = 0;
-  int64_t max = 0;
-  /// Exactly one way to cut: `partitions` > 0 (equal widths of [min, max]), `interval`
-  /// > 0 (ranges aligned on multiples of it from the epoch / zero), or `bounds` (explicit
-  /// split points, strictly increasing).
-  int64_t partitions = 0;
-  int64_t interval = 0;
-  std::vector<int64_t> bounds;
-  /// Refuses plans with more partitions than this.
-  int64_t max_partitions = 100000;
-};
+/// What PlanKeyRanges cuts (its `spelling` is ignored: PostgreSQL ids keep '.' and '-'
+/// and are led by 'k' when the column does not start with a letter).
+using KeyRangeRequest = sources::OpenCut;
 
 /// Key ranges. Invalid if the request asks for more than max_partitions or its bounds
 /// are not strictly increasing.
@@ -78,7 +95,5 @@ std::vector<PlannedPartition> PlanNativePartitions(
 
 /// A key value as an SQL literal of its kind ('2026-01-01 00:00:00+00'::timestamptz).
 std::string KeyLiteral(KeyKind kind, int64_t value);
-/// A key value as text for ids and descriptions (20260101T000000, 2026-01-01, 42).
-std::string KeyText(KeyKind kind, int64_t value, bool for_id);
 
 }  // namespace jetflow::postgres

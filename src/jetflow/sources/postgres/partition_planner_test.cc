@@ -120,6 +120,101 @@ TEST(PartitionPlannerTest, TooManyIntervalsIsAnError) {
   EXPECT_TRUE(PlanKeyRanges(request).status().IsInvalid());
 }
 
+using IdsAndDescriptions = std::vector<std::pair<std::string, std::string>>;
+
+IdsAndDescriptions Pinned(const std::vector<PlannedPartition>& plan) {
+  IdsAndDescriptions out;
+  for (const auto& p : plan) out.emplace_back(p.spec.id, p.spec.description);
+  return out;
+}
+
+// Partition ids are directory names in users' lakes and descriptions are part of a run's
+// identity on resume: every spelling below is frozen, byte for byte. (More, planned from
+// a real server's min/max, in tests/e2e/test_postgres_partitions.py.)
+TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.empty = true;
+  request.partitions = 4;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"id_0_0", "id is not null"}, {"id_null", "id is null"}}));
+  request.bounds = {10, 20};
+  request.nullable = false;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"id_10_09", "id < 10"},
+                                {"id_10_19", "id in [10, 20)"},
+                                {"id_20_20", "id >= 20"}}));
+  request = KeyRangeRequest{};
+  request.column = "id";
+  request.nullable = false;
+  request.min = 5;
+  request.max = 7;
+  request.partitions = 10;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{
+                {"id_5_5", "id < 6"}, {"id_6_6", "id in [6, 7)"}, {"id_7_7", "id >= 7"}}));
+  request.min = 1;
+  request.max = 10;
+  request.partitions = 4;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"id_01_03", "id < 4"},
+                                {"id_04_06", "id in [4, 7)"},
+                                {"id_07_09", "id in [7, 10)"},
+                                {"id_10_10", "id >= 10"}}));
+  request.min = INT64_MIN;
+  request.max = INT64_MAX;
+  request.partitions = 3;
+  EXPECT_EQ(
+      Pinned(PlanKeyRanges(request).ValueOrDie()),
+      (IdsAndDescriptions{
+          {"id_0_m9223372036854775808_m3074457345618258603", "id < -3074457345618258602"},
+          {"id_1_m3074457345618258602_3074457345618258603",
+           "id in [-3074457345618258602, 3074457345618258604)"},
+          {"id_2_3074457345618258604_9223372036854775807",
+           "id >= 3074457345618258604"}}));
+  for (const auto& [column, prefix] : std::vector<std::pair<std::string, std::string>>{
+           {"order id", "order_id_"}, {"1st", "k1st_"}, {"a.b-c", "a.b-c_"},
+           {"\xc3\xa9", "k___"}, {"", "k_"}}) {
+    request = KeyRangeRequest{};
+    request.column = column;
+    request.min = 1;
+    request.max = 2;
+    request.partitions = 1;
+    EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+              (IdsAndDescriptions{{prefix + "1_2", column + " is not null"},
+                                  {prefix + "null", column + " is null"}}))
+        << column;
+  }
+  request = KeyRangeRequest{};
+  request.column = "d";
+  request.kind = KeyKind::kDate;
+  request.nullable = false;
+  request.min = -3;
+  request.max = 20;
+  request.interval = 7;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"d_19691229", "d < 1970-01-01"},
+                                {"d_19700101", "d in [1970-01-01, 1970-01-08)"},
+                                {"d_19700108", "d in [1970-01-08, 1970-01-15)"},
+                                {"d_19700115", "d >= 1970-01-15"}}));
+  request.kind = KeyKind::kTimestamp;
+  request.min = -1;
+  request.max = 1;
+  request.interval = 1000000;
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"d_19691231T235959.999999", "d < 1970-01-01 00:00:00.000000"},
+                                {"d_19700101T000000", "d >= 1970-01-01 00:00:00.000000"}}));
+  EXPECT_EQ(Pinned(PlanCtidRanges(25, 10).ValueOrDie()),
+            (IdsAndDescriptions{
+                {"ctid_0000000000_0000000009", "pages [0, 10) (ctid >= '(0,0)' and < '(10,0)')"},
+                {"ctid_0000000010_0000000019",
+                 "pages [10, 20) (ctid >= '(10,0)' and < '(20,0)')"},
+                {"ctid_0000000020_0000000029", "pages >= 20 (ctid >= '(20,0)')"}}));
+  EXPECT_EQ(Pinned(PlanNativePartitions({"public.m 2024", "x.1"}, {"a", "b"})),
+            (IdsAndDescriptions{{"part_public.m_2024", "native partition public.m 2024"},
+                                {"part_x.1", "native partition x.1"}}));
+}
+
 TEST(PartitionPlannerTest, CtidRangesEndOpen) {
   auto plan = PlanCtidRanges(25, 10);
   ASSERT_TRUE(plan.ok());

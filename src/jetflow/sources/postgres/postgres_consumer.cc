@@ -11,9 +11,12 @@
 #include <set>
 
 #include "jetflow/core/error.h"
+#include "jetflow/sources/key_ranges.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/postgres/catalog.h"
 #include "jetflow/sources/postgres/copy_binary_decoder.h"
 #include "jetflow/sources/source_options.h"
+#include "jetflow/sources/table_source_options.h"
 
 namespace jetflow {
 namespace postgres {
@@ -94,6 +97,22 @@ std::string StripQuery(std::string query) {
     query.pop_back();
   }
   return query;
+}
+
+// The partition_by mode whose plans have reads of `kind`.
+PostgresConsumer::PartitionBy::Mode ModeOf(PartitionRead::Kind kind) {
+  using Mode = PostgresConsumer::PartitionBy::Mode;
+  switch (kind) {
+    case PartitionRead::Kind::kAll:
+      return Mode::kNone;
+    case PartitionRead::Kind::kKey:
+      return Mode::kKey;
+    case PartitionRead::Kind::kCtid:
+      return Mode::kCtid;
+    case PartitionRead::Kind::kNative:
+      return Mode::kNative;
+  }
+  return Mode::kNone;
 }
 
 PgType TextType() {
@@ -184,15 +203,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   Options options;
   options.component = context.name.empty() ? "postgres" : context.name;
   options.connection.dsn = node.RequireString("dsn");
-  if (auto env = node.GetOptionalString("password_env")) {
-    const char* value = std::getenv(env->c_str());
-    if (value == nullptr) {
-      node.Get("password_env")
-          .Error("environment variable '" + *env + "' (password_env) is not set");
-    } else {
-      options.connection.password = value;
-    }
-  }
+  options.connection.password = sources::ParsePasswordEnv(node);
   options.connection.connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(
       node.GetDuration("connect_timeout", std::chrono::seconds(10)));
   options.connection.statement_timeout =
@@ -212,14 +223,11 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
     options.connection.params.emplace_back("application_name", *name);
   }
 
-  const bool has_table = node.Has("table");
-  const bool has_query = node.Has("query");
-  if (has_table == has_query) {
-    node.Error("exactly one of `table` and `query` is required");
-  }
-  if (has_table) options.table = node.RequireString("table");
-  if (has_query) options.query = StripQuery(node.RequireString("query"));
-  if (has_table && !options.table.empty()) {
+  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  options.table = std::move(source.table);
+  options.query = StripQuery(std::move(source.query));
+  const bool has_query = !options.query.empty();
+  if (!options.table.empty()) {
     auto parsed = ParseTableName(options.table);
     if (!parsed.ok()) node.Get("table").Error(parsed.status().message());
   }
@@ -248,10 +256,11 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
         }
       } else {
         p.mode = PartitionBy::Mode::kKey;
-        p.column = by.RequireString("column");
+        sources::KeyPartitionBy key = sources::ParseKeyPartitionBy(by, 100000);
+        p.column = std::move(key.column);
         int ways = 0;
-        if (by.Has("partitions")) {
-          p.partitions = by.GetInt("partitions", 1, 1, 100000);
+        if (key.partitions) {
+          p.partitions = *key.partitions;
           ++ways;
         }
         if (by.Has("rows_per_partition")) {
@@ -328,6 +337,8 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
 }
 
 arrow::Result<std::unique_ptr<PostgresConsumer>> PostgresConsumer::Make(Options options) {
+  ARROW_RETURN_NOT_OK(
+      sources::CheckTableOrQuery(options.table, options.query, "postgres"));
   return std::unique_ptr<PostgresConsumer>(new PostgresConsumer(std::move(options)));
 }
 
@@ -351,7 +362,12 @@ arrow::Status PostgresConsumer::EnsureCoordinatorLocked() {
                    "cannot start the planning transaction"));
     ARROW_ASSIGN_OR_RAISE(auto rows, conn->Query("SELECT pg_export_snapshot()",
                                                  "cannot export a snapshot"));
-    snapshot_id_ = rows.at(0).at(0).value_or("");
+    ARROW_ASSIGN_OR_RAISE(auto snapshot, SingleValue(rows, "pg_export_snapshot()"));
+    if (!snapshot || snapshot->empty()) {
+      return arrow::Status::SerializationError(
+          "unexpected answer of the server: no snapshot id (pg_export_snapshot())");
+    }
+    snapshot_id_ = std::move(*snapshot);
   }
   coordinator_ = std::move(conn);
   return arrow::Status::OK();
@@ -362,16 +378,16 @@ std::string PostgresConsumer::SourceSql() const {
   return qualified_table_;
 }
 
-std::string PostgresConsumer::WindowSql() const {
-  if (!options_.incremental || !window_) return "";
+std::string PostgresConsumer::WindowSql(const std::optional<Window>& window) const {
+  if (!options_.incremental || !window) return "";
   const std::string cursor = QuoteIdentifier(options_.incremental->cursor);
-  if (!window_->high) return "false";
+  if (!window->high) return "false";
   std::string sql;
-  if (window_->low) {
-    sql = cursor + " > CAST(" + QuoteLiteral(*window_->low) + " AS " + cursor_type_ +
-          ")" + " AND ";
+  if (window->low) {
+    sql = cursor + " > CAST(" + QuoteLiteral(*window->low) + " AS " + cursor_type_ + ")" +
+          " AND ";
   }
-  return sql + cursor + " <= CAST(" + QuoteLiteral(*window_->high) + " AS " +
+  return sql + cursor + " <= CAST(" + QuoteLiteral(*window->high) + " AS " +
          cursor_type_ + ")";
 }
 
@@ -547,11 +563,12 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
         }
         step = "interval '" + std::to_string(*micros) + " microseconds'";
       }
+      const std::string what = "cannot apply incremental.lookback";
       ARROW_ASSIGN_OR_RAISE(
           auto rows, coordinator_->Query(
                          "SELECT (CAST($1 AS " + cursor_type_ + ") - " + step + ")::text",
-                         {*window.low}, "cannot apply incremental.lookback"));
-      window.low = rows.at(0).at(0);
+                         {*window.low}, what));
+      ARROW_ASSIGN_OR_RAISE(window.low, SingleValue(rows, what));
     }
     std::string sql = "SELECT max(" + cursor + ")::text FROM " + SourceSql();
     std::vector<std::string> params;
@@ -559,10 +576,9 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
       sql += " WHERE " + cursor + " > CAST($1 AS " + cursor_type_ + ")";
       params.push_back(*window.low);
     }
-    ARROW_ASSIGN_OR_RAISE(
-        auto rows,
-        coordinator_->Query(sql, params, "cannot read the cursor's high bound"));
-    window.high = rows.at(0).at(0);
+    const std::string what = "cannot read the cursor's high bound";
+    ARROW_ASSIGN_OR_RAISE(auto rows, coordinator_->Query(sql, params, what));
+    ARROW_ASSIGN_OR_RAISE(window.high, SingleValue(rows, what));
     if (!window.high && window.low) {
       // Nothing new: the empty window (low, low].
       window.high = window.low;
@@ -576,12 +592,12 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
   plan.at_begin.push_back({window_name, json.dump()});
   std::optional<std::string> next = window_->high;
   if (committed && next) {
+    const std::string what = "cannot compare cursor values";
     ARROW_ASSIGN_OR_RAISE(
-        auto rows,
-        coordinator_->Query("SELECT GREATEST(CAST($1 AS " + cursor_type_ +
-                                "), CAST($2 AS " + cursor_type_ + "))::text",
-                            {*committed, *next}, "cannot compare cursor values"));
-    next = rows.at(0).at(0);
+        auto rows, coordinator_->Query("SELECT GREATEST(CAST($1 AS " + cursor_type_ +
+                                           "), CAST($2 AS " + cursor_type_ + "))::text",
+                                       {*committed, *next}, what));
+    ARROW_ASSIGN_OR_RAISE(next, SingleValue(rows, what));
   } else if (committed) {
     next = committed;
   }
@@ -603,7 +619,7 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
   request.kind = *KeyKindOf(key->type);
   request.nullable = key->nullable;
   const std::string k = QuoteIdentifier(by.column);
-  std::string window = WindowSql();
+  std::string window = WindowSql(window_);
   std::string filter = window.empty() ? "" : " AND " + window;
   std::string min_max;
   switch (request.kind) {
@@ -621,38 +637,47 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
                 "(extract(epoch FROM max(" + k + ")) * 1000000)::bigint FROM " +
                 SourceSql() + " WHERE isfinite(" + k + ")" + filter;
   }
-  ARROW_ASSIGN_OR_RAISE(
-      auto rows, coordinator_->Query(min_max, "cannot read min/max of " + by.column));
-  const auto& row = rows.at(0);
-  request.empty = !row.at(0) || !row.at(1);
+  const std::string min_max_what = "min/max of " + by.column + " (" + SourceName() + ")";
+  ARROW_ASSIGN_OR_RAISE(auto rows,
+                        coordinator_->Query(min_max, "cannot read the " + min_max_what));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2, min_max_what));
+  if (rows.size() != 1) {
+    return arrow::Status::SerializationError(
+        "unexpected answer of the server: ", rows.size(), " rows (", min_max_what, ")");
+  }
+  request.empty = !rows[0][0] || !rows[0][1];
   if (!request.empty) {
-    if (!ParseInt64(*row[0], &request.min) || !ParseInt64(*row[1], &request.max)) {
-      return arrow::Status::Invalid("unexpected min/max of ", by.column);
-    }
+    ARROW_ASSIGN_OR_RAISE(request.min, ServerInt(rows[0][0], min_max_what));
+    ARROW_ASSIGN_OR_RAISE(request.max, ServerInt(rows[0][1], min_max_what));
   }
   if (by.partitions > 0) {
     request.partitions = by.partitions;
   } else if (by.rows_per_partition > 0) {
     int64_t estimate = -1;
     if (!options_.table.empty() && window.empty() && relkind_ == 'r') {
+      const std::string what = "the row estimate of " + SourceName();
       ARROW_ASSIGN_OR_RAISE(
           auto estimated,
           coordinator_->Query("SELECT reltuples::bigint FROM pg_class WHERE oid = "
                               "to_regclass($1)",
-                              {qualified_table_}, "cannot read the row estimate"));
-      if (!estimated.empty() && estimated[0][0]) ParseInt64(*estimated[0][0], &estimate);
+                              {qualified_table_}, "cannot read " + what));
+      ARROW_ASSIGN_OR_RAISE(auto value, SingleValue(estimated, what));
+      if (value) {  // -1: never analyzed
+        ARROW_ASSIGN_OR_RAISE(estimate, ServerInt(value, what));
+      }
     }
     if (estimate < 0) {
+      const std::string what = "the row count of " + SourceName();
       ARROW_ASSIGN_OR_RAISE(
           auto counted,
           coordinator_->Query("SELECT count(*) FROM " + SourceSql() +
                                   (window.empty() ? "" : " WHERE " + window),
                               "cannot count rows"));
-      ParseInt64(counted.at(0).at(0).value_or("0"), &estimate);
+      ARROW_ASSIGN_OR_RAISE(auto value, SingleValue(counted, what));
+      ARROW_ASSIGN_OR_RAISE(estimate, ServerInt(value, what));
     }
-    request.partitions = std::max<int64_t>(
-        1, (estimate + by.rows_per_partition - 1) / by.rows_per_partition);
-    request.partitions = std::min<int64_t>(request.partitions, 100000);
+    request.partitions =
+        sources::PartitionsForRows(estimate, by.rows_per_partition, 100000);
   } else if (!by.interval.empty()) {
     if (request.kind == KeyKind::kInteger) {
       if (!ParseInt64(by.interval, &request.interval) || request.interval <= 0) {
@@ -699,7 +724,10 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
                                         "' is not a valid value of key ", by.column, ": ",
                                         parsed.status().message());
         }
-        ParseInt64(parsed->at(0).at(0).value_or("0"), &value);
+        const std::string what =
+            "partition_by.ranges: '" + bound + "' as a value of key " + by.column;
+        ARROW_ASSIGN_OR_RAISE(auto text, SingleValue(*parsed, what));
+        ARROW_ASSIGN_OR_RAISE(value, ServerInt(text, what));
       }
       request.bounds.push_back(value);
     }
@@ -722,6 +750,7 @@ arrow::Result<std::vector<PartitionSpec>> PostgresConsumer::PlanPartitions(
       PlannedPartition all;
       all.spec.id = "all";
       all.spec.description = "all rows of " + source;
+      all.read.kind = PartitionRead::Kind::kAll;
       plan.push_back(std::move(all));
       break;
     }
@@ -730,14 +759,14 @@ arrow::Result<std::vector<PartitionSpec>> PostgresConsumer::PlanPartitions(
       break;
     }
     case PartitionBy::Mode::kCtid: {
+      const std::string what = "the size in pages of " + SourceName();
       ARROW_ASSIGN_OR_RAISE(
-          auto rows,
-          coordinator_->Query("SELECT (pg_relation_size(to_regclass($1)) + "
-                              "current_setting('block_size')::bigint - 1) / "
-                              "current_setting('block_size')::bigint",
-                              {qualified_table_}, "cannot read the table's size"));
-      int64_t pages = 0;
-      ParseInt64(rows.at(0).at(0).value_or("0"), &pages);
+          auto rows, coordinator_->Query("SELECT (pg_relation_size(to_regclass($1)) + "
+                                         "current_setting('block_size')::bigint - 1) / "
+                                         "current_setting('block_size')::bigint",
+                                         {qualified_table_}, "cannot read " + what));
+      ARROW_ASSIGN_OR_RAISE(auto text, SingleValue(rows, what));
+      ARROW_ASSIGN_OR_RAISE(int64_t pages, ServerInt(text, what));
       ARROW_ASSIGN_OR_RAISE(
           plan, PlanCtidRanges(pages, options_.partition_by.pages_per_partition));
       break;
@@ -751,39 +780,50 @@ arrow::Result<std::vector<PartitionSpec>> PostgresConsumer::PlanPartitions(
               "pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = "
               "c.relnamespace WHERE t.isleaf",
               {qualified_table_}, "cannot list the native partitions"));
+      ARROW_RETURN_NOT_OK(
+          ExpectColumns(rows, 2, "the native partitions of " + SourceName()));
       std::vector<std::string> names, quoted;
       for (const auto& row : rows) {
-        names.push_back(row.at(0).value_or(""));
-        quoted.push_back(row.at(1).value_or(""));
+        names.push_back(row[0].value_or(""));
+        quoted.push_back(row[1].value_or(""));
       }
       plan = PlanNativePartitions(names, quoted);
       break;
     }
   }
-  const std::string window = WindowSql();
+  const std::string window = WindowSql(window_);
   std::vector<PartitionSpec> specs;
-  planned_.clear();
   for (auto& p : plan) {
+    nlohmann::json split = SplitOf(p.read);
     if (!window.empty()) {
       p.where = p.where.empty() ? window : "(" + p.where + ") AND " + window;
       p.spec.description += ", " + options_.incremental->cursor + " in (" +
                             window_->low.value_or("-inf") + ", " + *window_->high + "]";
+      split["window"] = {
+          {"low", window_->low ? nlohmann::json(*window_->low) : nlohmann::json()},
+          {"high", *window_->high}};
     }
     if (options_.reconcile_counts) {
       std::string sql = "SELECT count(*) FROM " +
                         (p.from.empty() ? SourceSql() : p.from) +
                         (p.where.empty() ? "" : " WHERE " + p.where);
-      ARROW_ASSIGN_OR_RAISE(
-          auto counted, coordinator_->Query(sql, "cannot count partition " + p.spec.id));
-      ParseInt64(counted.at(0).at(0).value_or("-1"), &p.spec.expected_rows);
+      const std::string what = "the row count of partition " + p.spec.id;
+      ARROW_ASSIGN_OR_RAISE(auto counted,
+                            coordinator_->Query(sql, "cannot read " + what));
+      ARROW_ASSIGN_OR_RAISE(auto value, SingleValue(counted, what));
+      ARROW_ASSIGN_OR_RAISE(p.spec.expected_rows, ServerInt(value, what));
     }
-    specs.push_back(p.spec);
-    planned_[p.spec.id] = std::move(p);
+    p.spec.split = sources::SplitText(split);
+    specs.push_back(std::move(p.spec));
   }
   return specs;
 }
 
-std::string PostgresConsumer::CopySql(const PlannedPartition& partition) const {
+std::string PostgresConsumer::SourceName() const {
+  return options_.table.empty() ? "query" : "table " + options_.table;
+}
+
+std::string PostgresConsumer::CopySql(const PartitionSql& partition) const {
   std::string columns;
   bool plain = true;
   for (const auto& column : selected_) {
@@ -802,30 +842,66 @@ std::string PostgresConsumer::CopySql(const PlannedPartition& partition) const {
   return sql + ") TO STDOUT (FORMAT binary)";
 }
 
+arrow::Result<PostgresConsumer::SplitRead> PostgresConsumer::ReadSplit(
+    const sources::SplitReader& split) const {
+  SplitRead out;
+  ARROW_ASSIGN_OR_RAISE(out.read, ReadOfSplit(split));
+  if (ModeOf(out.read.kind) != options_.partition_by.mode) {
+    return split.Malformed("its kind does not match the consumer's partition_by");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto window, split.OptionalObject("window"));
+  if (window.has_value() != options_.incremental.has_value()) {
+    return split.Malformed(
+        options_.incremental ? "the consumer is incremental, but the split has no window"
+                             : "a window, but the consumer is not incremental");
+  }
+  if (window) {
+    out.window.emplace();
+    ARROW_ASSIGN_OR_RAISE(out.window->low, window->OptionalString("low"));
+    ARROW_ASSIGN_OR_RAISE(out.window->high, window->String("high"));
+  }
+  return out;
+}
+
+PartitionSql PostgresConsumer::SqlOfRead(const SplitRead& split) const {
+  KeyKind kind = KeyKind::kInteger;
+  if (split.read.kind == PartitionRead::Kind::kKey) {
+    // DescribeLocked checked that the key is a column with a key kind.
+    for (const auto& column : source_columns_) {
+      if (column.name == options_.partition_by.column) kind = *KeyKindOf(column.type);
+    }
+  }
+  PartitionSql sql = SqlOf(split.read, options_.partition_by.column, kind);
+  if (split.window) {
+    const std::string condition = WindowSql(split.window);
+    sql.where = sql.where.empty() ? condition : "(" + sql.where + ") AND " + condition;
+  }
+  return sql;
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading.
 
 arrow::Result<std::unique_ptr<PartitionReader>> PostgresConsumer::OpenPartition(
     const PartitionContext& context) {
+  ARROW_ASSIGN_OR_RAISE(auto split,
+                        sources::SplitReader::Parse(context.partition, "postgres"));
+  ARROW_ASSIGN_OR_RAISE(SplitRead read, ReadSplit(split));
   std::string sql;
   std::string snapshot;
   std::vector<PgColumn> columns;
   PgDecodeOptions decode;
-  std::string source;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto found = planned_.find(context.partition.id);
-    if (found == planned_.end() || !described_) {
-      return arrow::Status::Invalid("partition ", context.partition.id,
-                                    " is not in the PostgreSQL consumer's plan");
-    }
-    sql = CopySql(found->second);
+    // A consumer that did not plan describes the source here (and, with `snapshot: true`,
+    // exports the snapshot its own readers then share).
+    ARROW_RETURN_NOT_OK(DescribeLocked());
+    sql = CopySql(SqlOfRead(read));
     snapshot = snapshot_id_;
     for (const auto& column : selected_) columns.push_back(column.column);
     decode = options_.decode;
-    source = options_.table.empty() ? "query" : "table " + options_.table;
   }
-  const std::string where = source + ", partition " + context.partition.id;
+  const std::string where = SourceName() + ", partition " + context.partition.id;
   ARROW_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(options_.connection));
   JETFLOW_RETURN_NOT_OK_CTX(
       conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot begin"),

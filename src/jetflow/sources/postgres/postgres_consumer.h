@@ -15,9 +15,22 @@
 // partition fails permanently with a message saying so (never a silent read of another
 // snapshot); running the pipeline again resumes with a new snapshot.
 //
+// The snapshot is the one piece of per-run state that is not in the partitions' splits,
+// and cannot be: its id names a transaction of this process's coordinator connection,
+// valid only while that connection keeps the transaction open, so a persisted id would
+// mean nothing to another process or after a restart. A consumer that opens a partition
+// without having planned (a resumed run, a worker that joined) connects its own
+// coordinator and exports a snapshot of its own on the first OpenPartition: the
+// partitions it reads share that snapshot, and each partition is read whole from one
+// snapshot, which the plan's open-ended ranges make safe (see partition_planner.h).
+// With `snapshot: false` there is none: each reader reads in its own transaction.
+//
 // Partitions: "all" (no partition_by); key ranges of an integer, date or timestamp
 // column (by count, rows per partition, interval or explicit bounds); CTID page ranges;
-// or the table's native (leaf) partitions. See partition_planner.h.
+// or the table's native (leaf) partitions. See partition_planner.h. Each partition's
+// split is its PartitionRead (SplitOf) plus, for an incremental source, the window
+// {"low", "high"} it reads; OpenPartition builds its COPY from the split and the options
+// alone.
 //
 // Incremental runs (`incremental: {cursor: ...}`): each run instance reads the window
 // (low, high] of the cursor column, pinned in the state store when the run is recorded
@@ -43,6 +56,7 @@
 #include "jetflow/core/config_node.h"
 #include "jetflow/core/consumer.h"
 #include "jetflow/core/registry.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/postgres/connection.h"
 #include "jetflow/sources/postgres/partition_planner.h"
 #include "jetflow/sources/postgres/pg_type.h"
@@ -126,10 +140,21 @@ class PostgresConsumer : public Consumer {
   // REQUIRES: mutex_ held.
   arrow::Status EnsureCoordinatorLocked();
   arrow::Status DescribeLocked();
-  std::string SourceSql() const;  // FROM target: quoted table or (query) AS q
-  std::string WindowSql() const;  // the incremental window condition, or ""
+  std::string SourceSql() const;   // FROM target: quoted table or (query) AS q
+  std::string SourceName() const;  // "table x" or "query", for messages
+  // The incremental window's condition, or "" when the source is not incremental.
+  std::string WindowSql(const std::optional<Window>& window) const;
   arrow::Result<std::vector<PlannedPartition>> PlanKeyLocked();
-  std::string CopySql(const PlannedPartition& partition) const;
+  // What a partition's split says it reads: Invalid naming the partition if the split
+  // is malformed or does not match the options. Needs no server.
+  struct SplitRead {
+    PartitionRead read;
+    std::optional<Window> window;  // set iff the source is incremental
+  };
+  arrow::Result<SplitRead> ReadSplit(const sources::SplitReader& split) const;
+  // Its SQL. REQUIRES: mutex_ held, described.
+  PartitionSql SqlOfRead(const SplitRead& split) const;
+  std::string CopySql(const PartitionSql& partition) const;
 
   Options options_;
   std::mutex mutex_;
@@ -141,9 +166,8 @@ class PostgresConsumer : public Consumer {
   std::vector<PgColumn> source_columns_;  // every column of the table / query
   std::string qualified_table_;           // quoted, as resolved by the server
   char relkind_ = 'r';
-  std::optional<Window> window_;
-  std::string cursor_type_;  // format_type of the cursor column
-  std::map<std::string, PlannedPartition> planned_;
+  std::optional<Window> window_;  // of the last plan
+  std::string cursor_type_;       // format_type of the cursor column
 };
 
 }  // namespace postgres

@@ -11,14 +11,18 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <system_error>
 
 #include "jetflow/core/error.h"
 #include "jetflow/sources/iso_time.h"
+#include "jetflow/sources/key_ranges.h"
+#include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/sources/source_options.h"
+#include "jetflow/sources/table_source_options.h"
 
 namespace jetflow {
 
@@ -468,60 +472,26 @@ class ColumnConverter {
 };
 
 // ---------------------------------------------------------------------------------------
-// Partition ids.
+// Partitions.
 
-std::string IdPrefix(const std::string& column) {
-  std::string out;
-  for (char c : column)
-    out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "k" + out;
-  return out + "_";
-}
+// How column names become id prefixes: fixed forever, ids are directory names in lakes.
+constexpr sources::IdSpelling kIdSpelling{/*keep_dot_and_dash=*/false, /*lead=*/'k'};
 
-std::string Digits(__int128 value) {
-  std::string digits;
-  bool negative = value < 0;
-  unsigned __int128 magnitude = negative ? -static_cast<unsigned __int128>(value)
-                                         : static_cast<unsigned __int128>(value);
-  do {
-    digits.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  } while (magnitude > 0);
-  std::reverse(digits.begin(), digits.end());
-  return digits;
-}
-
-std::string Bound(int64_t value, size_t width) {
-  const std::string digits = Digits(value);  // magnitude
-  std::string padded = std::string(width - std::min(width, digits.size()), '0') + digits;
-  return value < 0 ? "m" + padded : padded;
-}
-
-std::optional<int64_t> ParseBound(std::string_view text) {
-  bool negative = false;
-  if (!text.empty() && text[0] == 'm') {
-    negative = true;
-    text.remove_prefix(1);
-  }
-  if (text.empty() || !std::all_of(text.begin(), text.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  // Parse as unsigned so INT64_MIN's magnitude fits.
-  uint64_t magnitude = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  if (!negative && magnitude > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
-  if (negative && magnitude > static_cast<uint64_t>(INT64_MAX) + 1) return std::nullopt;
-  return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
-}
-
-// What a partition reads.
-struct PartitionBounds {
+// What a partition reads: every row, or the rows of a key range [lo, hi] (both within
+// int64), or the rows whose key is NULL.
+struct PartitionRead {
   enum class Kind { kAll, kRange, kNullKey } kind = Kind::kAll;
   int64_t lo = 0;
   int64_t hi = 0;
 };
+
+// The split of a partition: {"kind": "all"}, or {"kind": "key"} with its KeyBounds.
+std::string AllRowsSplit() { return sources::SplitText({{"kind", "all"}}); }
+std::string KeySplit(const sources::KeyBounds& bounds) {
+  nlohmann::json split = {{"kind", "key"}};
+  sources::WriteKeyBounds(bounds, &split);
+  return sources::SplitText(split);
+}
 
 // ---------------------------------------------------------------------------------------
 // Reading one partition.
@@ -538,13 +508,13 @@ class SqliteReader : public PartitionReader {
         key_name_(std::move(key_name)) {}
 
   arrow::Status Open(const std::string& path, const std::string& sql,
-                     const PartitionBounds& bounds) {
+                     const PartitionRead& read) {
     ARROW_ASSIGN_OR_RAISE(db_, OpenReadOnly(path));
     ARROW_ASSIGN_OR_RAISE(stmt_,
                           Prepare(db_.get(), sql, "cannot prepare the read of " + what_));
-    if (bounds.kind == PartitionBounds::Kind::kRange) {
-      sqlite3_bind_int64(stmt_.get(), 1, bounds.lo);
-      sqlite3_bind_int64(stmt_.get(), 2, bounds.hi);
+    if (read.kind == PartitionRead::Kind::kRange) {
+      sqlite3_bind_int64(stmt_.get(), 1, read.lo);
+      sqlite3_bind_int64(stmt_.get(), 2, read.hi);
     }
     for (const auto& field : schema_->fields()) {
       converters_.emplace_back(field->type(), *KindOf(*field->type()));
@@ -656,12 +626,9 @@ arrow::Result<SqliteConsumer::Options> SqliteConsumer::ParseOptions(
   Options options;
   const std::string path = node.RequireString("path");
   if (!path.empty()) options.path = context.ResolvePath(path);
-  options.table = node.GetString("table", "");
-  options.query = node.GetString("query", "");
-  if (options.table.empty() == options.query.empty()) {
-    node.Error(options.table.empty() ? "one of 'table' or 'query' is required"
-                                     : "use either 'table' or 'query', not both");
-  }
+  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  options.table = std::move(source.table);
+  options.query = std::move(source.query);
   ConfigNode columns = node.Get("columns");
   std::set<std::string> overridden;
   for (const auto& [name, type_node] : columns.Entries()) {
@@ -682,11 +649,11 @@ arrow::Result<SqliteConsumer::Options> SqliteConsumer::ParseOptions(
     if (!partition_by.IsMap()) {
       partition_by.Error("'partition_by' must be a map like {column: id, partitions: 8}");
     } else {
+      sources::KeyPartitionBy key = sources::ParseKeyPartitionBy(partition_by, 1'000'000);
+      if (!key.partitions) partition_by.Require("partitions");  // records the error
       PartitionBy by;
-      by.column = partition_by.RequireString("column");
-      if (!partition_by.Require("partitions").IsNull()) {
-        by.partitions = partition_by.GetInt("partitions", 1, 1, 1'000'000);
-      }
+      by.column = std::move(key.column);
+      by.partitions = key.partitions.value_or(1);
       partition_by.CheckNoUnknownKeys();
       options.partition_by = by;
     }
@@ -698,10 +665,7 @@ arrow::Result<SqliteConsumer::Options> SqliteConsumer::ParseOptions(
 
 arrow::Result<std::unique_ptr<SqliteConsumer>> SqliteConsumer::Make(Options options) {
   if (options.path.empty()) return arrow::Status::Invalid("sqlite: 'path' is required");
-  if (options.table.empty() == options.query.empty()) {
-    return arrow::Status::Invalid(
-        "sqlite: exactly one of 'table' and 'query' is required");
-  }
+  ARROW_RETURN_NOT_OK(sources::CheckTableOrQuery(options.table, options.query, "sqlite"));
   if (options.batch_rows < 1) {
     return arrow::Status::Invalid("batch_rows must be >= 1, got ", options.batch_rows);
   }
@@ -815,6 +779,31 @@ arrow::Result<std::vector<std::optional<int64_t>>> QueryRow(
   return values;
 }
 
+// What the split of a partition says to read, checked against the options.
+arrow::Result<PartitionRead> ReadSplit(const sources::SplitReader& split,
+                                       const SqliteConsumer::Options& options) {
+  ARROW_ASSIGN_OR_RAISE(std::string kind, split.String("kind"));
+  if (kind == "all") {
+    if (options.partition_by) {
+      return split.Malformed("it reads all rows, but the consumer has a partition_by");
+    }
+    return PartitionRead{};
+  }
+  if (kind != "key") return split.Malformed("unknown kind '" + kind + "'");
+  if (!options.partition_by) {
+    return split.Malformed("it reads a key range, but the consumer has no partition_by");
+  }
+  ARROW_ASSIGN_OR_RAISE(sources::KeyBounds bounds, sources::ReadKeyBounds(split));
+  if (bounds.null_keys) return PartitionRead{PartitionRead::Kind::kNullKey};
+  constexpr sources::KeyValue kMin = std::numeric_limits<int64_t>::min();
+  constexpr sources::KeyValue kMax = std::numeric_limits<int64_t>::max();
+  if (!bounds.lo || !bounds.hi || *bounds.lo < kMin || *bounds.hi > kMax) {
+    return split.Malformed("a key range needs 'lo' and 'hi' within 64-bit integers");
+  }
+  return PartitionRead{PartitionRead::Kind::kRange, static_cast<int64_t>(*bounds.lo),
+                       static_cast<int64_t>(*bounds.hi)};
+}
+
 }  // namespace
 
 arrow::Result<std::vector<PartitionSpec>> SqliteConsumer::PlanPartitions(
@@ -831,7 +820,7 @@ arrow::Result<std::vector<PartitionSpec>> SqliteConsumer::PlanPartitions(
     partitions.push_back({"all",
                           options_.table.empty() ? "all rows of the query"
                                                  : "all rows of table " + options_.table,
-                          row[0].value_or(0)});
+                          row[0].value_or(0), AllRowsSplit()});
     return partitions;
   }
   const std::string& column = options_.partition_by->column;
@@ -856,29 +845,32 @@ arrow::Result<std::vector<PartitionSpec>> SqliteConsumer::PlanPartitions(
                                   " rows hold other values, e.g. ", value, " (", what,
                                   ", column '", column, "')");
   }
-  const std::string prefix = IdPrefix(column);
+  sources::ClosedCut cut;
+  cut.column = column;
+  cut.spelling = kIdSpelling;
   if (stats[0] && stats[1]) {
-    const int64_t lo = *stats[0], hi = *stats[1];
-    const __int128 span = static_cast<__int128>(hi) - lo + 1;
-    const __int128 count = std::min<__int128>(options_.partition_by->partitions, span);
-    const size_t width = std::max(Digits(lo).size(), Digits(hi).size());
-    for (__int128 k = 0; k < count; ++k) {
-      const int64_t a = static_cast<int64_t>(lo + span * k / count);
-      const int64_t b = static_cast<int64_t>(lo + span * (k + 1) / count - 1);
-      ARROW_ASSIGN_OR_RAISE(auto rows,
+    cut.min = *stats[0];
+    cut.max = *stats[1];
+  }
+  cut.partitions = options_.partition_by->partitions;
+  const int64_t null_keys = stats[2].value_or(0) - stats[3].value_or(0);
+  cut.null_keys = null_keys > 0;
+  ARROW_ASSIGN_OR_RAISE(auto ranges, sources::CutClosedRanges(cut));
+  for (auto& range : ranges) {
+    int64_t rows = null_keys;
+    if (!range.bounds.null_keys) {
+      // Bounds of a cut of int64 keys are int64.
+      const auto lo = static_cast<int64_t>(*range.bounds.lo);
+      const auto hi = static_cast<int64_t>(*range.bounds.hi);
+      ARROW_ASSIGN_OR_RAISE(auto counted,
                             QueryRow(db.get(),
                                      "SELECT COUNT(*) FROM " + source + " WHERE " + key +
                                          " BETWEEN ?1 AND ?2",
-                                     "cannot count the rows of " + what, {a, b}));
-      partitions.push_back(
-          {prefix + Bound(a, width) + "_" + Bound(b, width),
-           column + " in [" + std::to_string(a) + ", " + std::to_string(b) + "]",
-           rows[0].value_or(0)});
+                                     "cannot count the rows of " + what, {lo, hi}));
+      rows = counted[0].value_or(0);
     }
-  }
-  const int64_t null_keys = stats[2].value_or(0) - stats[3].value_or(0);
-  if (null_keys > 0) {
-    partitions.push_back({prefix + "null", column + " is null", null_keys});
+    partitions.push_back({std::move(range.id), std::move(range.description), rows,
+                          KeySplit(range.bounds)});
   }
   return partitions;
 }
@@ -889,34 +881,10 @@ arrow::Result<std::unique_ptr<PartitionReader>> SqliteConsumer::OpenPartition(
     std::lock_guard<std::mutex> lock(mutex_);
     ARROW_RETURN_NOT_OK(DescribeLocked());
   }
-  const std::string& id = context.partition.id;
   const std::string what = Describe(options_);
-  PartitionBounds bounds;
-  bool known = false;
-  if (!options_.partition_by) {
-    known = id == "all";
-  } else {
-    const std::string prefix = IdPrefix(options_.partition_by->column);
-    if (id == prefix + "null") {
-      bounds.kind = PartitionBounds::Kind::kNullKey;
-      known = true;
-    } else if (id.rfind(prefix, 0) == 0) {
-      const std::string rest = id.substr(prefix.size());
-      const size_t sep = rest.find('_');
-      if (sep != std::string::npos) {
-        auto lo = ParseBound(std::string_view(rest).substr(0, sep));
-        auto hi = ParseBound(std::string_view(rest).substr(sep + 1));
-        if (lo && hi && *lo <= *hi) {
-          bounds = {PartitionBounds::Kind::kRange, *lo, *hi};
-          known = true;
-        }
-      }
-    }
-  }
-  if (!known) {
-    return arrow::Status::Invalid("unknown partition of the sqlite consumer: '", id,
-                                  "' (", what, ")");
-  }
+  ARROW_ASSIGN_OR_RAISE(auto split,
+                        sources::SplitReader::Parse(context.partition, "sqlite"));
+  ARROW_ASSIGN_OR_RAISE(PartitionRead read, ReadSplit(split, options_));
   std::string columns;
   for (const auto& field : schema_->fields()) {
     columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(field->name());
@@ -924,7 +892,7 @@ arrow::Result<std::unique_ptr<PartitionReader>> SqliteConsumer::OpenPartition(
   int key_column = -1;
   int rowid_column = -1;
   std::string sql;
-  if (bounds.kind == PartitionBounds::Kind::kRange) {
+  if (read.kind == PartitionRead::Kind::kRange) {
     const std::string key = QuoteIdentifier(options_.partition_by->column);
     key_column = schema_->GetFieldIndex(options_.partition_by->column);
     sql = "SELECT " + columns + " FROM " + SourceSql(options_) + " WHERE " + key +
@@ -935,14 +903,14 @@ arrow::Result<std::unique_ptr<PartitionReader>> SqliteConsumer::OpenPartition(
       columns += ", _rowid_";
     }
     sql = "SELECT " + columns + " FROM " + SourceSql(options_);
-    if (bounds.kind == PartitionBounds::Kind::kNullKey) {
+    if (read.kind == PartitionRead::Kind::kNullKey) {
       sql += " WHERE " + QuoteIdentifier(options_.partition_by->column) + " IS NULL";
     }
   }
   auto reader = std::make_unique<SqliteReader>(
       schema_, options_.batch_rows, what, key_column, rowid_column,
       options_.partition_by ? options_.partition_by->column : "");
-  ARROW_RETURN_NOT_OK(reader->Open(options_.path, sql, bounds));
+  ARROW_RETURN_NOT_OK(reader->Open(options_.path, sql, read));
   return reader;
 }
 

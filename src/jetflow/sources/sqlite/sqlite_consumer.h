@@ -9,11 +9,13 @@
 //
 // Partitions: without `partition_by`, one partition "all". With
 // `partition_by: {column: k, partitions: N}` (k must hold integers), [MIN(k), MAX(k)] is
-// cut into N contiguous ranges that cover it; ids are "<k>_<lo>_<hi>" with both bounds
-// zero-padded to the same width (so ids sort like the ranges; a negative bound is written
-// with 'm' instead of '-'), e.g. "id_000001_050000"; descriptions "k in [1, 50000]". Rows
-// whose key is NULL form one more partition, "<k>_null". expected_rows of every partition
-// comes from COUNT(*) at plan time.
+// cut into N contiguous closed ranges that cover it (sources::CutClosedRanges); ids are
+// "<k>_<lo>_<hi>" with both bounds zero-padded to the same width (a negative bound is
+// written with 'm' instead of '-'), e.g. "id_000001_050000", and characters of k outside
+// [A-Za-z0-9_] written '_'; descriptions "k in [1, 50000]". Rows whose key is NULL form
+// one more partition, "<k>_null". expected_rows of every partition comes from COUNT(*)
+// at plan time. Each partition's split ({"kind": "all"} or {"kind": "key"} with its
+// bounds, see key_ranges.h) is all OpenPartition reads of it, with the options.
 //
 // The database is only ever opened read-only (and never created): InferSchema and
 // PlanPartitions use a short-lived connection, each reader opens its own.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "jetflow/core/error.h"
 #include "jetflow/sources/register_sources.h"
@@ -246,6 +247,119 @@ TEST_F(SqliteConsumerTest, FewerKeysThanPartitions) {
   EXPECT_TRUE(consumer->PlanPartitions(kRun).ValueOrDie().empty());
 }
 
+// Partition ids are directory names in users' lakes and descriptions are part of a run's
+// identity on resume: every spelling below is frozen, byte for byte.
+TEST_F(SqliteConsumerTest, PartitionIdsAndDescriptionsArePinned) {
+  Exec(R"sql(
+CREATE TABLE t ("1st" INTEGER, "order-id.x" INTEGER, "é" INTEGER, k INTEGER, v TEXT);
+INSERT INTO t VALUES (1, 1, NULL, -9223372036854775808, 'a');
+INSERT INTO t VALUES (2, 2, NULL, 0, 'b');
+INSERT INTO t VALUES (3, 3, NULL, 9223372036854775807, 'c');
+INSERT INTO t VALUES (4, 4, NULL, NULL, 'd');
+INSERT INTO t VALUES (10, 10, NULL, NULL, 'e');
+)sql");
+  using Plan = std::vector<std::tuple<std::string, std::string, int64_t>>;
+  auto plan_of = [&](const std::string& column, int partitions) {
+    auto consumer = MustMake("path: test.db\ntable: t\npartition_by: {column: \"" + column +
+                             "\", partitions: " + std::to_string(partitions) + "}\n");
+    Plan plan;
+    for (const auto& p : consumer->PlanPartitions(kRun).ValueOrDie()) {
+      plan.emplace_back(p.id, p.description, p.expected_rows);
+    }
+    return plan;
+  };
+  EXPECT_EQ(plan_of("k", 3),
+            (Plan{{"k_m9223372036854775808_m3074457345618258604",
+                   "k in [-9223372036854775808, -3074457345618258604]", 1},
+                  {"k_m3074457345618258603_3074457345618258601",
+                   "k in [-3074457345618258603, 3074457345618258601]", 1},
+                  {"k_3074457345618258602_9223372036854775807",
+                   "k in [3074457345618258602, 9223372036854775807]", 1},
+                  {"k_null", "k is null", 2}}));
+  EXPECT_EQ(plan_of("1st", 4), (Plan{{"k1st_01_02", "1st in [1, 2]", 2},
+                                     {"k1st_03_05", "1st in [3, 5]", 2},
+                                     {"k1st_06_07", "1st in [6, 7]", 0},
+                                     {"k1st_08_10", "1st in [8, 10]", 1}}));
+  EXPECT_EQ(plan_of("order-id.x", 2), (Plan{{"order_id_x_01_05", "order-id.x in [1, 5]", 4},
+                                            {"order_id_x_06_10", "order-id.x in [6, 10]", 1}}));
+  EXPECT_EQ(plan_of("é", 2), (Plan{{"k___null", "é is null", 5}}));
+  // The extreme keys are read back from their ranges.
+  auto consumer =
+      MustMake("path: test.db\ntable: t\npartition_by: {column: k, partitions: 3}\n");
+  std::vector<std::string> values;
+  for (const auto& partition : consumer->PlanPartitions(kRun).ValueOrDie()) {
+    auto batch = ReadPartition(*consumer, partition).ValueOrDie();
+    auto v = std::static_pointer_cast<arrow::StringArray>(batch->GetColumnByName("v"));
+    std::string joined;
+    for (int64_t i = 0; i < v->length(); ++i) joined += std::string(v->GetView(i));
+    values.push_back(partition.id + ":" + joined);
+  }
+  EXPECT_EQ(values, (std::vector<std::string>{
+                        "k_m9223372036854775808_m3074457345618258604:a",
+                        "k_m3074457345618258603_3074457345618258601:b",
+                        "k_3074457345618258602_9223372036854775807:c", "k_null:de"}));
+}
+
+// Everything OpenPartition needs is in the partition's split: a consumer that never
+// planned reads exactly what the planning one reads.
+TEST_F(SqliteConsumerTest, OpensAPartitionItNeverPlanned) {
+  Exec(R"sql(
+CREATE TABLE t (k INTEGER, v TEXT);
+INSERT INTO t VALUES (-9223372036854775808, 'a'), (-5, 'b'), (0, 'c'), (7, 'd'),
+                     (9223372036854775807, 'e'), (NULL, 'f'), (NULL, 'g');
+)sql");
+  for (const std::string partition_by :
+       {"", "partition_by: {column: k, partitions: 3}\n"}) {
+    const std::string yaml = "path: test.db\ntable: t\n" + partition_by;
+    auto planner = MustMake(yaml);
+    auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+    ASSERT_EQ(plan.size(), partition_by.empty() ? 1u : 4u);
+    int64_t total = 0;
+    for (const auto& partition : plan) {
+      auto fresh = MustMake(yaml);
+      PartitionSpec record{partition.id, partition.description, partition.expected_rows,
+                           partition.split};
+      auto expected = ReadPartition(*planner, record).ValueOrDie();
+      auto got = ReadPartition(*fresh, record).ValueOrDie();
+      EXPECT_EQ(testing::DiffBatches(*expected, *got), "") << partition.id;
+      EXPECT_EQ(got->num_rows(), partition.expected_rows) << partition.id;
+      total += got->num_rows();
+    }
+    EXPECT_EQ(total, 7);
+  }
+  auto planner =
+      MustMake("path: test.db\ntable: t\npartition_by: {column: k, partitions: 3}\n");
+  auto plan = planner->PlanPartitions(kRun).ValueOrDie();
+  EXPECT_EQ(plan[0].split,
+            R"({"hi":"-3074457345618258604","kind":"key","lo":"-9223372036854775808"})");
+  EXPECT_EQ(plan[3].split, R"({"kind":"key","null":true})");
+}
+
+TEST_F(SqliteConsumerTest, MalformedSplitIsInvalidNamingThePartition) {
+  Exec("CREATE TABLE t (k INTEGER, v TEXT); INSERT INTO t VALUES (1, 'a');");
+  auto keyed =
+      MustMake("path: test.db\ntable: t\npartition_by: {column: k, partitions: 2}\n");
+  auto all = MustMake("path: test.db\ntable: t\n");
+  struct Case {
+    SqliteConsumer* consumer;
+    std::string split;
+    std::string why;
+  };
+  for (const Case& c : std::vector<Case>{
+           {keyed.get(), "", "the split is empty"},
+           {keyed.get(), R"({"kind": "key", "lo": "1"})", "needs 'lo' and 'hi'"},
+           {keyed.get(), R"({"kind": "key", "lo": "1", "hi": "9223372036854775808"})",
+            "within 64-bit integers"},
+           {keyed.get(), R"({"kind": "all"})", "the consumer has a partition_by"},
+           {keyed.get(), R"({"kind": "rows"})", "unknown kind 'rows'"},
+           {all.get(), R"({"kind": "key", "lo": "1", "hi": "2"})",
+            "the consumer has no partition_by"}}) {
+    PartitionSpec partition{"k_1_2", "k in [1, 2]", -1, c.split};
+    ExpectContains(ReadPartition(*c.consumer, partition).status(),
+                   {"malformed split of sqlite partition 'k_1_2': ", c.why});
+  }
+}
+
 TEST_F(SqliteConsumerTest, BadValueNamesTableColumnKeyAndValue) {
   Exec(R"sql(
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount DECIMAL(10,2));
@@ -363,7 +477,7 @@ TEST_F(SqliteConsumerTest, PlanTimeErrors) {
   auto view = MustMake("path: test.db\ntable: w\n");
   EXPECT_EQ(ReadOnly(*view).ValueOrDie()->num_rows(), 1);
 
-  PartitionSpec bogus{"id_1_2", "", -1};
+  PartitionSpec bogus{"id_1_2", "", -1, ""};
   EXPECT_TRUE(view->OpenPartition(jetflow::testing::TestPartitionContext(kRun, bogus))
                   .status()
                   .IsInvalid());
