@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -128,6 +129,43 @@ def test_status_after_runs(tmp_path):
     assert "succeeded" in text and "2026-11-26" in text
     text = run_jetflow("status", path, "--run", first["run_id"], expect=0).stdout
     assert "p00002" in text and "committed" in text
+
+
+def test_status_only_reads(tmp_path):
+    """status never writes: no store is created where there is none, and an existing
+    one is opened read-only."""
+    path = write_pipeline(tmp_path, generate(600, 2), state="store/state.db")
+    store = tmp_path / "store" / "state.db"
+    empty = run_jetflow("status", path, expect=0)
+    assert "no runs" in empty.stdout, empty.describe()
+    assert not (tmp_path / "store").exists(), "status created the state store"
+    assert run_jetflow("status", path, "--json", expect=0).json() == []
+
+    first = run_ok(path)
+    assert [r["run_id"] for r in run_jetflow("status", path, "--json", expect=0).json()] \
+        == [first["run_id"]]
+
+    # A store of an older layout is read-only to status: refused with the remedy, and
+    # left byte for byte as it was (a writing open would migrate it).
+    con = sqlite3.connect(store)
+    con.executescript("""
+        DROP TABLE workers;
+        ALTER TABLE runs DROP COLUMN finisher;
+        ALTER TABLE partitions DROP COLUMN split;
+        ALTER TABLE partitions DROP COLUMN owner;
+        ALTER TABLE partitions DROP COLUMN config_fingerprint;
+        ALTER TABLE attempts DROP COLUMN worker;
+        DELETE FROM schema_version WHERE version = 3;
+        PRAGMA user_version = 2;
+        PRAGMA wal_checkpoint(TRUNCATE);
+    """)
+    con.close()
+    before = store.read_bytes()
+    old = run_jetflow("status", path, expect=3)
+    assert "schema version 2" in old.stderr and "jetflow run" in old.stderr, old.describe()
+    assert store.read_bytes() == before, "status wrote to the state store"
+    run_ok(path, "--instance", "2026-11-26")  # run upgrades it
+    assert len(run_jetflow("status", path, "--json", expect=0).json()) == 2
 
 
 def test_status_of_unknown_run(tmp_path):

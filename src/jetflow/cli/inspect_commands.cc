@@ -144,7 +144,23 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                   int limit) {
   auto loaded = LoadOrReport(options);
   if (!loaded) return kExitConfigError;
-  auto state = OpenStateOrReport(*loaded);
+  // Only reads: a missing store is not created, a read-only one is fine.
+  bool missing = false;
+  auto state = OpenStateOrReport(*loaded, /*create=*/false, &missing);
+  if (missing) {
+    if (run_id) {
+      fmt::print(stderr, "error: no run {}: there is no state store at {} yet\n", *run_id,
+                 loaded->state.store->Describe());
+      return kExitConfigError;
+    }
+    if (options.json) {
+      fmt::print("{}\n", nlohmann::json::array().dump());
+    } else {
+      fmt::print("no runs of {} yet (no state store at {})\n", loaded->pipeline.name,
+                 loaded->state.store->Describe());
+    }
+    return kExitOk;
+  }
   if (!state) return kExitStateError;
   const std::string& pipeline = loaded->pipeline.name;
 
@@ -192,6 +208,7 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                         {"rules", std::move(partition_rules)},
                         {"bytes_written", p.bytes_written},
                         {"seconds", p.seconds},
+                        {"worker", p.owner},
                         {"error", p.error}});
       }
       fmt::print("{}\n", nlohmann::json{{"run_id", *run_id},

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -16,7 +17,7 @@ using ::testing::HasSubstr;
 
 class ConformBatchTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(arrow::compute::Initialize().ok()); }
+  void SetUp() override { JETFLOW_ASSERT_OK(arrow::compute::Initialize()); }
 };
 
 std::shared_ptr<arrow::Array> ArrayOf(const std::shared_ptr<arrow::DataType>& type,
@@ -37,12 +38,12 @@ std::shared_ptr<arrow::Array> UuidBytes(const std::vector<std::string>& hex_or_n
   arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(16));
   for (const auto& hex : hex_or_null) {
     if (hex.empty()) {
-      EXPECT_TRUE(builder.AppendNull().ok());
+      JETFLOW_EXPECT_OK(builder.AppendNull());
       continue;
     }
     uint8_t bytes[16];
     for (int i = 0; i < 16; ++i) bytes[i] = std::stoi(hex.substr(2 * i, 2), nullptr, 16);
-    EXPECT_TRUE(builder.Append(bytes).ok());
+    JETFLOW_EXPECT_OK(builder.Append(bytes));
   }
   return *builder.Finish();
 }
@@ -173,10 +174,10 @@ TEST_F(ConformBatchTest, RefusesToTruncateTimestampsAndNamesTheRow) {
 TEST_F(ConformBatchTest, WritesIntervalsAsStructsOfTheirThreeFields) {
   auto input = arrow::schema({arrow::field("span", arrow::month_day_nano_interval())});
   arrow::MonthDayNanoIntervalBuilder builder;
-  ASSERT_TRUE(builder.Append({14, -3, 5'000'000'000LL}).ok());
-  ASSERT_TRUE(builder.AppendNull().ok());
+  JETFLOW_ASSERT_OK(builder.Append({14, -3, 5'000'000'000LL}));
+  JETFLOW_ASSERT_OK(builder.AppendNull());
   std::shared_ptr<arrow::Array> spans;
-  ASSERT_TRUE(builder.Finish(&spans).ok());
+  JETFLOW_ASSERT_OK(builder.Finish(&spans));
   auto output = arrow::schema({arrow::field("span", IntervalStructType())});
   auto conformed = ConformBatch(arrow::RecordBatch::Make(input, 2, {spans}), output);
   ASSERT_TRUE(conformed.ok()) << conformed.status().ToString();

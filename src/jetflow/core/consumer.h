@@ -53,12 +53,6 @@ class Consumer {
   /// Opens one partition for reading. Thread-safe.
   virtual arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
       const PartitionContext& context) = 0;
-  /// True if this consumer allocates every batch buffer once, at its final size, from
-  /// PartitionContext::memory_pool. The engine then passes BatchMemoryPool(), which keeps
-  /// the buffers of written batches for the next ones, and sets aside part of the memory
-  /// budget for what it keeps (batch_memory_pool.h). Otherwise the context carries
-  /// Arrow's default pool and batches in flight get the whole budget. The default: false.
-  virtual bool AllocatesBatchesOnce() const { return false; }
 };
 
 }  // namespace jetflow

@@ -1,4 +1,5 @@
 #include "jetflow/core/manifest.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/api.h>
 #include <arrow/util/key_value_metadata.h>
@@ -67,7 +68,7 @@ TEST(ManifestTest, IgnoresUnknownKeysForForwardCompatibility) {
   std::string json = R"({"format": "jetflow.partition-manifest/1", "loader": "l",
       "partition_id": "p", "location": "x", "rows": 0, "bytes": 0,
       "schema_fingerprint": "f", "files": [], "added_later": {"a": 1}})";
-  EXPECT_TRUE(PartitionManifest::FromJson(json).ok());
+  JETFLOW_EXPECT_OK(PartitionManifest::FromJson(json));
 }
 
 TEST(ManifestTest, RejectsMalformedManifestsWithoutThrowing) {

@@ -1,4 +1,5 @@
 #include "jetflow/core/memory_budget.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
 
@@ -11,10 +12,10 @@ namespace {
 
 TEST(MemoryBudgetTest, BlocksUntilReleased) {
   MemoryBudget budget(100);
-  ASSERT_TRUE(budget.Reserve(80).ok());
+  JETFLOW_ASSERT_OK(budget.Reserve(80));
   std::atomic<bool> granted{false};
   std::thread waiter([&] {
-    ASSERT_TRUE(budget.Reserve(40).ok());
+    JETFLOW_ASSERT_OK(budget.Reserve(40));
     granted = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -28,7 +29,7 @@ TEST(MemoryBudgetTest, BlocksUntilReleased) {
 
 TEST(MemoryBudgetTest, OversizedReservationGrantedWhenEmpty) {
   MemoryBudget budget(10);
-  ASSERT_TRUE(budget.Reserve(1000).ok());
+  JETFLOW_ASSERT_OK(budget.Reserve(1000));
   EXPECT_EQ(budget.used(), 1000);
   budget.Release(1000);
   EXPECT_EQ(budget.used(), 0);
@@ -36,7 +37,7 @@ TEST(MemoryBudgetTest, OversizedReservationGrantedWhenEmpty) {
 
 TEST(MemoryBudgetTest, CancelWakesWaiters) {
   MemoryBudget budget(10);
-  ASSERT_TRUE(budget.Reserve(10).ok());
+  JETFLOW_ASSERT_OK(budget.Reserve(10));
   arrow::Status result;
   std::thread waiter([&] { result = budget.Reserve(5); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -68,9 +68,8 @@ struct PartitionContext {
   /// none given, e.g. in tests): a loader may choose how to buffer by them.
   int partitions_in_flight = 1;
   int64_t memory_budget_bytes = 0;
-  /// Where a consumer should allocate its batches: BatchMemoryPool(), which recycles the
-  /// buffers of batches the loaders are done with, for a consumer that declares
-  /// Consumer::AllocatesBatchesOnce(); Arrow's default pool otherwise.
+  /// Where a consumer allocates its batches: Arrow's default pool, or one a test or a
+  /// program passes to account for them.
   arrow::MemoryPool* memory_pool = arrow::default_memory_pool();
 };
 

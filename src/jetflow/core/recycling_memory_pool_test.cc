@@ -1,4 +1,5 @@
 #include "jetflow/core/recycling_memory_pool.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/memory_pool.h>
 #include <gtest/gtest.h>
@@ -7,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "jetflow/core/batch_memory_pool.h"
 
 namespace jetflow {
 namespace {
@@ -19,7 +19,7 @@ class RecyclingMemoryPoolTest : public ::testing::Test {
  protected:
   uint8_t* Allocate(RecyclingMemoryPool& pool, int64_t size) {
     uint8_t* data = nullptr;
-    EXPECT_TRUE(pool.Allocate(size, kAlignment, &data).ok());
+    JETFLOW_EXPECT_OK(pool.Allocate(size, kAlignment, &data));
     EXPECT_NE(data, nullptr);
     return data;
   }
@@ -51,7 +51,7 @@ TEST_F(RecyclingMemoryPoolTest, OtherSizesAndAlignmentsGoToTheBackend) {
 
   uint8_t* larger = Allocate(pool, 6 * kMiB + 64);
   uint8_t* aligned = nullptr;
-  ASSERT_TRUE(pool.Allocate(6 * kMiB, 4096, &aligned).ok());
+  JETFLOW_ASSERT_OK(pool.Allocate(6 * kMiB, 4096, &aligned));
   EXPECT_EQ(pool.reused_blocks(), 0);
   EXPECT_EQ(pool.kept_bytes(), 6 * kMiB);
   pool.Free(larger, 6 * kMiB + 64, kAlignment);
@@ -67,9 +67,9 @@ TEST_F(RecyclingMemoryPoolTest, NearlyEqualSizesShareABlock) {
   EXPECT_EQ(Allocate(pool, 3 * kMiB + 200 * 1024), first);
   // Growing within the class keeps the block where it is.
   uint8_t* data = first;
-  ASSERT_TRUE(
+  JETFLOW_ASSERT_OK(
       pool.Reallocate(3 * kMiB + 200 * 1024, 3 * kMiB + 250 * 1024, kAlignment, &data)
-          .ok());
+          );
   EXPECT_EQ(data, first);
   pool.Free(data, 3 * kMiB + 250 * 1024, kAlignment);
   EXPECT_EQ(pool.kept_bytes(), 3 * kMiB + kMiB / 4);
@@ -131,7 +131,7 @@ TEST_F(RecyclingMemoryPoolTest, AGrowingBufferMovesIntoAKeptBlockOfItsNewSize) {
   // First time: nothing kept, the backend reallocates; the result is kept once freed.
   uint8_t* data = Allocate(pool, 1 * kMiB);
   std::memset(data, 3, 1 * kMiB);
-  ASSERT_TRUE(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data).ok());
+  JETFLOW_ASSERT_OK(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data));
   EXPECT_EQ(data[kMiB - 1], 3);
   EXPECT_EQ(pool.bytes_allocated(), 8 * kMiB);
   uint8_t* grown = data;
@@ -140,7 +140,7 @@ TEST_F(RecyclingMemoryPoolTest, AGrowingBufferMovesIntoAKeptBlockOfItsNewSize) {
   // Second time: the same growth lands in the kept block, contents copied.
   data = Allocate(pool, 1 * kMiB);
   std::memset(data, 5, 1 * kMiB);
-  ASSERT_TRUE(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data).ok());
+  JETFLOW_ASSERT_OK(pool.Reallocate(1 * kMiB, 8 * kMiB, kAlignment, &data));
   EXPECT_EQ(data, grown);
   EXPECT_EQ(data[0], 5);
   EXPECT_EQ(data[kMiB - 1], 5);
@@ -148,7 +148,7 @@ TEST_F(RecyclingMemoryPoolTest, AGrowingBufferMovesIntoAKeptBlockOfItsNewSize) {
   EXPECT_EQ(pool.kept_bytes(), 0);
   EXPECT_EQ(pool.bytes_allocated(), 8 * kMiB);
   // Shrinking goes to the backend.
-  ASSERT_TRUE(pool.Reallocate(8 * kMiB, 4 * kMiB, kAlignment, &data).ok());
+  JETFLOW_ASSERT_OK(pool.Reallocate(8 * kMiB, 4 * kMiB, kAlignment, &data));
   EXPECT_EQ(pool.bytes_allocated(), 4 * kMiB);
   pool.Free(data, 4 * kMiB, kAlignment);
 }
@@ -185,7 +185,7 @@ TEST_F(RecyclingMemoryPoolTest, ConcurrentAllocateAndFreeKeepTheCountsExact) {
       for (int i = 0; i < 200; ++i) {
         const int64_t size = (2 + (i + t) % 4) * kMiB;
         uint8_t* data = nullptr;
-        ASSERT_TRUE(pool.Allocate(size, kAlignment, &data).ok());
+        JETFLOW_ASSERT_OK(pool.Allocate(size, kAlignment, &data));
         data[0] = static_cast<uint8_t>(i);
         data[size - 1] = static_cast<uint8_t>(t);
         pool.Free(data, size, kAlignment);
@@ -198,16 +198,6 @@ TEST_F(RecyclingMemoryPoolTest, ConcurrentAllocateAndFreeKeepTheCountsExact) {
   EXPECT_GT(pool.reused_blocks(), 0);
   pool.ReleaseUnused();
   EXPECT_EQ(backend_.bytes_allocated(), 0);
-}
-
-TEST(BatchMemoryPoolTest, KeepsAQuarterOfTheBudgetAtMost256MiB) {
-  EXPECT_EQ(RecycledBatchBytesFor(0), 0);
-  EXPECT_EQ(RecycledBatchBytesFor(512 * kMiB), 128 * kMiB);
-  EXPECT_EQ(RecycledBatchBytesFor(1024 * kMiB), 256 * kMiB);
-  EXPECT_EQ(RecycledBatchBytesFor(int64_t{64} << 30), 256 * kMiB);
-  // One pool for the process, keeping nothing outside a run.
-  EXPECT_EQ(BatchMemoryPool(), BatchMemoryPool());
-  EXPECT_EQ(BatchMemoryPool()->kept_bytes(), 0);
 }
 
 }  // namespace

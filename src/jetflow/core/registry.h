@@ -63,9 +63,10 @@ class StateStoreConfig {
   virtual ~StateStoreConfig() = default;
   /// Where the store is, for messages: a file path, or a server without its password.
   virtual std::string Describe() const = 0;
-  /// Opens the store. With `create` false a store that does not exist yet is not made
-  /// and nullptr is returned: the commands that only look (`plan`, `validate`) leave no
-  /// trace.
+  /// Opens the store. With `create` false the store is opened to be read only: one
+  /// that does not exist yet is not made (nullptr is returned) and nothing is written,
+  /// so the commands that only look (`plan`, `validate`, `status`) leave no trace and
+  /// work on a store they may not write.
   virtual arrow::Result<std::unique_ptr<StateStore>> Open(bool create) const = 0;
 };
 

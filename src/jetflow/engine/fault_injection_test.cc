@@ -60,7 +60,6 @@ class StatefulConsumer : public Consumer {
       const PartitionContext& context) override {
     return target_->OpenPartition(context);
   }
-  bool AllocatesBatchesOnce() const override { return target_->AllocatesBatchesOnce(); }
 
  private:
   std::unique_ptr<Consumer> target_;

@@ -7,7 +7,6 @@
 #include <thread>
 #include <vector>
 
-#include "jetflow/core/batch_memory_pool.h"
 #include "jetflow/core/error.h"
 #include "jetflow/engine/partition_attempt.h"
 
@@ -36,37 +35,18 @@ PartitionPool::PartitionPool(Pipeline& pipeline, const PipelinePlan& plan,
       run_(std::move(run)),
       cancellation_(cancellation),
       lease_(lease),
-      batch_pool_(pipeline.consumer->AllocatesBatchesOnce() ? BatchMemoryPool()
-                                                            : nullptr),
-      recycled_batch_bytes_(
-          batch_pool_ != nullptr
-              ? RecycledBatchBytesFor(pipeline.engine.memory_budget_bytes)
-              : 0),
-      // Batches in flight and what loaders hold get the budget minus what the batch
-      // pool may keep, so that all three stay within it.
-      budget_(std::max<int64_t>(1, pipeline.engine.memory_budget_bytes -
-                                       recycled_batch_bytes_)) {}
+      budget_(std::max<int64_t>(1, pipeline.engine.memory_budget_bytes)) {}
 
 arrow::Status PartitionPool::Execute(int threads) {
   threads = std::max(1, threads);
   // A cancelled run stops readers waiting for memory too.
   Cancellation::Registration stop_readers =
       cancellation_.OnCancel([this](const arrow::Status&) { budget_.Cancel(); });
-  const int64_t reused_before = batch_pool_ ? batch_pool_->reused_blocks() : 0;
-  if (batch_pool_ != nullptr) batch_pool_->SetCapacity(recycled_batch_bytes_);
-  {
-    std::vector<std::thread> workers;
-    for (int i = 0; i < threads; ++i) {
-      workers.emplace_back([this, threads] { WorkerLoop(threads); });
-    }
-    for (auto& worker : workers) worker.join();
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([this, threads] { WorkerLoop(threads); });
   }
-  if (batch_pool_ != nullptr) {
-    spdlog::debug("batch memory pool: {} buffers reused, {} MiB kept at the end (of {})",
-                  batch_pool_->reused_blocks() - reused_before,
-                  batch_pool_->kept_bytes() >> 20, recycled_batch_bytes_ >> 20);
-    batch_pool_->SetCapacity(0);
-  }
+  for (auto& worker : workers) worker.join();
   return cancellation_.cancelled() ? cancellation_.reason() : arrow::Status::OK();
 }
 
@@ -114,7 +94,6 @@ void PartitionPool::RunClaimed(PartitionClaim claim, int partitions_in_flight) {
     context.source = pipeline_.consumer_name;
     context.partitions_in_flight = partitions_in_flight;
     context.memory_budget_bytes = engine.memory_budget_bytes;
-    if (batch_pool_ != nullptr) context.memory_pool = batch_pool_;
 
     AttemptResult result;
     std::vector<PartitionManifest> manifests;

@@ -25,7 +25,6 @@
 #include <string>
 
 #include "jetflow/core/memory_budget.h"
-#include "jetflow/core/recycling_memory_pool.h"
 #include "jetflow/engine/cancellation.h"
 #include "jetflow/engine/lease_keeper.h"
 #include "jetflow/engine/pipeline.h"
@@ -75,10 +74,6 @@ class PartitionPool {
   const PoolRun run_;
   Cancellation& cancellation_;
   LeaseKeeper& lease_;
-  /// BatchMemoryPool() if the consumer allocates from it, else nullptr; and what it may
-  /// keep during this run, out of the memory budget (0 without it).
-  RecyclingMemoryPool* const batch_pool_;
-  const int64_t recycled_batch_bytes_;
   MemoryBudget budget_;
 
   std::atomic<int64_t> partitions_failed_{0};

@@ -13,10 +13,10 @@
 #include <set>
 #include <thread>
 
-#include "jetflow/core/batch_memory_pool.h"
 #include "jetflow/core/error.h"
 #include "jetflow/engine/cancellation.h"
 #include "jetflow/state/sqlite/sqlite_state_store.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -38,7 +38,6 @@ struct FakeSource {
   int failures_so_far = 0;
   std::vector<std::string> opened;
   std::set<arrow::MemoryPool*> pools;  // the contexts' memory pools
-  bool allocates_batches_once = true;  // Consumer::AllocatesBatchesOnce()
   int plans = 0;                       // PlanPartitions calls
 };
 
@@ -97,7 +96,6 @@ class FakeConsumer : public Consumer {
     int k = std::stoi(context.partition.id.substr(1));
     return std::make_unique<FakeReader>(source_, k, fail, context.memory_pool);
   }
-  bool AllocatesBatchesOnce() const override { return source_->allocates_batches_once; }
 
  private:
   FakeSource* source_;
@@ -239,7 +237,7 @@ TEST_F(PipelineRunnerTest, RetryableFailureRetriesOnlyThatPartition) {
   EXPECT_EQ(sink_.commits.size(), 4u);  // p2 committed once, by its second attempt
   EXPECT_EQ(summary.rows_written, 12000);
   auto partitions = state_->ListPartitions(summary.run_id);
-  ASSERT_TRUE(partitions.ok());
+  JETFLOW_ASSERT_OK(partitions);
   for (const auto& p : *partitions) {
     EXPECT_EQ(p.status, PartitionStatus::kCommitted);
     EXPECT_EQ(p.attempts, p.partition_id == "p2" ? 2 : 1) << p.partition_id;
@@ -331,36 +329,17 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
   };
   const int64_t bounded = peak_with_budget(512 * 1024);
   EXPECT_GT(bounded, 0);
-  // The part of the budget the batch pool may keep is not available to batches.
-  EXPECT_LE(bounded, 512 * 1024 - RecycledBatchBytesFor(512 * 1024));
+  EXPECT_LE(bounded, 512 * 1024);
   // The control: with room, the same run holds far more, so the budget is what bounded
   // it.
   EXPECT_GT(peak_with_budget(int64_t{1} << 30), 1024 * 1024);
 }
 
-TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheBatchPoolWhichRecyclesForTheRunOnly) {
-  source_.partitions = 2;
-  source_.batches = 12;
-  source_.rows_per_batch = 16384;  // 128 KiB value buffers: recycled (>= 64 KiB)
-  RecyclingMemoryPool* pool = BatchMemoryPool();
-  const int64_t reused_before = pool->reused_blocks();
-  Pipeline pipeline = MakePipeline();
-  RunSummary summary = RunOnce(pipeline);
-  ASSERT_TRUE(summary.succeeded) << summary.error;
-  EXPECT_EQ(source_.pools, std::set<arrow::MemoryPool*>{pool});
-  EXPECT_GT(pool->reused_blocks(), reused_before);
-  // Between runs it keeps nothing.
-  EXPECT_EQ(pool->kept_bytes(), 0);
-}
-
-TEST_F(PipelineRunnerTest, OtherConsumersGetTheDefaultPoolAndTheWholeBudget) {
+TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheDefaultPoolWithinTheWholeBudget) {
   source_.partitions = 4;
   source_.batches = 12;
   source_.rows_per_batch = 16384;  // 128 KiB per batch
-  source_.allocates_batches_once = false;
   sink_.write_delay = std::chrono::milliseconds(25);  // readers outrun the writers
-  RecyclingMemoryPool* pool = BatchMemoryPool();
-  const int64_t reused_before = pool->reused_blocks();
   Pipeline pipeline = MakePipeline();
   const int64_t budget = 1024 * 1024;
   pipeline.engine.memory_budget_bytes = budget;
@@ -368,10 +347,8 @@ TEST_F(PipelineRunnerTest, OtherConsumersGetTheDefaultPoolAndTheWholeBudget) {
   RunSummary summary = RunOnce(pipeline);
   ASSERT_TRUE(summary.succeeded) << summary.error;
   EXPECT_EQ(source_.pools, std::set<arrow::MemoryPool*>{arrow::default_memory_pool()});
-  EXPECT_EQ(pool->reused_blocks(), reused_before);
-  // No part of the budget is set aside for the batch pool: batches in flight use more
-  // than what would be left (a quarter less) and stay within the whole budget.
-  EXPECT_GT(summary.peak_budget_bytes, budget - RecycledBatchBytesFor(budget));
+  // Batches in flight fill the budget (nothing of it is set aside) and stay within it.
+  EXPECT_GT(summary.peak_budget_bytes, budget * 3 / 4);
   EXPECT_LE(summary.peak_budget_bytes, budget);
 }
 
@@ -611,7 +588,7 @@ TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {
   pipeline.consumer = std::move(consumer);
 
   // Planning alone writes nothing and sees no state store.
-  ASSERT_TRUE(PipelineRunner::Plan(pipeline, run_).ok());
+  JETFLOW_ASSERT_OK(PipelineRunner::Plan(pipeline, run_));
   EXPECT_FALSE(windowed->saw_state);
   EXPECT_FALSE(state_->GetWatermark("test", "test.window/dt=2026-11-25")->has_value());
 

@@ -3,6 +3,7 @@
 // always produced are pinned in sqlite_consumer_test.cc, partition_planner_test.cc and
 // the e2e tests of the server sources.)
 #include "jetflow/sources/key_ranges.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
 
@@ -113,7 +114,7 @@ TEST(CutClosedRangesTest, RangesAreContiguousAndCountIsBounded) {
     for (KeyValue length : {KeyValue{1}, KeyValue{2}, KeyValue{9}, KeyValue{1000}}) {
       for (int64_t n : {1, 2, 3, 7, 1000}) {
         auto plan = CutClosedRanges(MakeClosed("k", lo, lo + length - 1, n));
-        ASSERT_TRUE(plan.ok());
+        JETFLOW_ASSERT_OK(plan);
         ASSERT_EQ(static_cast<KeyValue>(plan->size()), std::min<KeyValue>(n, length));
         KeyValue next = lo;
         for (const auto& range : *plan) {
@@ -215,7 +216,7 @@ TEST(KeyBoundsSplitTest, MalformedBoundsNameThePartition) {
         R"({"null": true, "lo": "1"})", R"({"null": "yes"})"}) {
     PartitionSpec spec{"id_1_9", "", -1, split};
     auto reader = SplitReader::Parse(spec, "sqlite");
-    ASSERT_TRUE(reader.ok());
+    JETFLOW_ASSERT_OK(reader);
     auto bounds = ReadKeyBounds(*reader);
     ASSERT_TRUE(bounds.status().IsInvalid()) << split;
     EXPECT_NE(

@@ -1,4 +1,5 @@
 #include "jetflow/sources/partition_split.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
 
@@ -49,7 +50,7 @@ TEST(SplitReaderTest, MalformedSplitsAreInvalidNamingThePartition) {
   ExpectMalformed(Parse("[1, 2]").status(), "not a JSON object");
   auto split = Parse(R"({"first": 1.5, "end": 18446744073709551615, "path": 3,
                          "flag": 1, "nested": []})");
-  ASSERT_TRUE(split.ok());
+  JETFLOW_ASSERT_OK(split);
   ExpectMalformed(split->Int("first").status(), "'first' is not a 64-bit integer");
   ExpectMalformed(split->Int("end").status(), "'end' is not a 64-bit integer");
   ExpectMalformed(split->Int("missing").status(), "'missing' is missing");

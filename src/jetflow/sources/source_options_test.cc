@@ -1,4 +1,5 @@
 #include "jetflow/sources/source_options.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/type.h>
 #include <gtest/gtest.h>
@@ -52,7 +53,7 @@ TEST(SourceOptionsTest, FinishOptionsCountsOnlyNewErrors) {
   node.GetInt("a", 0);
   ComponentContext context;
   EXPECT_EQ(ParseBatchRows(node, context), 10);
-  EXPECT_TRUE(FinishOptions(node, before).ok());
+  JETFLOW_EXPECT_OK(FinishOptions(node, before));
   ConfigNode bad = ConfigNode::Parse("b: 1\nbatch_rows: 0\n", "p.yaml", &diagnostics);
   const size_t before_bad = ErrorCount(diagnostics);
   EXPECT_EQ(ParseBatchRows(bad, context), context.batch_rows);

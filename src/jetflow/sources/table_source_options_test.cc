@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "jetflow/sources/source_options.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::sources {
 namespace {
@@ -35,8 +36,8 @@ TEST(TableSourceOptionsTest, ExactlyOneOfTableAndQuery) {
   EXPECT_EQ(ErrorsOf("table: ''\n", read),
             "pipeline.yaml:1:1: error: one of 'table' or 'query' is required");
 
-  EXPECT_TRUE(CheckTableOrQuery("t", "", "sqlite").ok());
-  EXPECT_TRUE(CheckTableOrQuery("", "SELECT 1", "sqlite").ok());
+  JETFLOW_EXPECT_OK(CheckTableOrQuery("t", "", "sqlite"));
+  JETFLOW_EXPECT_OK(CheckTableOrQuery("", "SELECT 1", "sqlite"));
   auto both = CheckTableOrQuery("t", "SELECT 1", "clickhouse");
   EXPECT_TRUE(both.IsInvalid());
   EXPECT_EQ(both.message(), "clickhouse: exactly one of 'table' and 'query' is required");

@@ -1,4 +1,5 @@
 #include "jetflow/testing/fault_injecting_filesystem.h"
+#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/filesystem/mockfs.h>
 #include <gmock/gmock.h>
@@ -40,9 +41,9 @@ class FaultInjectingFileSystemTest : public ::testing::Test {
 TEST_F(FaultInjectingFileSystemTest, ForwardsEverythingWhenNoFaultIsArmed) {
   EXPECT_EQ(fs_->type_name(), "mock");
   EXPECT_EQ(FaultInjectingFileSystem(base_, "remote").type_name(), "remote");
-  ASSERT_TRUE(fs_->CreateDir("a/b", /*recursive=*/true).ok());
-  ASSERT_TRUE(WriteFile("a/b/f", "hello").ok());
-  ASSERT_TRUE(fs_->Move("a/b", "a/c").ok());
+  JETFLOW_ASSERT_OK(fs_->CreateDir("a/b", /*recursive=*/true));
+  JETFLOW_ASSERT_OK(WriteFile("a/b/f", "hello"));
+  JETFLOW_ASSERT_OK(fs_->Move("a/b", "a/c"));
   EXPECT_TRUE(Exists("a/c/f"));
   EXPECT_FALSE(Exists("a/b"));
   EXPECT_EQ(fs_->calls(Op::kCreateDir), 1);
@@ -55,10 +56,10 @@ TEST_F(FaultInjectingFileSystemTest, ForwardsEverythingWhenNoFaultIsArmed) {
 }
 
 TEST_F(FaultInjectingFileSystemTest, TransientFaultFailsOnlyTheChosenCall) {
-  ASSERT_TRUE(fs_->CreateDir("x", true).ok());
-  ASSERT_TRUE(fs_->CreateDir("y", true).ok());
+  JETFLOW_ASSERT_OK(fs_->CreateDir("x", true));
+  JETFLOW_ASSERT_OK(fs_->CreateDir("y", true));
   fs_->FailCall(Op::kMove, 2);
-  ASSERT_TRUE(fs_->Move("x", "x1").ok());
+  JETFLOW_ASSERT_OK(fs_->Move("x", "x1"));
   arrow::Status failed = fs_->Move("y", "y1");
   ASSERT_TRUE(failed.IsIOError()) << failed.ToString();
   EXPECT_THAT(failed.message(), HasSubstr("injected fault: Move 'y' -> 'y1'"));
@@ -68,25 +69,25 @@ TEST_F(FaultInjectingFileSystemTest, TransientFaultFailsOnlyTheChosenCall) {
   EXPECT_FALSE(fs_->crashed());
   EXPECT_EQ(fs_->failed_call(), "Move 'y' -> 'y1'");
   // Later calls, of this operation and others, go through.
-  EXPECT_TRUE(fs_->Move("y", "y1").ok());
-  EXPECT_TRUE(fs_->CreateDir("z", true).ok());
+  JETFLOW_EXPECT_OK(fs_->Move("y", "y1"));
+  JETFLOW_EXPECT_OK(fs_->CreateDir("z", true));
   EXPECT_EQ(fs_->calls(Op::kMove), 3);
 }
 
 TEST_F(FaultInjectingFileSystemTest, FaultThatIsNeverReachedIsNotInjected) {
   fs_->FailCall(Op::kDeleteDir, 1);
-  ASSERT_TRUE(fs_->CreateDir("x", true).ok());
+  JETFLOW_ASSERT_OK(fs_->CreateDir("x", true));
   EXPECT_FALSE(fs_->fault_injected());
   fs_->Reset();
   // Reset disarms: the next DeleteDir goes through.
-  EXPECT_TRUE(fs_->DeleteDir("x").ok());
+  JETFLOW_EXPECT_OK(fs_->DeleteDir("x"));
   EXPECT_FALSE(fs_->fault_injected());
 }
 
 TEST_F(FaultInjectingFileSystemTest, CrashFailsEveryLaterCallUntilReset) {
-  ASSERT_TRUE(fs_->CreateDir("d", true).ok());
+  JETFLOW_ASSERT_OK(fs_->CreateDir("d", true));
   auto stream = fs_->OpenOutputStream("d/open-before");
-  ASSERT_TRUE(stream.ok());
+  JETFLOW_ASSERT_OK(stream);
   fs_->FailCall(Op::kCreateDir, 1, FaultInjectingFileSystem::FaultKind::kCrash);
   EXPECT_TRUE(fs_->CreateDir("e", true).IsIOError());
   EXPECT_TRUE(fs_->crashed());
@@ -104,17 +105,17 @@ TEST_F(FaultInjectingFileSystemTest, CrashFailsEveryLaterCallUntilReset) {
   EXPECT_FALSE(fs_->crashed());
   EXPECT_TRUE(fs_->fault_injected());
   EXPECT_EQ(fs_->failed_call(), "CreateDir 'e'");
-  EXPECT_TRUE(fs_->CreateDir("e", true).ok());
+  JETFLOW_EXPECT_OK(fs_->CreateDir("e", true));
   EXPECT_TRUE(Exists("e"));
 }
 
 TEST_F(FaultInjectingFileSystemTest, StreamWritesAndClosesCanFail) {
   fs_->FailCall(Op::kStreamWrite, 2);
   auto stream = fs_->OpenOutputStream("f");
-  ASSERT_TRUE(stream.ok());
-  EXPECT_TRUE((*stream)->Write("a", 1).ok());
+  JETFLOW_ASSERT_OK(stream);
+  JETFLOW_EXPECT_OK((*stream)->Write("a", 1));
   EXPECT_THAT((*stream)->Write("b", 1).message(), HasSubstr("StreamWrite 'f'"));
-  EXPECT_TRUE((*stream)->Close().ok());
+  JETFLOW_EXPECT_OK((*stream)->Close());
 
   fs_->FailCall(Op::kStreamClose, 1);
   arrow::Status closed = WriteFile("g", "content");
@@ -122,8 +123,8 @@ TEST_F(FaultInjectingFileSystemTest, StreamWritesAndClosesCanFail) {
 }
 
 TEST_F(FaultInjectingFileSystemTest, CountsRestartWithEachFault) {
-  ASSERT_TRUE(fs_->CreateDir("a", true).ok());
-  ASSERT_TRUE(fs_->CreateDir("b", true).ok());
+  JETFLOW_ASSERT_OK(fs_->CreateDir("a", true));
+  JETFLOW_ASSERT_OK(fs_->CreateDir("b", true));
   EXPECT_EQ(fs_->calls(Op::kCreateDir), 2);
   fs_->FailCall(Op::kCreateDir, 1);
   EXPECT_EQ(fs_->calls(Op::kCreateDir), 0);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -84,9 +85,9 @@ TEST(CastTransformerTest, CastsAndKeepsOtherColumns) {
 TEST(CastTransformerTest, ErrorPolicyNamesColumnRowAndValue) {
   Diagnostics diagnostics;
   auto options = Parse("columns: {qty: int8}", &diagnostics);
-  ASSERT_TRUE(options.ok());
+  JETFLOW_ASSERT_OK(options);
   CastTransformer cast(*options);
-  ASSERT_TRUE(cast.Bind(Input()).ok());
+  JETFLOW_ASSERT_OK(cast.Bind(Input()));
   CastRun run = Apply(cast, {R"([{"id": 1, "qty": 3}, {"id": 2, "qty": 4}])",
                              R"([{"id": 3, "qty": 5}, {"id": 4, "qty": 300}])"});
   ASSERT_TRUE(run.status.IsInvalid());
@@ -100,10 +101,10 @@ TEST(CastTransformerTest, NullPolicyNullsOnlyFailingValues) {
   Diagnostics diagnostics;
   auto options =
       Parse("columns: {amount: {type: \"decimal(5,2)\", on_error: null}}", &diagnostics);
-  ASSERT_TRUE(options.ok());
+  JETFLOW_ASSERT_OK(options);
   CastTransformer cast(*options);
   auto bound = cast.Bind(Input());
-  ASSERT_TRUE(bound.ok());
+  JETFLOW_ASSERT_OK(bound);
   EXPECT_TRUE((*bound)->field(1)->nullable());
   CastRun run = Apply(cast, {R"([{"id": 1, "amount": "1.5"}, {"id": 2, "amount": "abc"},
                              {"id": 3, "amount": "123456.7"}, {"id": 4, "amount": "2"}])"});
@@ -129,7 +130,7 @@ TEST(CastTransformerTest, QuarantinePolicyMovesRowsWithOriginalValues) {
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(*options->quarantine_path, "/base/q");
   CastTransformer cast(*options);
-  ASSERT_TRUE(cast.Bind(Input()).ok());
+  JETFLOW_ASSERT_OK(cast.Bind(Input()));
   ASSERT_EQ(cast.side_outputs().size(), 1u);
   EXPECT_EQ(cast.side_outputs()[0].schema->field_names(),
             (std::vector<std::string>{"id", "amount", "qty", "_jetflow_rule",

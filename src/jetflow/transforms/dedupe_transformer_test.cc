@@ -6,6 +6,7 @@
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/transforms/constant_transformer.h"
 #include "jetflow/transforms/metadata_transformer.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -21,7 +22,7 @@ std::shared_ptr<arrow::RecordBatch> RunDedupe(const DedupeTransformer::Options& 
                                               const std::vector<std::string>& batches,
                                               TransformCounters* counters) {
   DedupeTransformer dedupe(options);
-  EXPECT_TRUE(dedupe.Bind(Input()).ok());
+  JETFLOW_EXPECT_OK(dedupe.Bind(Input()));
   auto partition = dedupe.Open({}).ValueOrDie();
   std::vector<std::shared_ptr<arrow::RecordBatch>> out;
   for (const auto& json : batches) {
@@ -86,7 +87,7 @@ TEST(DedupeTransformerTest, CompositeKeysAndEmptyBatches) {
 
 TEST(DedupeTransformerTest, MemoryLimitFailsWithAMessage) {
   DedupeTransformer dedupe({{"name"}, true, std::nullopt, 100});
-  ASSERT_TRUE(dedupe.Bind(Input()).ok());
+  JETFLOW_ASSERT_OK(dedupe.Bind(Input()));
   auto partition = dedupe.Open({}).ValueOrDie();
   auto out = partition->Apply(testing::BatchFromJson(Input(), kFirst).ValueOrDie());
   ASSERT_TRUE(out.status().IsInvalid());
@@ -114,13 +115,13 @@ TEST(ConstantTransformerTest, TypedValuesAndLocatedErrors) {
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   ConstantTransformer constant(*options);
   auto bound = constant.Bind(Input());
-  ASSERT_TRUE(bound.ok());
+  JETFLOW_ASSERT_OK(bound);
   EXPECT_EQ((*bound)->ToString(),
             "id: int64\nname: string\nts: int64\nsource_system: string not null\n"
             "version: int32 not null\nnote: string");
   auto partition = constant.Open({}).ValueOrDie();
   auto out = partition->Apply(testing::BatchFromJson(Input(), kFirst).ValueOrDie());
-  ASSERT_TRUE(out.ok());
+  JETFLOW_ASSERT_OK(out);
   auto expected = testing::BatchFromJson(*bound, R"([
     {"id": 1, "name": "a", "ts": 5, "source_system": "crm", "version": 3, "note": null},
     {"id": 2, "name": "b", "ts": 1, "source_system": "crm", "version": 3, "note": null},
@@ -142,10 +143,10 @@ TEST(MetadataTransformerTest, AddsRunPartitionTimeAndSource) {
   Diagnostics diagnostics;
   ConfigNode node = ConfigNode::Parse("{}", "p.yaml", &diagnostics);
   auto options = MetadataTransformer::ParseOptions(node);
-  ASSERT_TRUE(options.ok());
+  JETFLOW_ASSERT_OK(options);
   MetadataTransformer metadata(*options);
   auto bound = metadata.Bind(Input());
-  ASSERT_TRUE(bound.ok());
+  JETFLOW_ASSERT_OK(bound);
   PartitionContext context;
   context.run = {"dt", "2026-11-25"};
   context.partition.id = "p00001";
@@ -153,7 +154,7 @@ TEST(MetadataTransformerTest, AddsRunPartitionTimeAndSource) {
   context.source = "orders_db";
   auto partition = metadata.Open(context).ValueOrDie();
   auto out = partition->Apply(testing::BatchFromJson(Input(), kFirst).ValueOrDie());
-  ASSERT_TRUE(out.ok());
+  JETFLOW_ASSERT_OK(out);
   EXPECT_EQ((*out)->num_columns(), 7);
   EXPECT_EQ(
       (*out)->GetColumnByName("_jetflow_run")->GetScalar(2).ValueOrDie()->ToString(),

@@ -5,6 +5,7 @@
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/transforms/derive_transformer.h"
 #include "jetflow/transforms/filter_transformer.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -48,7 +49,7 @@ TEST(DeriveTransformerTest, LaterColumnsSeeEarlierOnesAndNamesReplace) {
             "true");
   EXPECT_FALSE((*out)->GetColumnByName("big")->IsValid(2));
   auto empty = partition->Apply(testing::BatchFromJson(Input(), "[]").ValueOrDie());
-  ASSERT_TRUE(empty.ok());
+  JETFLOW_ASSERT_OK(empty);
   EXPECT_EQ((*empty)->num_rows(), 0);
 }
 
@@ -72,7 +73,7 @@ TEST(FilterTransformerTest, KeepsTrueRowsAndCountsTheRest) {
   ASSERT_TRUE(bound.ok()) << bound.status().ToString();
   auto partition = filter.Open({}).ValueOrDie();
   auto out = partition->Apply(testing::BatchFromJson(Input(), kRows).ValueOrDie());
-  ASSERT_TRUE(out.ok());
+  JETFLOW_ASSERT_OK(out);
   EXPECT_EQ((*out)->num_rows(), 1);  // the null status is dropped too, as in SQL
   EXPECT_EQ(partition->counters().rows_dropped, 2);
   EXPECT_EQ(partition->counters().rules[0].rule, "where");

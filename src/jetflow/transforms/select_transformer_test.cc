@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -21,11 +22,11 @@ TEST(SelectTransformerTest, KeepsReordersAndRenames) {
   EXPECT_EQ((*bound)->ToString(), "comment: string\nid: int64");
   auto batch =
       testing::BatchFromJson(Input(), R"([{"id": 1, "name": "a", "note": "x"}])");
-  ASSERT_TRUE(batch.ok());
+  JETFLOW_ASSERT_OK(batch);
   auto partition = select.Open({});
-  ASSERT_TRUE(partition.ok());
+  JETFLOW_ASSERT_OK(partition);
   auto out = (*partition)->Apply(*batch);
-  ASSERT_TRUE(out.ok());
+  JETFLOW_ASSERT_OK(out);
   auto expected = testing::BatchFromJson(*bound, R"([{"comment": "x", "id": 1}])");
   EXPECT_EQ(testing::DiffBatches(**expected, **out), "");
 }
@@ -33,7 +34,7 @@ TEST(SelectTransformerTest, KeepsReordersAndRenames) {
 TEST(SelectTransformerTest, DropsColumns) {
   SelectTransformer select({{}, {"name"}, {}});
   auto bound = select.Bind(Input());
-  ASSERT_TRUE(bound.ok());
+  JETFLOW_ASSERT_OK(bound);
   EXPECT_EQ((*bound)->field_names(), (std::vector<std::string>{"id", "note"}));
 }
 

@@ -76,14 +76,14 @@ constexpr const char* kRows = R"([
 ])";
 
 TEST_F(ValidateTest, EachRuleWithDropCountsItsRows) {
-  ASSERT_TRUE(Make(R"(rules:
+  JETFLOW_ASSERT_OK(Make(R"(rules:
   - {not_null: id, on_fail: drop}
   - {range: {column: amount, min: 0, max: 1e6}, on_fail: drop}
   - {allowed: {column: status, values: [new, paid]}, on_fail: drop}
   - {regex: {column: email, pattern: "^[^@]+@[^@]+$"}, on_fail: drop}
   - {unique: [id], on_fail: drop}
 )")
-                  .ok());
+                  );
   Result result = Apply({kRows, "[]"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   EXPECT_EQ(result.out[0]->num_rows(), 1);  // only id 1 survives once
@@ -97,17 +97,17 @@ TEST_F(ValidateTest, EachRuleWithDropCountsItsRows) {
 }
 
 TEST_F(ValidateTest, UniqueSpansBatches) {
-  ASSERT_TRUE(Make("rules: [{unique: id, on_fail: drop}]").ok());
+  JETFLOW_ASSERT_OK(Make("rules: [{unique: id, on_fail: drop}]"));
   Result result = Apply({R"([{"id": 1}, {"id": 2}])", R"([{"id": 2}, {"id": null},
                                                           {"id": null}])"});
-  ASSERT_TRUE(result.status.ok());
+  JETFLOW_ASSERT_OK(result.status);
   EXPECT_EQ(result.out[0]->num_rows(), 2);
   EXPECT_EQ(result.out[1]->num_rows(), 1);  // nulls are equal to each other
   EXPECT_EQ(Count(result, "unique_id"), 2);
 }
 
 TEST_F(ValidateTest, FailNamesRuleAndFirstRows) {
-  ASSERT_TRUE(Make("rules: [{name: positive, range: {column: amount, min: 0}}]").ok());
+  JETFLOW_ASSERT_OK(Make("rules: [{name: positive, range: {column: amount, min: 0}}]"));
   Result result = Apply({R"([{"id": 1, "amount": 1}])", kRows});
   ASSERT_TRUE(result.status.IsInvalid());
   const std::string& m = result.status.message();
@@ -117,11 +117,11 @@ TEST_F(ValidateTest, FailNamesRuleAndFirstRows) {
 }
 
 TEST_F(ValidateTest, QuarantineCarriesRuleAndReason) {
-  ASSERT_TRUE(Make(R"(rules:
+  JETFLOW_ASSERT_OK(Make(R"(rules:
   - {name: has_id, not_null: id, on_fail: quarantine}
   - {allowed: {column: status, values: [new, paid]}, on_fail: quarantine}
 quarantine: {path: q})")
-                  .ok());
+                  );
   ASSERT_EQ(validate_->side_outputs().size(), 1u);
   EXPECT_EQ(validate_->side_outputs()[0].path, "/base/q");
   Result result = Apply({kRows});
@@ -144,16 +144,16 @@ quarantine: {path: q})")
 }
 
 TEST_F(ValidateTest, RegexOnInvalidUtf8MatchesBytes) {
-  ASSERT_TRUE(
-      Make("rules: [{regex: {column: email, pattern: \"@\"}, on_fail: drop}]").ok());
+  JETFLOW_ASSERT_OK(
+      Make("rules: [{regex: {column: email, pattern: \"@\"}, on_fail: drop}]"));
   arrow::StringBuilder builder;
-  ASSERT_TRUE(builder.Append(std::string("a@\xff\xfe")).ok());
-  ASSERT_TRUE(builder.Append(std::string("\xc3")).ok());
+  JETFLOW_ASSERT_OK(builder.Append(std::string("a@\xff\xfe")));
+  JETFLOW_ASSERT_OK(builder.Append(std::string("\xc3")));
   auto emails = builder.Finish().ValueOrDie();
   auto base = testing::BatchFromJson(Input(), R"([{"id": 1}, {"id": 2}])").ValueOrDie();
   auto batch = base->SetColumn(3, Input()->field(3), emails).ValueOrDie();
   auto partition = validate_->Open({});
-  ASSERT_TRUE(partition.ok());
+  JETFLOW_ASSERT_OK(partition);
   // Invalid UTF-8 is matched byte-wise, like any string: the row with an '@' passes,
   // the other is dropped and counted.
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto out, (*partition)->Apply(batch));
@@ -199,9 +199,9 @@ TEST_F(ValidateTest, ConfigErrorsAreLocated) {
 }
 
 TEST_F(ValidateTest, EmptyBatchesPassThrough) {
-  ASSERT_TRUE(Make("rules: [{not_null: id}]").ok());
+  JETFLOW_ASSERT_OK(Make("rules: [{not_null: id}]"));
   Result result = Apply({"[]", "[]"});
-  ASSERT_TRUE(result.status.ok());
+  JETFLOW_ASSERT_OK(result.status);
   EXPECT_EQ(result.out[0]->num_rows(), 0);
   EXPECT_EQ(Count(result, "not_null_id"), 0);
 }

@@ -19,28 +19,14 @@
 
 #include "jetflow/sinks/parquet/parquet_loader.h"
 #include "jetflow/testing/batch_from_json.h"
-
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-
-#define JETFLOW_TEST_CONCAT_INNER(a, b) a##b
-#define JETFLOW_TEST_CONCAT(a, b) JETFLOW_TEST_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(JETFLOW_TEST_CONCAT(_result_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                       \
-  auto&& result = (rexpr);                                                  \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe()
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::parquet_test {
 
 class LakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK(arrow::compute::Initialize());
+    JETFLOW_ASSERT_OK(arrow::compute::Initialize());
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = std::filesystem::temp_directory_path() /
            ("jetflow_lake_test_" + std::to_string(::getpid()) + "_" +

@@ -10,6 +10,7 @@
 
 #include "jetflow/core/conform_batch.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -20,7 +21,7 @@ using ::testing::Not;
 
 class OutputProfileTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(arrow::compute::Initialize().ok()); }
+  void SetUp() override { JETFLOW_ASSERT_OK(arrow::compute::Initialize()); }
 };
 
 std::shared_ptr<arrow::Schema> Spark(const std::shared_ptr<arrow::Schema>& input) {
@@ -47,12 +48,12 @@ std::shared_ptr<arrow::Array> UuidBytes(const std::vector<std::string>& hex_or_n
   arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(16));
   for (const auto& hex : hex_or_null) {
     if (hex.empty()) {
-      EXPECT_TRUE(builder.AppendNull().ok());
+      JETFLOW_EXPECT_OK(builder.AppendNull());
       continue;
     }
     uint8_t bytes[16];
     for (int i = 0; i < 16; ++i) bytes[i] = std::stoi(hex.substr(2 * i, 2), nullptr, 16);
-    EXPECT_TRUE(builder.Append(bytes).ok());
+    JETFLOW_EXPECT_OK(builder.Append(bytes));
   }
   return *builder.Finish();
 }
@@ -219,12 +220,12 @@ TEST_F(OutputProfileTest, SparkRejectsEveryUnreadableColumnAtOnce) {
 TEST_F(OutputProfileTest, IntervalsBecomeStructsOfTheirThreeFieldsInBothProfiles) {
   auto input = arrow::schema({arrow::field("span", arrow::month_day_nano_interval())});
   arrow::MonthDayNanoIntervalBuilder builder;
-  ASSERT_TRUE(
-      builder.Append({14, -3, 5'000'000'000LL}).ok());  // 1 year 2 mons -3 days 5 s
-  ASSERT_TRUE(builder.AppendNull().ok());
-  ASSERT_TRUE(builder.Append({0, 0, -1000}).ok());
+  JETFLOW_ASSERT_OK(
+      builder.Append({14, -3, 5'000'000'000LL}));  // 1 year 2 mons -3 days 5 s
+  JETFLOW_ASSERT_OK(builder.AppendNull());
+  JETFLOW_ASSERT_OK(builder.Append({0, 0, -1000}));
   std::shared_ptr<arrow::Array> spans;
-  ASSERT_TRUE(builder.Finish(&spans).ok());
+  JETFLOW_ASSERT_OK(builder.Finish(&spans));
   auto expected = testing::BatchFromJson(
       arrow::schema({arrow::field(
           "span", arrow::struct_({arrow::field("months", arrow::int32(), false),
@@ -250,7 +251,7 @@ TEST_F(OutputProfileTest, SparkRejectsNamesThatDifferOnlyInCase) {
   auto spark = ApplyOutputProfile(input, OutputProfile::kSpark);
   ASSERT_TRUE(spark.status().IsInvalid());
   EXPECT_THAT(spark.status().message(), HasSubstr("'Id' and 'id' differ only in case"));
-  EXPECT_TRUE(ApplyOutputProfile(input, OutputProfile::kLossless).ok());
+  JETFLOW_EXPECT_OK(ApplyOutputProfile(input, OutputProfile::kLossless));
   auto twice = arrow::schema(
       {arrow::field("x", arrow::int32()), arrow::field("x", arrow::utf8())});
   EXPECT_THAT(ApplyOutputProfile(twice, OutputProfile::kLossless).status().message(),

@@ -21,6 +21,7 @@
 #include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/sinks/parquet/parquet_loader.h"
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -150,8 +151,8 @@ TEST_F(HivePartitioningTest, RoutesRowsToValueDirectoriesWithoutThePartitionColu
   EXPECT_TRUE(loader->output_schema()->Equals(*schema));
   EXPECT_TRUE(loader->file_schema()->Equals(*SalesFileSchema()))
       << loader->file_schema()->ToString();
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       PartitionManifest manifest,
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 10},
@@ -208,7 +209,7 @@ TEST_F(HivePartitioningTest, RoutesRowsToValueDirectoriesWithoutThePartitionColu
                           P0("country=FR/part-00000.parquet"),
                           P0("country=US/part-00000.parquet"),
                           P0("country=__HIVE_DEFAULT_PARTITION__/part-00000.parquet")));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto stored, PartitionManifest::FromJson(ReadText(P0("_jetflow_manifest.json"))));
   EXPECT_EQ(stored.ToJson(), manifest.ToJson());
   EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p0"));
@@ -217,13 +218,13 @@ TEST_F(HivePartitioningTest, RoutesRowsToValueDirectoriesWithoutThePartitionColu
 TEST_F(HivePartitioningTest, FooterHoldsTheFileSchema) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1}])")})
           .status());
   std::shared_ptr<arrow::Schema> footer;
-  ASSERT_OK(OpenParquet(P0("country=DE/part-00000.parquet"))->GetSchema(&footer));
+  JETFLOW_ASSERT_OK(OpenParquet(P0("country=DE/part-00000.parquet"))->GetSchema(&footer));
   EXPECT_TRUE(footer->Equals(*SalesFileSchema(), /*check_metadata=*/false))
       << footer->ToString();
   EXPECT_EQ(footer->GetFieldIndex("country"), -1);
@@ -248,7 +249,7 @@ TEST_P(HivePartitioningWriteModeTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFi
   options.row_group_rows = 10;
   options.write_mode = GetParam();
   auto loader = Loader(std::move(options), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   // Each batch: 6 DE rows and 6 FR rows.
   auto batch = [&](int first) {
     std::string rows = "[";
@@ -258,7 +259,7 @@ TEST_P(HivePartitioningWriteModeTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFi
     }
     return Batch(schema, rows + "]");
   };
-  ASSERT_OK(
+  JETFLOW_ASSERT_OK(
       WritePartition(loader.get(), Partition("p0"), {batch(0), batch(12)}).status());
   // After batch 1, 12 rows are buffered > 10: DE's row group (the first of the two
   // equally full ones) is flushed early with 6 rows. After batch 2, FR's row group filled
@@ -278,8 +279,8 @@ TEST_P(HivePartitioningWriteModeTest, BuffersAtMostOneRowGroupOfRowsAcrossOpenFi
 TEST_F(HivePartitioningTest, EscapesStringValuesLikeHive) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(schema, R"([{"id": 1, "country": "a/b", "amount": 1},
@@ -317,9 +318,9 @@ TEST_F(HivePartitioningTest, NestsSeveralColumnsInTheirOrderAndFormatsEachType) 
   auto loader = Loader(Options({"day", "active", "shard"}), schema);
   ASSERT_NE(loader, nullptr);
   EXPECT_TRUE(loader->file_schema()->Equals(*arrow::schema({schema->field(0)})));
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   // 20417 = 2025-11-25, -719162 = 0001-01-01, 2932896 = 9999-12-31.
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), {Batch(schema, R"([
           {"id": 1, "day": 20417, "active": true, "shard": -5},
           {"id": 2, "day": 20417, "active": false, "shard": 7},
@@ -349,23 +350,23 @@ TEST_F(HivePartitioningTest, GroupsDictionaryStringsByValue) {
   auto schema =
       arrow::schema({arrow::field("id", arrow::int64()), arrow::field("country", type)});
   arrow::StringBuilder values;
-  ASSERT_OK(values.AppendValues({"DE", "FR", "DE"}));
-  ASSERT_OK_AND_ASSIGN(auto dictionary, values.Finish());
+  JETFLOW_ASSERT_OK(values.AppendValues({"DE", "FR", "DE"}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto dictionary, values.Finish());
   arrow::Int32Builder indices;
-  ASSERT_OK(indices.AppendValues({0, 1, 2, 0}));
-  ASSERT_OK(indices.AppendNull());
-  ASSERT_OK_AND_ASSIGN(auto index_array, indices.Finish());
-  ASSERT_OK_AND_ASSIGN(auto country,
+  JETFLOW_ASSERT_OK(indices.AppendValues({0, 1, 2, 0}));
+  JETFLOW_ASSERT_OK(indices.AppendNull());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto index_array, indices.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto country,
                        arrow::DictionaryArray::FromArrays(type, index_array, dictionary));
   arrow::Int64Builder id_builder;
-  ASSERT_OK(id_builder.AppendValues({1, 2, 3, 4, 5}));
-  ASSERT_OK_AND_ASSIGN(auto id, id_builder.Finish());
+  JETFLOW_ASSERT_OK(id_builder.AppendValues({1, 2, 3, 4, 5}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto id, id_builder.Finish());
   auto batch = arrow::RecordBatch::Make(schema, 5, {id, country});
 
   auto loader = Loader(Options({"country"}), schema);
   ASSERT_NE(loader, nullptr);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), {batch}));
   EXPECT_THAT(
       Files(),
@@ -383,8 +384,8 @@ TEST_F(HivePartitioningTest, RollsFilesWithinEachValueDirectory) {
   auto options = Options({"country"});
   options.max_file_rows = 2;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
@@ -438,9 +439,9 @@ TEST_F(HivePartitioningTest, AutoWriteModeStreamsWithPartitionBy) {
                 RowGroupEncoding::kStreaming);
     }
     auto loader = Loader(options, schema);
-    ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
     ++context.attempt;
-    ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), context, batches));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), context, batches));
     EXPECT_EQ(manifest.rows, 5000);
     // Every row, whatever the mode.
     EXPECT_EQ(ReadDirectory(manifest, "country=DE")->num_rows(), 1667);
@@ -467,8 +468,8 @@ TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles
       Batch(schema, R"([{"id": 6, "country": "B", "amount": 6},
                         {"id": 7, "country": "C", "amount": 7}])")};
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto first,
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto first,
                        WritePartition(loader.get(), Partition("p0", 1), batches));
   // Open files, least recent first: [A], [A B], C closes A: [B C]; B: [C B]; A closes C:
   // [B A]; B: [A B]; C closes A: [B C].
@@ -496,13 +497,13 @@ TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles
   EXPECT_EQ(first.rows, 7);
 
   // Deterministic: the same batches give the same files, names and bytes.
-  ASSERT_OK_AND_ASSIGN(auto second,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto second,
                        WritePartition(loader.get(), Partition("p0", 2), batches));
   EXPECT_EQ(first.ToJson(), second.ToJson());
   // In either write mode.
   options.write_mode = ParquetLoader::WriteMode::kRowGroups;
   auto whole = Loader(options, schema);
-  ASSERT_OK_AND_ASSIGN(auto third,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto third,
                        WritePartition(whole.get(), Partition("p0", 3), batches));
   EXPECT_EQ(first.ToJson(), third.ToJson());
 }
@@ -517,18 +518,18 @@ TEST_F(HivePartitioningTest, SpreadsManyValuesOverFewOpenFiles) {
     arrow::Int32Builder keys;
     for (int i = 0; i < 50; ++i) {
       const int64_t id = b * 50 + i;
-      ASSERT_OK(ids.Append(id));
-      ASSERT_OK(keys.Append(static_cast<int32_t>((id * 7) % 13)));
+      JETFLOW_ASSERT_OK(ids.Append(id));
+      JETFLOW_ASSERT_OK(keys.Append(static_cast<int32_t>((id * 7) % 13)));
     }
-    ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
-    ASSERT_OK_AND_ASSIGN(auto key_array, keys.Finish());
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto key_array, keys.Finish());
     batches.push_back(arrow::RecordBatch::Make(schema, 50, {id_array, key_array}));
   }
   auto options = Options({"key"});
   options.max_open_files = 3;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), batches));
   EXPECT_EQ(manifest.rows, 200);
   EXPECT_GT(manifest.files.size(), 13u);  // evicted values continue in new part files
@@ -551,12 +552,12 @@ TEST_F(HivePartitioningTest, SpreadsManyValuesOverFewOpenFiles) {
 TEST_F(HivePartitioningTest, RecommitReplacesEveryValueDirectory) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
                            {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
                                 {"id": 2, "country": "FR", "amount": 2}])")})
                 .status());
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(loader.get(), Partition("p0", 2),
                      {Batch(schema, R"([{"id": 3, "country": "US", "amount": 3}])")}));
@@ -571,21 +572,21 @@ TEST_F(HivePartitioningTest, FinishRunKeepsValueDirectoriesAndRemovesStalePartit
   auto batch = Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1}])");
   {
     auto loader = Loader(Options({"country"}), schema);
-    ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
     std::vector<PartitionManifest> manifests;
     for (const char* id : {"p0", "p1"}) {
-      ASSERT_OK_AND_ASSIGN(auto manifest,
+      JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                            WritePartition(loader.get(), Partition(id), {batch}));
       manifests.push_back(manifest);
     }
-    ASSERT_OK(loader->FinishRun(Run(), manifests));
+    JETFLOW_ASSERT_OK(loader->FinishRun(Run(), manifests));
   }
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), {batch}));
-  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(
       Files(),
       ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
@@ -606,12 +607,12 @@ TEST_F(HivePartitioningTest, FinishRunKeepsValueDirectoriesAndRemovesStalePartit
 TEST_F(HivePartitioningTest, AbortLeavesNoTrace) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
                                             {"id": 2, "country": "FR", "amount": 2}])")));
   EXPECT_EQ(Files().size(), 2u);  // the staged files
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), IsEmpty());
 }
 
@@ -622,9 +623,9 @@ TEST_F(HivePartitioningTest, DateOutsideYearsOneToNineThousandFailsThePartition)
   auto schema = arrow::schema(
       {arrow::field("id", arrow::int64()), arrow::field("day", arrow::date32())});
   auto loader = Loader(Options({"day"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "day": 0}])")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "day": 0}])")));
   arrow::Status status =
       writer->Write(Batch(schema, R"([{"id": 2, "day": 1}, {"id": 3, "day": 2932897}])"));
   ASSERT_TRUE(status.IsInvalid()) << status.ToString();
@@ -632,15 +633,15 @@ TEST_F(HivePartitioningTest, DateOutsideYearsOneToNineThousandFailsThePartition)
   EXPECT_THAT(status.message(), HasSubstr("column 'day', row 2"));
   EXPECT_THAT(status.message(), HasSubstr("partition 'p0'"));
   EXPECT_TRUE(writer->Commit().status().IsInvalid());
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), IsEmpty());
 }
 
 TEST_F(HivePartitioningTest, ValueTooLongForADirectoryNameFailsThePartition) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   // 100 '/' escape to 300 bytes.
   arrow::Status status = writer->Write(Batch(
       schema, R"([{"id": 1, "country": "ok", "amount": 1}, {"id": 2, "country": ")" +
@@ -648,7 +649,7 @@ TEST_F(HivePartitioningTest, ValueTooLongForADirectoryNameFailsThePartition) {
   ASSERT_TRUE(status.IsInvalid()) << status.ToString();
   EXPECT_THAT(status.message(), HasSubstr("too long for a directory name"));
   EXPECT_THAT(status.message(), HasSubstr("column 'country', row 1, 308 bytes"));
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
 }
 
 // --- Plan-time errors
@@ -733,7 +734,7 @@ TEST_F(HivePartitioningTest, ColumnNamedLikeAPartitionKeyIsRefused) {
       HasSubstr("partition_by column 'dt' clashes with the run instance key 'dt'"));
   EXPECT_FALSE(fs::exists(root_));
   EXPECT_TRUE(loader->OpenPartition(Partition("p0")).status().IsInvalid());
-  ASSERT_OK(loader->BeginRun(Run("day")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run("day")));
 }
 
 TEST_F(HivePartitioningTest, MaxOpenFilesMustBePositive) {
@@ -774,7 +775,7 @@ TEST(HivePartitioningOptionsTest, ParsesPartitionByAndMaxOpenFiles) {
   EXPECT_EQ(single->options->max_open_files, 64);
 
   auto none = Parse("path: /lake\n");
-  ASSERT_TRUE(none->options.ok());
+  JETFLOW_ASSERT_OK(none->options);
   EXPECT_THAT(none->options->partition_by, IsEmpty());
 }
 
@@ -797,7 +798,7 @@ TEST(HivePartitioningOptionsTest, ReportsBadNamesAtTheirLocation) {
 
 TEST(HivePartitioningOptionsTest, WarnsThatMaxOpenFilesNeedsPartitionBy) {
   auto parsed = Parse("path: /lake\nmax_open_files: 8\n");
-  ASSERT_TRUE(parsed->options.ok());
+  JETFLOW_ASSERT_OK(parsed->options);
   ASSERT_EQ(parsed->diagnostics.entries().size(), 1u);
   EXPECT_THAT(parsed->diagnostics.entries()[0].message,
               HasSubstr("'max_open_files' has no effect without 'partition_by'"));
@@ -808,7 +809,7 @@ TEST_F(HivePartitioningTest, RowsEndingOnARowGroupBoundaryLeaveNoEmptyRowGroup) 
   auto options = Options({"country"});
   options.row_group_rows = 6;
   auto loader = Loader(std::move(options), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   // 12 DE rows in batches of 4: row groups fill exactly at rows 6 and 12.
   auto batch = [&](int first) {
     std::string rows = "[";
@@ -818,7 +819,7 @@ TEST_F(HivePartitioningTest, RowsEndingOnARowGroupBoundaryLeaveNoEmptyRowGroup) 
     }
     return Batch(schema, rows + "]");
   };
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch(0), batch(4), batch(8)})
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch(0), batch(4), batch(8)})
                 .status());
   auto metadata =
       OpenParquet(P0("country=DE/part-00000.parquet"))->parquet_reader()->metadata();

@@ -32,6 +32,7 @@
 #include "jetflow/sinks/parquet/rename_committer.h"
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/testing/fault_injecting_filesystem.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -102,8 +103,8 @@ TEST_F(ParquetLoaderTest, CommitsAPartitionThatReadsBackExactly) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
   ASSERT_NE(loader, nullptr);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       PartitionManifest manifest,
       WritePartition(
           loader.get(), Partition("p0"),
@@ -134,7 +135,7 @@ TEST_F(ParquetLoaderTest, CommitsAPartitionThatReadsBackExactly) {
   EXPECT_EQ(file.checksum, Xxh3Checksum(bytes));
 
   // The manifest next to the data is the one Commit returned.
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto stored,
       PartitionManifest::FromJson(ReadText(std::string(kP0) + "_jetflow_manifest.json")));
   EXPECT_EQ(stored.ToJson(), manifest.ToJson());
@@ -155,8 +156,8 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
       dynamic_cast<const RenameCommitter*>(&durable_loader->committer());
   ASSERT_NE(durable, nullptr);
   EXPECT_TRUE(durable->fsync());
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
                 .status());
   EXPECT_EQ(testing::DiffBatches(*Batch(schema, R"([{"id": 1, "name": "a"}])"),
@@ -172,14 +173,14 @@ TEST_F(ParquetLoaderTest, LakeSyncsOnlyWithFsync) {
       RenameCommitter::Make(local, LakeLayout(root_.string(), "part"), {/*fsync=*/false});
   // fsync opens the file: a missing one fails only when the lake really syncs.
   EXPECT_TRUE(durable->Sync(missing).IsIOError());
-  EXPECT_TRUE(lazy->Sync(missing).ok());
+  JETFLOW_EXPECT_OK(lazy->Sync(missing));
 }
 
 TEST_F(ParquetLoaderTest, WritesExplicitWriterSettings) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
                 .status());
   auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
@@ -203,8 +204,8 @@ TEST_F(ParquetLoaderTest, SparkProfileWritesSparkReadableFooters) {
       arrow::field("big", arrow::large_utf8()),
   });
   auto loader = Loader(Options(), input);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(
                 loader.get(), Partition("p0"),
                 {Batch(input, R"([{"ts": 1000, "local": 5, "u64": 18446744073709551615,
                                 "u32": 4294967295, "at": 3723000001, "big": "x"}])")})
@@ -212,7 +213,7 @@ TEST_F(ParquetLoaderTest, SparkProfileWritesSparkReadableFooters) {
 
   auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
   std::shared_ptr<arrow::Schema> schema;
-  ASSERT_OK(reader->GetSchema(&schema));
+  JETFLOW_ASSERT_OK(reader->GetSchema(&schema));
   auto expected = arrow::schema({
       arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
       arrow::field("local", arrow::timestamp(arrow::TimeUnit::MICRO)),
@@ -261,10 +262,10 @@ TEST_F(ParquetLoaderTest, LosslessProfileRoundTripsArrowTypes) {
   auto loader = Loader(options, input);
   ASSERT_NE(loader, nullptr);
   EXPECT_TRUE(loader->output_schema()->Equals(*input));
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto batch = Batch(input, R"([{"ts": 1000000001, "u64": 18446744073709551615, "at": 1,
                                   "big": "x", "elapsed": 5}])");
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
   EXPECT_EQ(
       testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
       "");
@@ -284,12 +285,12 @@ TEST_F(ParquetLoaderTest, LosslessProfileWritesExactEquivalentsWhereParquetNeeds
   options.profile = OutputProfile::kLossless;
   auto loader = Loader(options, input);
   ASSERT_NE(loader, nullptr);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto batch = Batch(input, R"([
       {"t": 3723, "ts": 2, "d": 86400000, "codes": 7, "labels": "x",
        "uid": "0123456789abcdef"},
       {"t": null, "ts": null, "d": null, "codes": null, "labels": null, "uid": null}])");
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
   // JSON cannot build extension arrays: expect the written UUIDs as the same bytes.
   auto output = loader->output_schema();
   ASSERT_TRUE(output->field(5)->type()->Equals(*arrow::extension::uuid()));
@@ -297,7 +298,7 @@ TEST_F(ParquetLoaderTest, LosslessProfileWritesExactEquivalentsWhereParquetNeeds
                         R"([{"t": 3723000, "ts": 2000, "d": 1, "codes": 7, "labels": "x"},
                             {"t": null, "ts": null, "d": null, "codes": null,
                              "labels": null}])");
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       expected, expected->AddColumn(5, output->field(5),
                                     arrow::ExtensionType::WrapArray(
                                         output->field(5)->type(), batch->column(5))));
@@ -312,9 +313,9 @@ TEST_F(ParquetLoaderTest, EncodesWithSeveralThreads) {
   options.encode_threads = 2;
   options.compression = arrow::Compression::SNAPPY;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto batch = Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])");
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch}).status());
   EXPECT_EQ(
       testing::DiffBatches(*batch, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
       "");
@@ -323,24 +324,24 @@ TEST_F(ParquetLoaderTest, EncodesWithSeveralThreads) {
 TEST_F(ParquetLoaderTest, CountsWhatItsEncodersHoldUntilCommit) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   EXPECT_EQ(writer->buffered_bytes(), 0);
   arrow::StringBuilder names;
   arrow::Int64Builder ids;
   for (int64_t i = 0; i < 50000; ++i) {
-    ASSERT_OK(ids.Append(i * 7919));
-    ASSERT_OK(names.Append("name-" + std::to_string(i * 104729)));
+    JETFLOW_ASSERT_OK(ids.Append(i * 7919));
+    JETFLOW_ASSERT_OK(names.Append("name-" + std::to_string(i * 104729)));
   }
-  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
-  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
-  ASSERT_OK(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  JETFLOW_ASSERT_OK(
       writer->Write(arrow::RecordBatch::Make(schema, 50000, {id_array, name_array})));
   // The open row group's pages and dictionaries: at least the compressed size of 50,000
   // distinct values, well over 100 KB.
   const int64_t held = writer->buffered_bytes();
   EXPECT_GT(held, 100 * 1024);
-  ASSERT_OK(writer->Commit().status());
+  JETFLOW_ASSERT_OK(writer->Commit().status());
   EXPECT_EQ(writer->buffered_bytes(), 0) << "held " << held << " before commit";
 }
 
@@ -352,13 +353,13 @@ std::vector<std::shared_ptr<arrow::RecordBatch>> DistinctIdBatches(
     arrow::Int64Builder ids;
     arrow::StringBuilder names;
     for (int64_t i = 0; i < 100000; ++i) {
-      EXPECT_TRUE(ids.Append(group * 100000 + i).ok());
-      EXPECT_TRUE(names.Append("n" + std::to_string(i % 7)).ok());
+      JETFLOW_EXPECT_OK(ids.Append(group * 100000 + i));
+      JETFLOW_EXPECT_OK(names.Append("n" + std::to_string(i % 7)));
     }
     std::shared_ptr<arrow::Array> id_array;
     std::shared_ptr<arrow::Array> name_array;
-    EXPECT_TRUE(ids.Finish(&id_array).ok());
-    EXPECT_TRUE(names.Finish(&name_array).ok());
+    JETFLOW_EXPECT_OK(ids.Finish(&id_array));
+    JETFLOW_EXPECT_OK(names.Finish(&name_array));
     batches.push_back(arrow::RecordBatch::Make(schema, 100000, {id_array, name_array}));
   }
   return batches;
@@ -370,20 +371,20 @@ TEST_F(ParquetLoaderTest, ReusesTheDictionaryHashTablesOfEarlierRowGroups) {
   options.row_group_rows = 100000;
   options.write_mode = ParquetLoader::WriteMode::kRowGroups;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   const auto& pool = dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool();
   // 100,000 distinct ids a row group: their dictionary's hash table grows to 262,144
   // slots (6 MiB), freed when the row group is written, reused by the next one.
   auto batches = DistinctIdBatches(schema);
-  for (const auto& batch : batches) ASSERT_OK(writer->Write(batch));
+  for (const auto& batch : batches) JETFLOW_ASSERT_OK(writer->Write(batch));
   EXPECT_GE(pool.reused_blocks(), 1);
   EXPECT_LE(pool.kept_bytes(), ParquetPartitionWriter::kRecycledBytesMax);
-  ASSERT_OK(writer->Commit().status());
+  JETFLOW_ASSERT_OK(writer->Commit().status());
   EXPECT_EQ(pool.kept_bytes(), 0);
   EXPECT_EQ(writer->buffered_bytes(), 0);
-  ASSERT_OK_AND_ASSIGN(auto expected, arrow::Table::FromRecordBatches(schema, batches));
-  ASSERT_OK_AND_ASSIGN(auto expected_batch, expected->CombineChunksToBatch());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected, arrow::Table::FromRecordBatches(schema, batches));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected_batch, expected->CombineChunksToBatch());
   EXPECT_EQ(testing::DiffBatches(*expected_batch,
                                  *ReadParquet(std::string(kP0) + "part-00000.parquet")),
             "");
@@ -395,13 +396,13 @@ TEST_F(ParquetLoaderTest, AStreamingWriterKeepsNoFreedBlocks) {
   options.row_group_rows = 100000;
   options.write_mode = ParquetLoader::WriteMode::kStreaming;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   const auto& pool = dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool();
-  for (const auto& batch : DistinctIdBatches(schema)) ASSERT_OK(writer->Write(batch));
+  for (const auto& batch : DistinctIdBatches(schema)) JETFLOW_ASSERT_OK(writer->Write(batch));
   EXPECT_EQ(pool.reused_blocks(), 0);
   EXPECT_EQ(pool.kept_bytes(), 0);
-  ASSERT_OK(writer->Commit().status());
+  JETFLOW_ASSERT_OK(writer->Commit().status());
 }
 
 TEST_F(ParquetLoaderTest, RecycledBlocksAreAtMostAnEighthOfTheWritersBudgetShare) {
@@ -418,25 +419,25 @@ TEST_F(ParquetLoaderTest, RecycledBlocksAreAtMostAnEighthOfTheWritersBudgetShare
 TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   // 20,000 rows repeating one 1,000-character name: 20 MB of Arrow data that the
   // encoders hold as one dictionary entry and run-length-encoded indexes.
   arrow::StringBuilder names;
   arrow::Int64Builder ids;
   const std::string name(1000, 'n');
   for (int64_t i = 0; i < 20000; ++i) {
-    ASSERT_OK(ids.Append(7));
-    ASSERT_OK(names.Append(name));
+    JETFLOW_ASSERT_OK(ids.Append(7));
+    JETFLOW_ASSERT_OK(names.Append(name));
   }
-  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
-  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
   auto batch = arrow::RecordBatch::Make(schema, 20000, {id_array, name_array});
-  ASSERT_OK_AND_ASSIGN(int64_t arrow_bytes, arrow::util::ReferencedBufferSize(*batch));
-  ASSERT_OK(writer->Write(batch));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t arrow_bytes, arrow::util::ReferencedBufferSize(*batch));
+  JETFLOW_ASSERT_OK(writer->Write(batch));
   EXPECT_GT(writer->buffered_bytes(), 0);
   EXPECT_LT(writer->buffered_bytes(), arrow_bytes / 10);
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
 }
 
 // --- Write modes
@@ -488,10 +489,10 @@ std::vector<std::shared_ptr<arrow::RecordBatch>> MixedBatches(
     arrow::StringBuilder names;
     for (int64_t i = 0; i < rows; ++i, ++next) {
       EXPECT_TRUE((next % 11 == 0 ? ids.AppendNull() : ids.Append(next * 31)).ok());
-      EXPECT_TRUE(names
+      JETFLOW_EXPECT_OK(names
                       .Append("customer-" + std::to_string(next * 2654435761u) + "-" +
                               std::string(180, static_cast<char>('a' + next % 26)))
-                      .ok());
+                      );
     }
     auto id_array = ids.Finish();
     auto name_array = names.Finish();
@@ -513,8 +514,8 @@ TEST_F(ParquetLoaderTest, BothWriteModesWriteTheSameBytes) {
     options.row_group_rows = 8192;
     options.max_file_rows = 20000;
     auto loader = Loader(options, schema);
-    ASSERT_OK(loader->BeginRun(Run()));
-    ASSERT_OK_AND_ASSIGN(auto manifest,
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                          WritePartition(loader.get(), Partition("p0"), batches));
     ASSERT_EQ(manifest.rows, 49349);
     ASSERT_EQ(manifest.files.size(), 3u);
@@ -548,13 +549,13 @@ TEST_F(ParquetLoaderTest, BothWriteModesWriteTheSameBytes) {
   }
   // And the rows are the ones written.
   auto written = arrow::Table::FromRecordBatches(schema, batches);
-  ASSERT_TRUE(written.ok());
+  JETFLOW_ASSERT_OK(written);
   std::vector<std::shared_ptr<arrow::RecordBatch>> read;
   for (const auto& [path, bytes] : first) read.push_back(ReadParquet(path));
   auto read_table = arrow::Table::FromRecordBatches(schema, read);
-  ASSERT_TRUE(read_table.ok());
-  ASSERT_OK_AND_ASSIGN(auto expected, (*written)->CombineChunksToBatch());
-  ASSERT_OK_AND_ASSIGN(auto actual, (*read_table)->CombineChunksToBatch());
+  JETFLOW_ASSERT_OK(read_table);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected, (*written)->CombineChunksToBatch());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto actual, (*read_table)->CombineChunksToBatch());
   EXPECT_EQ(testing::DiffBatches(*expected, *actual), "");
 }
 
@@ -564,13 +565,13 @@ TEST_F(ParquetLoaderTest, RowGroupModeCountsTheRowsItHolds) {
   options.write_mode = ParquetLoader::WriteMode::kRowGroups;
   options.row_group_rows = 40000;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   auto batches = MixedBatches(schema);
   // 37,002 rows: held as they are, nothing encoded yet.
   int64_t held = 0;
   for (int i = 0; i < 4; ++i) {
-    ASSERT_OK(writer->Write(batches[i]));
+    JETFLOW_ASSERT_OK(writer->Write(batches[i]));
     held += arrow::util::TotalBufferSize(*batches[i]);
   }
   EXPECT_GE(writer->buffered_bytes(), held);
@@ -580,12 +581,12 @@ TEST_F(ParquetLoaderTest, RowGroupModeCountsTheRowsItHolds) {
   // keeps the whole batch alive), besides the encoders' state.
   // (The encoders' freed hash tables, kept for the next row group, count too.)
   const int64_t before = writer->buffered_bytes();
-  ASSERT_OK(writer->Write(batches[4]));
+  JETFLOW_ASSERT_OK(writer->Write(batches[4]));
   const int64_t kept =
       dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool().kept_bytes();
   EXPECT_GE(writer->buffered_bytes() - kept, arrow::util::TotalBufferSize(*batches[4]));
   EXPECT_LT(writer->buffered_bytes() - kept, before);
-  ASSERT_OK(writer->Commit().status());
+  JETFLOW_ASSERT_OK(writer->Commit().status());
   EXPECT_EQ(writer->buffered_bytes(), 0);
 }
 
@@ -598,14 +599,14 @@ std::unique_ptr<ParquetPartitionWriter> AdaptiveWriter(const std::string& root) 
   options.row_group_rows = 1000;
   auto loader = ParquetLoader::Make(options);
   EXPECT_TRUE(loader.ok()) << loader.status().ToString();
-  EXPECT_TRUE((*loader)
+  JETFLOW_EXPECT_OK((*loader)
                   ->Bind(arrow::schema({arrow::field("id", arrow::int64()),
                                         arrow::field("name", arrow::utf8())}))
-                  .ok());
+                  );
   RunContext run;
   run.pipeline = "orders";
   run.run = {"dt", "2026-11-25"};
-  EXPECT_TRUE((*loader)->BeginRun(run).ok());
+  JETFLOW_EXPECT_OK((*loader)->BeginRun(run));
   PartitionContext context;
   context.pipeline = "orders";
   context.run = run.run;
@@ -625,11 +626,11 @@ TEST_F(ParquetLoaderTest, AdaptiveWriterKeepsRowGroupsWholeWhenItNeverWaitsForRo
   EXPECT_TRUE(writer->holds_whole_row_groups());
   auto batches = MixedBatches(OrdersSchema());
   // Back to back: the writer never waits for rows.
-  ASSERT_OK(writer->Write(batches[0]));
-  ASSERT_OK(writer->Write(batches[1]));  // 7,001 rows: row groups complete
+  JETFLOW_ASSERT_OK(writer->Write(batches[0]));
+  JETFLOW_ASSERT_OK(writer->Write(batches[1]));  // 7,001 rows: row groups complete
   EXPECT_TRUE(writer->holds_whole_row_groups());
-  ASSERT_OK(writer->Write(batches[2]));
-  ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
+  JETFLOW_ASSERT_OK(writer->Write(batches[2]));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
   EXPECT_EQ(manifest.rows, 7002);
   EXPECT_EQ(ReadParquet(manifest.files[0].path)->num_rows(), 7002);
 }
@@ -643,10 +644,10 @@ TEST_F(ParquetLoaderTest, AdaptiveWriterStreamsOnceItMostlyWaitsForRows) {
   // encode. The first row group (1,000 rows) is held whole, the rest streamed.
   for (const auto& slice : slices) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_OK(writer->Write(slice));
+    JETFLOW_ASSERT_OK(writer->Write(slice));
   }
   EXPECT_FALSE(writer->holds_whole_row_groups());
-  ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, writer->Commit());
   ASSERT_EQ(manifest.rows, 2800);
   // The same rows streamed from the start give the same bytes.
   auto options = Options();
@@ -654,8 +655,8 @@ TEST_F(ParquetLoaderTest, AdaptiveWriterStreamsOnceItMostlyWaitsForRows) {
   options.row_group_rows = 1000;
   options.write_mode = ParquetLoader::WriteMode::kStreaming;
   auto streamed = Loader(options, OrdersSchema());
-  ASSERT_OK(streamed->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto expected,
+  JETFLOW_ASSERT_OK(streamed->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected,
                        WritePartition(streamed.get(), Partition("p0"), slices));
   ASSERT_EQ(expected.files.size(), 1u);
   ASSERT_EQ(manifest.files.size(), 1u);
@@ -670,9 +671,9 @@ TEST_F(ParquetLoaderTest, RefusesToTruncateNanosecondTimestamps) {
   auto input =
       arrow::schema({arrow::field("created", arrow::timestamp(arrow::TimeUnit::NANO))});
   auto loader = Loader(Options(), input);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-  ASSERT_OK(writer->Write(Batch(input, R"([{"created": 2000}])")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(input, R"([{"created": 2000}])")));
   arrow::Status status =
       writer->Write(Batch(input, R"([{"created": 1000}, {"created": 1500}])"));
   ASSERT_TRUE(status.IsInvalid());
@@ -681,7 +682,7 @@ TEST_F(ParquetLoaderTest, RefusesToTruncateNanosecondTimestamps) {
   EXPECT_THAT(status.message(), HasSubstr("partition 'p0'"));
   EXPECT_FALSE(IsRetryable(status));
   EXPECT_TRUE(writer->Commit().status().IsInvalid());  // a failed writer cannot commit
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), IsEmpty());
 }
 
@@ -692,14 +693,14 @@ TEST_F(ParquetLoaderTest, NonNullableDeclaredColumnRejectsNull) {
       arrow::schema({arrow::field("id", arrow::int64()),
                      arrow::field("name", arrow::utf8(), /*nullable=*/false)});
   auto loader = Loader(options, input);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   arrow::Status status =
       writer->Write(Batch(input, R"([{"id": 1, "name": "a"}, {"id": 2, "name": null}])"));
   ASSERT_TRUE(status.IsInvalid());
   EXPECT_THAT(status.message(),
               HasSubstr("column 'name' is not nullable but row 1 is null"));
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
 }
 
 // --- Declared schemas
@@ -718,8 +719,8 @@ TEST_F(ParquetLoaderTest, DeclaredSchemaReordersCastsAndDropsExtras) {
   auto loader = Loader(options, input);
   ASSERT_NE(loader, nullptr);
   EXPECT_TRUE(loader->output_schema()->Equals(*declared));
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(input, R"([{"name": "a", "amount": 5, "debug": true}])")})
           .status());
@@ -738,7 +739,7 @@ TEST_F(ParquetLoaderTest, DeclaredSchemaMismatchesAreListedInOneError) {
       {arrow::field("ok", arrow::int64()), arrow::field("day", arrow::date32()),
        arrow::field("missing", arrow::utf8()),
        arrow::field("ns", arrow::timestamp(arrow::TimeUnit::NANO))});
-  ASSERT_OK_AND_ASSIGN(auto loader, ParquetLoader::Make(options));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto loader, ParquetLoader::Make(options));
   auto bound = loader->Bind(input);
   ASSERT_TRUE(bound.status().IsInvalid());
   const std::string& message = bound.status().message();
@@ -758,14 +759,14 @@ TEST_F(ParquetLoaderTest, BindRejectsTypesTheProfileCannotWrite) {
   auto input =
       arrow::schema({arrow::field("span", arrow::day_time_interval()),
                      arrow::field("elapsed", arrow::duration(arrow::TimeUnit::SECOND))});
-  ASSERT_OK_AND_ASSIGN(auto spark, ParquetLoader::Make(Options()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto spark, ParquetLoader::Make(Options()));
   auto status = spark->Bind(input).status();
   EXPECT_THAT(status.message(), HasSubstr("column 'span'"));
   EXPECT_THAT(status.message(), HasSubstr("column 'elapsed'"));
 
   auto options = Options();
   options.profile = OutputProfile::kLossless;
-  ASSERT_OK_AND_ASSIGN(auto lossless, ParquetLoader::Make(options));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto lossless, ParquetLoader::Make(options));
   status = lossless->Bind(input).status();
   EXPECT_THAT(status.message(),
               HasSubstr("column 'span': type day_time_interval cannot be "
@@ -781,13 +782,13 @@ TEST_F(ParquetLoaderTest, SecondAttemptReplacesTheFirst) {
   auto options = Options();
   options.max_file_rows = 1;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(
                 loader.get(), Partition("p0", 1),
                 {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")})
                 .status());
   EXPECT_EQ(Files().size(), 3u);
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0", 2),
                                       {Batch(schema, R"([{"id": 9, "name": "z"}])")}));
   EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
@@ -801,12 +802,12 @@ TEST_F(ParquetLoaderTest, SecondAttemptReplacesTheFirst) {
 TEST_F(ParquetLoaderTest, AbortLeavesNoTrace) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
   EXPECT_EQ(Files().size(), 1u);  // the staged file
-  ASSERT_OK(writer->Abort());
-  ASSERT_OK(writer->Abort());  // idempotent
+  JETFLOW_ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());  // idempotent
   EXPECT_THAT(Files(), IsEmpty());
   EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p0"));
   EXPECT_FALSE(fs::exists(root_ / kP0));
@@ -815,10 +816,10 @@ TEST_F(ParquetLoaderTest, AbortLeavesNoTrace) {
 TEST_F(ParquetLoaderTest, DestroyingAnOpenWriterAborts) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   {
-    ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-    ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+    JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])")));
   }
   EXPECT_THAT(Files(), IsEmpty());
 }
@@ -826,12 +827,12 @@ TEST_F(ParquetLoaderTest, DestroyingAnOpenWriterAborts) {
 TEST_F(ParquetLoaderTest, AbortKeepsThePreviouslyCommittedOutput) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto first = Batch(schema, R"([{"id": 1, "name": "a"}])");
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
-  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_EQ(
       testing::DiffBatches(*first, *ReadParquet(std::string(kP0) + "part-00000.parquet")),
       "");
@@ -843,21 +844,21 @@ TEST_F(ParquetLoaderTest, RerunLeavesExactlyTheNewFiles) {
   options.max_file_rows = 2;
   {
     auto loader = Loader(options, schema);
-    ASSERT_OK(loader->BeginRun(Run()));
-    ASSERT_OK_AND_ASSIGN(
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(
         auto manifest,
         WritePartition(loader.get(), Partition("p0"),
                        {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"},
                                           {"id": 3, "name": "c"}])")}));
-    ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+    JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   }
   EXPECT_EQ(Files().size(), 5u);  // 2 data files, manifest, run manifest, _SUCCESS
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto batch = Batch(schema, R"([{"id": 4, "name": "d"}])");
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), {batch}));
-  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(Files(),
               ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
                           std::string(kP0) + "_jetflow_manifest.json",
@@ -871,10 +872,10 @@ TEST_F(ParquetLoaderTest, RerunWithTheSameInputWritesIdenticalFiles) {
   auto schema = OrdersSchema();
   auto batch = Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])");
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto first,
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto first,
                        WritePartition(loader.get(), Partition("p0", 1), {batch}));
-  ASSERT_OK_AND_ASSIGN(auto second,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto second,
                        WritePartition(loader.get(), Partition("p0", 2), {batch}));
   EXPECT_EQ(first.ToJson(), second.ToJson());  // same paths, sizes and checksums
 }
@@ -882,11 +883,11 @@ TEST_F(ParquetLoaderTest, RerunWithTheSameInputWritesIdenticalFiles) {
 TEST_F(ParquetLoaderTest, EmptyPartitionCommitsAndReplacesOldData) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
                 .status());
-  ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), Partition("p0", 2),
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), Partition("p0", 2),
                                                      {Batch(schema, "[]")}));
   EXPECT_EQ(manifest.rows, 0);
   EXPECT_EQ(manifest.bytes, 0);
@@ -899,8 +900,8 @@ TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileRows) {
   auto options = Options();
   options.max_file_rows = 2;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(
           loader.get(), Partition("p0"),
@@ -930,21 +931,21 @@ TEST_F(ParquetLoaderTest, EndsRowGroupsAtRowGroupBytes) {
   auto options = Options();
   options.row_group_bytes = 4096;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   arrow::StringBuilder names;
   arrow::Int64Builder ids;
   for (int64_t i = 0; i < 1000; ++i) {
-    ASSERT_OK(ids.Append(i));
-    ASSERT_OK(names.Append("name-" + std::to_string(1000000 + i)));
+    JETFLOW_ASSERT_OK(ids.Append(i));
+    JETFLOW_ASSERT_OK(names.Append("name-" + std::to_string(1000000 + i)));
   }
-  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
-  ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
   auto batch = arrow::RecordBatch::Make(schema, 1000, {id_array, name_array});
   // 8 + 4 + 12 bytes a row (id, name offset, name), so a row group ends at its 171st row
   // (4,104 bytes) and 1,000 rows make five row groups of 171 rows and one of 145.
-  ASSERT_OK_AND_ASSIGN(int64_t batch_bytes, arrow::util::ReferencedBufferSize(*batch));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t batch_bytes, arrow::util::ReferencedBufferSize(*batch));
   ASSERT_EQ(batch_bytes, 24000);
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"), {batch}));
   ASSERT_EQ(manifest.files.size(), 1u);
   auto reader = OpenParquet(manifest.files[0].path);
@@ -962,8 +963,8 @@ TEST_F(ParquetLoaderTest, RollsFilesAtMaxFileBytes) {
   options.max_file_bytes = 1;  // every flushed row group fills a file
   options.row_group_rows = 2;
   auto loader = Loader(options, schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(loader.get(), Partition("p0"),
                      {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"},
@@ -980,25 +981,25 @@ TEST_F(ParquetLoaderTest, FinishRunRemovesStalePartitionsAndMarksSuccess) {
   auto schema = OrdersSchema();
   {
     auto loader = Loader(Options(), schema);
-    ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
     std::vector<PartitionManifest> manifests;
     for (const char* id : {"p0", "p1"}) {
-      ASSERT_OK_AND_ASSIGN(
+      JETFLOW_ASSERT_OK_AND_ASSIGN(
           auto manifest, WritePartition(loader.get(), Partition(id),
                                         {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
       manifests.push_back(manifest);
     }
-    ASSERT_OK(loader->FinishRun(Run(), manifests));
+    JETFLOW_ASSERT_OK(loader->FinishRun(Run(), manifests));
   }
   fs::create_directories(root_ / "dt=2026-11-25/old_key=3");  // an earlier layout
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(
           loader.get(), Partition("p0"),
           {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")}));
-  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
 
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/part=p1"));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/old_key=3"));
@@ -1028,7 +1029,7 @@ TEST_F(ParquetLoaderTest, FinishRunRemovesStalePartitionsAndMarksSuccess) {
 TEST_F(ParquetLoaderTest, FinishRunRequiresEveryPartitionCommitted) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   PartitionManifest ghost;
   ghost.partition_id = "p9";
   auto status = loader->FinishRun(Run(), {ghost});
@@ -1039,11 +1040,11 @@ TEST_F(ParquetLoaderTest, FinishRunRequiresEveryPartitionCommitted) {
 TEST_F(ParquetLoaderTest, BeginRunRemovesMarkersAndDeadAttempts) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
-  ASSERT_OK(loader->BeginRun(Run()));
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0"),
                                       {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
-  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   // A killed process left a staged attempt behind.
   fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1");
   std::ofstream(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1/part-00000.parquet")
@@ -1051,7 +1052,7 @@ TEST_F(ParquetLoaderTest, BeginRunRemovesMarkersAndDeadAttempts) {
   // Another run instance is not touched.
   fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-26/p1/attempt-1");
 
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_jetflow_run.json"));
   EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p1"));
@@ -1125,13 +1126,13 @@ TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
   auto filesystem = std::make_shared<RemoteLikeFileSystem>();
   auto schema = OrdersSchema();
   auto loader = OrdersLoaderOn(filesystem);
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
                            {Batch(schema, R"([{"id": 1, "name": "a"}])")})
                 .status());
   auto second = Batch(schema, R"([{"id": 2, "name": "b"}])");
-  ASSERT_OK_AND_ASSIGN(auto manifest,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
                        WritePartition(loader.get(), Partition("p0", 2), {second}));
-  ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(Files(),
               ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
                           std::string(kP0) + "_jetflow_manifest.json",
@@ -1146,7 +1147,7 @@ TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
   filesystem->fail_data_files = true;
   auto schema = OrdersSchema();
   auto loader = OrdersLoaderOn(filesystem);
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   arrow::Status status = writer->Write(Batch(schema, R"([{"id": 1, "name": "a"}])"));
   ASSERT_TRUE(status.IsIOError()) << status.ToString();
   EXPECT_TRUE(IsRetryable(status));
@@ -1155,7 +1156,7 @@ TEST_F(ParquetLoaderTest, RemoteWriteFailuresAreRetryableAndNameTheFile) {
   EXPECT_THAT(
       status.message(),
       HasSubstr("_jetflow_staging/dt=2026-11-25/p0/attempt-1/part-00000.parquet"));
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), IsEmpty());
 }
 
@@ -1181,11 +1182,11 @@ TEST_F(ParquetLoaderTest, FailedPublishKeepsThePreviousPartition) {
   auto schema = OrdersSchema();
   auto loader = OrdersLoaderOn(filesystem);
   auto first = Batch(schema, R"([{"id": 1, "name": "a"}])");
-  ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
+  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1), {first}).status());
   // The second attempt's data file is its first output stream, the manifest the next.
   filesystem->FailCall(testing::FileSystemOperation::kOpenOutputStream, 2);
-  ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
-  ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0", 2)));
+  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 2, "name": "b"}])")));
   auto committed = writer->Commit();
   ASSERT_FALSE(committed.ok());
   EXPECT_TRUE(filesystem->fault_injected());
@@ -1193,7 +1194,7 @@ TEST_F(ParquetLoaderTest, FailedPublishKeepsThePreviousPartition) {
               HasSubstr("injected fault: OpenOutputStream"));
   EXPECT_THAT(committed.status().message(), HasSubstr("_jetflow_manifest.json"));
   EXPECT_THAT(committed.status().message(), HasSubstr("publishing partition 'p0'"));
-  ASSERT_OK(writer->Abort());
+  JETFLOW_ASSERT_OK(writer->Abort());
   EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
                                    std::string(kP0) + "part-00000.parquet"));
   EXPECT_EQ(
@@ -1343,9 +1344,9 @@ TEST_F(ParquetLoaderTest, RegistersAsParquet) {
       ConfigNode::Parse("path: " + root_.string() + "\n", "p.yaml", &diagnostics);
   ComponentContext context;
   context.name = "lake";
-  ASSERT_OK_AND_ASSIGN(auto loader, (*factory)(node, context));
-  ASSERT_OK(loader->Bind(OrdersSchema()).status());
-  ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto loader, (*factory)(node, context));
+  JETFLOW_ASSERT_OK(loader->Bind(OrdersSchema()).status());
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
 }
 
 TEST_F(ParquetLoaderTest, MakeValidatesProgrammaticOptions) {

@@ -296,17 +296,17 @@ TEST_P(RenameCommitterTest, ChoosesLocalBehaviourFromTheFilesystemType) {
 
 TEST_P(RenameCommitterTest, PublishesAttemptsAndFinishesTheRun) {
   committer_ = DurableCommitter();
-  ASSERT_OK(committer_->BeginRun(Run()));
-  ASSERT_OK(Commit("p0", 1, OldFiles()));
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, OldFiles()));
   EXPECT_EQ(Visible("p0"), Published("p0", OldFiles()));
   // The attempt's staging directory is gone (and its partition's, where empty
   // directories can be removed cheaply).
   const fs::path staging = root_ / "_jetflow_staging/dt=2026-11-25";
   EXPECT_FALSE(fs::exists(staging / "p0/attempt-1"));
   EXPECT_EQ(fs::exists(staging / "p0"), portable());
-  ASSERT_OK(Commit("p0", 2, NewFiles()));
+  JETFLOW_ASSERT_OK(Commit("p0", 2, NewFiles()));
   EXPECT_EQ(Visible("p0"), Published("p0", NewFiles()));
-  ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, R"({"run": 1})"));
+  JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, R"({"run": 1})"));
   EXPECT_EQ(Files(), CleanRun());
   EXPECT_EQ(ReadText("dt=2026-11-25/_jetflow_run.json"), R"({"run": 1})");
   EXPECT_EQ(ReadText("dt=2026-11-25/_SUCCESS"), "");
@@ -316,27 +316,27 @@ TEST_P(RenameCommitterTest, PublishesAttemptsAndFinishesTheRun) {
 }
 
 TEST_P(RenameCommitterTest, AbortLeavesNoTraceAndKeepsThePublishedPartition) {
-  ASSERT_OK(committer_->BeginRun(Run()));
-  ASSERT_OK(Commit("p0", 1, OldFiles()));
-  ASSERT_OK_AND_ASSIGN(auto attempt, committer_->PrepareAttempt(Run(), "p0", 2));
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, OldFiles()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto attempt, committer_->PrepareAttempt(Run(), "p0", 2));
   std::ofstream(LakeLayout::Join(attempt.staging_dir, "part-00000.parquet")) << "half";
-  ASSERT_OK(committer_->Abort(attempt));
+  JETFLOW_ASSERT_OK(committer_->Abort(attempt));
   EXPECT_FALSE(fs::exists(attempt.staging_dir));
   EXPECT_EQ(fs::exists(root_ / "_jetflow_staging/dt=2026-11-25/p0"), portable());
   EXPECT_EQ(Visible("p0"), Published("p0", OldFiles()));
 }
 
 TEST_P(RenameCommitterTest, FinishRunRemovesStalePartitionsAndChecksThePlan) {
-  ASSERT_OK(committer_->BeginRun(Run()));
-  ASSERT_OK(Commit("p0", 1, NewFiles()));
-  ASSERT_OK(Commit("p1", 1, OldFiles()));
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, NewFiles()));
+  JETFLOW_ASSERT_OK(Commit("p1", 1, OldFiles()));
   fs::create_directories(root_ / "dt=2026-11-25/old_key=3");
   fs::create_directories(root_ / "dt=2026-11-25/_keep");
   arrow::Status missing = committer_->FinishRun(Run(), {"p0", "p9"}, "{}");
   ASSERT_TRUE(missing.IsInvalid()) << missing.ToString();
   EXPECT_THAT(missing.message(), HasSubstr("partition 'p9' has no committed output"));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
-  ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+  JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/part=p1"));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/old_key=3"));
   EXPECT_TRUE(fs::exists(root_ / "dt=2026-11-25/_keep"));  // not Hive-style: not data
@@ -344,10 +344,10 @@ TEST_P(RenameCommitterTest, FinishRunRemovesStalePartitionsAndChecksThePlan) {
 }
 
 TEST_P(RenameCommitterTest, BeginRunMovesBackAPartitionAMoveAsideLeftInTheTrash) {
-  ASSERT_OK(committer_->BeginRun(Run()));
-  ASSERT_OK(Commit("p0", 1, OldFiles()));
-  ASSERT_OK(Commit("p1", 1, OldFiles()));
-  ASSERT_OK(committer_->FinishRun(Run(), {"p0", "p1"}, "{}"));
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, OldFiles()));
+  JETFLOW_ASSERT_OK(Commit("p1", 1, OldFiles()));
+  JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0", "p1"}, "{}"));
   // A switch of p0 died between its renames: p0 is in the trash, its directory missing.
   const fs::path trash = root_ / "_jetflow_trash/dt=2026-11-25";
   fs::create_directories(trash / "p0");
@@ -355,7 +355,7 @@ TEST_P(RenameCommitterTest, BeginRunMovesBackAPartitionAMoveAsideLeftInTheTrash)
   // p1's trash holds output that was replaced (its directory is there): garbage.
   fs::create_directories(trash / "p1/attempt-1-1-2-3");
   std::ofstream(trash / "p1/attempt-1-1-2-3/_jetflow_manifest.json") << "{}";
-  ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
   EXPECT_EQ(Visible("p0"), Published("p0", OldFiles()));
   EXPECT_EQ(Visible("p1"), Published("p1", OldFiles()));
   ExpectNoLeftovers();
@@ -390,10 +390,10 @@ TEST_P(RenameCommitterTest, FailedBeginRunIsRepeatedAndCleansUp) {
     for (int64_t n = 1;; ++n) {
       SCOPED_TRACE(std::string(ToString(operation)) + " call " + std::to_string(n));
       fs::remove_all(root_);
-      ASSERT_OK(committer_->BeginRun(Run()));
-      ASSERT_OK(Commit("p0", 1, OldFiles()));
-      ASSERT_OK(Commit("p2", 1, OldFiles()));
-      ASSERT_OK(committer_->FinishRun(Run(), {"p0", "p2"}, "{}"));
+      JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+      JETFLOW_ASSERT_OK(Commit("p0", 1, OldFiles()));
+      JETFLOW_ASSERT_OK(Commit("p2", 1, OldFiles()));
+      JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0", "p2"}, "{}"));
       // Leftovers: a dead attempt, and p2 moved aside by a switch that died.
       fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1");
       std::ofstream(root_ /
@@ -407,7 +407,7 @@ TEST_P(RenameCommitterTest, FailedBeginRunIsRepeatedAndCleansUp) {
       arrow::Status status = committer_->BeginRun(Run());
       filesystem_->Reset();
       if (!filesystem_->fault_injected()) {
-        ASSERT_OK(status);
+        JETFLOW_ASSERT_OK(status);
       } else {
         ++injected;
         EXPECT_FALSE(status.ok()) << filesystem_->failed_call();
@@ -416,7 +416,7 @@ TEST_P(RenameCommitterTest, FailedBeginRunIsRepeatedAndCleansUp) {
         EXPECT_TRUE(
             Visible("p2") == Published("p2", OldFiles()) ||
             fs::exists(root_ / "_jetflow_trash/dt=2026-11-25/p2/attempt-2-1-2-3"));
-        ASSERT_OK(committer_->BeginRun(Run()));
+        JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
       }
       ExpectNoLeftovers();
       EXPECT_EQ(Visible("p0"), Published("p0", OldFiles()));
@@ -437,11 +437,11 @@ TEST_P(RenameCommitterTest, FailedFinishRunWritesNoMarkerAndIsRepeated) {
     for (int64_t n = 1;; ++n) {
       SCOPED_TRACE(std::string(ToString(operation)) + " call " + std::to_string(n));
       fs::remove_all(root_);
-      ASSERT_OK(committer_->BeginRun(Run()));
-      ASSERT_OK(Commit("p1", 1, OldFiles()));  // of an earlier plan
-      ASSERT_OK(committer_->FinishRun(Run(), {"p1"}, "{}"));
-      ASSERT_OK(committer_->BeginRun(Run()));
-      ASSERT_OK(Commit("p0", 1, NewFiles()));
+      JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+      JETFLOW_ASSERT_OK(Commit("p1", 1, OldFiles()));  // of an earlier plan
+      JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p1"}, "{}"));
+      JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+      JETFLOW_ASSERT_OK(Commit("p0", 1, NewFiles()));
 
       filesystem_->FailCall(operation, n);
       arrow::Status status = committer_->FinishRun(Run(), {"p0"}, "{}");
@@ -457,7 +457,7 @@ TEST_P(RenameCommitterTest, FailedFinishRunWritesNoMarkerAndIsRepeated) {
           EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/part=p1"));
         }
       }
-      ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+      JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
       EXPECT_EQ(Files(), CleanRun());
       if (!filesystem_->fault_injected() || HasFailure()) break;
     }

@@ -11,14 +11,10 @@
 #include <thread>
 
 #include "jetflow/core/error.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::clickhouse {
 namespace {
-
-#define CH_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                           \
-  auto lhs##_result = (rexpr);                                        \
-  ASSERT_TRUE(lhs##_result.ok()) << lhs##_result.status().ToString(); \
-  auto lhs = std::move(*lhs##_result)
 
 constexpr char kUnknownTable[] =
     "Code: 60, e.displayText() = DB::Exception: Table default.nope doesn't exist., "
@@ -68,7 +64,7 @@ TEST(ClickHouseHttpStatus, MapsErrorsToStatus) {
   EXPECT_TRUE(IsRetryable(proxy));
   auto forbidden = ClickHouseHttpStatus(0, 403, "Forbidden", "x");
   EXPECT_FALSE(IsRetryable(forbidden));
-  EXPECT_TRUE(ClickHouseHttpStatus(0, 200, "", "x").ok());
+  JETFLOW_EXPECT_OK(ClickHouseHttpStatus(0, 200, "", "x"));
   auto malformed = ClickHouseHttpStatus(3 /* CURLE_URL_MALFORMAT */, 0, "", "x");
   EXPECT_TRUE(malformed.IsInvalid());
 }
@@ -149,11 +145,11 @@ TEST(QueryStream, StreamsAWholeBodyInSmallReads) {
   HttpOptions options;
   options.url = server.url();
   options.buffer_bytes = 65536;
-  CH_ASSERT_OK_AND_ASSIGN(stream, QueryStream::Open(options, "SELECT 1", "test"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream, QueryStream::Open(options, "SELECT 1", "test"));
   std::string got;
   char buf[777];
   while (true) {
-    CH_ASSERT_OK_AND_ASSIGN(n, stream->Read(sizeof(buf), buf));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto n, stream->Read(sizeof(buf), buf));
     got.append(buf, static_cast<size_t>(n));
     if (n < static_cast<int64_t>(sizeof(buf))) break;
   }
@@ -167,7 +163,7 @@ TEST(QueryStream, ConnectionDroppedMidBodyIsRetryable) {
   OneShotServer server(response);
   HttpOptions options;
   options.url = server.url();
-  CH_ASSERT_OK_AND_ASSIGN(stream, QueryStream::Open(options, "SELECT 1", "partition p"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream, QueryStream::Open(options, "SELECT 1", "partition p"));
   std::vector<char> buf(1 << 20);
   auto read = stream->Read(static_cast<int64_t>(buf.size()), buf.data());
   ASSERT_FALSE(read.ok());
@@ -196,9 +192,9 @@ TEST(QueryStream, ExceptionAppendedToTheBodyIsFound) {
   OneShotServer server(response);
   HttpOptions options;
   options.url = server.url();
-  CH_ASSERT_OK_AND_ASSIGN(stream, QueryStream::Open(options, "SELECT 1", "p"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream, QueryStream::Open(options, "SELECT 1", "p"));
   char buf[100];
-  CH_ASSERT_OK_AND_ASSIGN(n, stream->Read(sizeof(buf), buf));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto n, stream->Read(sizeof(buf), buf));
   EXPECT_EQ(n, 100);
   auto exception = stream->ExceptionInTail();
   ASSERT_TRUE(exception.has_value());

@@ -15,6 +15,7 @@
 
 #include "jetflow/sources/clickhouse/native_format.h"
 #include "jetflow/sources/clickhouse/native_testdata.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::clickhouse {
 namespace {
@@ -187,7 +188,7 @@ TEST(NativeBlockReaderTest, BigIntegersAsDecimals) {
                ReadColumn(u.bytes(), {"v", "UInt128"}));
   // 10^76 - 1 is the largest Int256 that fits decimal256(76, 0).
   auto max76 = arrow::Decimal256::FromString(std::string(76, '9'));
-  ASSERT_TRUE(max76.ok());
+  JETFLOW_ASSERT_OK(max76);
   uint8_t raw[32];
   max76->ToBytes(raw);
   NativeFixture i;
@@ -557,9 +558,9 @@ TEST(NativeBlockReaderTest, AllTypesFromTheServer) {
   ASSERT_TRUE(batches.ok()) << batches.status().ToString();
   ASSERT_EQ(batches->size(), 1u);  // a Memory table returns the inserted block
   auto table = arrow::Table::FromRecordBatches(*batches);
-  ASSERT_TRUE(table.ok());
+  JETFLOW_ASSERT_OK(table);
   auto combined = (*table)->CombineChunksToBatch();
-  ASSERT_TRUE(combined.ok());
+  JETFLOW_ASSERT_OK(combined);
   const auto& b = **combined;
   auto col = [&](const std::string& name) { return b.GetColumnByName(name); };
   EXPECT_ARRAY(Json(arrow::int8(), "[-128, 127, 1, 0]"), col("i8"));
@@ -632,7 +633,7 @@ TEST(NativeBlockReaderTest, TruncatedStreamsNameBlockColumnAndOffset) {
        DescribedColumns(Testdata("all_types_18_16.describe")), 1},
       {Testdata("low_cardinality_18_16.native"), low_cardinality, 3}};
   for (const auto& c : cases) {
-    ASSERT_TRUE(ReadAll(c.bytes, c.columns).ok());
+    JETFLOW_ASSERT_OK(ReadAll(c.bytes, c.columns));
     // A prefix ending where a block starts is a clean (shorter) stream; any other
     // prefix is an error.
     int clean = 0;

@@ -14,6 +14,7 @@
 #include "jetflow/sources/register_sources.h"
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/testing/stage_harness.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -43,10 +44,10 @@ class FileConsumerTest : public ::testing::Test {
     auto batch = testing::BatchFromJson(schema, json).ValueOrDie();
     auto table = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
     auto out = arrow::io::FileOutputStream::Open((dir_ / name).string()).ValueOrDie();
-    ASSERT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out,
+    JETFLOW_ASSERT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out,
                                            row_group_rows)
-                    .ok());
-    ASSERT_TRUE(out->Close().ok());
+                    );
+    JETFLOW_ASSERT_OK(out->Close());
   }
 
   arrow::Result<std::unique_ptr<FileConsumer>> Make(const std::string& yaml,
@@ -172,8 +173,8 @@ TEST_F(FileConsumerTest, CsvWithoutHeaderCustomDelimiterAndGzip) {
         arrow::io::FileOutputStream::Open((dir_ / "x.csv.gz").string()).ValueOrDie();
     auto out = arrow::io::CompressedOutputStream::Make(codec.get(), file).ValueOrDie();
     const std::string text = "1;a\n2;'b;c'\n";
-    ASSERT_TRUE(out->Write(text.data(), static_cast<int64_t>(text.size())).ok());
-    ASSERT_TRUE(out->Close().ok());
+    JETFLOW_ASSERT_OK(out->Write(text.data(), static_cast<int64_t>(text.size())));
+    JETFLOW_ASSERT_OK(out->Close());
   }
   auto consumer =
       MustMake("path: x.csv.gz\nheader: false\ndelimiter: ';'\nquote: \"'\"\n");
@@ -229,7 +230,7 @@ TEST_F(FileConsumerTest, JsonFieldMissingFromFirstFileIsAnError) {
   auto consumer = MustMake("path: \"*.jsonl\"\n");
   auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 2u);
-  ASSERT_TRUE(ReadPartition(*consumer, plan[0]).ok());
+  JETFLOW_ASSERT_OK(ReadPartition(*consumer, plan[0]));
   ExpectContains(ReadPartition(*consumer, plan[1]).status(),
                  {"unexpected field", (dir_ / "b.jsonl").string()});
 }
@@ -345,7 +346,7 @@ TEST_F(FileConsumerTest, CsvHeaderMismatchNamesFileAndColumn) {
   auto consumer = MustMake("path: \"*.csv\"\n");
   auto plan = consumer->PlanPartitions(kRun).ValueOrDie();
   ASSERT_EQ(plan.size(), 3u);
-  ASSERT_TRUE(ReadPartition(*consumer, plan[0]).ok());
+  JETFLOW_ASSERT_OK(ReadPartition(*consumer, plan[0]));
   ExpectContains(ReadPartition(*consumer, plan[1]).status(),
                  {"expected 'name', found 'nome'", (dir_ / "b.csv").string()});
   ExpectContains(

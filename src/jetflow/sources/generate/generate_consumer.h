@@ -105,7 +105,6 @@ class GenerateConsumer : public Consumer {
   arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
       const PartitionContext& context) override;
   /// Every buffer is allocated once, at its final size, from the context's pool.
-  bool AllocatesBatchesOnce() const override { return true; }
 
   const Options& options() const { return options_; }
 

@@ -13,6 +13,7 @@
 
 #include "jetflow/sources/postgres/copy_binary_fixture_columns.h"
 #include "jetflow/sources/postgres/pg_type.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::postgres {
 namespace {
@@ -345,7 +346,7 @@ TEST(CopyBinaryDecoderTest, InfinityPolicies) {
   PgDecodeOptions options;
   options.infinity = InfinityPolicy::kNull;
   batch = Decode(columns, stream.data(), options);
-  ASSERT_TRUE(batch.ok());
+  JETFLOW_ASSERT_OK(batch);
   EXPECT_EQ(Strings((*batch)->column(0)), (S{"NULL", "NULL"}));
   EXPECT_TRUE((*batch)->schema()->field(0)->nullable());
   options.infinity = InfinityPolicy::kError;
@@ -573,12 +574,12 @@ TEST(CopyBinaryDecoderTest, AnyChunkingGivesTheSameBatch) {
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
     for (size_t pos = 0; pos < stream.size();) {
       size_t n = std::min<size_t>(stream.size() - pos, 1 + rng() % 97);
-      ASSERT_TRUE(decoder->Consume(stream.data() + pos, n).ok());
+      JETFLOW_ASSERT_OK(decoder->Consume(stream.data() + pos, n));
       pos += n;
       if (rng() % 3 == 0) batches.push_back(decoder->Flush().ValueOrDie());
       EXPECT_GT(decoder->buffered_bytes(), 0);
     }
-    ASSERT_TRUE(decoder->Finish().ok());
+    JETFLOW_ASSERT_OK(decoder->Finish());
     batches.push_back(decoder->Flush().ValueOrDie());
     auto table = arrow::Table::FromRecordBatches(decoder->schema(), batches).ValueOrDie();
     auto combined = table->CombineChunksToBatch().ValueOrDie();
@@ -594,7 +595,7 @@ TEST(CopyBinaryDecoderTest, CorruptStreamsAreSerializationErrors) {
                                    Column("name", Base(pg_oid::kText, "text"))};
   Bytes id = I32v(7), name = Text("x");
   auto good = Stream({{&id, &name}}).data();
-  ASSERT_TRUE(Decode(columns, good).ok());
+  JETFLOW_ASSERT_OK(Decode(columns, good));
 
   auto expect_error = [&](const std::vector<uint8_t>& stream, const std::string& text) {
     auto decoder = CopyBinaryDecoder::Make(columns, {}).ValueOrDie();

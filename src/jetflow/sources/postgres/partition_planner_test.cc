@@ -6,6 +6,7 @@
 #include "jetflow/core/error.h"
 #include "jetflow/sources/postgres/catalog.h"
 #include "jetflow/sources/postgres/connection.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::postgres {
 namespace {
@@ -45,7 +46,7 @@ TEST(PartitionPlannerTest, ExtremeIntegersDoNotOverflow) {
   request.max = INT64_MAX;
   request.partitions = 3;
   auto plan = PlanKeyRanges(request);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   ASSERT_EQ(plan->size(), 3u);
   EXPECT_EQ((*plan)[0].spec.id.substr(0, 5), "k_0_m");
   EXPECT_EQ((*plan)[1].spec.id.substr(0, 5), "k_1_m");
@@ -61,7 +62,7 @@ TEST(PartitionPlannerTest, MorePartitionsThanKeysGivesOnePerKey) {
   request.max = 7;
   request.partitions = 10;
   auto plan = PlanKeyRanges(request);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"id_5_5", "id_6_6", "id_7_7"}));
 }
 
@@ -71,7 +72,7 @@ TEST(PartitionPlannerTest, EmptyKeyGivesOneOpenRange) {
   request.empty = true;
   request.partitions = 4;
   auto plan = PlanKeyRanges(request);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   ASSERT_EQ(plan->size(), 2u);
   EXPECT_EQ((*plan)[0].where, "\"id\" IS NOT NULL");
 }
@@ -86,7 +87,7 @@ TEST(PartitionPlannerTest, TimestampIntervalsAlignOnTheEpoch) {
   request.max = 20002 * day + 7;
   request.interval = day;
   auto plan = PlanKeyRanges(request);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"created_at_20241004T000000.000005",
                                                   "created_at_20241005T000000",
                                                   "created_at_20241006T000000"}));
@@ -105,7 +106,7 @@ TEST(PartitionPlannerTest, ExplicitBoundsMustIncrease) {
   request.min = -800000;  // before 1582
   request.max = 20000;
   auto plan = PlanKeyRanges(request);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   EXPECT_EQ(plan->size(), 5u);  // 4 ranges + null
   EXPECT_EQ((*plan)[2].where,
             "\"d\" >= '1970-01-01'::date AND \"d\" < '1971-01-01'::date");
@@ -217,14 +218,14 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
 
 TEST(PartitionPlannerTest, CtidRangesEndOpen) {
   auto plan = PlanCtidRanges(25, 10);
-  ASSERT_TRUE(plan.ok());
+  JETFLOW_ASSERT_OK(plan);
   EXPECT_EQ(Ids(*plan), (std::vector<std::string>{"ctid_0000000000_0000000009",
                                                   "ctid_0000000010_0000000019",
                                                   "ctid_0000000020_0000000029"}));
   EXPECT_EQ((*plan)[0].where, "ctid >= '(0,0)'::tid AND ctid < '(10,0)'::tid");
   EXPECT_EQ((*plan)[2].where, "ctid >= '(20,0)'::tid");
   auto empty = PlanCtidRanges(0, 10);
-  ASSERT_TRUE(empty.ok());
+  JETFLOW_ASSERT_OK(empty);
   ASSERT_EQ(empty->size(), 1u);
   EXPECT_EQ((*empty)[0].where, "");
   EXPECT_FALSE(PlanCtidRanges(10, 0).ok());
@@ -264,11 +265,11 @@ TEST(ConnectionTest, ServerDownIsRetryable) {
 
 TEST(CatalogTest, TableNames) {
   auto plain = ParseTableName("Orders");
-  ASSERT_TRUE(plain.ok());
+  JETFLOW_ASSERT_OK(plain);
   EXPECT_EQ(plain->name, "orders");
   EXPECT_EQ(plain->Quoted(), "\"orders\"");
   auto quoted = ParseTableName("\"My Schema\".\"T.1\"\"x\"");
-  ASSERT_TRUE(quoted.ok());
+  JETFLOW_ASSERT_OK(quoted);
   EXPECT_EQ(quoted->schema, "My Schema");
   EXPECT_EQ(quoted->name, "T.1\"x");
   EXPECT_FALSE(ParseTableName("a.b.c").ok());

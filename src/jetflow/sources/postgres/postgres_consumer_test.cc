@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "jetflow/testing/stage_harness.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::postgres {
 namespace {
@@ -178,7 +179,7 @@ void ExpectFreshConsumerReadsTheSame(const std::string& dsn, const std::string& 
                                      int64_t rows) {
   const std::string yaml = "dsn: " + dsn + "\n" + options;
   auto planner = Make(yaml).ValueOrDie();
-  ASSERT_TRUE(planner->PlanRunState(kRun, nullptr).ok());
+  JETFLOW_ASSERT_OK(planner->PlanRunState(kRun, nullptr));
   auto plan = planner->PlanPartitions(kRun);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   ASSERT_FALSE(plan->empty());

@@ -687,7 +687,7 @@ arrow::Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
     const std::string& path, SqliteStateStoreOptions options) {
   if (path.empty()) return arrow::Status::Invalid("state store path is empty");
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
+  if (!parent.empty() && !options.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec) {
@@ -696,9 +696,10 @@ arrow::Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
     }
   }
   sqlite3* handle = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &handle,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int flags = options.read_only ? SQLITE_OPEN_READONLY
+                                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   // The store owns the handle from here on, even on failure (sqlite3_open_v2 allocates it
   // whenever it can, to carry the error message).
   std::unique_ptr<SqliteStateStore> store(
@@ -724,6 +725,14 @@ arrow::Status SqliteStateStore::Initialize() {
     ARROW_ASSIGN_OR_RAISE(found_version, ReadSchemaVersion(db, path_));
     return arrow::Status::OK();
   }));
+  if (options_.read_only) {
+    if (found_version == kSchemaVersion) return arrow::Status::OK();
+    return arrow::Status::Invalid(
+        "state store has schema version ", found_version, " and this jetflow reads ",
+        kSchemaVersion, "; it is opened read-only here, so it cannot be upgraded: run "
+        "`jetflow run` once (which upgrades it) or open it with write access (file ",
+        path_, ")");
+  }
 
   // Switching to WAL needs an exclusive lock, and SQLite reports a conflict with another
   // opener doing the same at once as busy without waiting: retry until the busy timeout.

@@ -48,6 +48,10 @@ struct SqliteStateStoreOptions {
   /// Source of the timestamps written to the tables; the system clock if empty. Tests
   /// inject a fixed clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  /// Open an existing store to read it only: nothing is created, migrated or written
+  /// (every writing call fails), and the file may be read-only. A store of an older
+  /// schema version is refused with a message saying how to upgrade it.
+  bool read_only = false;
 };
 
 class SqliteStateStore final : public StateStore {

@@ -17,7 +17,9 @@ class SqliteStateStoreConfig final : public StateStoreConfig {
   arrow::Result<std::unique_ptr<StateStore>> Open(bool create) const override {
     std::error_code error;
     if (!create && !std::filesystem::exists(path_, error)) return nullptr;
-    ARROW_ASSIGN_OR_RAISE(auto store, SqliteStateStore::Open(path_));
+    SqliteStateStoreOptions options;
+    options.read_only = !create;
+    ARROW_ASSIGN_OR_RAISE(auto store, SqliteStateStore::Open(path_, options));
     return std::unique_ptr<StateStore>(std::move(store));
   }
 

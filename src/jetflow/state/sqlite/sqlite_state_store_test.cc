@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "jetflow/core/error.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -29,23 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-#define JF_CONCAT_INNER(a, b) a##b
-#define JF_CONCAT(a, b) JF_CONCAT_INNER(a, b)
-
-#define JF_ASSERT_OK(expr)                                 \
-  do {                                                     \
-    const ::arrow::Status _jf_status = (expr);             \
-    ASSERT_TRUE(_jf_status.ok()) << _jf_status.ToString(); \
-  } while (false)
-
-#define JF_ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)  \
-  auto result = (rexpr);                                  \
-  ASSERT_TRUE(result.ok()) << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe()
-
-#define JF_ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  JF_ASSERT_OK_AND_ASSIGN_IMPL(JF_CONCAT(_jf_result_, __LINE__), lhs, rexpr)
 
 constexpr char kPipeline[] = "orders";
 const RunInstance kDay{"dt", "2026-11-25"};
@@ -168,7 +152,7 @@ TEST_F(SqliteStateStoreTest, NewRunHasEveryPartitionPending) {
   ASSERT_NE(store, nullptr);
   auto plan = Plan({"p2", "p1", "p3"});
   plan[1].expected_rows = 1000;
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_GT(run.run_id, 0);
   EXPECT_EQ(run.pipeline, kPipeline);
   EXPECT_EQ(run.instance, "dt=2026-11-25");
@@ -179,7 +163,7 @@ TEST_F(SqliteStateStoreTest, NewRunHasEveryPartitionPending) {
   EXPECT_EQ(run.finished_at, "");
   EXPECT_EQ(run.error, "");
 
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_THAT(Ids(partitions), ElementsAre("p2", "p1", "p3"));  // plan order
   for (const auto& p : partitions) {
     EXPECT_EQ(p.status, PartitionStatus::kPending);
@@ -199,14 +183,14 @@ TEST_F(SqliteStateStoreTest, NewRunHasEveryPartitionPending) {
 TEST_F(SqliteStateStoreTest, TimestampsAreIso8601UtcWithMilliseconds) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
   const std::regex iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
   EXPECT_TRUE(std::regex_match(run.started_at, iso)) << run.started_at;
-  JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, Committed(1, 1)));
-  JF_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "42"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, Committed(1, 1)));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "42"));
   Reader reader(path_);
   for (const char* sql :
        {"SELECT started_at FROM runs", "SELECT finished_at FROM runs",
@@ -221,23 +205,23 @@ TEST_F(SqliteStateStoreTest, TimestampsAreIso8601UtcWithMilliseconds) {
 TEST_F(SqliteStateStoreTest, AttemptsAreCountedAndRecorded) {
   auto store = MustOpen(FixedClock());
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
 
-  JF_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(first, 1);
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kRunning);
   EXPECT_EQ(partitions[0].attempts, 1);
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", first, Failed("connection reset")));
-  JF_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", first, Failed("connection reset")));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kFailed);
   EXPECT_EQ(partitions[0].error, "connection reset");
 
-  JF_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(second, 2);
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(100, 4096)));
-  JF_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(100, 4096)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
   const PartitionRecord& p1 = partitions[0];
   EXPECT_EQ(p1.status, PartitionStatus::kCommitted);
   EXPECT_EQ(p1.attempts, 2);
@@ -260,13 +244,13 @@ TEST_F(SqliteStateStoreTest, AttemptsAreCountedAndRecorded) {
   EXPECT_TRUE(again.status().IsInvalid()) << again.status().ToString();
   EXPECT_TRUE(store->StartAttempt(run.run_id, "nope").status().IsKeyError());
   EXPECT_TRUE(store->StartAttempt(run.run_id + 100, "p1").status().IsKeyError());
-  JF_ASSERT_OK_AND_ASSIGN(int p2_attempt, store->StartAttempt(run.run_id, "p2"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int p2_attempt, store->StartAttempt(run.run_id, "p2"));
   EXPECT_TRUE(store->FinishAttempt(run.run_id, "p2", p2_attempt + 1, Committed(1, 1))
                   .IsKeyError());
   AttemptResult pending;
   pending.status = PartitionStatus::kPending;
   EXPECT_TRUE(store->FinishAttempt(run.run_id, "p2", p2_attempt, pending).IsInvalid());
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", p2_attempt, Committed(1, 1)));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", p2_attempt, Committed(1, 1)));
   EXPECT_TRUE(
       store->FinishAttempt(run.run_id, "p2", p2_attempt, Committed(1, 1)).IsInvalid());
 }
@@ -274,15 +258,15 @@ TEST_F(SqliteStateStoreTest, AttemptsAreCountedAndRecorded) {
 TEST_F(SqliteStateStoreTest, StartingAgainAbandonsAnUnfinishedAttempt) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
-  JF_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
-  JF_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(second, 2);
   // The first attempt's worker reports late: its lease is lost, the partition follows
   // attempt 2.
   EXPECT_TRUE(IsLeaseLost(store->FinishAttempt(run.run_id, "p1", first, Committed(1, 1))));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(2, 2)));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(2, 2)));
   Reader reader(path_);
   EXPECT_THAT(reader.Query("SELECT attempt, status FROM attempts ORDER BY attempt"),
               ElementsAre("1|abandoned", "2|committed"));
@@ -292,15 +276,15 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
   auto store = MustOpen(FixedClock());
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2", "p3", "p4"});
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
-  JF_ASSERT_OK_AND_ASSIGN(int a1, store->StartAttempt(run.run_id, "p1"));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", a1, Committed(100, 1000)));
-  JF_ASSERT_OK_AND_ASSIGN(int a2, store->StartAttempt(run.run_id, "p2"));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", a2, Failed("disk full")));
-  JF_ASSERT_OK_AND_ASSIGN(int a3, store->StartAttempt(run.run_id, "p3"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a1, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", a1, Committed(100, 1000)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a2, store->StartAttempt(run.run_id, "p2"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", a2, Failed("disk full")));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a3, store->StartAttempt(run.run_id, "p3"));
   (void)a3;  // the process dies here, p3 still running
 
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
                           store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(resumed.run_id, run.run_id);
   EXPECT_TRUE(resumed.resumed);
@@ -308,7 +292,7 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
   EXPECT_EQ(resumed.started_at, run.started_at);
   EXPECT_EQ(resumed.rows_written, 100);  // what it has published so far
 
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_THAT(Ids(partitions), ElementsAre("p1", "p2", "p3", "p4"));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
   EXPECT_EQ(partitions[0].rows_written, 100);
@@ -327,10 +311,10 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
   EXPECT_THAT(reader.Query("SELECT partition_id, attempt, status FROM attempts "
                            "ORDER BY partition_id, attempt"),
               ElementsAre("p1|1|committed", "p2|1|failed", "p3|1|abandoned"));
-  JF_ASSERT_OK_AND_ASSIGN(int next, store->StartAttempt(run.run_id, "p3"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int next, store->StartAttempt(run.run_id, "p3"));
   EXPECT_EQ(next, 2);
 
-  JF_ASSERT_OK_AND_ASSIGN(auto got, store->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto got, store->GetRun(run.run_id));
   ASSERT_TRUE(got.has_value());
   EXPECT_TRUE(got->resumed);
   EXPECT_EQ(reader.One("SELECT resumes FROM runs"), "1");
@@ -339,18 +323,18 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
 TEST_F(SqliteStateStoreTest, ResumeFollowsAChangedPlan) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2", "p3"}), false));
   for (const char* id : {"p1", "p2", "p3"}) {
-    JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, id));
-    JF_ASSERT_OK(store->FinishAttempt(run.run_id, id, attempt, Committed(10, 100)));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, id));
+    JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, attempt, Committed(10, 100)));
   }
-  JF_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "loader p9 failed"));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "loader p9 failed"));
 
   // New plan: p4 added first, p1 unchanged, p2's bounds changed, p3 gone.
   auto plan = Plan({"p4", "p1", "p2"});
   plan[2].description = "rows of p2, widened";
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
                           store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(resumed.run_id, run.run_id);
   EXPECT_TRUE(resumed.resumed);
@@ -359,7 +343,7 @@ TEST_F(SqliteStateStoreTest, ResumeFollowsAChangedPlan) {
   EXPECT_EQ(resumed.error, "");
   EXPECT_EQ(resumed.rows_written, 10);  // p1 only
 
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_THAT(Ids(partitions), ElementsAre("p4", "p1", "p2"));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kPending);
   EXPECT_EQ(partitions[0].attempts, 0);
@@ -381,34 +365,34 @@ TEST_F(SqliteStateStoreTest, RestartStartsANewRunAndClosesTheOldOne) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2"});
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
-  JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, "p1"));
-  JF_ASSERT_OK(store->FinishAttempt(first.run_id, "p1", attempt, Committed(5, 5)));
-  JF_ASSERT_OK_AND_ASSIGN(int running, store->StartAttempt(first.run_id, "p2"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, "p1"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(first.run_id, "p1", attempt, Committed(5, 5)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int running, store->StartAttempt(first.run_id, "p2"));
   (void)running;
 
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord second, store->BeginRun(kPipeline, kDay, plan, true));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord second, store->BeginRun(kPipeline, kDay, plan, true));
   EXPECT_GT(second.run_id, first.run_id);
   EXPECT_FALSE(second.resumed);
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
   for (const auto& p : partitions) {
     EXPECT_EQ(p.status, PartitionStatus::kPending);
     EXPECT_EQ(p.attempts, 0);
   }
 
-  JF_ASSERT_OK_AND_ASSIGN(auto old, store->GetRun(first.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto old, store->GetRun(first.run_id));
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->status, RunStatus::kFailed);
   EXPECT_NE(old->finished_at, "");
   EXPECT_THAT(old->error, HasSubstr(fmt::format("superseded by run {}", second.run_id)));
-  JF_ASSERT_OK_AND_ASSIGN(auto old_partitions, store->ListPartitions(first.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto old_partitions, store->ListPartitions(first.run_id));
   EXPECT_EQ(Find(old_partitions, "p1")->status, PartitionStatus::kCommitted);
   EXPECT_EQ(Find(old_partitions, "p2")->status, PartitionStatus::kFailed);
   // The old run's attempts can no longer report.
   EXPECT_TRUE(store->StartAttempt(first.run_id, "p2").status().IsInvalid());
 
   // Without restart, the next BeginRun resumes the new run, not the superseded one.
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord third, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord third, store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(third.run_id, second.run_id);
   EXPECT_TRUE(third.resumed);
 }
@@ -417,24 +401,24 @@ TEST_F(SqliteStateStoreTest, SucceededRunIsNotResumed) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2"});
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
   for (const auto& spec : plan) {
-    JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, spec.id));
-    JF_ASSERT_OK(store->FinishAttempt(first.run_id, spec.id, attempt, Committed(1, 1)));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, spec.id));
+    JETFLOW_ASSERT_OK(store->FinishAttempt(first.run_id, spec.id, attempt, Committed(1, 1)));
   }
-  JF_ASSERT_OK(store->FinishRun(first.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK(store->FinishRun(first.run_id, RunStatus::kSucceeded, ""));
 
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord second,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord second,
                           store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_NE(second.run_id, first.run_id);
   EXPECT_FALSE(second.resumed);
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
   for (const auto& p : partitions) EXPECT_EQ(p.status, PartitionStatus::kPending);
-  JF_ASSERT_OK_AND_ASSIGN(auto old, store->GetRun(first.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto old, store->GetRun(first.run_id));
   EXPECT_EQ(old->status, RunStatus::kSucceeded);  // untouched
 
   // Another run instance of the same pipeline is a separate run.
-  JF_ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       RunRecord other,
       store->BeginRun(kPipeline, RunInstance{"dt", "2026-11-26"}, plan, false));
   EXPECT_NE(other.run_id, second.run_id);
@@ -444,25 +428,25 @@ TEST_F(SqliteStateStoreTest, SucceededRunIsNotResumed) {
 TEST_F(SqliteStateStoreTest, FinishRunSumsCommittedPartitions) {
   auto store = MustOpen(FixedClock());
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2", "p3"}), false));
-  JF_ASSERT_OK_AND_ASSIGN(int a1, store->StartAttempt(run.run_id, "p1"));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", a1, Committed(100, 1000)));
-  JF_ASSERT_OK_AND_ASSIGN(int a2, store->StartAttempt(run.run_id, "p2"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a1, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", a1, Committed(100, 1000)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a2, store->StartAttempt(run.run_id, "p2"));
   AttemptResult p2 = Committed(250, 2500);
   p2.rows_read = 260;
   p2.rows_dropped = 10;
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", a2, p2));
-  JF_ASSERT_OK_AND_ASSIGN(int a3, store->StartAttempt(run.run_id, "p3"));
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p3", a3, Failed("timeout")));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p2", a2, p2));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a3, store->StartAttempt(run.run_id, "p3"));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p3", a3, Failed("timeout")));
 
   // Not every partition is committed: it cannot succeed.
   EXPECT_TRUE(store->FinishRun(run.run_id, RunStatus::kSucceeded, "").IsInvalid());
   EXPECT_TRUE(store->FinishRun(run.run_id, RunStatus::kRunning, "").IsInvalid());
   EXPECT_TRUE(store->FinishRun(run.run_id + 1, RunStatus::kFailed, "x").IsKeyError());
 
-  JF_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "p3: timeout"));
-  JF_ASSERT_OK_AND_ASSIGN(auto finished, store->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "p3: timeout"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto finished, store->GetRun(run.run_id));
   ASSERT_TRUE(finished.has_value());
   EXPECT_EQ(finished->status, RunStatus::kFailed);
   EXPECT_EQ(finished->error, "p3: timeout");
@@ -473,14 +457,14 @@ TEST_F(SqliteStateStoreTest, FinishRunSumsCommittedPartitions) {
   EXPECT_EQ(finished->bytes_written, 3500);
 
   // Resumed and finished: the totals cover every partition.
-  JF_ASSERT_OK_AND_ASSIGN(
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
       RunRecord resumed,
       store->BeginRun(kPipeline, kDay, Plan({"p1", "p2", "p3"}), false));
-  JF_ASSERT_OK_AND_ASSIGN(int a3b, store->StartAttempt(run.run_id, "p3"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int a3b, store->StartAttempt(run.run_id, "p3"));
   EXPECT_EQ(a3b, 2);
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p3", a3b, Committed(50, 500)));
-  JF_ASSERT_OK(store->FinishRun(resumed.run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK_AND_ASSIGN(finished, store->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p3", a3b, Committed(50, 500)));
+  JETFLOW_ASSERT_OK(store->FinishRun(resumed.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(finished, store->GetRun(run.run_id));
   EXPECT_EQ(finished->status, RunStatus::kSucceeded);
   EXPECT_EQ(finished->error, "");
   EXPECT_EQ(finished->rows_read, 410);
@@ -494,7 +478,7 @@ TEST_F(SqliteStateStoreTest, ListRunsIsNewestFirstAndFiltered) {
   std::vector<int64_t> ids;
   for (const auto& [pipeline, day] : std::vector<std::pair<std::string, std::string>>{
            {"orders", "2026-11-24"}, {"users", "2026-11-24"}, {"orders", "2026-11-25"}}) {
-    JF_ASSERT_OK_AND_ASSIGN(
+    JETFLOW_ASSERT_OK_AND_ASSIGN(
         RunRecord run,
         store->BeginRun(pipeline, RunInstance{"dt", day}, Plan({"p"}), false));
     ids.push_back(run.run_id);
@@ -504,16 +488,16 @@ TEST_F(SqliteStateStoreTest, ListRunsIsNewestFirstAndFiltered) {
     for (const auto& r : runs) out.push_back(r.run_id);
     return out;
   };
-  JF_ASSERT_OK_AND_ASSIGN(auto all, store->ListRuns("", 0));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto all, store->ListRuns("", 0));
   EXPECT_THAT(run_ids(all), ElementsAre(ids[2], ids[1], ids[0]));
-  JF_ASSERT_OK_AND_ASSIGN(auto orders, store->ListRuns("orders", 10));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto orders, store->ListRuns("orders", 10));
   EXPECT_THAT(run_ids(orders), ElementsAre(ids[2], ids[0]));
   EXPECT_EQ(orders[0].instance, "dt=2026-11-25");
-  JF_ASSERT_OK_AND_ASSIGN(auto latest, store->ListRuns("", 1));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto latest, store->ListRuns("", 1));
   EXPECT_THAT(run_ids(latest), ElementsAre(ids[2]));
-  JF_ASSERT_OK_AND_ASSIGN(auto none, store->ListRuns("nope", 5));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto none, store->ListRuns("nope", 5));
   EXPECT_TRUE(none.empty());
-  JF_ASSERT_OK_AND_ASSIGN(auto missing, store->GetRun(ids[2] + 100));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto missing, store->GetRun(ids[2] + 100));
   EXPECT_FALSE(missing.has_value());
   EXPECT_TRUE(store->ListPartitions(ids[2] + 100).status().IsKeyError());
 }
@@ -521,24 +505,24 @@ TEST_F(SqliteStateStoreTest, ListRunsIsNewestFirstAndFiltered) {
 TEST_F(SqliteStateStoreTest, WatermarksGetSetOverwrite) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(auto missing, store->GetWatermark("orders", "updated_at"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto missing, store->GetWatermark("orders", "updated_at"));
   EXPECT_FALSE(missing.has_value());
-  JF_ASSERT_OK(store->SetWatermark("orders", "updated_at", "2026-11-25T00:00:00Z"));
-  JF_ASSERT_OK(store->SetWatermark("users", "updated_at", "7"));
-  JF_ASSERT_OK_AND_ASSIGN(auto value, store->GetWatermark("orders", "updated_at"));
+  JETFLOW_ASSERT_OK(store->SetWatermark("orders", "updated_at", "2026-11-25T00:00:00Z"));
+  JETFLOW_ASSERT_OK(store->SetWatermark("users", "updated_at", "7"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto value, store->GetWatermark("orders", "updated_at"));
   EXPECT_EQ(value, "2026-11-25T00:00:00Z");
-  JF_ASSERT_OK(store->SetWatermark("orders", "updated_at", "2026-11-26T00:00:00Z"));
-  JF_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "updated_at"));
+  JETFLOW_ASSERT_OK(store->SetWatermark("orders", "updated_at", "2026-11-26T00:00:00Z"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "updated_at"));
   EXPECT_EQ(value, "2026-11-26T00:00:00Z");
-  JF_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("users", "updated_at"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("users", "updated_at"));
   EXPECT_EQ(value, "7");
   // Opaque: any bytes of text, including the empty string, come back as written.
   const std::string odd = "{\"lsn\": \"0/16B3748\", \"name\": \"Ærø 'quoted'\"}";
-  JF_ASSERT_OK(store->SetWatermark("orders", "state", odd));
-  JF_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "state"));
+  JETFLOW_ASSERT_OK(store->SetWatermark("orders", "state", odd));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "state"));
   EXPECT_EQ(value, odd);
-  JF_ASSERT_OK(store->SetWatermark("orders", "empty", ""));
-  JF_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "empty"));
+  JETFLOW_ASSERT_OK(store->SetWatermark("orders", "empty", ""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(value, store->GetWatermark("orders", "empty"));
   ASSERT_TRUE(value.has_value());
   EXPECT_EQ(*value, "");
   Reader reader(path_);
@@ -550,22 +534,22 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
   {
     auto store = MustOpen();
     ASSERT_NE(store, nullptr);
-    JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+    JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                             store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
     run_id = run.run_id;
-    JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run_id, "p1"));
-    JF_ASSERT_OK(store->FinishAttempt(run_id, "p1", attempt, Committed(3, 30)));
-    JF_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "99"));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run_id, "p1"));
+    JETFLOW_ASSERT_OK(store->FinishAttempt(run_id, "p1", attempt, Committed(3, 30)));
+    JETFLOW_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "99"));
   }
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(auto run, store->GetRun(run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto run, store->GetRun(run_id));
   ASSERT_TRUE(run.has_value());
   EXPECT_EQ(run->status, RunStatus::kRunning);
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run_id));
   EXPECT_EQ(Find(partitions, "p1")->status, PartitionStatus::kCommitted);
   EXPECT_EQ(Find(partitions, "p1")->rows_written, 3);
-  JF_ASSERT_OK_AND_ASSIGN(auto watermark, store->GetWatermark(kPipeline, "cursor"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto watermark, store->GetWatermark(kPipeline, "cursor"));
   EXPECT_EQ(watermark, "99");
 
   Reader reader(path_);
@@ -588,7 +572,7 @@ TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
   constexpr int kThreads = 4;
   std::vector<std::string> ids;
   for (int i = 0; i < kPartitions; ++i) ids.push_back(fmt::format("p{:03}", i));
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan(ids), false));
 
   std::atomic<int> failures{0};
@@ -615,7 +599,7 @@ TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
 
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   ASSERT_EQ(partitions.size(), static_cast<size_t>(kPartitions));
   int64_t expected_rows = 0;
   for (int i = 0; i < kPartitions; ++i) {
@@ -624,8 +608,8 @@ TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
     EXPECT_EQ(partitions[i].attempts, i % 3 == 0 ? 2 : 1);
     expected_rows += i;
   }
-  JF_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK_AND_ASSIGN(auto finished, store->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto finished, store->GetRun(run.run_id));
   EXPECT_EQ(finished->rows_written, expected_rows);
   EXPECT_EQ(finished->bytes_written, 10 * expected_rows);
   Reader reader(path_);
@@ -641,9 +625,9 @@ TEST_F(SqliteStateStoreTest, TwoConnectionsShareOneFile) {
   constexpr int kPartitions = 60;
   std::vector<std::string> ids;
   for (int i = 0; i < kPartitions; ++i) ids.push_back(fmt::format("p{:02}", i));
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           first->BeginRun(kPipeline, kDay, Plan(ids), false));
-  JF_ASSERT_OK_AND_ASSIGN(auto seen, second->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto seen, second->GetRun(run.run_id));
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->pipeline, kPipeline);
 
@@ -664,8 +648,8 @@ TEST_F(SqliteStateStoreTest, TwoConnectionsShareOneFile) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  JF_ASSERT_OK(second->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK_AND_ASSIGN(auto finished, first->GetRun(run.run_id));
+  JETFLOW_ASSERT_OK(second->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto finished, first->GetRun(run.run_id));
   EXPECT_EQ(finished->status, RunStatus::kSucceeded);
   EXPECT_EQ(finished->rows_written, kPartitions);
 }
@@ -692,7 +676,7 @@ TEST_F(SqliteStateStoreTest, EmptyFileIsInitialised) {
   std::ofstream(path_).close();
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "1"));
+  JETFLOW_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "1"));
 }
 
 /// Runs `body` in a child process; returns its exit status as waitpid() reports it.
@@ -728,9 +712,9 @@ TEST_F(SqliteStateStoreTest, KilledProcessIsResumedWithItsCommittedPartitions) {
 
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_TRUE(run.resumed);
-  JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
   EXPECT_EQ(partitions[0].rows_written, 42);
   EXPECT_EQ(partitions[1].status, PartitionStatus::kPending);
@@ -749,7 +733,7 @@ TEST_F(SqliteStateStoreTest, TwoProcessesWorkOnOneRun) {
   {
     auto store = MustOpen();
     ASSERT_NE(store, nullptr);
-    JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+    JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                             store->BeginRun(kPipeline, kDay, Plan(ids), false));
     run_id = run.run_id;
   }
@@ -775,8 +759,8 @@ TEST_F(SqliteStateStoreTest, TwoProcessesWorkOnOneRun) {
 
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK(store->FinishRun(run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK_AND_ASSIGN(auto run, store->GetRun(run_id));
+  JETFLOW_ASSERT_OK(store->FinishRun(run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto run, store->GetRun(run_id));
   EXPECT_EQ(run->rows_written, kPartitions);
 }
 
@@ -793,7 +777,7 @@ TEST_F(SqliteStateStoreTest, LockedFileIsARetryableIOError) {
   EXPECT_TRUE(IsRetryable(status)) << status.ToString();
   EXPECT_THAT(status.message(), HasSubstr(path_));
   ASSERT_EQ(sqlite3_exec(other.db(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  JF_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "1"));
+  JETFLOW_ASSERT_OK(store->SetWatermark(kPipeline, "cursor", "1"));
 }
 
 TEST_F(SqliteStateStoreTest, GarbageFileIsAClearError) {
@@ -866,7 +850,7 @@ TEST_F(SqliteStateStoreTest, InvalidPlanIsRefused) {
       store->BeginRun(kPipeline, kDay, Plan({"p1", "p1"}), false).status().IsInvalid());
   EXPECT_TRUE(store->BeginRun(kPipeline, kDay, Plan({""}), false).status().IsInvalid());
   EXPECT_TRUE(store->BeginRun("", kDay, Plan({"p1"}), false).status().IsInvalid());
-  JF_ASSERT_OK_AND_ASSIGN(auto runs, store->ListRuns("", 0));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto runs, store->ListRuns("", 0));
   EXPECT_TRUE(runs.empty());
 }
 
@@ -885,14 +869,14 @@ TEST_F(SqliteStateStoreTest, DocumentedQueriesRun) {
 
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
   for (const char* id : {"p1", "p2"}) {
-    JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, id));
-    JF_ASSERT_OK(store->FinishAttempt(run.run_id, id, attempt, Committed(10, 100)));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, id));
+    JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, attempt, Committed(10, 100)));
   }
-  JF_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
-  JF_ASSERT_OK(store->SetWatermark(kPipeline, "updated_at", "2026-11-25T00:00:00Z"));
+  JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, ""));
+  JETFLOW_ASSERT_OK(store->SetWatermark(kPipeline, "updated_at", "2026-11-25T00:00:00Z"));
 
   std::vector<std::string> queries;
   std::string line, block;
@@ -951,27 +935,27 @@ namespace {
 TEST_F(SqliteStateStoreTest, RuleCountsAreReplacedPerAttempt) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                           store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
-  JF_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
   AttemptResult failed;
   failed.status = PartitionStatus::kFailed;
   failed.error = "boom";
   failed.rules = {{"", "checks", "id_not_null", "fail", 2}};
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, failed));
-  JF_ASSERT_OK_AND_ASSIGN(auto rules, store->ListRuleCounts(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, failed));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto rules, store->ListRuleCounts(run.run_id));
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].rows, 2);
 
-  JF_ASSERT_OK_AND_ASSIGN(attempt, store->StartAttempt(run.run_id, "p1"));
-  JF_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(attempt, store->StartAttempt(run.run_id, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
   EXPECT_TRUE(rules.empty());  // a new attempt starts from zero
   AttemptResult committed = Committed(3, 30);
   committed.rows_quarantined = 1;
   committed.rules = {{"", "checks", "range_amount", "quarantine", 1},
                      {"", "checks", "unique_id", "drop", 0}};
-  JF_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, committed));
-  JF_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
+  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", attempt, committed));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(rules, store->ListRuleCounts(run.run_id));
   ASSERT_EQ(rules.size(), 2u);
   EXPECT_EQ(rules[0].partition_id, "p1");
   EXPECT_EQ(rules[0].stage, "checks");
@@ -1037,12 +1021,12 @@ TEST_F(SqliteStateStoreTest, OlderFilesAreMigrated) {
               std::to_string(SqliteStateStore::kSchemaVersion));
     EXPECT_EQ(reader.One("SELECT count(*) FROM partition_rules"), "0");
     EXPECT_EQ(reader.One("SELECT count(*) FROM workers"), "0");
-    JF_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(1));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(1));
     ASSERT_EQ(partitions.size(), 1u);
     EXPECT_EQ(partitions[0].split, "");
     EXPECT_EQ(partitions[0].owner, "");
     // The migrated file works as a new one: the next run of the instance starts afresh.
-    JF_ASSERT_OK_AND_ASSIGN(RunRecord run,
+    JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
                             store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
     EXPECT_EQ(run.run_id, 2);
   }

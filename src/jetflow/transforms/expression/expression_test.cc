@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::expression {
 namespace {
@@ -400,9 +401,9 @@ TEST(ExpressionTest, InvalidUtf8NamesRowAndColumn) {
   auto compiled = CompiledExpression::Compile(Source("upper(s)"), *schema);
   ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
   arrow::StringBuilder builder;
-  ASSERT_TRUE(builder.Append("ok").ok());
-  ASSERT_TRUE(builder.Append("fine").ok());
-  ASSERT_TRUE(builder.Append(std::string("bad\xff\xfe")).ok());
+  JETFLOW_ASSERT_OK(builder.Append("ok"));
+  JETFLOW_ASSERT_OK(builder.Append("fine"));
+  JETFLOW_ASSERT_OK(builder.Append(std::string("bad\xff\xfe")));
   auto array = builder.Finish().ValueOrDie();
   auto batch = arrow::RecordBatch::Make(schema, 3, {array});
   auto result = (*compiled)->Evaluate(*batch);
@@ -413,8 +414,8 @@ TEST(ExpressionTest, InvalidUtf8NamesRowAndColumn) {
             "column 's'");
   // Each value must be valid on its own, even if the concatenation is ("\xc3\xbc").
   arrow::StringBuilder split;
-  ASSERT_TRUE(split.Append(std::string("a\xc3")).ok());
-  ASSERT_TRUE(split.Append(std::string("\xbc")).ok());
+  JETFLOW_ASSERT_OK(split.Append(std::string("a\xc3")));
+  JETFLOW_ASSERT_OK(split.Append(std::string("\xbc")));
   auto split_batch = arrow::RecordBatch::Make(schema, 2, {split.Finish().ValueOrDie()});
   auto split_result = (*compiled)->Evaluate(*split_batch);
   ASSERT_TRUE(split_result.status().IsInvalid());
@@ -423,12 +424,12 @@ TEST(ExpressionTest, InvalidUtf8NamesRowAndColumn) {
       << split_result.status().message();
   // Comparisons and hashes do not interpret the bytes and need no validation.
   auto equal = CompiledExpression::Compile(Source("s = 'ok'"), *schema);
-  ASSERT_TRUE(equal.ok());
+  JETFLOW_ASSERT_OK(equal);
   auto eq = (*equal)->Evaluate(*batch);
   ASSERT_TRUE(eq.ok()) << eq.status().ToString();
   auto hash = CompiledExpression::Compile(Source("xxhash64(s)"), *schema);
-  ASSERT_TRUE(hash.ok());
-  EXPECT_TRUE((*hash)->Evaluate(*batch).ok());
+  JETFLOW_ASSERT_OK(hash);
+  JETFLOW_EXPECT_OK((*hash)->Evaluate(*batch));
 }
 
 TEST(ExpressionTest, NumericFunctions) {
@@ -626,10 +627,10 @@ TEST(ExpressionTest, EmptyBatchesAndConstants) {
 
 TEST(ExpressionTest, SchemaMismatchIsAnError) {
   auto compiled = CompiledExpression::Compile(Source("i32 + 1"), *Input());
-  ASSERT_TRUE(compiled.ok());
+  JETFLOW_ASSERT_OK(compiled);
   auto other = arrow::schema({arrow::field("x", arrow::int32())});
   auto batch = testing::BatchFromJson(other, R"([{"x": 1}])");
-  ASSERT_TRUE(batch.ok());
+  JETFLOW_ASSERT_OK(batch);
   EXPECT_TRUE((*compiled)->Evaluate(**batch).status().IsInvalid());
 }
 
@@ -638,7 +639,7 @@ TEST(ExpressionTest, ConcurrentEvaluation) {
       Source("upper(s) || CAST(i32 * 2 AS string)"), *Input());
   ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
   auto batch = testing::BatchFromJson(Input(), R"([{"s": "a", "i32": 1}])");
-  ASSERT_TRUE(batch.ok());
+  JETFLOW_ASSERT_OK(batch);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {

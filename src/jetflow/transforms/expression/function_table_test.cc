@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "jetflow/transforms/expression/expression.h"
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::expression {
 namespace {
@@ -186,7 +187,7 @@ FunctionEntry Entry(std::string name, ResultRule result) {
 
 TEST(FunctionTableTest, AddRejectsDuplicatesAndIncompleteEntries) {
   FunctionTable table;
-  ASSERT_TRUE(table.Add(Entry("same", Returns(arrow::int64()))).ok());
+  JETFLOW_ASSERT_OK(table.Add(Entry("same", Returns(arrow::int64()))));
   EXPECT_TRUE(table.Add(Entry("same", Returns(arrow::int64()))).IsInvalid());
   FunctionEntry no_result = Entry("no_result", {});
   EXPECT_TRUE(table.Add(no_result).IsInvalid());
@@ -199,7 +200,7 @@ TEST(FunctionTableTest, AddRejectsDuplicatesAndIncompleteEntries) {
 
 TEST(FunctionTableTest, ALoweringThatBreaksItsResultRuleIsAnInternalError) {
   FunctionTable table;
-  ASSERT_TRUE(table.Add(Entry("bogus", Returns(arrow::utf8()))).ok());
+  JETFLOW_ASSERT_OK(table.Add(Entry("bogus", Returns(arrow::utf8()))));
   ExpressionSource source{"bogus(1)", "f.yaml", 2, 3, 3};
   auto schema = arrow::schema({});
   ExpressionEnvironment environment;
