@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 filter="${2:-}"
-bash "$here/scripts/install_deps.sh"
+bash "$here/scripts/install_deps.sh" fuzz
 cd "$here"
 cmake --preset fuzz -DJETFLOW_DEPS_DIR="$here/build/_deps" >/dev/null
 cmake --build --preset fuzz

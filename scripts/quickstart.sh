@@ -4,6 +4,8 @@
 # (examples/quickstart/lake/), then reads the lake back with DuckDB.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build dependencies, the sqlite3 shell and a virtual environment with DuckDB.
+bash "$here/scripts/install_deps.sh" quickstart
 bash "$here/scripts/build.sh" release jetflow
 jetflow="$here/build/release/bin/jetflow"
 example="$here/examples/quickstart"

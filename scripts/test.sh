@@ -1,22 +1,71 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite: unit tests (gtest) and end-to-end tests (the CLI on
-# real pipelines, output checked with pyarrow and DuckDB) in a release build, then the unit
-# and end-to-end tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Installs every dependency it needs. Exits non-zero if any test fails.
+# The whole check, as CI runs it (.ci/run). Installs what it needs (scripts/install_deps.sh
+# test), then:
+#  1. checks: formatting (scripts/check_format.sh) and clang-tidy (scripts/check_tidy.sh, on
+#     the release preset's compile commands) — a violation fails the run before any build;
+#  2. release build, then every ctest test: labels unit, fuzz_replay, e2e (spark), install;
+#  3. the same build and tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#     (JETFLOW_SKIP_ASAN=1 skips this pass);
+#  4. the 15 slowest tests of both passes, then each pass's ctest summary, the last line
+#     being ctest's own "N% tests passed, N tests failed out of N".
+# Exits non-zero if a check or a test fails. For a quick loop while working, use
+# `ctest --preset release -L unit` instead (README, "Build and test").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 jobs="$(nproc)"
 
+bash scripts/install_deps.sh test
+
+echo "== checks: clang-format, clang-tidy"
+bash scripts/check_format.sh
+cmake --preset release -DJETFLOW_DEPS_DIR="$here/build/_deps" >/dev/null
+bash scripts/check_tidy.sh build/release
+
+passes=()
+# run_ctest NAME PRESET: runs the preset's tests with a JUnit report and a log for the end.
+run_ctest() {
+  local name="$1" preset="$2" rc
+  passes+=("$name")
+  set +e
+  ctest --preset "$preset" -j "$jobs" --output-junit "$here/build/$name/ctest-junit.xml" 2>&1 |
+    tee "$here/build/$name/ctest.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
+
+# summarize: the slowest tests, then each pass's summary, ctest's summary line last.
+summarize() {
+  local runs=() name
+  for name in "${passes[@]}"; do runs+=("$name=build/$name/ctest-junit.xml"); done
+  echo
+  echo "== slowest tests (${passes[*]})"
+  python3 scripts/ctest_slowest.py -n 15 "${runs[@]}" || true
+  echo
+  echo "== results"
+  for name in "${passes[@]}"; do
+    echo "$name: $(grep -E '^Total Test time' "build/$name/ctest.log" | tail -1)"
+    sed -n '/^The following tests FAILED:/,/^[^[:space:]]/{/^The following tests FAILED:/p;/^[[:space:]]/p}' \
+      "build/$name/ctest.log"
+    grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "build/$name/ctest.log" |
+      tail -1 || true
+  done
+}
+
+status=0
 echo "== release build and tests"
 bash scripts/build.sh release
-ctest --preset release -j "$jobs"
+run_ctest release release || status=$?
 
-if [ "${JETFLOW_SKIP_ASAN:-0}" != "1" ]; then
+if [ "$status" -eq 0 ] && [ "${JETFLOW_SKIP_ASAN:-0}" != "1" ]; then
   echo "== ASan + UBSan build and tests"
   bash scripts/build.sh asan
   # Arrow's wheel libraries are not instrumented; leaks inside them are not ours to fix.
-  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
-  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    ctest --preset asan -j "$jobs"
+  export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  run_ctest asan asan || status=$?
 fi
+
+summarize
+exit "$status"
