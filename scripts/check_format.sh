@@ -42,11 +42,11 @@ mapfile -t bad < <(printf '%s\n' "$report" |
 if ((${#bad[@]})); then
   echo "check_format: ${#bad[@]} of ${#files[@]} files are not formatted (run scripts/check_format.sh --fix):" >&2
   printf '  %s\n' "${bad[@]}" >&2
-  printf '%s\n' "$report" | head -12 >&2
+  head -n 12 <<<"$report" >&2
   exit 1
 fi
 if [ -n "$report" ]; then  # clang-format itself failed (a parse error, a bad .clang-format)
-  printf '%s\n' "$report" | head -20 >&2
+  head -n 20 <<<"$report" >&2
   exit 1
 fi
 echo "check_format: ${#files[@]} files formatted"
