@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "jetflow/config/pipeline_config.h"
 #include "jetflow/builtins/builtin_components.h"
+#include "jetflow/config/pipeline_config.h"
 
 namespace {
 

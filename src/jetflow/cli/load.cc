@@ -1,12 +1,10 @@
 #include "jetflow/cli/load.h"
 
+#include <arrow/util/thread_pool.h>
 #include <fmt/format.h>
 
-#include <cstdio>
-
-#include <arrow/util/thread_pool.h>
-
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include "jetflow/builtins/builtin_components.h"

@@ -1,8 +1,8 @@
 // `jetflow run`: plan, then move the data of one run instance, resuming an unfinished
 // run.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -65,8 +65,8 @@ class SignalWatcher {
       if (n < 0 && errno == EINTR) continue;
       if (n != 1 || signal == 0) return;
       interrupted_ = true;
-      cancellation_.Cancel(arrow::Status::Cancelled("interrupted by ",
-                                                   signal == SIGINT ? "SIGINT" : "SIGTERM"));
+      cancellation_.Cancel(arrow::Status::Cancelled(
+          "interrupted by ", signal == SIGINT ? "SIGINT" : "SIGTERM"));
     }
   }
 

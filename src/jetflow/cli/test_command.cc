@@ -3,8 +3,8 @@
 // register their own components can offer the same command (examples/custom_stage/).
 #include "jetflow/pipetest/test_command.h"
 
-#include "jetflow/cli/commands.h"
 #include "jetflow/builtins/builtin_components.h"
+#include "jetflow/cli/commands.h"
 
 namespace jetflow::cli {
 

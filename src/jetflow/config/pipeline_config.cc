@@ -1,15 +1,15 @@
 #include "jetflow/config/pipeline_config.h"
 
+#include <fmt/format.h>
+#include <xxhash.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <xxhash.h>
-#include <yaml-cpp/yaml.h>
 
 namespace jetflow {
 

@@ -1,5 +1,4 @@
 #include "jetflow/core/manifest.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/api.h>
 #include <arrow/util/key_value_metadata.h>
@@ -7,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {

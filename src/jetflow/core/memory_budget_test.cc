@@ -1,11 +1,12 @@
 #include "jetflow/core/memory_budget.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {

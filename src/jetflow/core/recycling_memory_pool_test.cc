@@ -1,5 +1,4 @@
 #include "jetflow/core/recycling_memory_pool.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/memory_pool.h>
 #include <gtest/gtest.h>
@@ -8,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {
@@ -68,8 +68,7 @@ TEST_F(RecyclingMemoryPoolTest, NearlyEqualSizesShareABlock) {
   // Growing within the class keeps the block where it is.
   uint8_t* data = first;
   JETFLOW_ASSERT_OK(
-      pool.Reallocate(3 * kMiB + 200 * 1024, 3 * kMiB + 250 * 1024, kAlignment, &data)
-          );
+      pool.Reallocate(3 * kMiB + 200 * 1024, 3 * kMiB + 250 * 1024, kAlignment, &data));
   EXPECT_EQ(data, first);
   pool.Free(data, 3 * kMiB + 250 * 1024, kAlignment);
   EXPECT_EQ(pool.kept_bytes(), 3 * kMiB + kMiB / 4);

@@ -1,10 +1,11 @@
 // Cancellation: a stop signal shared by the threads of a run.
 //
-// Cancelled once, with a reason (the first reason wins); from then on cancelled() is true,
-// every WaitFor returns at once, and the callbacks registered with OnCancel have run. The
-// engine's waits (retry backoff, waiting for other workers, the lease keeper) use WaitFor,
-// so a cancelled run stops without polling. A signal handler must not call Cancel (it
-// locks a mutex): the CLI cancels from a thread of its own that waits for the signal.
+// Cancelled once, with a reason (the first reason wins); from then on cancelled() is
+// true, every WaitFor returns at once, and the callbacks registered with OnCancel have
+// run. The engine's waits (retry backoff, waiting for other workers, the lease keeper)
+// use WaitFor, so a cancelled run stops without polling. A signal handler must not call
+// Cancel (it locks a mutex): the CLI cancels from a thread of its own that waits for the
+// signal.
 //
 // Threading: thread-safe. A callback runs on the cancelling thread, once, while the
 // object's lock is held (so destroying its registration waits for it): it must be short
@@ -62,8 +63,8 @@ class Cancellation {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::atomic<bool> cancelled_{false};
-  arrow::Status reason_;             // guarded by mutex_
-  std::list<Callback> callbacks_;    // guarded by mutex_
+  arrow::Status reason_;           // guarded by mutex_
+  std::list<Callback> callbacks_;  // guarded by mutex_
 };
 
 }  // namespace jetflow

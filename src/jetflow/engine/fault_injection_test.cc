@@ -36,7 +36,8 @@ const RunInstance kDay{"dt", "2026-12-07"};
 /// watermarks are written: at_begin pins "window", at_commit advances "high".
 class StatefulConsumer : public Consumer {
  public:
-  explicit StatefulConsumer(std::unique_ptr<Consumer> target) : target_(std::move(target)) {}
+  explicit StatefulConsumer(std::unique_ptr<Consumer> target)
+      : target_(std::move(target)) {}
   arrow::Result<std::shared_ptr<arrow::Schema>> InferSchema() override {
     return target_->InferSchema();
   }
@@ -129,8 +130,8 @@ engine: {partitions_in_flight: 2, batch_rows: 500}
     auto result = std::make_unique<LoadedPipeline>(std::move(*loaded));
     Pipeline& pipeline = result->pipeline;
     pipeline.consumer = std::make_unique<StatefulConsumer>(std::move(pipeline.consumer));
-    auto failing = std::make_unique<testing::FailingLoader>(
-        std::move(pipeline.loaders[0].stage));
+    auto failing =
+        std::make_unique<testing::FailingLoader>(std::move(pipeline.loaders[0].stage));
     loader_ = failing.get();
     pipeline.loaders[0].stage = std::move(failing);
     return result;
@@ -160,8 +161,8 @@ engine: {partitions_in_flight: 2, batch_rows: 500}
   void CleanRun() {
     auto store = OpenStore("clean.db");
     ASSERT_NE(store, nullptr);
-    JETFLOW_ASSERT_OK_AND_ASSIGN(RunSummary summary,
-                                 RunOnce((dir_ / "clean").string(), *store, "clean/1/0/1"));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(
+        RunSummary summary, RunOnce((dir_ / "clean").string(), *store, "clean/1/0/1"));
     ASSERT_TRUE(summary.succeeded) << summary.error;
     clean_ = LakeFiles(dir_ / "clean");
     ASSERT_FALSE(clean_.empty());
@@ -191,7 +192,8 @@ engine: {partitions_in_flight: 2, batch_rows: 500}
     // Advanced once, by the run that succeeded; pinned at its first begin.
     JETFLOW_ASSERT_OK_AND_ASSIGN(auto high, store.GetWatermark("faults", "test.high"));
     EXPECT_EQ(high, "1");
-    JETFLOW_ASSERT_OK_AND_ASSIGN(auto window, store.GetWatermark("faults", "test.window"));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto window,
+                                 store.GetWatermark("faults", "test.window"));
     EXPECT_EQ(window, "after 0");
   }
 
@@ -259,15 +261,16 @@ TEST_F(FaultInjectionTest, ACommitFailingBeforeItPublishesIsRetried) {
   RunOptions options;
   options.worker = "retrier/1/0/1";
   options.lease = kLease;
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunSummary summary,
-                               PipelineRunner::Run(loaded->pipeline, kDay, *store, options));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunSummary summary, PipelineRunner::Run(loaded->pipeline, kDay, *store, options));
   ASSERT_TRUE(summary.succeeded) << summary.error;
   EXPECT_EQ(summary.attempts_retried, 1);
   EXPECT_EQ(LakeFiles(lake).size(), clean_.size());
   EXPECT_TRUE(LakeFiles(lake) == clean_);
 }
 
-TEST_F(FaultInjectionTest, ACommitFailingAfterItPublishedFailsTheRunAndTheResumeRepairsIt) {
+TEST_F(FaultInjectionTest,
+       ACommitFailingAfterItPublishedFailsTheRunAndTheResumeRepairsIt) {
   CleanRun();
   const std::string lake = (dir_ / "lake").string();
   auto store = OpenStore("state.db");
@@ -281,8 +284,8 @@ TEST_F(FaultInjectionTest, ACommitFailingAfterItPublishedFailsTheRunAndTheResume
   RunOptions options;
   options.worker = "failer/1/0/1";
   options.lease = kLease;
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunSummary failed,
-                               PipelineRunner::Run(loaded->pipeline, kDay, *store, options));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunSummary failed, PipelineRunner::Run(loaded->pipeline, kDay, *store, options));
   EXPECT_FALSE(failed.succeeded);
   EXPECT_NE(failed.error.find("checksum mismatch"), std::string::npos) << failed.error;
   // The run record ended: failed, not left running.

@@ -51,8 +51,8 @@ class LeaseKeeper {
 
   std::mutex mutex_;
   std::condition_variable stop_;
-  bool stopping_ = false;                                  // guarded by mutex_
-  std::chrono::steady_clock::time_point last_renewed_;     // guarded by mutex_
+  bool stopping_ = false;                               // guarded by mutex_
+  std::chrono::steady_clock::time_point last_renewed_;  // guarded by mutex_
   std::thread thread_;
 };
 

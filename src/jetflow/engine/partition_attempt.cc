@@ -89,7 +89,8 @@ class PartitionAttempt {
     *reader = std::move(*opened_reader);
     for (auto& transformer : pipeline_.transformers) {
       auto opened = transformer.stage->Open(context_);
-      JETFLOW_RETURN_NOT_OK_CTX(opened.status(), Where("transformer " + transformer.name));
+      JETFLOW_RETURN_NOT_OK_CTX(opened.status(),
+                                Where("transformer " + transformer.name));
       transforms_.push_back(std::move(*opened));
     }
     for (auto& loader : pipeline_.loaders) {
@@ -119,8 +120,9 @@ class PartitionAttempt {
     }
     if (batch->num_rows() == 0) return arrow::Status::OK();
     for (size_t i = 0; i < writers_.size(); ++i) {
-      JETFLOW_RETURN_NOT_OK_CTX(writers_[i]->Write(batch),
-                                Where("loader " + pipeline_.loaders[i].name, batch_index));
+      JETFLOW_RETURN_NOT_OK_CTX(
+          writers_[i]->Write(batch),
+          Where("loader " + pipeline_.loaders[i].name, batch_index));
     }
     rows_out_ += batch->num_rows();
     if (services_.progress) services_.progress->rows_written += batch->num_rows();
@@ -295,11 +297,10 @@ class PartitionAttempt {
     const int64_t accounted =
         result.rows_written + result.rows_dropped + result.rows_quarantined;
     if (accounted != result.rows_read) {
-      return arrow::Status::Invalid("reconciliation failed: read ", result.rows_read,
-                                    " rows but written ", result.rows_written,
-                                    " + dropped ", result.rows_dropped, " + quarantined ",
-                                    result.rows_quarantined, " = ", accounted, " (",
-                                    Where("transformers"), ")");
+      return arrow::Status::Invalid(
+          "reconciliation failed: read ", result.rows_read, " rows but written ",
+          result.rows_written, " + dropped ", result.rows_dropped, " + quarantined ",
+          result.rows_quarantined, " = ", accounted, " (", Where("transformers"), ")");
     }
     if (!side_writers_.empty()) {
       int64_t side_rows = 0;
@@ -313,10 +314,10 @@ class PartitionAttempt {
     }
     for (size_t i = 0; i < writers_.size(); ++i) {
       if (writers_[i]->rows_written() != result.rows_written) {
-        return arrow::Status::Invalid(
-            "reconciliation failed: ", result.rows_written,
-            " rows were sent to the loader but it accepted ", writers_[i]->rows_written(),
-            " (", Where("loader " + pipeline_.loaders[i].name), ")");
+        return arrow::Status::Invalid("reconciliation failed: ", result.rows_written,
+                                      " rows were sent to the loader but it accepted ",
+                                      writers_[i]->rows_written(), " (",
+                                      Where("loader " + pipeline_.loaders[i].name), ")");
       }
     }
     return arrow::Status::OK();

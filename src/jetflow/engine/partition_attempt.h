@@ -14,8 +14,8 @@
 // opened, so it leaves nothing visible; a failure after some writers committed leaves
 // their output, which the partition's next attempt replaces.
 //
-// Threading: RunPartitionAttempt blocks its caller, uses one reader thread of its own, and
-// shares nothing with other attempts but the services (thread-safe).
+// Threading: RunPartitionAttempt blocks its caller, uses one reader thread of its own,
+// and shares nothing with other attempts but the services (thread-safe).
 #pragma once
 
 #include <arrow/status.h>

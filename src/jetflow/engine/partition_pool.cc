@@ -1,9 +1,9 @@
 #include "jetflow/engine/partition_pool.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -81,8 +81,8 @@ void PartitionPool::WorkerLoop(int partitions_in_flight) {
 
 void PartitionPool::RunClaimed(PartitionClaim claim, int partitions_in_flight) {
   const EngineOptions& engine = pipeline_.engine;
-  AttemptServices services{pipeline_, plan_, budget_, cancellation_, progress_,
-                           [this] { return lease_.Confirm(); }};
+  AttemptServices services{pipeline_,     plan_,     budget_,
+                           cancellation_, progress_, [this] { return lease_.Confirm(); }};
   for (int local_attempt = 1;; ++local_attempt) {
     PartitionContext context;
     context.pipeline = pipeline_.name;
@@ -98,7 +98,8 @@ void PartitionPool::RunClaimed(PartitionClaim claim, int partitions_in_flight) {
     AttemptResult result;
     std::vector<PartitionManifest> manifests;
     const auto started = Clock::now();
-    const arrow::Status status = RunPartitionAttempt(services, context, &result, &manifests);
+    const arrow::Status status =
+        RunPartitionAttempt(services, context, &result, &manifests);
     result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (IsLeaseLost(status)) {
       // Another worker has the partition now: nothing to record, nothing published.
@@ -149,7 +150,8 @@ void PartitionPool::RunClaimed(PartitionClaim claim, int partitions_in_flight) {
     if (!again.ok()) {
       Fail(IsLeaseLost(again.status())
                ? again.status()
-               : AddContext(again.status(), "state store, partition " + claim.partition.id));
+               : AddContext(again.status(),
+                            "state store, partition " + claim.partition.id));
       return;
     }
     if (!again->claim) return;  // the run ended, or another worker took the partition

@@ -1,7 +1,8 @@
 // PartitionPool: this process's worker threads on one recorded run.
 //
 // Each worker thread loops:
-//   claim a partition (StateStore::ClaimPartition) -> run an attempt (partition_attempt.h)
+//   claim a partition (StateStore::ClaimPartition) -> run an attempt
+//   (partition_attempt.h)
 //   -> record it (FinishAttempt, with the claim's attempt number as fencing token)
 //   -> on a retryable failure: keep the partition, wait retries.backoff x 2^(k-1) (at
 //      most 60 s), claim it again, up to retries.max_attempts

@@ -4,6 +4,7 @@
 #include <arrow/memory_pool.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,8 +15,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <xxhash.h>
 
 #include "jetflow/core/error.h"
 #include "jetflow/core/manifest.h"
@@ -157,8 +156,8 @@ class RecordedRun {
   arrow::Status Work(LeaseKeeper& lease) {
     if (!record_.joined) {
       for (auto& loader : pipeline_.loaders) {
-        ARROW_RETURN_NOT_OK(AddContext(loader.stage->BeginRun(RunContextOf()),
-                                       "loader " + loader.name));
+        ARROW_RETURN_NOT_OK(
+            AddContext(loader.stage->BeginRun(RunContextOf()), "loader " + loader.name));
       }
       for (auto& side : pipeline_.side_loaders) {
         ARROW_RETURN_NOT_OK(AddContext(side.loader->BeginRun(RunContextOf()),
@@ -180,9 +179,10 @@ class RecordedRun {
       options_.progress->partitions_done = kept_;
     }
     if (record_.joined) {
-      spdlog::info("joining run {} of {}, which other processes are running: {} of {} "
-                   "partitions committed",
-                   record_.run_id, plan_.run.id(), kept_, records->size());
+      spdlog::info(
+          "joining run {} of {}, which other processes are running: {} of {} "
+          "partitions committed",
+          record_.run_id, plan_.run.id(), kept_, records->size());
     } else if (record_.resumed) {
       spdlog::info("resuming run {} of {}: {} of {} partitions already committed",
                    record_.run_id, plan_.run.id(), kept_, records->size());
@@ -197,9 +197,8 @@ class RecordedRun {
 
     const EngineOptions& engine = pipeline_.engine;
     const int threads = std::max<int>(
-        1, std::min<int64_t>(engine.partitions_in_flight > 0
-                                 ? engine.partitions_in_flight
-                                 : HardwareThreads(),
+        1, std::min<int64_t>(engine.partitions_in_flight > 0 ? engine.partitions_in_flight
+                                                             : HardwareThreads(),
                              std::max<int64_t>(not_committed, 1)));
     PoolRun pool_run{record_.run_id, IsoMillisToMicros(record_.started_at), worker_,
                      static_cast<int64_t>(records->size()), poll_interval_};
@@ -280,9 +279,10 @@ class RecordedRun {
     for (const PartitionManifest& manifest : manifests) {
       if (manifest.schema_fingerprint != manifests.front().schema_fingerprint) {
         return arrow::Status::Invalid(
-            "the partitions of loader ", loader, " were written with different schemas: ",
-            manifests.front().partition_id, " with ", manifests.front().schema_fingerprint,
-            ", ", manifest.partition_id, " with ", manifest.schema_fingerprint,
+            "the partitions of loader ", loader,
+            " were written with different schemas: ", manifests.front().partition_id,
+            " with ", manifests.front().schema_fingerprint, ", ", manifest.partition_id,
+            " with ", manifest.schema_fingerprint,
             "; the run is not published (run it with --restart)");
       }
     }
@@ -416,11 +416,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
       const std::string name = transformer.name + "." + specs[o].name;
       // One dataset per transformer under the configured root: transformers' side
       // outputs have different schemas and may share a root.
-      auto made = pipeline.side_output_loader(name, specs[o].path + "/" + transformer.name);
+      auto made =
+          pipeline.side_output_loader(name, specs[o].path + "/" + transformer.name);
       JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
       JETFLOW_RETURN_NOT_OK_CTX((*made)->Bind(specs[o].schema).status(), where);
-      pipeline.side_loaders.push_back(
-          {t, static_cast<int>(o), name, std::move(*made)});
+      pipeline.side_loaders.push_back({t, static_cast<int>(o), name, std::move(*made)});
     }
   }
 

@@ -338,7 +338,7 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
 TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheDefaultPoolWithinTheWholeBudget) {
   source_.partitions = 4;
   source_.batches = 12;
-  source_.rows_per_batch = 16384;  // 128 KiB per batch
+  source_.rows_per_batch = 16384;                     // 128 KiB per batch
   sink_.write_delay = std::chrono::milliseconds(25);  // readers outrun the writers
   Pipeline pipeline = MakePipeline();
   const int64_t budget = 1024 * 1024;

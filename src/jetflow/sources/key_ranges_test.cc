@@ -3,13 +3,14 @@
 // always produced are pinned in sqlite_consumer_test.cc, partition_planner_test.cc and
 // the e2e tests of the server sources.)
 #include "jetflow/sources/key_ranges.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
 #include <tuple>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::sources {
 namespace {

@@ -1,7 +1,8 @@
 #include "jetflow/sources/partition_split.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <gtest/gtest.h>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::sources {
 namespace {

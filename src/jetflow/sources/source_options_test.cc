@@ -1,8 +1,9 @@
 #include "jetflow/sources/source_options.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/type.h>
 #include <gtest/gtest.h>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::sources {
 namespace {

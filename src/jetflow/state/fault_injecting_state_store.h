@@ -99,9 +99,9 @@ class FaultInjectingStateStore final : public StateStore {
 
   StateStore& target_;
   mutable std::mutex mutex_;
-  std::map<StateCall, int> calls_;                          // guarded by mutex_
-  std::map<StateCall, std::pair<int, Crash>> failures_;     // guarded by mutex_
-  bool crashed_ = false;                                     // guarded by mutex_
+  std::map<StateCall, int> calls_;                       // guarded by mutex_
+  std::map<StateCall, std::pair<int, Crash>> failures_;  // guarded by mutex_
+  bool crashed_ = false;                                 // guarded by mutex_
 };
 
 }  // namespace jetflow

@@ -6,10 +6,11 @@
 // instance resumes: partitions recorded as committed are kept, everything else is redone.
 // Other systems (schedulers, catalogs) read the same tables (docs/state-store.md).
 //
-// The multi-process contract. Any number of processes ("workers", named by worker_identity.h)
-// may work on one run at once; this interface is all they share.
+// The multi-process contract. Any number of processes ("workers", named by
+// worker_identity.h) may work on one run at once; this interface is all they share.
 //
-//  1. BeginRun. The first process records the run: a new one, or the latest unfinished run
+//  1. BeginRun. The first process records the run: a new one, or the latest unfinished
+//  run
 //     of the same pipeline and instance, resumed. Every process that takes part holds a
 //     lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
 //     worker whose lease ran out, or whose process is known to be gone (same machine), is
@@ -29,9 +30,9 @@
 //     writes the commit watermarks in the same transaction. The others wait for the run
 //     to end, and take the finish over if the finisher dies.
 //  5. A permanent failure ends the run for everyone: FinishRun(kFailed). A process that
-//     stops for its own reasons (interrupted, its lease lost) calls LeaveRun: the run goes
-//     on with the others, and only the last live worker leaving an unfinished run marks
-//     it failed, so that the next BeginRun resumes it.
+//     stops for its own reasons (interrupted, its lease lost) calls LeaveRun: the run
+//     goes on with the others, and only the last live worker leaving an unfinished run
+//     marks it failed, so that the next BeginRun resumes it.
 // Implementations: SQLite (sqlite/sqlite_state_store.h), for processes on one machine.
 //
 // Threading: implementations are thread-safe; the engine calls them from several threads.
@@ -175,8 +176,8 @@ struct ClaimResult {
   int64_t held_elsewhere = 0;
   /// Partitions not yet committed, the claimed and held ones included.
   int64_t not_committed = 0;
-  /// The run's status. When it is not kRunning nothing is claimed: the run ended, finished
-  /// by another worker or failed (`run_error`).
+  /// The run's status. When it is not kRunning nothing is claimed: the run ended,
+  /// finished by another worker or failed (`run_error`).
   RunStatus run_status = RunStatus::kRunning;
   std::string run_error;
 };
@@ -203,8 +204,7 @@ class StateStore {
   /// BeginRun as the calling process, with the default lease.
   arrow::Result<RunRecord> BeginRun(const std::string& pipeline,
                                     const RunInstance& instance,
-                                    const std::vector<PartitionSpec>& plan,
-                                    bool restart);
+                                    const std::vector<PartitionSpec>& plan, bool restart);
 
   /// Extends `worker`'s lease on the run to `lease` from now. LeaseLost if another worker
   /// found it dead and took its partitions over, if the run is no longer running, or if

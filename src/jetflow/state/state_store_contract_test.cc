@@ -37,8 +37,8 @@ std::unique_ptr<StateStore> StateStoreContractTest::Open() {
 
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 constexpr char kPipeline[] = "orders";
 const RunInstance kDay{"dt", "2026-11-25"};
@@ -81,20 +81,23 @@ AttemptResult Failed(bool will_retry) {
 TEST_P(StateStoreContractTest, ClaimsHandOutEachPartitionOnceWithItsSplit) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), As(kWorkerA)));
   JETFLOW_ASSERT_OK(store->RenewLease(run.run_id, kWorkerA, kLease));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult first, store->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult first,
+                               store->ClaimPartition(run.run_id, kWorkerA));
   ASSERT_TRUE(first.claim.has_value());
   EXPECT_EQ(first.claim->partition.id, "p1");
   EXPECT_EQ(first.claim->partition.split, R"({"from":"p1"})");
   EXPECT_EQ(first.claim->attempt, 1);
   EXPECT_EQ(first.held_here, 1);
   EXPECT_EQ(first.not_committed, 2);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult second, store->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult second,
+                               store->ClaimPartition(run.run_id, kWorkerA));
   ASSERT_TRUE(second.claim.has_value());
   EXPECT_EQ(second.claim->partition.id, "p2");
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult none, store->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult none,
+                               store->ClaimPartition(run.run_id, kWorkerA));
   EXPECT_FALSE(none.claim.has_value());
   EXPECT_EQ(none.held_here, 2);
   EXPECT_EQ(none.held_elsewhere, 0);
@@ -109,25 +112,28 @@ TEST_P(StateStoreContractTest, ASecondProcessJoinsALiveRunAndLeavesItsClaimsAlon
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1", "p2", "p3"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult held, a->ClaimPartition(run.run_id, kWorkerA));
   ASSERT_TRUE(held.claim.has_value());
 
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord joined,
-                          b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
+                               b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
   EXPECT_EQ(joined.run_id, run.run_id);
   EXPECT_TRUE(joined.joined);
   EXPECT_FALSE(joined.resumed);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   ASSERT_TRUE(claimed.claim.has_value());
   EXPECT_EQ(claimed.claim->partition.id, "p2");
   EXPECT_EQ(claimed.held_elsewhere, 1);
   // A's attempt is untouched: it still finishes.
-  JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", held.claim->attempt, Committed(5)));
+  JETFLOW_ASSERT_OK(
+      a->FinishAttempt(run.run_id, "p1", held.claim->attempt, Committed(5)));
 
   // A third process with another plan may not join.
-  auto different = b->BeginRun(kPipeline, kDay, Plan({"p1", "p2", "p9"}),
-                               As("hostC/3/0000000c/3"));
+  auto different =
+      b->BeginRun(kPipeline, kDay, Plan({"p1", "p2", "p9"}), As("hostC/3/0000000c/3"));
   ASSERT_TRUE(different.status().IsInvalid()) << different.status().ToString();
   EXPECT_THAT(different.status().message(), HasSubstr("different plan"));
   EXPECT_THAT(different.status().message(), HasSubstr("p9"));
@@ -138,21 +144,25 @@ TEST_P(StateStoreContractTest, AnExpiredLeaseIsTakenOverAndFencesTheOldAttempt) 
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult old_claim, a->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult old_claim,
+                               a->ClaimPartition(run.run_id, kWorkerA));
   ASSERT_TRUE(old_claim.claim.has_value());
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord joined,
-                          b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
+                               b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
   ASSERT_TRUE(joined.joined);
   // While A's lease lasts, its partition is not B's to take.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult nothing, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult nothing,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   EXPECT_FALSE(nothing.claim.has_value());
   EXPECT_EQ(nothing.held_elsewhere, 1);
 
   Advance(kLease / 2);
   JETFLOW_ASSERT_OK(b->RenewLease(run.run_id, kWorkerB, kLease));
   Advance(kLease / 2 + milliseconds(1));  // A's lease ran out, B's did not
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult taken, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult taken,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   ASSERT_TRUE(taken.claim.has_value());
   EXPECT_EQ(taken.claim->attempt, old_claim.claim->attempt + 1);
 
@@ -161,7 +171,8 @@ TEST_P(StateStoreContractTest, AnExpiredLeaseIsTakenOverAndFencesTheOldAttempt) 
   EXPECT_TRUE(IsLeaseLost(renewed)) << renewed.ToString();
   auto late = a->FinishAttempt(run.run_id, "p1", old_claim.claim->attempt, Committed(1));
   EXPECT_TRUE(IsLeaseLost(late)) << late.ToString();
-  JETFLOW_ASSERT_OK(b->FinishAttempt(run.run_id, "p1", taken.claim->attempt, Committed(2)));
+  JETFLOW_ASSERT_OK(
+      b->FinishAttempt(run.run_id, "p1", taken.claim->attempt, Committed(2)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, b->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
   EXPECT_EQ(partitions[0].rows_written, 2);
@@ -173,20 +184,26 @@ TEST_P(StateStoreContractTest, AWorkerRetryingItsPartitionKeepsIt) {
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1", "p2"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK(b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)).status());
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult first, a->ClaimPartition(run.run_id, kWorkerA));
-  JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", first.claim->attempt, Failed(true)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult first,
+                               a->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK(
+      a->FinishAttempt(run.run_id, "p1", first.claim->attempt, Failed(true)));
   // p1 waits for A's retry: B gets p2.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult other, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult other,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   ASSERT_TRUE(other.claim.has_value());
   EXPECT_EQ(other.claim->partition.id, "p2");
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult retry, a->ClaimPartition(run.run_id, kWorkerA, "p1"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult retry,
+                               a->ClaimPartition(run.run_id, kWorkerA, "p1"));
   ASSERT_TRUE(retry.claim.has_value());
   EXPECT_EQ(retry.claim->attempt, 2);
   // Given up, a failed partition is anyone's.
   JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", 2, Failed(false)));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult adopted, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult adopted,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   ASSERT_TRUE(adopted.claim.has_value());
   EXPECT_EQ(adopted.claim->partition.id, "p1");
   EXPECT_EQ(adopted.claim->attempt, 3);
@@ -197,7 +214,8 @@ TEST_P(StateStoreContractTest, ExactlyOneWorkerFinishesTheRun) {
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1", "p2"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK(b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)).status());
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, a->ClaimPartition(run.run_id, kWorkerA));
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p2, b->ClaimPartition(run.run_id, kWorkerB));
@@ -223,7 +241,8 @@ TEST_P(StateStoreContractTest, ExactlyOneWorkerFinishesTheRun) {
   auto again = a->FinishRun(run.run_id, RunStatus::kSucceeded, "", {});
   EXPECT_TRUE(again.IsInvalid()) << again.ToString();
   // Ended: claims report the run's status instead of a partition.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult after, a->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult after,
+                               a->ClaimPartition(run.run_id, kWorkerA));
   EXPECT_FALSE(after.claim.has_value());
   EXPECT_EQ(after.run_status, RunStatus::kSucceeded);
 }
@@ -234,8 +253,9 @@ TEST_P(StateStoreContractTest, CommitWatermarksAreWrittenWithSuccessOnly) {
   BeginRunOptions options = As(kWorkerA);
   options.watermarks = {{"cursor.window", "(0, 10]"}};
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1"}), options));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto window, store->GetWatermark(kPipeline, "cursor.window"));
+                               store->BeginRun(kPipeline, kDay, Plan({"p1"}), options));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto window,
+                               store->GetWatermark(kPipeline, "cursor.window"));
   EXPECT_EQ(window, "(0, 10]");
   const std::vector<WatermarkUpdate> high = {{"cursor.high", "10"}, {"k.p0", "7"}};
   // Refused while a partition is open: nothing is written.
@@ -247,13 +267,16 @@ TEST_P(StateStoreContractTest, CommitWatermarksAreWrittenWithSuccessOnly) {
   JETFLOW_ASSERT_OK_AND_ASSIGN(none, store->GetWatermark(kPipeline, "cursor.high"));
   EXPECT_FALSE(none.has_value());
 
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1"}), As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunRecord resumed, store->BeginRun(kPipeline, kDay, Plan({"p1"}), As(kWorkerA)));
   EXPECT_TRUE(resumed.resumed);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, store->ClaimPartition(run.run_id, kWorkerA));
-  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Committed(1)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1,
+                               store->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK(
+      store->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Committed(1)));
   JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kSucceeded, "", high));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto written, store->GetWatermark(kPipeline, "cursor.high"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto written,
+                               store->GetWatermark(kPipeline, "cursor.high"));
   EXPECT_EQ(written, "10");
   JETFLOW_ASSERT_OK_AND_ASSIGN(written, store->GetWatermark(kPipeline, "k.p0"));
   EXPECT_EQ(written, "7");
@@ -264,16 +287,19 @@ TEST_P(StateStoreContractTest, TheLastWorkerLeavingAnUnfinishedRunFailsIt) {
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1", "p2"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK(b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)).status());
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, a->ClaimPartition(run.run_id, kWorkerA));
   JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Failed(true)));
 
   // A is interrupted: B goes on, and may take p1, which A no longer holds.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(bool ended, a->LeaveRun(run.run_id, kWorkerA, "interrupted"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(bool ended,
+                               a->LeaveRun(run.run_id, kWorkerA, "interrupted"));
   EXPECT_FALSE(ended);
   EXPECT_TRUE(IsLeaseLost(a->RenewLease(run.run_id, kWorkerA, kLease)));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult adopted, b->ClaimPartition(run.run_id, kWorkerB));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult adopted,
+                               b->ClaimPartition(run.run_id, kWorkerB));
   ASSERT_TRUE(adopted.claim.has_value());
   EXPECT_EQ(adopted.claim->partition.id, "p1");
 
@@ -287,7 +313,7 @@ TEST_P(StateStoreContractTest, TheLastWorkerLeavingAnUnfinishedRunFailsIt) {
   EXPECT_EQ(partitions[0].status, PartitionStatus::kFailed);
   EXPECT_EQ(partitions[0].owner, "");
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
-                          a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   EXPECT_TRUE(resumed.resumed);
   EXPECT_FALSE(resumed.joined);
 }
@@ -298,11 +324,13 @@ TEST_P(StateStoreContractTest, RestartTakesTheLeasesOfTheOldRun) {
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1"});
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord old_run,
-                          a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, a->ClaimPartition(old_run.run_id, kWorkerA));
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1,
+                               a->ClaimPartition(old_run.run_id, kWorkerA));
   BeginRunOptions restart = As(kWorkerB);
   restart.restart = true;
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord new_run, b->BeginRun(kPipeline, kDay, plan, restart));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord new_run,
+                               b->BeginRun(kPipeline, kDay, plan, restart));
   EXPECT_NE(new_run.run_id, old_run.run_id);
   EXPECT_FALSE(new_run.joined);
   EXPECT_TRUE(IsLeaseLost(a->RenewLease(old_run.run_id, kWorkerA, kLease)));
@@ -315,17 +343,17 @@ TEST_P(StateStoreContractTest, AResumeKeepsACommittedPartitionOnlyWithTheSameSpl
   ASSERT_NE(store, nullptr);
   auto plan = Plan({"p1", "p2"});
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+                               store->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   for (const char* id : {"p1", "p2"}) {
     JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
-                            store->ClaimPartition(run.run_id, kWorkerA, id));
-    JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, claimed.claim->attempt,
-                                      Committed(1)));
+                                 store->ClaimPartition(run.run_id, kWorkerA, id));
+    JETFLOW_ASSERT_OK(
+        store->FinishAttempt(run.run_id, id, claimed.claim->attempt, Committed(1)));
   }
   JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "loader failed"));
   plan[1].split = R"({"from":"elsewhere"})";
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
-                          store->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+                               store->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(resumed.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
   EXPECT_EQ(partitions[1].status, PartitionStatus::kPending);
@@ -343,8 +371,8 @@ TEST_P(StateStoreContractTest, AResumeRedoesWhatAnotherConfigurationWrote) {
   for (const char* id : {"p1", "p2"}) {
     JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
                                  store->ClaimPartition(run.run_id, kWorkerA, id));
-    JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, claimed.claim->attempt,
-                                           Committed(1)));
+    JETFLOW_ASSERT_OK(
+        store->FinishAttempt(run.run_id, id, claimed.claim->attempt, Committed(1)));
   }
   // While A lives, a process with the edited configuration may not join.
   BeginRunOptions new_config = As(kWorkerB);
@@ -365,8 +393,8 @@ TEST_P(StateStoreContractTest, AResumeRedoesWhatAnotherConfigurationWrote) {
   // Resumed again under the same configuration, nothing more is redone.
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1,
                                store->ClaimPartition(run.run_id, kWorkerB, "p1"));
-  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", p1.claim->attempt,
-                                         Committed(1)));
+  JETFLOW_ASSERT_OK(
+      store->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Committed(1)));
   JETFLOW_ASSERT_OK(store->FinishRun(run.run_id, RunStatus::kFailed, "stopped"));
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord again,
                                store->BeginRun(kPipeline, kDay, plan, new_config));

@@ -40,7 +40,8 @@ std::string BootId() {
 std::optional<std::string> ProcessStart(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   if (!in) return std::nullopt;
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   // The command name (field 2) is in parentheses and may hold spaces: count fields after
   // its closing parenthesis. Field 3 follows it; the start time is field 22.
   const size_t close = stat.rfind(')');

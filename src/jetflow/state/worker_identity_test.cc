@@ -1,10 +1,10 @@
 #include "jetflow/state/worker_identity.h"
 
 #include <gtest/gtest.h>
-#include <algorithm>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 namespace jetflow {

@@ -1,5 +1,4 @@
 #include "jetflow/testing/fault_injecting_filesystem.h"
-#include "jetflow/testing/status_assertions.h"
 
 #include <arrow/filesystem/mockfs.h>
 #include <gmock/gmock.h>
@@ -7,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+
+#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow::testing {
 namespace {

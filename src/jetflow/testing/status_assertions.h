@@ -19,7 +19,7 @@
 /// ASSERT that an arrow::Status or arrow::Result is OK, printing the status otherwise.
 #define JETFLOW_ASSERT_OK(expr)                                     \
   do {                                                              \
-    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));       \
+    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));             \
     ASSERT_TRUE(_jf_st.ok()) << #expr << ": " << _jf_st.ToString(); \
   } while (false)
 
@@ -35,14 +35,14 @@
 /// EXPECT that an arrow::Status or arrow::Result is OK, printing the status otherwise.
 #define JETFLOW_EXPECT_OK(expr)                                     \
   do {                                                              \
-    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));       \
+    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));             \
     EXPECT_TRUE(_jf_st.ok()) << #expr << ": " << _jf_st.ToString(); \
   } while (false)
 
 /// ASSERT that `expr` (a Status or Result) failed with StatusCode::k<code>.
-#define JETFLOW_ASSERT_RAISES(code, expr)                                   \
-  do {                                                                      \
-    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));               \
-    ASSERT_TRUE(_jf_st.Is##code()) << #expr << ": expected " #code ", got " \
-                                   << _jf_st.ToString();                    \
+#define JETFLOW_ASSERT_RAISES(code, expr)                              \
+  do {                                                                 \
+    ::arrow::Status _jf_st = ::arrow::ToStatus((expr));                \
+    ASSERT_TRUE(_jf_st.Is##code())                                     \
+        << #expr << ": expected " #code ", got " << _jf_st.ToString(); \
   } while (false)

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 #include "jetflow/transforms/constant_transformer.h"
 #include "jetflow/transforms/metadata_transformer.h"
-#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {

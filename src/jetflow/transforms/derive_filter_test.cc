@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "jetflow/testing/batch_from_json.h"
+#include "jetflow/testing/status_assertions.h"
 #include "jetflow/transforms/derive_transformer.h"
 #include "jetflow/transforms/filter_transformer.h"
-#include "jetflow/testing/status_assertions.h"
 
 namespace jetflow {
 namespace {

@@ -82,8 +82,7 @@ TEST_F(ValidateTest, EachRuleWithDropCountsItsRows) {
   - {allowed: {column: status, values: [new, paid]}, on_fail: drop}
   - {regex: {column: email, pattern: "^[^@]+@[^@]+$"}, on_fail: drop}
   - {unique: [id], on_fail: drop}
-)")
-                  );
+)"));
   Result result = Apply({kRows, "[]"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   EXPECT_EQ(result.out[0]->num_rows(), 1);  // only id 1 survives once
@@ -120,8 +119,7 @@ TEST_F(ValidateTest, QuarantineCarriesRuleAndReason) {
   JETFLOW_ASSERT_OK(Make(R"(rules:
   - {name: has_id, not_null: id, on_fail: quarantine}
   - {allowed: {column: status, values: [new, paid]}, on_fail: quarantine}
-quarantine: {path: q})")
-                  );
+quarantine: {path: q})"));
   ASSERT_EQ(validate_->side_outputs().size(), 1u);
   EXPECT_EQ(validate_->side_outputs()[0].path, "/base/q");
   Result result = Apply({kRows});

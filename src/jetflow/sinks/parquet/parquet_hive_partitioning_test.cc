@@ -320,8 +320,8 @@ TEST_F(HivePartitioningTest, NestsSeveralColumnsInTheirOrderAndFormatsEachType) 
   EXPECT_TRUE(loader->file_schema()->Equals(*arrow::schema({schema->field(0)})));
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   // 20417 = 2025-11-25, -719162 = 0001-01-01, 2932896 = 9999-12-31.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), {Batch(schema, R"([
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto manifest, WritePartition(loader.get(), Partition("p0"), {Batch(schema, R"([
           {"id": 1, "day": 20417, "active": true, "shard": -5},
           {"id": 2, "day": 20417, "active": false, "shard": 7},
           {"id": 3, "day": -719162, "active": null, "shard": 0},
@@ -356,8 +356,8 @@ TEST_F(HivePartitioningTest, GroupsDictionaryStringsByValue) {
   JETFLOW_ASSERT_OK(indices.AppendValues({0, 1, 2, 0}));
   JETFLOW_ASSERT_OK(indices.AppendNull());
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto index_array, indices.Finish());
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto country,
-                       arrow::DictionaryArray::FromArrays(type, index_array, dictionary));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto country, arrow::DictionaryArray::FromArrays(type, index_array, dictionary));
   arrow::Int64Builder id_builder;
   JETFLOW_ASSERT_OK(id_builder.AppendValues({1, 2, 3, 4, 5}));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto id, id_builder.Finish());
@@ -367,7 +367,7 @@ TEST_F(HivePartitioningTest, GroupsDictionaryStringsByValue) {
   ASSERT_NE(loader, nullptr);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), {batch}));
+                               WritePartition(loader.get(), Partition("p0"), {batch}));
   EXPECT_THAT(
       Files(),
       ElementsAre(P0("_jetflow_manifest.json"), P0("country=DE/part-00000.parquet"),
@@ -441,7 +441,8 @@ TEST_F(HivePartitioningTest, AutoWriteModeStreamsWithPartitionBy) {
     auto loader = Loader(options, schema);
     JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
     ++context.attempt;
-    JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), context, batches));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
+                                 WritePartition(loader.get(), context, batches));
     EXPECT_EQ(manifest.rows, 5000);
     // Every row, whatever the mode.
     EXPECT_EQ(ReadDirectory(manifest, "country=DE")->num_rows(), 1667);
@@ -470,7 +471,7 @@ TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles
   auto loader = Loader(options, schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto first,
-                       WritePartition(loader.get(), Partition("p0", 1), batches));
+                               WritePartition(loader.get(), Partition("p0", 1), batches));
   // Open files, least recent first: [A], [A B], C closes A: [B C]; B: [C B]; A closes C:
   // [B A]; B: [A B]; C closes A: [B C].
   EXPECT_THAT(
@@ -498,13 +499,13 @@ TEST_F(HivePartitioningTest, ClosesTheLeastRecentlyWrittenFileBeyondMaxOpenFiles
 
   // Deterministic: the same batches give the same files, names and bytes.
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto second,
-                       WritePartition(loader.get(), Partition("p0", 2), batches));
+                               WritePartition(loader.get(), Partition("p0", 2), batches));
   EXPECT_EQ(first.ToJson(), second.ToJson());
   // In either write mode.
   options.write_mode = ParquetLoader::WriteMode::kRowGroups;
   auto whole = Loader(options, schema);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto third,
-                       WritePartition(whole.get(), Partition("p0", 3), batches));
+                               WritePartition(whole.get(), Partition("p0", 3), batches));
   EXPECT_EQ(first.ToJson(), third.ToJson());
 }
 
@@ -530,7 +531,7 @@ TEST_F(HivePartitioningTest, SpreadsManyValuesOverFewOpenFiles) {
   auto loader = Loader(options, schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), batches));
+                               WritePartition(loader.get(), Partition("p0"), batches));
   EXPECT_EQ(manifest.rows, 200);
   EXPECT_GT(manifest.files.size(), 13u);  // evicted values continue in new part files
   int64_t total = 0;
@@ -553,10 +554,11 @@ TEST_F(HivePartitioningTest, RecommitReplacesEveryValueDirectory) {
   auto schema = SalesSchema();
   auto loader = Loader(Options({"country"}), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
-  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
-                           {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
+  JETFLOW_ASSERT_OK(
+      WritePartition(loader.get(), Partition("p0", 1),
+                     {Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
                                 {"id": 2, "country": "FR", "amount": 2}])")})
-                .status());
+          .status());
   JETFLOW_ASSERT_OK_AND_ASSIGN(
       auto manifest,
       WritePartition(loader.get(), Partition("p0", 2),
@@ -576,7 +578,7 @@ TEST_F(HivePartitioningTest, FinishRunKeepsValueDirectoriesAndRemovesStalePartit
     std::vector<PartitionManifest> manifests;
     for (const char* id : {"p0", "p1"}) {
       JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                           WritePartition(loader.get(), Partition(id), {batch}));
+                                   WritePartition(loader.get(), Partition(id), {batch}));
       manifests.push_back(manifest);
     }
     JETFLOW_ASSERT_OK(loader->FinishRun(Run(), manifests));
@@ -585,7 +587,7 @@ TEST_F(HivePartitioningTest, FinishRunKeepsValueDirectoriesAndRemovesStalePartit
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/_SUCCESS"));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), {batch}));
+                               WritePartition(loader.get(), Partition("p0"), {batch}));
   JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(
       Files(),
@@ -609,7 +611,8 @@ TEST_F(HivePartitioningTest, AbortLeavesNoTrace) {
   auto loader = Loader(Options({"country"}), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
-  JETFLOW_ASSERT_OK(writer->Write(Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
+  JETFLOW_ASSERT_OK(
+      writer->Write(Batch(schema, R"([{"id": 1, "country": "DE", "amount": 1},
                                             {"id": 2, "country": "FR", "amount": 2}])")));
   EXPECT_EQ(Files().size(), 2u);  // the staged files
   JETFLOW_ASSERT_OK(writer->Abort());
@@ -819,8 +822,9 @@ TEST_F(HivePartitioningTest, RowsEndingOnARowGroupBoundaryLeaveNoEmptyRowGroup) 
     }
     return Batch(schema, rows + "]");
   };
-  JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"), {batch(0), batch(4), batch(8)})
-                .status());
+  JETFLOW_ASSERT_OK(
+      WritePartition(loader.get(), Partition("p0"), {batch(0), batch(4), batch(8)})
+          .status());
   auto metadata =
       OpenParquet(P0("country=DE/part-00000.parquet"))->parquet_reader()->metadata();
   std::vector<int64_t> sizes;

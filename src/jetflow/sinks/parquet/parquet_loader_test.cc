@@ -158,8 +158,8 @@ TEST_F(ParquetLoaderTest, CommitsWithoutFsyncWhenAskedTo) {
   EXPECT_TRUE(durable->fsync());
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
-                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
-                .status());
+                                   {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                        .status());
   EXPECT_EQ(testing::DiffBatches(*Batch(schema, R"([{"id": 1, "name": "a"}])"),
                                  *ReadParquet(std::string(kP0) + "part-00000.parquet")),
             "");
@@ -181,8 +181,8 @@ TEST_F(ParquetLoaderTest, WritesExplicitWriterSettings) {
   auto loader = Loader(Options(), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0"),
-                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
-                .status());
+                                   {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                        .status());
   auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
   auto metadata = reader->parquet_reader()->metadata();
   EXPECT_EQ(metadata->version(), parquet::ParquetVersion::PARQUET_2_6);
@@ -205,11 +205,12 @@ TEST_F(ParquetLoaderTest, SparkProfileWritesSparkReadableFooters) {
   });
   auto loader = Loader(Options(), input);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
-  JETFLOW_ASSERT_OK(WritePartition(
-                loader.get(), Partition("p0"),
-                {Batch(input, R"([{"ts": 1000, "local": 5, "u64": 18446744073709551615,
+  JETFLOW_ASSERT_OK(
+      WritePartition(
+          loader.get(), Partition("p0"),
+          {Batch(input, R"([{"ts": 1000, "local": 5, "u64": 18446744073709551615,
                                 "u32": 4294967295, "at": 3723000001, "big": "x"}])")})
-                .status());
+          .status());
 
   auto reader = OpenParquet(std::string(kP0) + "part-00000.parquet");
   std::shared_ptr<arrow::Schema> schema;
@@ -383,7 +384,8 @@ TEST_F(ParquetLoaderTest, ReusesTheDictionaryHashTablesOfEarlierRowGroups) {
   JETFLOW_ASSERT_OK(writer->Commit().status());
   EXPECT_EQ(pool.kept_bytes(), 0);
   EXPECT_EQ(writer->buffered_bytes(), 0);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected, arrow::Table::FromRecordBatches(schema, batches));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected,
+                               arrow::Table::FromRecordBatches(schema, batches));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected_batch, expected->CombineChunksToBatch());
   EXPECT_EQ(testing::DiffBatches(*expected_batch,
                                  *ReadParquet(std::string(kP0) + "part-00000.parquet")),
@@ -399,7 +401,8 @@ TEST_F(ParquetLoaderTest, AStreamingWriterKeepsNoFreedBlocks) {
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto writer, loader->OpenPartition(Partition("p0")));
   const auto& pool = dynamic_cast<ParquetPartitionWriter&>(*writer).memory_pool();
-  for (const auto& batch : DistinctIdBatches(schema)) JETFLOW_ASSERT_OK(writer->Write(batch));
+  for (const auto& batch : DistinctIdBatches(schema))
+    JETFLOW_ASSERT_OK(writer->Write(batch));
   EXPECT_EQ(pool.reused_blocks(), 0);
   EXPECT_EQ(pool.kept_bytes(), 0);
   JETFLOW_ASSERT_OK(writer->Commit().status());
@@ -433,7 +436,8 @@ TEST_F(ParquetLoaderTest, CountsEncodedPagesNotTheSizeOfTheRows) {
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto name_array, names.Finish());
   auto batch = arrow::RecordBatch::Make(schema, 20000, {id_array, name_array});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t arrow_bytes, arrow::util::ReferencedBufferSize(*batch));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t arrow_bytes,
+                               arrow::util::ReferencedBufferSize(*batch));
   JETFLOW_ASSERT_OK(writer->Write(batch));
   EXPECT_GT(writer->buffered_bytes(), 0);
   EXPECT_LT(writer->buffered_bytes(), arrow_bytes / 10);
@@ -489,10 +493,9 @@ std::vector<std::shared_ptr<arrow::RecordBatch>> MixedBatches(
     arrow::StringBuilder names;
     for (int64_t i = 0; i < rows; ++i, ++next) {
       EXPECT_TRUE((next % 11 == 0 ? ids.AppendNull() : ids.Append(next * 31)).ok());
-      JETFLOW_EXPECT_OK(names
-                      .Append("customer-" + std::to_string(next * 2654435761u) + "-" +
-                              std::string(180, static_cast<char>('a' + next % 26)))
-                      );
+      JETFLOW_EXPECT_OK(
+          names.Append("customer-" + std::to_string(next * 2654435761u) + "-" +
+                       std::string(180, static_cast<char>('a' + next % 26))));
     }
     auto id_array = ids.Finish();
     auto name_array = names.Finish();
@@ -516,7 +519,7 @@ TEST_F(ParquetLoaderTest, BothWriteModesWriteTheSameBytes) {
     auto loader = Loader(options, schema);
     JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
     JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                         WritePartition(loader.get(), Partition("p0"), batches));
+                                 WritePartition(loader.get(), Partition("p0"), batches));
     ASSERT_EQ(manifest.rows, 49349);
     ASSERT_EQ(manifest.files.size(), 3u);
     std::map<std::string, std::string> files;
@@ -599,10 +602,8 @@ std::unique_ptr<ParquetPartitionWriter> AdaptiveWriter(const std::string& root) 
   options.row_group_rows = 1000;
   auto loader = ParquetLoader::Make(options);
   EXPECT_TRUE(loader.ok()) << loader.status().ToString();
-  JETFLOW_EXPECT_OK((*loader)
-                  ->Bind(arrow::schema({arrow::field("id", arrow::int64()),
-                                        arrow::field("name", arrow::utf8())}))
-                  );
+  JETFLOW_EXPECT_OK((*loader)->Bind(arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())})));
   RunContext run;
   run.pipeline = "orders";
   run.run = {"dt", "2026-11-25"};
@@ -657,7 +658,7 @@ TEST_F(ParquetLoaderTest, AdaptiveWriterStreamsOnceItMostlyWaitsForRows) {
   auto streamed = Loader(options, OrdersSchema());
   JETFLOW_ASSERT_OK(streamed->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto expected,
-                       WritePartition(streamed.get(), Partition("p0"), slices));
+                               WritePartition(streamed.get(), Partition("p0"), slices));
   ASSERT_EQ(expected.files.size(), 1u);
   ASSERT_EQ(manifest.files.size(), 1u);
   EXPECT_EQ(manifest.files[0].checksum, expected.files[0].checksum);
@@ -783,14 +784,15 @@ TEST_F(ParquetLoaderTest, SecondAttemptReplacesTheFirst) {
   options.max_file_rows = 1;
   auto loader = Loader(options, schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
-  JETFLOW_ASSERT_OK(WritePartition(
-                loader.get(), Partition("p0", 1),
-                {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")})
-                .status());
+  JETFLOW_ASSERT_OK(
+      WritePartition(
+          loader.get(), Partition("p0", 1),
+          {Batch(schema, R"([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])")})
+          .status());
   EXPECT_EQ(Files().size(), 3u);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0", 2),
-                                      {Batch(schema, R"([{"id": 9, "name": "z"}])")}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto manifest, WritePartition(loader.get(), Partition("p0", 2),
+                                    {Batch(schema, R"([{"id": 9, "name": "z"}])")}));
   EXPECT_THAT(Files(), ElementsAre(std::string(kP0) + "_jetflow_manifest.json",
                                    std::string(kP0) + "part-00000.parquet"));
   EXPECT_EQ(manifest.rows, 1);
@@ -857,7 +859,7 @@ TEST_F(ParquetLoaderTest, RerunLeavesExactlyTheNewFiles) {
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   auto batch = Batch(schema, R"([{"id": 4, "name": "d"}])");
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), {batch}));
+                               WritePartition(loader.get(), Partition("p0"), {batch}));
   JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(Files(),
               ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
@@ -874,9 +876,9 @@ TEST_F(ParquetLoaderTest, RerunWithTheSameInputWritesIdenticalFiles) {
   auto loader = Loader(Options(), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto first,
-                       WritePartition(loader.get(), Partition("p0", 1), {batch}));
+                               WritePartition(loader.get(), Partition("p0", 1), {batch}));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto second,
-                       WritePartition(loader.get(), Partition("p0", 2), {batch}));
+                               WritePartition(loader.get(), Partition("p0", 2), {batch}));
   EXPECT_EQ(first.ToJson(), second.ToJson());  // same paths, sizes and checksums
 }
 
@@ -885,10 +887,11 @@ TEST_F(ParquetLoaderTest, EmptyPartitionCommitsAndReplacesOldData) {
   auto loader = Loader(Options(), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
   JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
-                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
-                .status());
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest, WritePartition(loader.get(), Partition("p0", 2),
-                                                     {Batch(schema, "[]")}));
+                                   {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                        .status());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto manifest,
+      WritePartition(loader.get(), Partition("p0", 2), {Batch(schema, "[]")}));
   EXPECT_EQ(manifest.rows, 0);
   EXPECT_EQ(manifest.bytes, 0);
   EXPECT_THAT(manifest.files, IsEmpty());
@@ -943,10 +946,11 @@ TEST_F(ParquetLoaderTest, EndsRowGroupsAtRowGroupBytes) {
   auto batch = arrow::RecordBatch::Make(schema, 1000, {id_array, name_array});
   // 8 + 4 + 12 bytes a row (id, name offset, name), so a row group ends at its 171st row
   // (4,104 bytes) and 1,000 rows make five row groups of 171 rows and one of 145.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t batch_bytes, arrow::util::ReferencedBufferSize(*batch));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(int64_t batch_bytes,
+                               arrow::util::ReferencedBufferSize(*batch));
   ASSERT_EQ(batch_bytes, 24000);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"), {batch}));
+                               WritePartition(loader.get(), Partition("p0"), {batch}));
   ASSERT_EQ(manifest.files.size(), 1u);
   auto reader = OpenParquet(manifest.files[0].path);
   auto metadata = reader->parquet_reader()->metadata();
@@ -1041,9 +1045,9 @@ TEST_F(ParquetLoaderTest, BeginRunRemovesMarkersAndDeadAttempts) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);
   JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0"),
-                                      {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto manifest, WritePartition(loader.get(), Partition("p0"),
+                                    {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
   JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   // A killed process left a staged attempt behind.
   fs::create_directories(root_ / "_jetflow_staging/dt=2026-11-25/p1/attempt-1");
@@ -1127,11 +1131,11 @@ TEST_F(ParquetLoaderTest, PublishesOnFilesystemsWithoutAtomicExchange) {
   auto schema = OrdersSchema();
   auto loader = OrdersLoaderOn(filesystem);
   JETFLOW_ASSERT_OK(WritePartition(loader.get(), Partition("p0", 1),
-                           {Batch(schema, R"([{"id": 1, "name": "a"}])")})
-                .status());
+                                   {Batch(schema, R"([{"id": 1, "name": "a"}])")})
+                        .status());
   auto second = Batch(schema, R"([{"id": 2, "name": "b"}])");
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
-                       WritePartition(loader.get(), Partition("p0", 2), {second}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto manifest, WritePartition(loader.get(), Partition("p0", 2), {second}));
   JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
   EXPECT_THAT(Files(),
               ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",

@@ -145,7 +145,8 @@ TEST(QueryStream, StreamsAWholeBodyInSmallReads) {
   HttpOptions options;
   options.url = server.url();
   options.buffer_bytes = 65536;
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream, QueryStream::Open(options, "SELECT 1", "test"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream,
+                               QueryStream::Open(options, "SELECT 1", "test"));
   std::string got;
   char buf[777];
   while (true) {
@@ -163,7 +164,8 @@ TEST(QueryStream, ConnectionDroppedMidBodyIsRetryable) {
   OneShotServer server(response);
   HttpOptions options;
   options.url = server.url();
-  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream, QueryStream::Open(options, "SELECT 1", "partition p"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stream,
+                               QueryStream::Open(options, "SELECT 1", "partition p"));
   std::vector<char> buf(1 << 20);
   auto read = stream->Read(static_cast<int64_t>(buf.size()), buf.data());
   ASSERT_FALSE(read.ok());

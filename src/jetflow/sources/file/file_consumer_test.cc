@@ -44,9 +44,8 @@ class FileConsumerTest : public ::testing::Test {
     auto batch = testing::BatchFromJson(schema, json).ValueOrDie();
     auto table = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
     auto out = arrow::io::FileOutputStream::Open((dir_ / name).string()).ValueOrDie();
-    JETFLOW_ASSERT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out,
-                                           row_group_rows)
-                    );
+    JETFLOW_ASSERT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(),
+                                                 out, row_group_rows));
     JETFLOW_ASSERT_OK(out->Close());
   }
 

@@ -137,8 +137,9 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
   request.column = "id";
   request.empty = true;
   request.partitions = 4;
-  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
-            (IdsAndDescriptions{{"id_0_0", "id is not null"}, {"id_null", "id is null"}}));
+  EXPECT_EQ(
+      Pinned(PlanKeyRanges(request).ValueOrDie()),
+      (IdsAndDescriptions{{"id_0_0", "id is not null"}, {"id_null", "id is null"}}));
   request.bounds = {10, 20};
   request.nullable = false;
   EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
@@ -151,9 +152,10 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
   request.min = 5;
   request.max = 7;
   request.partitions = 10;
-  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
-            (IdsAndDescriptions{
-                {"id_5_5", "id < 6"}, {"id_6_6", "id in [6, 7)"}, {"id_7_7", "id >= 7"}}));
+  EXPECT_EQ(
+      Pinned(PlanKeyRanges(request).ValueOrDie()),
+      (IdsAndDescriptions{
+          {"id_5_5", "id < 6"}, {"id_6_6", "id in [6, 7)"}, {"id_7_7", "id >= 7"}}));
   request.min = 1;
   request.max = 10;
   request.partitions = 4;
@@ -165,17 +167,19 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
   request.min = INT64_MIN;
   request.max = INT64_MAX;
   request.partitions = 3;
-  EXPECT_EQ(
-      Pinned(PlanKeyRanges(request).ValueOrDie()),
-      (IdsAndDescriptions{
-          {"id_0_m9223372036854775808_m3074457345618258603", "id < -3074457345618258602"},
-          {"id_1_m3074457345618258602_3074457345618258603",
-           "id in [-3074457345618258602, 3074457345618258604)"},
-          {"id_2_3074457345618258604_9223372036854775807",
-           "id >= 3074457345618258604"}}));
-  for (const auto& [column, prefix] : std::vector<std::pair<std::string, std::string>>{
-           {"order id", "order_id_"}, {"1st", "k1st_"}, {"a.b-c", "a.b-c_"},
-           {"\xc3\xa9", "k___"}, {"", "k_"}}) {
+  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
+            (IdsAndDescriptions{{"id_0_m9223372036854775808_m3074457345618258603",
+                                 "id < -3074457345618258602"},
+                                {"id_1_m3074457345618258602_3074457345618258603",
+                                 "id in [-3074457345618258602, 3074457345618258604)"},
+                                {"id_2_3074457345618258604_9223372036854775807",
+                                 "id >= 3074457345618258604"}}));
+  for (const auto& [column, prefix] :
+       std::vector<std::pair<std::string, std::string>>{{"order id", "order_id_"},
+                                                        {"1st", "k1st_"},
+                                                        {"a.b-c", "a.b-c_"},
+                                                        {"\xc3\xa9", "k___"},
+                                                        {"", "k_"}}) {
     request = KeyRangeRequest{};
     request.column = column;
     request.min = 1;
@@ -202,12 +206,14 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
   request.min = -1;
   request.max = 1;
   request.interval = 1000000;
-  EXPECT_EQ(Pinned(PlanKeyRanges(request).ValueOrDie()),
-            (IdsAndDescriptions{{"d_19691231T235959.999999", "d < 1970-01-01 00:00:00.000000"},
-                                {"d_19700101T000000", "d >= 1970-01-01 00:00:00.000000"}}));
+  EXPECT_EQ(
+      Pinned(PlanKeyRanges(request).ValueOrDie()),
+      (IdsAndDescriptions{{"d_19691231T235959.999999", "d < 1970-01-01 00:00:00.000000"},
+                          {"d_19700101T000000", "d >= 1970-01-01 00:00:00.000000"}}));
   EXPECT_EQ(Pinned(PlanCtidRanges(25, 10).ValueOrDie()),
             (IdsAndDescriptions{
-                {"ctid_0000000000_0000000009", "pages [0, 10) (ctid >= '(0,0)' and < '(10,0)')"},
+                {"ctid_0000000000_0000000009",
+                 "pages [0, 10) (ctid >= '(0,0)' and < '(10,0)')"},
                 {"ctid_0000000010_0000000019",
                  "pages [10, 20) (ctid >= '(10,0)' and < '(20,0)')"},
                 {"ctid_0000000020_0000000029", "pages >= 20 (ctid >= '(20,0)')"}}));

@@ -260,8 +260,9 @@ INSERT INTO t VALUES (10, 10, NULL, NULL, 'e');
 )sql");
   using Plan = std::vector<std::tuple<std::string, std::string, int64_t>>;
   auto plan_of = [&](const std::string& column, int partitions) {
-    auto consumer = MustMake("path: test.db\ntable: t\npartition_by: {column: \"" + column +
-                             "\", partitions: " + std::to_string(partitions) + "}\n");
+    auto consumer =
+        MustMake("path: test.db\ntable: t\npartition_by: {column: \"" + column +
+                 "\", partitions: " + std::to_string(partitions) + "}\n");
     Plan plan;
     for (const auto& p : consumer->PlanPartitions(kRun).ValueOrDie()) {
       plan.emplace_back(p.id, p.description, p.expected_rows);
@@ -280,8 +281,9 @@ INSERT INTO t VALUES (10, 10, NULL, NULL, 'e');
                                      {"k1st_03_05", "1st in [3, 5]", 2},
                                      {"k1st_06_07", "1st in [6, 7]", 0},
                                      {"k1st_08_10", "1st in [8, 10]", 1}}));
-  EXPECT_EQ(plan_of("order-id.x", 2), (Plan{{"order_id_x_01_05", "order-id.x in [1, 5]", 4},
-                                            {"order_id_x_06_10", "order-id.x in [6, 10]", 1}}));
+  EXPECT_EQ(plan_of("order-id.x", 2),
+            (Plan{{"order_id_x_01_05", "order-id.x in [1, 5]", 4},
+                  {"order_id_x_06_10", "order-id.x in [6, 10]", 1}}));
   EXPECT_EQ(plan_of("é", 2), (Plan{{"k___null", "é is null", 5}}));
   // The extreme keys are read back from their ranges.
   auto consumer =

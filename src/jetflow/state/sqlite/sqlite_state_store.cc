@@ -508,10 +508,11 @@ arrow::Status ResumeRun(Db& db, int64_t run_id, const std::vector<PartitionSpec>
   };
   std::unordered_map<std::string, Existing> existing;
   {
-    ARROW_ASSIGN_OR_RAISE(Statement select,
-                          db.Prepare("read partitions",
-                                     "SELECT partition_id, description, split, status, "
-                                     "config_fingerprint FROM partitions WHERE run_id = ?1"));
+    ARROW_ASSIGN_OR_RAISE(
+        Statement select,
+        db.Prepare("read partitions",
+                   "SELECT partition_id, description, split, status, "
+                   "config_fingerprint FROM partitions WHERE run_id = ?1"));
     ARROW_RETURN_NOT_OK(select.Bind(run_id));
     while (true) {
       ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
@@ -547,7 +548,8 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
     }
     const Existing& old = it->second;
     const bool committed = old.status == ToString(PartitionStatus::kCommitted);
-    const bool same_bounds = old.description == spec.description && old.split == spec.split;
+    const bool same_bounds =
+        old.description == spec.description && old.split == spec.split;
     if (committed && same_bounds && old.fingerprint == fingerprint) {
       ARROW_RETURN_NOT_OK(keep.Bind(run_id, spec.id, ordinal, ExpectedRows(spec)));
       ARROW_RETURN_NOT_OK(keep.Run());
@@ -729,7 +731,8 @@ arrow::Status SqliteStateStore::Initialize() {
     if (found_version == kSchemaVersion) return arrow::Status::OK();
     return arrow::Status::Invalid(
         "state store has schema version ", found_version, " and this jetflow reads ",
-        kSchemaVersion, "; it is opened read-only here, so it cannot be upgraded: run "
+        kSchemaVersion,
+        "; it is opened read-only here, so it cannot be upgraded: run "
         "`jetflow run` once (which upgrades it) or open it with write access (file ",
         path_, ")");
   }
@@ -780,15 +783,13 @@ std::chrono::system_clock::time_point SqliteStateStore::NowTime() const {
 
 std::string SqliteStateStore::Now() const { return FormatIso8601Millis(NowTime()); }
 
-
 std::string SqliteStateStore::LeaseEnd(std::chrono::milliseconds lease) const {
   return FormatIso8601Millis(NowTime() + lease);
 }
 
-arrow::Result<RunRecord> SqliteStateStore::BeginRun(const std::string& pipeline,
-                                                    const RunInstance& instance,
-                                                    const std::vector<PartitionSpec>& plan,
-                                                    const BeginRunOptions& options) {
+arrow::Result<RunRecord> SqliteStateStore::BeginRun(
+    const std::string& pipeline, const RunInstance& instance,
+    const std::vector<PartitionSpec>& plan, const BeginRunOptions& options) {
   ARROW_RETURN_NOT_OK(ValidatePlan(pipeline, plan));
   const std::string instance_id = instance.id();
   const std::string& worker = options.worker.empty() ? ThisWorker() : options.worker;
@@ -829,7 +830,8 @@ ORDER BY run_id DESC LIMIT 1)sql"));
         joined = true;
       } else {
         ARROW_RETURN_NOT_OK(MarkLostWorkers(db, run_id, {}, now));
-        ARROW_RETURN_NOT_OK(ResumeRun(db, run_id, plan, options.fingerprint, now, &changed));
+        ARROW_RETURN_NOT_OK(
+            ResumeRun(db, run_id, plan, options.fingerprint, now, &changed));
       }
     } else {
       ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert run", R"sql(
@@ -842,7 +844,8 @@ VALUES (?1, ?2, 'running', ?3))sql"));
       if (unfinished) ARROW_RETURN_NOT_OK(SupersedeRun(db, *unfinished, run_id, now));
     }
     ARROW_RETURN_NOT_OK(ActivateWorker(db, run_id, worker, now, lease_end));
-    if (!joined) ARROW_RETURN_NOT_OK(WriteWatermarks(db, pipeline, options.watermarks, now));
+    if (!joined)
+      ARROW_RETURN_NOT_OK(WriteWatermarks(db, pipeline, options.watermarks, now));
 
     ARROW_ASSIGN_OR_RAISE(std::optional<RunRecord> run, db.LoadRun(run_id));
     if (!run) return arrow::Status::UnknownError("BeginRun: run ", run_id, " vanished");
@@ -878,9 +881,8 @@ WHERE r.run_id = ?1)sql"));
     if (worker_status != "active") {
       return LeaseLost(fmt::format(
           "worker {} {} run {}", worker,
-          worker_status == "lost"
-              ? "let its lease expire and another worker took over"
-              : (worker_status.empty() ? "never began" : "has left"),
+          worker_status == "lost" ? "let its lease expire and another worker took over"
+                                  : (worker_status.empty() ? "never began" : "has left"),
           run_id));
     }
     ARROW_ASSIGN_OR_RAISE(Statement renew, db.Prepare("renew the worker's lease", R"sql(
@@ -937,8 +939,8 @@ WHERE run_id = ?1 ORDER BY ordinal)sql"));
         ARROW_ASSIGN_OR_RAISE(bool row, select.Step());
         if (!row) break;
         Row r;
-        r.spec = {select.Text(0), select.Text(1),
-                  select.IsNull(2) ? -1 : select.Int64(2), select.Text(3)};
+        r.spec = {select.Text(0), select.Text(1), select.IsNull(2) ? -1 : select.Int64(2),
+                  select.Text(3)};
         ARROW_ASSIGN_OR_RAISE(r.status, db.ParsePartitionStatus(select.Text(4)));
         r.owner = select.Text(5);
         rows.push_back(std::move(r));
@@ -1064,25 +1066,26 @@ WHERE p.run_id = ?1 AND p.partition_id = ?2)sql"));
           attempt, partition_id, run_id, latest));
     }
     if (attempt_status != "running") {
-      return arrow::Status::Invalid(
-          "FinishAttempt: the attempt already finished (run ", run_id, ", partition ",
-          partition_id, ", attempt ", attempt, " is ", attempt_status, ")");
+      return arrow::Status::Invalid("FinishAttempt: the attempt already finished (run ",
+                                    run_id, ", partition ", partition_id, ", attempt ",
+                                    attempt, " is ", attempt_status, ")");
     }
 
     const char* status = ToString(result.status);
     // A failed partition stays with its worker while that worker retries it.
-    const bool keep_owner = result.status == PartitionStatus::kCommitted ||
-                            (result.status == PartitionStatus::kFailed && result.will_retry);
+    const bool keep_owner =
+        result.status == PartitionStatus::kCommitted ||
+        (result.status == PartitionStatus::kFailed && result.will_retry);
     ARROW_ASSIGN_OR_RAISE(Statement update, db.Prepare("finish partition attempt", R"sql(
 UPDATE partitions SET status = ?3, rows_read = ?4, rows_written = ?5, rows_dropped = ?6,
   rows_quarantined = ?7, bytes_written = ?8, seconds = ?9, error = ?10,
   manifests_json = ?11, updated_at = ?12, owner = CASE WHEN ?13 THEN owner END
 WHERE run_id = ?1 AND partition_id = ?2)sql"));
-    ARROW_RETURN_NOT_OK(update.Bind(
-        run_id, partition_id, status, result.rows_read, result.rows_written,
-        result.rows_dropped, result.rows_quarantined, result.bytes_written,
-        result.seconds, TextOrNull{result.error}, TextOrNull{result.manifests_json}, now,
-        keep_owner ? 1 : 0));
+    ARROW_RETURN_NOT_OK(
+        update.Bind(run_id, partition_id, status, result.rows_read, result.rows_written,
+                    result.rows_dropped, result.rows_quarantined, result.bytes_written,
+                    result.seconds, TextOrNull{result.error},
+                    TextOrNull{result.manifests_json}, now, keep_owner ? 1 : 0));
     ARROW_RETURN_NOT_OK(update.Run());
 
     ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
@@ -1142,9 +1145,9 @@ UPDATE runs SET finisher = ?2 WHERE run_id = ?1)sql"));
   return claimed;
 }
 
-arrow::Status SqliteStateStore::FinishRun(int64_t run_id, RunStatus status,
-                                          const std::string& error,
-                                          const std::vector<WatermarkUpdate>& watermarks) {
+arrow::Status SqliteStateStore::FinishRun(
+    int64_t run_id, RunStatus status, const std::string& error,
+    const std::vector<WatermarkUpdate>& watermarks) {
   if (status == RunStatus::kRunning) {
     return arrow::Status::Invalid(
         "FinishRun: the final status must be succeeded or failed (run ", run_id, ")");
@@ -1200,12 +1203,15 @@ WHERE run_id = ?1 AND worker = ?2 AND status = 'active')sql"));
     ARROW_RETURN_NOT_OK(leave.Run());
     // Whatever the worker still holds is free for others; an attempt it never finished
     // is over.
-    ARROW_ASSIGN_OR_RAISE(Statement abandon, db.Prepare("abandon the worker's attempts", R"sql(
+    ARROW_ASSIGN_OR_RAISE(Statement abandon,
+                          db.Prepare("abandon the worker's attempts", R"sql(
 UPDATE attempts SET status = 'abandoned', error = coalesce(error, ?3)
 WHERE run_id = ?1 AND worker = ?2 AND status = 'running')sql"));
-    ARROW_RETURN_NOT_OK(abandon.Bind(run_id, worker, "abandoned: its worker left: " + reason));
+    ARROW_RETURN_NOT_OK(
+        abandon.Bind(run_id, worker, "abandoned: its worker left: " + reason));
     ARROW_RETURN_NOT_OK(abandon.Run());
-    ARROW_ASSIGN_OR_RAISE(Statement release, db.Prepare("release the worker's partitions", R"sql(
+    ARROW_ASSIGN_OR_RAISE(Statement release,
+                          db.Prepare("release the worker's partitions", R"sql(
 UPDATE partitions SET status = CASE status WHEN 'running' THEN 'failed' ELSE status END,
   error = CASE status WHEN 'running' THEN ?3 ELSE error END, owner = NULL, updated_at = ?4
 WHERE run_id = ?1 AND owner = ?2 AND status IN ('running', 'failed'))sql"));
@@ -1272,7 +1278,6 @@ WHERE r.run_id = ?1 ORDER BY p.ordinal, r.stage, r.rule)sql"));
   }
   return rules;
 }
-
 
 arrow::Result<std::optional<RunRecord>> SqliteStateStore::GetRun(int64_t run_id) {
   std::lock_guard lock(mu_);

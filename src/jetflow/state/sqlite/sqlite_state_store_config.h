@@ -1,4 +1,5 @@
-// `state: {type: sqlite, path: FILE}`: the SQLite state store as a pipeline configures it.
+// `state: {type: sqlite, path: FILE}`: the SQLite state store as a pipeline configures
+// it.
 //
 //   state:
 //     type: sqlite              # the default

@@ -152,7 +152,8 @@ TEST_F(SqliteStateStoreTest, NewRunHasEveryPartitionPending) {
   ASSERT_NE(store, nullptr);
   auto plan = Plan({"p2", "p1", "p3"});
   plan[1].expected_rows = 1000;
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_GT(run.run_id, 0);
   EXPECT_EQ(run.pipeline, kPipeline);
   EXPECT_EQ(run.instance, "dt=2026-11-25");
@@ -184,7 +185,7 @@ TEST_F(SqliteStateStoreTest, TimestampsAreIso8601UtcWithMilliseconds) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
+                               store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
   const std::regex iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
   EXPECT_TRUE(std::regex_match(run.started_at, iso)) << run.started_at;
   JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
@@ -205,15 +206,16 @@ TEST_F(SqliteStateStoreTest, TimestampsAreIso8601UtcWithMilliseconds) {
 TEST_F(SqliteStateStoreTest, AttemptsAreCountedAndRecorded) {
   auto store = MustOpen(FixedClock());
   ASSERT_NE(store, nullptr);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
 
   JETFLOW_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(first, 1);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kRunning);
   EXPECT_EQ(partitions[0].attempts, 1);
-  JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", first, Failed("connection reset")));
+  JETFLOW_ASSERT_OK(
+      store->FinishAttempt(run.run_id, "p1", first, Failed("connection reset")));
   JETFLOW_ASSERT_OK_AND_ASSIGN(partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kFailed);
   EXPECT_EQ(partitions[0].error, "connection reset");
@@ -259,13 +261,14 @@ TEST_F(SqliteStateStoreTest, StartingAgainAbandonsAnUnfinishedAttempt) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
+                               store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int first, store->StartAttempt(run.run_id, "p1"));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int second, store->StartAttempt(run.run_id, "p1"));
   EXPECT_EQ(second, 2);
   // The first attempt's worker reports late: its lease is lost, the partition follows
   // attempt 2.
-  EXPECT_TRUE(IsLeaseLost(store->FinishAttempt(run.run_id, "p1", first, Committed(1, 1))));
+  EXPECT_TRUE(
+      IsLeaseLost(store->FinishAttempt(run.run_id, "p1", first, Committed(1, 1))));
   JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", second, Committed(2, 2)));
   Reader reader(path_);
   EXPECT_THAT(reader.Query("SELECT attempt, status FROM attempts ORDER BY attempt"),
@@ -276,7 +279,8 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
   auto store = MustOpen(FixedClock());
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2", "p3", "p4"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int a1, store->StartAttempt(run.run_id, "p1"));
   JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, "p1", a1, Committed(100, 1000)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int a2, store->StartAttempt(run.run_id, "p2"));
@@ -285,7 +289,7 @@ TEST_F(SqliteStateStoreTest, ResumeKeepsCommittedAndResetsTheRest) {
   (void)a3;  // the process dies here, p3 still running
 
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
-                          store->BeginRun(kPipeline, kDay, plan, false));
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(resumed.run_id, run.run_id);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.status, RunStatus::kRunning);
@@ -335,7 +339,7 @@ TEST_F(SqliteStateStoreTest, ResumeFollowsAChangedPlan) {
   auto plan = Plan({"p4", "p1", "p2"});
   plan[2].description = "rows of p2, widened";
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
-                          store->BeginRun(kPipeline, kDay, plan, false));
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(resumed.run_id, run.run_id);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.status, RunStatus::kRunning);
@@ -365,13 +369,15 @@ TEST_F(SqliteStateStoreTest, RestartStartsANewRunAndClosesTheOldOne) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, "p1"));
   JETFLOW_ASSERT_OK(store->FinishAttempt(first.run_id, "p1", attempt, Committed(5, 5)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int running, store->StartAttempt(first.run_id, "p2"));
   (void)running;
 
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord second, store->BeginRun(kPipeline, kDay, plan, true));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord second,
+                               store->BeginRun(kPipeline, kDay, plan, true));
   EXPECT_GT(second.run_id, first.run_id);
   EXPECT_FALSE(second.resumed);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
@@ -392,7 +398,8 @@ TEST_F(SqliteStateStoreTest, RestartStartsANewRunAndClosesTheOldOne) {
   EXPECT_TRUE(store->StartAttempt(first.run_id, "p2").status().IsInvalid());
 
   // Without restart, the next BeginRun resumes the new run, not the superseded one.
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord third, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord third,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_EQ(third.run_id, second.run_id);
   EXPECT_TRUE(third.resumed);
 }
@@ -401,15 +408,17 @@ TEST_F(SqliteStateStoreTest, SucceededRunIsNotResumed) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   const auto plan = Plan({"p1", "p2"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord first,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   for (const auto& spec : plan) {
     JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(first.run_id, spec.id));
-    JETFLOW_ASSERT_OK(store->FinishAttempt(first.run_id, spec.id, attempt, Committed(1, 1)));
+    JETFLOW_ASSERT_OK(
+        store->FinishAttempt(first.run_id, spec.id, attempt, Committed(1, 1)));
   }
   JETFLOW_ASSERT_OK(store->FinishRun(first.run_id, RunStatus::kSucceeded, ""));
 
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord second,
-                          store->BeginRun(kPipeline, kDay, plan, false));
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_NE(second.run_id, first.run_id);
   EXPECT_FALSE(second.resumed);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(second.run_id));
@@ -534,8 +543,8 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
   {
     auto store = MustOpen();
     ASSERT_NE(store, nullptr);
-    JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                            store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(
+        RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
     run_id = run.run_id;
     JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run_id, "p1"));
     JETFLOW_ASSERT_OK(store->FinishAttempt(run_id, "p1", attempt, Committed(3, 30)));
@@ -573,7 +582,7 @@ TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
   std::vector<std::string> ids;
   for (int i = 0; i < kPartitions; ++i) ids.push_back(fmt::format("p{:03}", i));
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan(ids), false));
+                               store->BeginRun(kPipeline, kDay, Plan(ids), false));
 
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -626,7 +635,7 @@ TEST_F(SqliteStateStoreTest, TwoConnectionsShareOneFile) {
   std::vector<std::string> ids;
   for (int i = 0; i < kPartitions; ++i) ids.push_back(fmt::format("p{:02}", i));
   JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          first->BeginRun(kPipeline, kDay, Plan(ids), false));
+                               first->BeginRun(kPipeline, kDay, Plan(ids), false));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto seen, second->GetRun(run.run_id));
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->pipeline, kPipeline);
@@ -712,7 +721,8 @@ TEST_F(SqliteStateStoreTest, KilledProcessIsResumedWithItsCommittedPartitions) {
 
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, store->BeginRun(kPipeline, kDay, plan, false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               store->BeginRun(kPipeline, kDay, plan, false));
   EXPECT_TRUE(run.resumed);
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
@@ -734,7 +744,7 @@ TEST_F(SqliteStateStoreTest, TwoProcessesWorkOnOneRun) {
     auto store = MustOpen();
     ASSERT_NE(store, nullptr);
     JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                            store->BeginRun(kPipeline, kDay, Plan(ids), false));
+                                 store->BeginRun(kPipeline, kDay, Plan(ids), false));
     run_id = run.run_id;
   }
   auto work = [&](int parity) {
@@ -869,8 +879,8 @@ TEST_F(SqliteStateStoreTest, DocumentedQueriesRun) {
 
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
   for (const char* id : {"p1", "p2"}) {
     JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, id));
     JETFLOW_ASSERT_OK(store->FinishAttempt(run.run_id, id, attempt, Committed(10, 100)));
@@ -935,8 +945,8 @@ namespace {
 TEST_F(SqliteStateStoreTest, RuleCountsAreReplacedPerAttempt) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                          store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      RunRecord run, store->BeginRun(kPipeline, kDay, Plan({"p1", "p2"}), false));
   JETFLOW_ASSERT_OK_AND_ASSIGN(int attempt, store->StartAttempt(run.run_id, "p1"));
   AttemptResult failed;
   failed.status = PartitionStatus::kFailed;
@@ -1027,7 +1037,7 @@ TEST_F(SqliteStateStoreTest, OlderFilesAreMigrated) {
     EXPECT_EQ(partitions[0].owner, "");
     // The migrated file works as a new one: the next run of the instance starts afresh.
     JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
-                            store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
+                                 store->BeginRun(kPipeline, kDay, Plan({"p1"}), false));
     EXPECT_EQ(run.run_id, 2);
   }
 }

@@ -30,7 +30,6 @@ namespace cp = arrow::compute;
 using arrow::DataType;
 using arrow::Status;
 
-
 class CompiledExpressionImpl : public CompiledExpression {
  public:
   CompiledExpressionImpl(ExpressionSource source, std::shared_ptr<arrow::Schema> schema,

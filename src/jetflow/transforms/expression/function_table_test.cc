@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "jetflow/transforms/expression/expression.h"
 #include "jetflow/testing/status_assertions.h"
+#include "jetflow/transforms/expression/expression.h"
 
 namespace jetflow::expression {
 namespace {
