@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -132,9 +133,7 @@ std::string DescribeArrowJemalloc() {
                                                    : "from the environment");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   EnsureArrowJemallocOptions(argv);
   // Arrow's jemalloc pool reuses freed memory instead of handing it back to the kernel,
   // which then zeroes it again on the next touch: measured faster and ~20% leaner than
@@ -237,4 +236,19 @@ int main(int argc, char** argv) {
   if (*status_cmd) return StatusCommand(status, run_id, limit);
   if (*test_cmd) return TestCommand(test);
   return kExitConfigError;
+}
+
+}  // namespace
+
+// Commands report errors as Status; an exception that still escapes one (a bug, or an
+// allocation failure) is reported here instead of ending in std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "jetflow: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "jetflow: internal error: an exception of unknown type\n";
+  }
+  return jetflow::cli::kExitRunFailed;
 }

@@ -133,7 +133,8 @@ std::optional<std::string> ClosestMatch(std::string_view word,
 
 struct ConfigNode::Yaml {
   static std::shared_ptr<const Yaml> Of(YAML::Node node) {
-    return std::make_shared<const Yaml>(Yaml{std::move(node)});
+    // YAML::Node has no move constructor: this copies a handle (no deep copy).
+    return std::make_shared<const Yaml>(Yaml{node});
   }
   YAML::Node node;
 };

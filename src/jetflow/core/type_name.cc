@@ -415,7 +415,7 @@ class TypeNameParser {
       } while (Accept(','));
       ARROW_RETURN_NOT_OK(Expect('>', kForm));
     }
-    return arrow::struct_(std::move(fields));
+    return arrow::struct_(fields);
   }
 
   // map<K, V> or map<K, V, keys_sorted>.

@@ -43,6 +43,7 @@ arrow::Status PartitionPool::Execute(int threads) {
   Cancellation::Registration stop_readers =
       cancellation_.OnCancel([this](const arrow::Status&) { budget_.Cancel(); });
   std::vector<std::thread> workers;
+  workers.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     workers.emplace_back([this, threads] { WorkerLoop(threads); });
   }

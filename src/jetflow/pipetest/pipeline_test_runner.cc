@@ -3,11 +3,11 @@
 #include <arrow/api.h>
 #include <arrow/io/file.h>
 #include <parquet/arrow/reader.h>
-#include <stdlib.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>  // mkdtemp (POSIX, declared by glibc's stdlib.h)
 #include <filesystem>
 #include <map>
 

@@ -112,7 +112,8 @@ std::optional<int64_t> ParseIsoTimestamp(std::string_view text) {
   }
   if (pos != text.size() || offset_hours > 23 || offset_minutes > 59) return std::nullopt;
   // Local time = UTC + offset, so UTC = local - offset.
-  return micros - sign * (offset_hours * 60 + offset_minutes) * 60 * kMicrosPerSecond;
+  const int offset_seconds = (offset_hours * 60 + offset_minutes) * 60;
+  return micros - int64_t{sign} * offset_seconds * kMicrosPerSecond;
 }
 
 }  // namespace jetflow::sources

@@ -82,7 +82,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> QuarantineRows(
     const std::shared_ptr<arrow::Array>& selected, const std::string& rule,
     const std::string& reason, const std::vector<std::string>* reasons) {
   ARROW_ASSIGN_OR_RAISE(arrow::Datum kept, arrow::compute::Filter(batch, selected));
-  std::shared_ptr<arrow::RecordBatch> rows = kept.record_batch();
+  const std::shared_ptr<arrow::RecordBatch>& rows = kept.record_batch();
   std::vector<std::shared_ptr<arrow::Array>> columns = rows->columns();
   ARROW_ASSIGN_OR_RAISE(
       auto rule_column,

@@ -31,7 +31,7 @@ namespace {
 // Read-ahead window over the input stream.
 class WireReader {
  public:
-  static constexpr int64_t kCapacity = 64 * 1024;
+  static constexpr int64_t kCapacity = int64_t{64} * 1024;
 
   explicit WireReader(std::shared_ptr<arrow::io::InputStream> input)
       : input_(std::move(input)), window_(new uint8_t[kCapacity]) {}
@@ -349,7 +349,7 @@ class WidenBytesDecoder : public ColumnDecoder {
   arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) override {
     ARROW_ASSIGN_OR_RAISE(auto values, ctx->Allocate(rows * out_width_));
     uint8_t* out = values->mutable_data();
-    constexpr int64_t kChunkBytes = 32 * 1024;
+    constexpr int64_t kChunkBytes = int64_t{32} * 1024;
     uint8_t scratch[kChunkBytes];
     const int64_t per_chunk = kChunkBytes / in_width_;
     for (int64_t done = 0; done < rows;) {
@@ -604,8 +604,9 @@ class EnumDecoder : public ColumnDecoder {
   static arrow::Result<std::unique_ptr<ColumnDecoder>> Make(const ClickHouseType& type) {
     auto decoder = std::unique_ptr<EnumDecoder>(new EnumDecoder());
     arrow::StringBuilder names;
-    constexpr int64_t kMin = std::numeric_limits<Wire>::min();
-    constexpr int64_t kMax = std::numeric_limits<Wire>::max();
+    // Wire's range, computed without converting an int8_t (a signed char) to int64_t.
+    constexpr int64_t kMax = (int64_t{1} << (8 * sizeof(Wire) - 1)) - 1;
+    constexpr int64_t kMin = -kMax - 1;
     for (const std::string& entry : type.parameters) {
       const size_t eq = entry.rfind('=');
       int64_t value = 0;
@@ -1230,7 +1231,7 @@ class NativeBlockReaderImpl : public NativeBlockReader {
       }
       ARROW_RETURN_NOT_OK(decoders_[i]->ReadPrefix(&ctx));
       ARROW_ASSIGN_OR_RAISE(ArrayDataPtr data, decoders_[i]->Decode(&ctx, rows));
-      arrays.push_back(arrow::MakeArray(std::move(data)));
+      arrays.push_back(arrow::MakeArray(data));
     }
     column_ = -1;
     if (rows == 0) return nullptr;

@@ -498,9 +498,9 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
     }
     // Nested(a T, b U) is an array of named tuples (flatten_nested = 0 keeps it whole).
     if (name == "Nested") {
-      return arrow::list(arrow::field("item", arrow::struct_(std::move(fields)), false));
+      return arrow::list(arrow::field("item", arrow::struct_(fields), false));
     }
-    return arrow::struct_(std::move(fields));
+    return arrow::struct_(fields);
   }
   if (name == "Map") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 2, 0));

@@ -106,6 +106,7 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
             "cannot list tables"));
     ARROW_RETURN_NOT_OK(ExpectColumns(names, 1, "the list of tables"));
     std::vector<std::string> candidates;
+    candidates.reserve(names.size());
     for (const auto& row : names) candidates.push_back(row[0].value_or(""));
     auto suggestion = ClosestMatch(table.ToString(), candidates);
     return arrow::Status::Invalid(

@@ -196,6 +196,7 @@ arrow::Result<std::vector<PgConnection::Row>> PgConnection::Query(
     const std::string& sql, const std::vector<std::string>& params,
     const std::string& what) {
   std::vector<const char*> values;
+  values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
   PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
                                nullptr, values.data(), nullptr, nullptr, 0));

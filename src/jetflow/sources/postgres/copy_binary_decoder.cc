@@ -430,7 +430,7 @@ struct NumericValue {
   int16_t dscale;
   const uint8_t* digits;  // ndigits big-endian int16
 
-  int16_t digit(int i) const { return LoadI16(digits + 2 * i); }
+  int16_t digit(int i) const { return LoadI16(digits + ptrdiff_t{2} * i); }
   bool special() const { return sign != kNumericPos && sign != kNumericNeg; }
 };
 
@@ -716,7 +716,7 @@ class MacDecoder final : public VarWidthDecoder {
     if (ARROW_PREDICT_FALSE(size != size_)) {
       return WrongSize(size_ == 6 ? "macaddr" : "macaddr8", size_, size);
     }
-    ARROW_ASSIGN_OR_RAISE(char* out, Begin(3 * size_));
+    ARROW_ASSIGN_OR_RAISE(char* out, Begin(int64_t{3} * size_));
     return Commit(static_cast<int64_t>(WriteMacText(data, size_, out)));
   }
 
@@ -1353,7 +1353,7 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
     arrays.reserve(decoders_.size());
     for (auto& decoder : decoders_) {
       ARROW_ASSIGN_OR_RAISE(auto data, decoder->Finish());
-      arrays.push_back(arrow::MakeArray(std::move(data)));
+      arrays.push_back(arrow::MakeArray(data));
     }
     auto batch = arrow::RecordBatch::Make(schema_, buffered_rows_, std::move(arrays));
     buffered_rows_ = 0;

@@ -162,7 +162,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
         ARROW_ASSIGN_OR_RAISE(auto child, ArrowTypeFor(*field.type, options));
         fields.push_back(arrow::field(field.name, std::move(child)));
       }
-      return arrow::struct_(std::move(fields));
+      return arrow::struct_(fields);
     }
     case PgType::Kind::kRange: {
       ARROW_ASSIGN_OR_RAISE(auto bound, ArrowTypeFor(*type.element, options));

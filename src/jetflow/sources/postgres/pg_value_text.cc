@@ -62,7 +62,7 @@ size_t WriteIpv4(const uint8_t* address, char* out) {
 // ::ffff:a.b.c.d and ::0.0.0.0/96-style embedded IPv4 addresses keep dotted quads.
 size_t WriteIpv6(const uint8_t* address, char* out) {
   uint32_t words[8];
-  for (int i = 0; i < 8; ++i) words[i] = (address[2 * i] << 8) | address[2 * i + 1];
+  for (size_t i = 0; i < 8; ++i) words[i] = (address[2 * i] << 8) | address[2 * i + 1];
   int best_base = -1, best_len = 0, cur_base = -1, cur_len = 0;
   for (int i = 0; i < 8; ++i) {
     if (words[i] == 0) {

@@ -234,7 +234,7 @@ arrow::Status Sha256Exec(cp::KernelContext* ctx, const cp::ExecSpan& batch,
           return arrow::Status::UnknownError("OpenSSL SHA-256 failed");
         }
         char hex[64];
-        for (int k = 0; k < 32; ++k) {
+        for (size_t k = 0; k < 32; ++k) {
           hex[2 * k] = kHex[digest[k] >> 4];
           hex[2 * k + 1] = kHex[digest[k] & 15];
         }
