@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs clang-tidy-14 with the repository's .clang-tidy (a small allowlist of bugprone-* and
-# performance-* checks; any finding is an error) over jetflow's own code: every
-# src/jetflow/**/*.cc except *_test.cc, *_fuzz.cc and *_benchmark.cc, plus the project
-# headers they include. It uses the compile commands of a configured build tree (default
-# build/release, configured here with the release preset if it is not yet); nothing needs to
-# be built. Two files at a time (JETFLOW_TIDY_JOBS to change). Exits non-zero on a finding.
+# Runs clang-tidy-14 with the repository's .clang-tidy (an allowlist of bugprone-*,
+# performance-* and a few modernize-* checks; any finding is an error) over jetflow's own
+# code: every src/jetflow/**/*.cc except *_test.cc, *_fuzz.cc and *_benchmark.cc, plus the
+# project headers they include. It uses the compile commands of a configured build tree
+# (default build/release, configured here with the release preset if it is not yet);
+# nothing needs to be built. Two files at a time (JETFLOW_TIDY_JOBS to change). Cost: about
+# 12 CPU-minutes for the 86 files of December 2026, i.e. ~6 minutes on 2 free cores.
+# Exits non-zero on a finding.
 #   scripts/check_tidy.sh [build dir] [file filter (extended regex)]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
