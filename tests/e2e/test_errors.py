@@ -256,6 +256,30 @@ def test_file_size_limit_fails_cleanly_then_resumes(tmp_path):
     assert read_lake_arrow(lake).num_rows == total
 
 
+def test_full_state_store_exits_3_and_the_next_run_completes(tmp_path):
+    """A state store that cannot grow (RLIMIT_FSIZE at its size, like a full disk under
+    it): the run stops with exit 3, the README's code for the state store, naming the
+    store; once there is room, the instance runs to completion, every row once."""
+    path = write_pipeline(tmp_path, {"type": "generate", "rows": 1000, "partitions": 40})
+    run_ok(path, "--instance", "first")
+    store = tmp_path / "state.db"
+    size = store.stat().st_size
+
+    def store_cannot_grow():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    result = run_jetflow("run", path, "--instance", "second", "--no-progress",
+                         preexec_fn=store_cannot_grow)
+    assert result.code == 3, result.describe()
+    assert "state store" in result.stderr and "state.db" in result.stderr, result.describe()
+    assert not (tmp_path / "lake" / "dt=second" / SUCCESS).exists()
+
+    summary = run_ok(path, "--instance", "second")
+    assert summary["status"] == "succeeded", summary
+    check_published_run(tmp_path / "lake", "dt=second")
+    assert read_lake_arrow(tmp_path / "lake" / "dt=second").num_rows == 1000
+
+
 def test_env_substitution(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     path = write_pipeline(tmp_path / "p",

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
+#include <vector>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -15,11 +18,23 @@ namespace jetflow {
 
 namespace {
 
+// Names become directory names, file names and state-store keys.
+constexpr size_t kMaxNameLength = 128;
+// A pipeline file is a few kilobytes; anything near this is a mistake (e.g. a data file).
+constexpr std::uintmax_t kMaxPipelineFileBytes = 4 << 20;
+
 bool IsSafeName(const std::string& name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-           c == '.';
-  });
+  return !name.empty() && name.size() <= kMaxNameLength && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                  c == '.';
+         });
+}
+
+// What IsSafeName() wants, for messages; `what` is e.g. "'pipeline'".
+std::string SafeNameRule(const std::string& what) {
+  return what + " may only contain letters, digits, '_', '-' and '.' (at most " +
+         std::to_string(kMaxNameLength) + " characters, not '.' or '..')";
 }
 
 // `type:` and `name:` of a stage; the remaining keys belong to the component.
@@ -43,9 +58,7 @@ StageHeader ReadStageHeader(const ConfigNode& node,
                            list + ")" + (hint ? "; did you mean '" + *hint + "'?" : ""));
   }
   if (!header.name.empty() && !IsSafeName(header.name)) {
-    node.Get("name").Error("'" + node.path() +
-                           ".name' may only contain letters, digits, "
-                           "'_', '-' and '.'");
+    node.Get("name").Error(SafeNameRule("'" + node.path() + ".name'"));
   }
   return header;
 }
@@ -105,6 +118,38 @@ void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
   if (node.IsMap()) node.CheckNoUnknownKeys();
 }
 
+// "/lake/" and "/lake" are one folder; "s3://b/t/" and "s3://b/t" one prefix.
+std::string WithoutTrailingSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// Two loaders writing one lake, or one inside the other's, would replace or list each
+// other's files (found at run time only after partitions were published). Records this
+// loader's path in `seen`.
+void CheckLoaderPathIsItsOwn(const ConfigNode& node, const std::string& name,
+                             const std::string& path,
+                             std::vector<std::pair<std::string, std::string>>* seen) {
+  const std::string mine = WithoutTrailingSlash(path);
+  auto inside = [](const std::string& inner, const std::string& outer) {
+    return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+           (outer.back() == '/' || inner[outer.size()] == '/');
+  };
+  for (const auto& [other_name, other] : *seen) {
+    if (mine == other) {
+      node.Get("path").Error("loaders '" + other_name + "' and '" + name +
+                             "' write the same path " + mine +
+                             "; give each loader its own path");
+    } else if (inside(mine, other) || inside(other, mine)) {
+      node.Get("path").Error("loader '" + name + "' writes " + mine + ", and loader '" +
+                             other_name + "' writes " + other +
+                             ": one lake inside the other would mix their files; give "
+                             "each loader a path outside the other's");
+    }
+  }
+  seen->emplace_back(name, mine);
+}
+
 /// What shaped the output, as written (secrets stay `${VAR}`), in a canonical form so
 /// that comments, quoting and layout do not count: the consumer, the transformers, the
 /// loaders and the run-instance key. The engine adds the schemas it planned.
@@ -148,9 +193,10 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   loaded.file = file;
   Pipeline& pipeline = loaded.pipeline;
   pipeline.name = root.RequireString("pipeline");
-  if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
-    root.Get("pipeline")
-        .Error("'pipeline' may only contain letters, digits, '_', '-' and '.'");
+  if (pipeline.name.empty() && root.Get("pipeline").IsScalar()) {
+    root.Get("pipeline").Error("'pipeline' must not be empty: it names the pipeline's runs");
+  } else if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
+    root.Get("pipeline").Error(SafeNameRule("'pipeline'"));
   }
 
   ConfigNode run_instance = root.Get("run_instance");
@@ -158,9 +204,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
     loaded.run_instance.key = run_instance.GetString("key", loaded.run_instance.key);
     if (!IsSafeName(loaded.run_instance.key) ||
         !std::isalpha(static_cast<unsigned char>(loaded.run_instance.key[0]))) {
-      run_instance.Get("key").Error(
-          "'run_instance.key' must start with a letter and contain only "
-          "letters, digits, '_', '-' and '.'");
+      run_instance.Get("key").Error(SafeNameRule("'run_instance.key'") +
+                                    " and must start with a letter");
     }
     loaded.run_instance.value = run_instance.GetOptionalString("value");
     run_instance.CheckNoUnknownKeys();
@@ -218,6 +263,7 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   if (loaders.IsSequence() && loader_nodes.empty()) {
     loaders.Error("'loaders' needs at least one loader");
   }
+  std::vector<std::pair<std::string, std::string>> loader_paths;  // name, resolved path
   for (const ConfigNode& node : loader_nodes) {
     StageHeader header = ReadStageHeader(node, registry.LoaderTypes(), "loader");
     if (!stage_names.insert("l:" + header.name).second) {
@@ -229,6 +275,10 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
       auto built = (*factory)(node, context);
       if (built.ok()) {
         pipeline.loaders.push_back({header.name, std::move(*built)});
+        if (auto path = node.GetOptionalString("path")) {
+          CheckLoaderPathIsItsOwn(node, header.name, context.ResolvePath(*path),
+                                  &loader_paths);
+        }
       } else if (!diagnostics.has_errors()) {
         node.Error(built.status().message());
       }
@@ -251,6 +301,13 @@ arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
   if (!std::filesystem::is_regular_file(path, ec)) {
     return arrow::Status::IOError("pipeline file not found or not a regular file: ",
                                   path);
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxPipelineFileBytes) {
+    return arrow::Status::Invalid(path, ": the file is ", size,
+                                  " bytes; a pipeline file may be at most ",
+                                  kMaxPipelineFileBytes >> 20,
+                                  " MiB (is it a data file?)");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read pipeline file: ", path);
@@ -275,10 +332,10 @@ arrow::Result<RunInstance> ResolveRunInstance(
         "file or pass --instance VALUE (e.g. --instance 2026-11-25)");
   }
   if (!IsSafeName(run.value)) {
-    return arrow::Status::Invalid("run instance value '", run.value,
-                                  "' may only contain letters, "
-                                  "digits, '_', '-' and '.' (it becomes the directory ",
-                                  run.key, "=<value>)");
+    const std::string shown =
+        run.value.size() > 64 ? run.value.substr(0, 64) + "..." : run.value;
+    return arrow::Status::Invalid(SafeNameRule("run instance value '" + shown + "'"),
+                                  "; it becomes the directory ", run.key, "=<value>");
   }
   return run;
 }
