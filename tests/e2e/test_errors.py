@@ -317,6 +317,40 @@ def test_secret_not_echoed_in_errors(tmp_path):
             f"the secret from JF_E2E_SECRET was printed:\n{result.describe()}"
 
 
+def test_dsn_passwords_with_uri_delimiters_are_never_printed(tmp_path):
+    """Passwords with '%', '@', '[', quotes and spaces, written into a PostgreSQL DSN in
+    every form: libpq's own error text quotes a malformed URI's user-info, and the masked
+    DSN must hide the whole password, not the part before its '@'."""
+    cases = [
+        ("postgresql://etl:${PGPW}@127.0.0.1:1/shop", "Tr0ub4dor%&3"),
+        ("postgresql://etl:${PGPW}@127.0.0.1:1/shop", "p@ss[w0rd]@x"),
+        ("postgres://127.0.0.1:1/shop?user=etl&password=${PGPW}", "Tr0ub4dor%&3"),
+        ("host=127.0.0.1 port=1 dbname=shop user=etl password=${PGPW}", "Tr0ub4dor%&3"),
+        ("host=127.0.0.1 port=1 dbname=shop user=etl password='${PGPW}'", "s3cret w1th space"),
+    ]
+    for dsn, password in cases:
+        consumer = {"type": "postgres", "dsn": dsn, "table": "orders",
+                    "connect_timeout": "2s"}
+        path = write_pipeline(tmp_path, consumer)
+        for command in ("validate", "run"):
+            extra = ["--no-progress"] if command == "run" else []
+            result = run_jetflow("--log-level", "debug", command, path, *extra,
+                                 env={"PGPW": password})
+            assert result.code in (1, 2), result.describe()
+            assert "dsn" in result.stderr, result.describe()
+            output = result.stderr + result.stdout
+            # The password, and the pieces libpq would make of it by splitting at '@',
+            # '%' or a space.
+            pieces = {password} | set(re.split(r"[@% ]", password))
+            for shown in (piece for piece in pieces if len(piece) >= 4):
+                assert shown not in output, \
+                    f"password part {shown!r} printed for dsn {dsn}:\n{result.describe()}"
+            if "${PGPW}@" in dsn or "password=${PGPW}" in dsn and "://" in dsn:
+                # Refused before connecting, with the remedy.
+                assert result.code == 2 and "percent-encoded" in result.stderr, \
+                    result.describe()
+
+
 def test_secret_not_in_logs_of_a_run(tmp_path):
     consumer = {"type": "generate", "rows": 2000, "partitions": 2, "columns": [
         {"name": "id", "type": "int64", "sequence": True},

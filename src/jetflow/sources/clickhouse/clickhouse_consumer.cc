@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/core/secret_redaction.h"
 #include "jetflow/sources/key_ranges.h"
 #include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/source_options.h"
@@ -360,7 +361,7 @@ std::string ClickHouseConsumer::Describe() const {
         (options_.http.database.empty() ? std::string() : options_.http.database + ".") +
         options_.table;
   }
-  return out + " at " + options_.http.url;
+  return out + " at " + RedactUriUserInfo(options_.http.url);
 }
 
 std::string ClickHouseConsumer::SourceSql() const {

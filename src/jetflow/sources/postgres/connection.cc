@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/core/secret_redaction.h"
 
 namespace jetflow::postgres {
 
@@ -59,20 +60,83 @@ arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& 
   return arrow::Status::IOError(text);
 }
 
-std::string RedactDsn(const std::string& dsn) {
-  // URI: scheme://user:password@host...
-  static const std::regex kUri(R"(^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@)");
-  // key=value: password=secret or password='se cret'
+namespace {
+
+// key=value: password=secret or password='se cret' (backslash escapes inside quotes).
+const std::regex& KeyValuePassword() {
   static const std::regex kKeyValue(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))",
                                     std::regex::icase);
-  // URI query parameter: ?password=secret
-  static const std::regex kQuery(R"(([?&]password=)[^&]*)", std::regex::icase);
-  std::string out = std::regex_replace(dsn, kUri, "$1***@");
-  out = std::regex_replace(out, kQuery, "$1***");
-  if (out.find("://") == std::string::npos) {
-    out = std::regex_replace(out, kKeyValue, "$1***");
+  return kKeyValue;
+}
+
+// URI query parameter: ?password=secret
+const std::regex& QueryPassword() {
+  static const std::regex kQuery(R"(([?&]password=)([^&]*))", std::regex::icase);
+  return kQuery;
+}
+
+// libpq's rule: a connection string is a URI if it starts with one of its designators.
+bool IsUri(const std::string& dsn) {
+  return dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+}
+
+}  // namespace
+
+std::string RedactDsn(const std::string& dsn) {
+  if (IsUri(dsn)) {
+    return std::regex_replace(RedactUriUserInfo(dsn), QueryPassword(), "$1***");
   }
-  return out;
+  return std::regex_replace(dsn, KeyValuePassword(), "$1***");
+}
+
+std::optional<std::string> DsnUserInfoProblem(const std::string& dsn) {
+  if (!IsUri(dsn)) return std::nullopt;
+  bool misread = false;
+  if (const auto span = UriPasswordSpan(dsn)) {
+    const std::string_view password =
+        std::string_view(dsn).substr(span->offset, span->length);
+    misread = password.find_first_of("@/?#[]") != std::string_view::npos ||
+              !PercentDecode(password);
+  }
+  for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end;
+       it != end && !misread; ++it) {
+    misread = !PercentDecode((*it)[2].str());
+  }
+  if (!misread) return std::nullopt;
+  return "the password in the dsn URI holds characters that must be percent-encoded "
+         "('@' as %40, '%' as %25, '/' as %2F, '?' as %3F, '#' as %23, '[' as %5B, ']' as "
+         "%5D, '&' as %26), or leave it out of the URI and set password_env";
+}
+
+std::vector<std::string> DsnSecrets(const std::string& dsn,
+                                    const std::optional<std::string>& password) {
+  std::vector<std::string> secrets;
+  if (password) secrets.push_back(*password);
+  if (IsUri(dsn)) {
+    if (auto span = UriPasswordSpan(dsn)) {
+      secrets.push_back(dsn.substr(span->offset, span->length));
+    }
+    for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end; it != end;
+         ++it) {
+      secrets.push_back((*it)[2].str());
+    }
+    return secrets;
+  }
+  for (std::sregex_iterator it(dsn.begin(), dsn.end(), KeyValuePassword()), end;
+       it != end; ++it) {
+    std::string value = (*it)[2].str();
+    if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      std::string unquoted;
+      for (size_t i = 1; i + 1 < value.size(); ++i) {
+        if (value[i] == '\\' && i + 2 < value.size()) ++i;
+        unquoted.push_back(value[i]);
+      }
+      secrets.push_back(value);
+      value = unquoted;
+    }
+    secrets.push_back(value);
+  }
+  return secrets;
 }
 
 std::string QuoteIdentifier(const std::string& name) {
@@ -126,6 +190,10 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
   }
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
+  if (auto problem = DsnUserInfoProblem(options.dsn)) {
+    return arrow::Status::Invalid("cannot connect to PostgreSQL (dsn ",
+                                  RedactDsn(options.dsn), "): ", *problem);
+  }
   PGconn* raw =
       PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), /*expand_dbname=*/1);
   if (raw == nullptr) {
@@ -141,7 +209,11 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
           ": the server asks for a password and none was given (set `password_env` "
           "to the name of an environment variable holding it)");
     }
-    return PgStatus(raw, nullptr, what);
+    // libpq quotes parts of the DSN it cannot parse ("invalid percent-encoded token"),
+    // passwords included.
+    const arrow::Status failed = PgStatus(raw, nullptr, what);
+    return failed.WithMessage(
+        RedactSecrets(failed.message(), DsnSecrets(options.dsn, options.password)));
   }
   std::string session =
       "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "

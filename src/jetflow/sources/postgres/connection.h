@@ -44,6 +44,17 @@ arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& 
 /// "***", for messages and logs.
 std::string RedactDsn(const std::string& dsn);
 
+/// Why libpq would misread the user-info of a URI `dsn` (a password holding '@', '/',
+/// '?', '#', '[', ']' or a '%' that starts no escape: libpq splits the URI at the first
+/// '@' and echoes the pieces, password included, in its errors); nullopt if it is fine
+/// or `dsn` is not a URI. The message never shows the password.
+std::optional<std::string> DsnUserInfoProblem(const std::string& dsn);
+
+/// The secrets a message about a connection to `dsn` must not show: `password` (from
+/// `password_env`) and every password written in the DSN, as written and unquoted.
+std::vector<std::string> DsnSecrets(const std::string& dsn,
+                                    const std::optional<std::string>& password);
+
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };

@@ -203,6 +203,9 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   Options options;
   options.component = context.name.empty() ? "postgres" : context.name;
   options.connection.dsn = node.RequireString("dsn");
+  if (auto problem = DsnUserInfoProblem(options.connection.dsn)) {
+    node.Get("dsn").Error(*problem);
+  }
   options.connection.password = sources::ParsePasswordEnv(node);
   options.connection.connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(
       node.GetDuration("connect_timeout", std::chrono::seconds(10)));
