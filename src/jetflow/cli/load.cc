@@ -13,11 +13,13 @@
 
 namespace jetflow::cli {
 
-std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options) {
+std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options,
+                                             bool build_stages) {
   ComponentRegistry registry;
   RegisterBuiltinComponents(registry);
   LoadOptions load_options;
   load_options.state_location = options.state_path;
+  load_options.build_stages = build_stages;
   auto loaded = LoadPipelineFile(options.pipeline_file, registry, load_options);
   if (!loaded.ok()) {
     // Config diagnostics are already "file:line:col: error: ..." lines.

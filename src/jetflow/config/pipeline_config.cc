@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -63,9 +64,16 @@ StageHeader ReadStageHeader(const ConfigNode& node,
   return header;
 }
 
+// A section given as a list or a scalar would otherwise be ignored without a word.
+bool IsMapOrAbsent(const ConfigNode& node, const std::string& what) {
+  if (node.IsNull() || node.IsMap()) return true;
+  node.Error("'" + what + "' must be a map (key: value lines, or {key: value, ...})");
+  return false;
+}
+
 EngineOptions ReadEngineOptions(const ConfigNode& node) {
   EngineOptions engine;
-  if (node.IsNull()) return engine;
+  if (node.IsNull() || !IsMapOrAbsent(node, "engine")) return engine;
   engine.partitions_in_flight = static_cast<int>(
       node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
   engine.compute_threads =
@@ -78,7 +86,7 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
       static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
   engine.batch_rows = node.GetInt("batch_rows", engine.batch_rows, 1, int64_t{1} << 24);
   ConfigNode retries = node.Get("retries");
-  if (!retries.IsNull()) {
+  if (!retries.IsNull() && IsMapOrAbsent(retries, "engine.retries")) {
     engine.max_attempts =
         static_cast<int>(retries.GetInt("max_attempts", engine.max_attempts, 1, 100));
     engine.retry_backoff = retries.GetDuration("backoff", engine.retry_backoff);
@@ -93,6 +101,7 @@ void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
                       const std::string& pipeline, const std::string& base_dir,
                       const LoadOptions& load_options, StateOptions* state) {
   const std::vector<std::string> known = registry.StateStoreTypes();
+  if (!IsMapOrAbsent(node, "state")) return;
   state->type = node.GetString("type", state->type);
   state->lease = node.GetDuration("lease", state->lease);
   if (state->lease < std::chrono::seconds(1)) {
@@ -124,23 +133,43 @@ std::string WithoutTrailingSlash(std::string path) {
   return path;
 }
 
-// Two loaders writing one lake, or one inside the other's, would replace or list each
-// other's files (found at run time only after partitions were published). Records this
-// loader's path in `seen`.
-void CheckLoaderPathIsItsOwn(const ConfigNode& node, const std::string& name,
-                             const std::string& path,
-                             std::vector<std::pair<std::string, std::string>>* seen) {
+bool IsInside(const std::string& inner, const std::string& outer) {
+  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+         (outer.back() == '/' || inner[outer.size()] == '/');
+}
+
+// A loader's lake is a folder of its own: a run replaces what it wrote under it, so it
+// must not be a folder that holds everything else (the root, the home folder), nor hold
+// the state store. Two loaders writing one lake, or one inside the other's, would
+// replace or list each other's files (found at run time only after partitions were
+// published). `state_file` is the state store's file when it is one ("" otherwise).
+// Records this loader's path in `seen`.
+void CheckLoaderPath(const ConfigNode& node, const std::string& name,
+                     const std::string& path, const std::string& state_file,
+                     std::vector<std::pair<std::string, std::string>>* seen) {
   const std::string mine = WithoutTrailingSlash(path);
-  auto inside = [](const std::string& inner, const std::string& outer) {
-    return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-           (outer.back() == '/' || inner[outer.size()] == '/');
-  };
+  const char* home = std::getenv("HOME");
+  if (mine == "/") {
+    node.Get("path").Error("loader '" + name +
+                           "' writes the root folder /; give the lake a folder of its own");
+  } else if (home != nullptr && *home != '\0' &&
+             mine == WithoutTrailingSlash(
+                         std::filesystem::path(home).lexically_normal().string())) {
+    node.Get("path").Error("loader '" + name + "' writes the home folder " + mine +
+                           "; give the lake a folder of its own");
+  }
+  if (!state_file.empty() && IsInside(state_file, mine)) {
+    node.Get("path").Error("the state store " + state_file + " is inside loader '" + name +
+                           "''s path " + mine +
+                           ": the lake's cleanup could remove it; put the lake or the "
+                           "store (state.path) elsewhere");
+  }
   for (const auto& [other_name, other] : *seen) {
     if (mine == other) {
       node.Get("path").Error("loaders '" + other_name + "' and '" + name +
                              "' write the same path " + mine +
                              "; give each loader its own path");
-    } else if (inside(mine, other) || inside(other, mine)) {
+    } else if (IsInside(mine, other) || IsInside(other, mine)) {
       node.Get("path").Error("loader '" + name + "' writes " + mine + ", and loader '" +
                              other_name + "' writes " + other +
                              ": one lake inside the other would mix their files; give "
@@ -200,7 +229,7 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   }
 
   ConfigNode run_instance = root.Get("run_instance");
-  if (!run_instance.IsNull()) {
+  if (!run_instance.IsNull() && IsMapOrAbsent(run_instance, "run_instance")) {
     loaded.run_instance.key = run_instance.GetString("key", loaded.run_instance.key);
     if (!IsSafeName(loaded.run_instance.key) ||
         !std::isalpha(static_cast<unsigned char>(loaded.run_instance.key[0]))) {
@@ -222,6 +251,13 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
                    &loaded.state);
   pipeline.side_output_loader = registry.side_output_loader();
   pipeline.config_fingerprint = ConfigFingerprint(text);
+
+  if (!load_options.build_stages) {
+    for (const char* stage : {"consumer", "transformers", "loaders"}) root.Get(stage);
+    root.CheckNoUnknownKeys();
+    if (diagnostics.has_errors()) return diagnostics.ToStatus();
+    return loaded;
+  }
 
   // Build every stage even after an error, so all mistakes are reported together.
   ConfigNode consumer = root.Require("consumer");
@@ -264,6 +300,11 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
     loaders.Error("'loaders' needs at least one loader");
   }
   std::vector<std::pair<std::string, std::string>> loader_paths;  // name, resolved path
+  std::string state_file;  // the store's file, when it is a local one
+  if (loaded.state.store != nullptr) {
+    const std::filesystem::path described(loaded.state.store->Describe());
+    if (described.is_absolute()) state_file = described.lexically_normal().string();
+  }
   for (const ConfigNode& node : loader_nodes) {
     StageHeader header = ReadStageHeader(node, registry.LoaderTypes(), "loader");
     if (!stage_names.insert("l:" + header.name).second) {
@@ -276,8 +317,8 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
       if (built.ok()) {
         pipeline.loaders.push_back({header.name, std::move(*built)});
         if (auto path = node.GetOptionalString("path")) {
-          CheckLoaderPathIsItsOwn(node, header.name, context.ResolvePath(*path),
-                                  &loader_paths);
+          CheckLoaderPath(node, header.name, context.ResolvePath(*path), state_file,
+                          &loader_paths);
         }
       } else if (!diagnostics.has_errors()) {
         node.Error(built.status().message());

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "jetflow/builtins/builtin_components.h"
@@ -93,6 +94,44 @@ TEST(PipelineConfigTest, TwoLoadersMayNotShareALake) {
                     "  - {type: parquet, name: x, path: ./lake}\n"
                     "  - {type: parquet, name: y, path: ./lake2}\n"),
             "");
+}
+
+TEST(PipelineConfigTest, SectionsThatAreNotMapsAreRefused) {
+  for (const char* section : {"engine: [4]", "engine: 4", "state: [sqlite, s.db]",
+                              "run_instance: dt", "engine: {retries: 3}"}) {
+    EXPECT_THAT(ErrorOf(std::string("pipeline: a\n") + kStages + section + "\n"),
+                HasSubstr("must be a map"))
+        << section;
+  }
+}
+
+TEST(PipelineConfigTest, AliasBombsAreRefusedWithoutExpandingThem) {
+  std::string text = std::string("pipeline: a\n") + kStages + "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int level = 1; level < 10; ++level) {
+    text += "x" + std::to_string(level) + ": &x" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", *x" : "*x") + std::to_string(level - 1);
+    text += "]\n";
+  }
+  EXPECT_THAT(ErrorOf(text), HasSubstr("with its aliases (*name) expanded"));
+  // A few aliases are fine (and then only the unknown keys are wrong).
+  EXPECT_THAT(ErrorOf(std::string("pipeline: a\n") + kStages + "x: &x [1]\ny: *x\n"),
+              HasSubstr("unknown key 'x'"));
+}
+
+TEST(PipelineConfigTest, ALakeNeedsAFolderOfItsOwn) {
+  auto with_path = [](const std::string& path) {
+    return "pipeline: a\nconsumer: {type: generate, rows: 10}\nloaders:\n"
+           "  - {type: parquet, path: \"" + path + "\"}\n"
+           "state: {path: /tmp/jetflow-config-test/store/state.db}\n";
+  };
+  EXPECT_THAT(ErrorOf(with_path("/")), HasSubstr("writes the root folder /"));
+  ASSERT_NE(std::getenv("HOME"), nullptr);
+  EXPECT_THAT(ErrorOf(with_path(std::string(std::getenv("HOME")) + "/")),
+              HasSubstr("writes the home folder"));
+  EXPECT_THAT(ErrorOf(with_path("/tmp/jetflow-config-test/store")),
+              HasSubstr("the state store /tmp/jetflow-config-test/store/state.db is inside"));
+  EXPECT_THAT(ErrorOf(with_path("/tmp/jetflow-config-test")), HasSubstr("is inside"));
+  EXPECT_EQ(ErrorOf(with_path("/tmp/jetflow-config-test/lake")), "");
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -145,13 +147,18 @@ std::string FlowReferenceHint(const std::string& text, const YAML::Mark& mark) {
 
 // yaml-cpp keeps both entries of a repeated key and lookups find the first: the file
 // would not mean what its last line says. Every map, at any depth.
+// An alias shares its anchor's node (and mark): each collection is walked once, so a
+// document of nested aliases ("billion laughs") costs its size, not its expansion.
 void ReportDuplicateKeys(const YAML::Node& node, const std::string& file,
-                         Diagnostics* diagnostics) {
+                         Diagnostics* diagnostics, std::set<int>* visited) {
+  if (!node.IsSequence() && !node.IsMap()) return;
+  if (!visited->insert(node.Mark().pos).second) return;
   if (node.IsSequence()) {
-    for (const YAML::Node& element : node) ReportDuplicateKeys(element, file, diagnostics);
+    for (const YAML::Node& element : node) {
+      ReportDuplicateKeys(element, file, diagnostics, visited);
+    }
     return;
   }
-  if (!node.IsMap()) return;
   std::map<std::string, YAML::Mark> first_seen;
   for (const auto& entry : node) {
     if (entry.first.IsScalar()) {
@@ -163,9 +170,30 @@ void ReportDuplicateKeys(const YAML::Node& node, const std::string& file,
                                "); give each key once");
       }
     }
-    ReportDuplicateKeys(entry.second, file, diagnostics);
+    ReportDuplicateKeys(entry.second, file, diagnostics, visited);
   }
 }
+
+// How many nodes the document holds with every alias expanded, as a reader of it sees
+// them (memoised per collection, saturating at `limit`).
+uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
+                      std::map<int, uint64_t>* sizes) {
+  if (!node.IsSequence() && !node.IsMap()) return 1;
+  const int key = node.Mark().pos;
+  if (auto known = sizes->find(key); known != sizes->end()) return known->second;
+  uint64_t size = 1;
+  for (const auto& entry : node) {
+    size += node.IsMap() ? 1 + ExpandedSize(entry.second, limit, sizes)
+                         : ExpandedSize(entry, limit, sizes);
+    if (size >= limit) break;
+  }
+  size = std::min(size, limit);
+  (*sizes)[key] = size;
+  return size;
+}
+
+// Aliases can make a small file expand to billions of nodes; a pipeline has hundreds.
+constexpr uint64_t kMaxExpandedNodes = 1'000'000;
 
 }  // namespace
 
@@ -226,7 +254,16 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
       break;
     }
   }
-  ReportDuplicateKeys(documents.front(), file, diagnostics);
+  std::map<int, uint64_t> sizes;
+  if (ExpandedSize(documents.front(), kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
+    diagnostics->Error(At(file, documents.front().Mark()),
+                       "with its aliases (*name) expanded the file holds more than " +
+                           std::to_string(kMaxExpandedNodes) +
+                           " values; a configuration needs far fewer");
+    return undefined();
+  }
+  std::set<int> visited;
+  ReportDuplicateKeys(documents.front(), file, diagnostics, &visited);
   return ConfigNode(Yaml::Of(documents.front()), file, diagnostics, "");
 }
 

@@ -1,6 +1,7 @@
 #include "jetflow/sources/postgres/connection.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <regex>
@@ -89,7 +90,29 @@ std::string RedactDsn(const std::string& dsn) {
   return std::regex_replace(dsn, KeyValuePassword(), "$1***");
 }
 
-std::optional<std::string> DsnUserInfoProblem(const std::string& dsn) {
+std::optional<std::string> DsnProblem(const std::string& dsn) {
+  // libpq's own parser, as Connect() would use it; its message may quote any part of
+  // the DSN, so it is shown only when the DSN holds no password.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string message = parse_error != nullptr ? parse_error : "out of memory";
+    if (parse_error != nullptr) PQfreemem(parse_error);
+    while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
+      message.pop_back();
+    }
+    std::string lowered = dsn;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    const bool may_hold_password = lowered.find("password") != std::string::npos ||
+                                   (IsUri(dsn) && UriPasswordSpan(dsn).has_value());
+    if (!may_hold_password) return "the dsn is not a valid libpq connection string: " + message;
+    return "the dsn is not a valid libpq connection string (libpq's message is not shown: "
+           "it may quote the password). In key=value form, single-quote a value holding "
+           "spaces, quotes or backslashes, with \\' and \\\\ inside ('...'); in a URI, "
+           "percent-encode it; or set password_env";
+  }
+  PQconninfoFree(parsed);
   if (!IsUri(dsn)) return std::nullopt;
   bool misread = false;
   if (const auto span = UriPasswordSpan(dsn)) {
@@ -190,7 +213,7 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
   }
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
-  if (auto problem = DsnUserInfoProblem(options.dsn)) {
+  if (auto problem = DsnProblem(options.dsn)) {
     return arrow::Status::Invalid("cannot connect to PostgreSQL (dsn ",
                                   RedactDsn(options.dsn), "): ", *problem);
   }

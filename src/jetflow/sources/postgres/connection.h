@@ -44,11 +44,12 @@ arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& 
 /// "***", for messages and logs.
 std::string RedactDsn(const std::string& dsn);
 
-/// Why libpq would misread the user-info of a URI `dsn` (a password holding '@', '/',
-/// '?', '#', '[', ']' or a '%' that starts no escape: libpq splits the URI at the first
-/// '@' and echoes the pieces, password included, in its errors); nullopt if it is fine
-/// or `dsn` is not a URI. The message never shows the password.
-std::optional<std::string> DsnUserInfoProblem(const std::string& dsn);
+/// Why libpq cannot use `dsn` as meant: it does not parse (e.g. a key=value password
+/// with a space, unquoted), or a URI's password holds '@', '/', '?', '#', '[', ']' or a
+/// '%' that starts no escape (libpq splits the URI at the first '@' and echoes the
+/// pieces, password included, in its errors). nullopt if it is fine. The message never
+/// shows the password: libpq's own text only when the DSN holds none.
+std::optional<std::string> DsnProblem(const std::string& dsn);
 
 /// The secrets a message about a connection to `dsn` must not show: `password` (from
 /// `password_env`) and every password written in the DSN, as written and unquoted.

@@ -203,7 +203,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   Options options;
   options.component = context.name.empty() ? "postgres" : context.name;
   options.connection.dsn = node.RequireString("dsn");
-  if (auto problem = DsnUserInfoProblem(options.connection.dsn)) {
+  if (auto problem = DsnProblem(options.connection.dsn)) {
     node.Get("dsn").Error(*problem);
   }
   options.connection.password = sources::ParsePasswordEnv(node);
