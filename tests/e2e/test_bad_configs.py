@@ -7,8 +7,8 @@ and `jetflow <command> FILE` runs there with a short timeout; then:
 - every `expect-message` is in stderr, and `expect-location` LINE:COL as `FILE:LINE:COL:`;
 - a refused config wrote nothing: no lake, no state store, no `_SUCCESS`, no Parquet file,
   no new file or folder at all;
-- a `secret-env` value is not printed (stdout or stderr), in any spelling libpq or a URL
-  would give it.
+- no part of a `secret-env` value is printed (stdout or stderr): not the value, its URL
+  spellings, nor any 6 characters in a row of them.
 
 The header format is described in tests/bad_configs/README.md.
 """
