@@ -91,6 +91,25 @@ std::string RedactDsn(const std::string& dsn) {
 }
 
 std::optional<std::string> DsnProblem(const std::string& dsn) {
+  // A URI's password first: libpq may parse it, but wrongly.
+  if (IsUri(dsn)) {
+    bool misread = false;
+    if (const auto span = UriPasswordSpan(dsn)) {
+      const std::string_view password =
+          std::string_view(dsn).substr(span->offset, span->length);
+      misread = password.find_first_of("@/?#[]") != std::string_view::npos ||
+                !PercentDecode(password);
+    }
+    for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end;
+         it != end && !misread; ++it) {
+      misread = !PercentDecode((*it)[2].str());
+    }
+    if (misread) {
+      return "the password in the dsn URI holds characters that must be percent-encoded "
+             "('@' as %40, '%' as %25, '/' as %2F, '?' as %3F, '#' as %23, '[' as %5B, ']' as "
+             "%5D, '&' as %26), or leave it out of the URI and set password_env";
+    }
+  }
   // libpq's own parser, as Connect() would use it; its message may quote any part of
   // the DSN, so it is shown only when the DSN holds no password.
   char* parse_error = nullptr;
@@ -113,22 +132,7 @@ std::optional<std::string> DsnProblem(const std::string& dsn) {
            "percent-encode it; or set password_env";
   }
   PQconninfoFree(parsed);
-  if (!IsUri(dsn)) return std::nullopt;
-  bool misread = false;
-  if (const auto span = UriPasswordSpan(dsn)) {
-    const std::string_view password =
-        std::string_view(dsn).substr(span->offset, span->length);
-    misread = password.find_first_of("@/?#[]") != std::string_view::npos ||
-              !PercentDecode(password);
-  }
-  for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end;
-       it != end && !misread; ++it) {
-    misread = !PercentDecode((*it)[2].str());
-  }
-  if (!misread) return std::nullopt;
-  return "the password in the dsn URI holds characters that must be percent-encoded "
-         "('@' as %40, '%' as %25, '/' as %2F, '?' as %3F, '#' as %23, '[' as %5B, ']' as "
-         "%5D, '&' as %26), or leave it out of the URI and set password_env";
+  return std::nullopt;
 }
 
 std::vector<std::string> DsnSecrets(const std::string& dsn,
