@@ -280,6 +280,47 @@ def test_full_state_store_exits_3_and_the_next_run_completes(tmp_path):
     assert read_lake_arrow(tmp_path / "lake" / "dt=second").num_rows == 1000
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_lake_path_holding_foreign_data_is_refused_unless_adopted(tmp_path):
+    """A loader path pointing at a folder that already holds another tool's data: the run
+    is refused (exit 2) before anything is replaced or removed, naming what is foreign;
+    with adopt_existing: true the run replaces it. Files readers skip ('_', '.') and
+    other run instances' folders are never touched."""
+    lake = tmp_path / "lake"
+    instance = lake / INSTANCE_DIR
+    (instance / "part=p00000").mkdir(parents=True)
+    (instance / "part=p00000" / "theirs.parquet").write_bytes(b"another tool's data")
+    (instance / "region=eu").mkdir()
+    (instance / "region=eu" / "data.parquet").write_bytes(b"more of it")
+    (instance / "_SUCCESS").write_bytes(b"")  # Spark's marker, not jetflow's
+    (lake / "dt=2026-01-01").mkdir()
+    (lake / "dt=2026-01-01" / "keep.csv").write_bytes(b"another instance")
+    before = tree(tmp_path / "lake")
+
+    path = write_pipeline(tmp_path, {"type": "generate", "rows": 100, "partitions": 2})
+    result = run_jetflow("run", path, "--no-progress", expect=2)
+    for foreign in ("part=p00000/theirs.parquet", "region=eu/data.parquet", "_SUCCESS",
+                    "adopt_existing: true"):
+        assert foreign in result.stderr, result.describe()
+    assert tree(tmp_path / "lake") == before, "a refused run changed the lake"
+
+    consumer = {"type": "generate", "rows": 100, "partitions": 2}
+    path = write_pipeline(tmp_path, consumer, loaders=[parquet_loader(adopt_existing=True)])
+    result = run_jetflow("run", path, "--no-progress", "--json", expect=0)
+    assert "adopting" in result.stderr, result.describe()
+    check_published_run(lake)
+    assert read_lake_arrow(lake / INSTANCE_DIR).num_rows == 100
+    assert not (instance / "region=eu").exists()
+    assert (lake / "dt=2026-01-01" / "keep.csv").read_bytes() == b"another instance"
+    # jetflow's own output is replaced by the next run without a word.
+    run_ok(write_pipeline(tmp_path, consumer), "--restart")
+    check_published_run(lake)
+
+
 def test_env_substitution(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     path = write_pipeline(tmp_path / "p",

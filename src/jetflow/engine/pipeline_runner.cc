@@ -137,6 +137,7 @@ class RecordedRun {
       run_status = Work(lease);
     }
     EndRecord(run_status);
+    if (!refused_.ok()) return refused_;
     return Summarize(run_status, started);
   }
 
@@ -157,8 +158,12 @@ class RecordedRun {
   arrow::Status Work(LeaseKeeper& lease) {
     if (!record_.joined) {
       for (auto& loader : pipeline_.loaders) {
-        ARROW_RETURN_NOT_OK(AddContext(loader.stage->BeginRun(RunContextOf()),
-                                       "loader " + loader.name));
+        arrow::Status began =
+            AddContext(loader.stage->BeginRun(RunContextOf()), "loader " + loader.name);
+        // A loader that refuses its target (Invalid: e.g. a lake folder holding what
+        // jetflow did not write) has changed nothing: like a plan error, Run() returns it.
+        if (began.IsInvalid()) refused_ = began;
+        ARROW_RETURN_NOT_OK(began);
       }
       for (auto& side : pipeline_.side_loaders) {
         ARROW_RETURN_NOT_OK(AddContext(side.loader->BeginRun(RunContextOf()),
@@ -317,16 +322,16 @@ class RecordedRun {
     summary.partitions_changed = record_.partitions_changed;
     summary.partitions_kept = kept_;
     if (pool_) {
-      summary.partitions_failed = pool_->partitions_failed();
       summary.attempts_retried = pool_->attempts_retried();
       summary.peak_budget_bytes = pool_->peak_budget_bytes();
     }
     ARROW_RETURN_NOT_OK(state_error_);
     // Totals come from the state store, so a resumed run counts the partitions it kept
-    // and a joined one those of the other processes.
+    // and a joined one those of the other processes, and `status` shows the same.
     ARROW_ASSIGN_OR_RAISE(auto records, state_.ListPartitions(record_.run_id));
     summary.partitions_total = static_cast<int64_t>(records.size());
     for (const auto& partition : records) {
+      if (partition.status == PartitionStatus::kFailed) ++summary.partitions_failed;
       summary.rows_read += partition.rows_read;
       summary.rows_written += partition.rows_written;
       summary.rows_dropped += partition.rows_dropped;
@@ -375,6 +380,7 @@ class RecordedRun {
   int64_t kept_ = 0;
   bool finished_here_ = false;
   arrow::Status state_error_;
+  arrow::Status refused_;  // a loader's BeginRun said Invalid
 };
 
 }  // namespace

@@ -155,8 +155,9 @@ class PipelineRunner {
 
   /// Plans (or takes options.plan), then runs (steps 2-5 at the top of this file). A
   /// failed run is not an error of Run() itself: it returns a summary with succeeded ==
-  /// false. Errors of the state store (which make resuming unsafe) are, and so is a plan
-  /// that differs from that of a live run it would join (Invalid). Either way, once the
+  /// false. Errors of the state store (which make resuming unsafe) are, and so are a plan
+  /// that differs from that of a live run it would join and a loader that refuses its
+  /// target in BeginRun, before writing anything (both Invalid). Either way, once the
   /// run is recorded its record is ended (failed, or left) before Run() returns.
   static arrow::Result<RunSummary> Run(Pipeline& pipeline, const RunInstance& run,
                                        StateStore& state, const RunOptions& options);

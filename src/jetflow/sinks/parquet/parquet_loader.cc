@@ -279,6 +279,7 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
                                                     : WriteMode::kAuto;
 
   options.fsync = node.GetBool("fsync", true);
+  options.adopt_existing = node.GetBool("adopt_existing", false);
 
   options.partition_column = node.GetString("partition_column", "part");
   if (auto problem = CheckPartitionColumn(options.partition_column)) {
@@ -375,6 +376,7 @@ std::shared_ptr<Committer> ChooseCommitter(
     const ParquetLoader::Options& options) {
   RenameCommitter::Options rename;
   rename.fsync = options.fsync;
+  rename.adopt_existing = options.adopt_existing;
   return RenameCommitter::Make(std::move(filesystem), std::move(layout), rename);
 }
 

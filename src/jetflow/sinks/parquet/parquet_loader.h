@@ -101,6 +101,9 @@ class ParquetLoader : public Loader {
     /// after a commit can lose or truncate files the state store records as committed.
     /// Local filesystems only: object stores are durable when a write completes.
     bool fsync = true;
+    /// Let a run replace or remove what its run instance's folder holds although jetflow
+    /// did not write it (RenameCommitter::Options::adopt_existing); refused otherwise.
+    bool adopt_existing = false;
     /// Hive key of partition directories: "<partition_column>=<partition id>".
     std::string partition_column = "part";
     /// Output columns whose values become Hive-style directories inside each partition
