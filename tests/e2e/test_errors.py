@@ -377,7 +377,8 @@ def test_dsn_passwords_with_uri_delimiters_are_never_printed(tmp_path):
             extra = ["--no-progress"] if command == "run" else []
             result = run_jetflow("--log-level", "debug", command, path, *extra,
                                  env={"PGPW": password})
-            assert result.code in (1, 2), result.describe()
+            # 2: refused as written; 4: a well-formed DSN whose server is down.
+            assert result.code in (2, 4), result.describe()
             assert "dsn" in result.stderr, result.describe()
             output = result.stderr + result.stdout
             # The password, and the pieces libpq would make of it by splitting at '@',

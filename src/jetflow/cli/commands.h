@@ -13,6 +13,8 @@ enum ExitCode : int {
   kExitRunFailed = 1,      // the run started and a partition failed (data, source, sink)
   kExitConfigError = 2,    // bad arguments, config or plan: nothing was moved
   kExitStateError = 3,     // the state store could not be opened or written
+  kExitTransient = 4,      // planning failed on a transient error (a source unreachable):
+                           // nothing was moved; retry later
   kExitInterrupted = 130,  // SIGINT/SIGTERM: in-flight partitions aborted, run resumable
 };
 

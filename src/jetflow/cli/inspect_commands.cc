@@ -62,8 +62,9 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
     plan = PipelineRunner::Plan(out->loaded->pipeline, *run, state.get());
   }
   if (!plan.ok()) {
-    fmt::print(stderr, "error: plan failed:\n{}\n", plan.status().message());
-    return kExitConfigError;
+    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n",
+               plan.status().message());
+    return PlanFailureExitCode(plan.status());
   }
   out->plan = std::move(*plan);
   return kExitOk;

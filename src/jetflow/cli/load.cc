@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "jetflow/builtins/builtin_components.h"
+#include "jetflow/core/error.h"
 
 namespace jetflow::cli {
 
@@ -51,6 +52,10 @@ std::unique_ptr<StateStore> OpenStateOrReport(const LoadedPipeline& loaded, bool
   }
   if (*store == nullptr && missing != nullptr) *missing = true;
   return std::move(*store);
+}
+
+int PlanFailureExitCode(const arrow::Status& status) {
+  return IsRetryable(status) ? kExitTransient : kExitConfigError;
 }
 
 std::string FormatBytes(int64_t bytes) {

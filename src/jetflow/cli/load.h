@@ -27,6 +27,10 @@ std::unique_ptr<StateStore> OpenStateOrReport(const LoadedPipeline& loaded,
                                               bool create = true,
                                               bool* missing = nullptr);
 
+/// The exit code of a failed plan: kExitTransient when the failure may pass by itself
+/// (a source that is down or unreachable: a retryable Status), kExitConfigError otherwise.
+int PlanFailureExitCode(const arrow::Status& status);
+
 /// "12.3 MiB"
 std::string FormatBytes(int64_t bytes);
 /// "1,234,567"

@@ -220,7 +220,7 @@ int RunCommand(const RunCommandOptions& options) {
                                    PlanScope::kPartitionsIfStateless);
   auto report_plan_error = [](const arrow::Status& status) {
     fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n", status.message());
-    return kExitConfigError;
+    return PlanFailureExitCode(status);
   };
   if (!plan.ok()) return report_plan_error(plan.status());
   auto state = OpenStateOrReport(*loaded);

@@ -4,7 +4,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <regex>
+#include <string_view>
 #include <system_error>
 
 #include "jetflow/core/error.h"
@@ -38,6 +40,32 @@ bool IsUserErrorSqlState(const char* state) {
   // state (e.g. SET TRANSACTION SNAPSHOT rules), 2B/2F/0L/0P.
   return cls == "42" || cls == "22" || cls == "0A" || cls == "28" || cls == "3D" ||
          cls == "3F" || cls == "0L" || cls == "0P";
+}
+
+// What libpq says when the server is down, starting, stopping, full or out of reach.
+bool IsTransientConnectFailure(std::string_view message) {
+  static constexpr std::string_view kTransient[] = {
+      "Connection refused",
+      "timeout expired",
+      "Connection timed out",
+      "No route to host",
+      "Network is unreachable",
+      "Temporary failure in name resolution",
+      "server closed the connection unexpectedly",
+      "the database system is starting up",
+      "the database system is shutting down",
+      "the database system is in recovery mode",
+      "the database system is not yet accepting connections",
+      "too many connections",
+      "remaining connection slots are reserved",
+      "Connection reset by peer",
+      "could not receive data from server",
+      "could not send data to server",
+  };
+  return std::any_of(std::begin(kTransient), std::end(kTransient),
+                     [&](std::string_view cause) {
+                       return message.find(cause) != std::string_view::npos;
+                     });
 }
 
 }  // namespace
@@ -238,9 +266,16 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
     }
     // libpq quotes parts of the DSN it cannot parse ("invalid percent-encoded token"),
     // passwords included.
-    const arrow::Status failed = PgStatus(raw, nullptr, what);
-    return failed.WithMessage(
+    arrow::Status failed = PgStatus(raw, nullptr, what);
+    failed = failed.WithMessage(
         RedactSecrets(failed.message(), DsnSecrets(options.dsn, options.password)));
+    // libpq gives no code for a failed connection: only the causes that pass by
+    // themselves are worth retrying (and a scheduler's retry, at plan time); a wrong
+    // password, an unknown database or host name, a bad option are not.
+    if (IsRetryable(failed) && !IsTransientConnectFailure(PQerrorMessage(raw))) {
+      return arrow::Status::Invalid(failed.message());
+    }
+    return failed;
   }
   std::string session =
       "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
