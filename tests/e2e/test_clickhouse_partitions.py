@@ -114,6 +114,19 @@ def test_query_source_with_key_ranges_and_null_partition(tmp_path, events):
     assert table.column("v").null_count == len(nulls) > 0
 
 
+@pytest.mark.parametrize("ending", [";", " ;\n", " -- kinds but k0", "; -- done\n",
+                                    "\n/* the end; */"])
+def test_query_ending_in_a_semicolon_or_a_comment(tmp_path, events, ending):
+    """jetflow wraps the query as a subquery: a trailing ';' or comment of the user's
+    text must not break the wrapper (it did: the ';' ended the statement, the comment
+    swallowed the closing parenthesis)."""
+    query = "SELECT id, kind FROM events WHERE kind != 'k0'" + ending
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, query=query, partition_by={"column": "id", "partitions": 2}))
+    run_ok(pipeline)
+    assert lake_ids(tmp_path / "lake") == server_ids(events, "kind != 'k0'")
+
+
 def test_settings_are_passed_through(tmp_path, events):
     # A setting ClickHouse enforces: reading more rows than max_rows_to_read fails, which
     # proves the settings reach the server (and that SQL errors are permanent).

@@ -264,7 +264,7 @@ arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
   options.http.user = node.GetString("user", "default");
   options.http.password = sources::ParsePasswordEnv(node).value_or("");
   options.http.database = node.GetString("database", "");
-  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  sources::TableOrQuery source = sources::ParseTableOrQuery(node, sources::SqlDialect::kClickHouse);
   options.table = std::move(source.table);
   options.query = std::move(source.query);
   if (node.Has("columns")) options.columns = node.GetStringList("columns");

@@ -226,7 +226,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
     options.connection.params.emplace_back("application_name", *name);
   }
 
-  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  sources::TableOrQuery source = sources::ParseTableOrQuery(node, sources::SqlDialect::kPostgres);
   options.table = std::move(source.table);
   options.query = StripQuery(std::move(source.query));
   const bool has_query = !options.query.empty();
