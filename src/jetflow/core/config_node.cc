@@ -486,9 +486,10 @@ int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const 
 std::chrono::milliseconds ConfigNode::GetDuration(
     std::string_view key, std::chrono::milliseconds default_value) const {
   static const UnitTable kUnits = {
-      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-  auto millis =
-      GetQuantity(key, kUnits, "a duration like \"250ms\", \"30s\", \"5m\" or \"1h\"");
+      {"", 1000},         {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
+      {"d", 86400000}};
+  auto millis = GetQuantity(
+      key, kUnits, "a duration like \"250ms\", \"30s\", \"5m\", \"1h\" or \"1d\"");
   return millis ? std::chrono::milliseconds(*millis) : default_value;
 }
 

@@ -628,6 +628,10 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
   return partitions;
 }
 
+// More slices than this is a mistake (an interval far too short): refused. The server
+// sends at most this many (+2: one to tell, one for NULLs), however many there are.
+constexpr size_t kMaxTimeSlices = 100'000;
+
 arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
   const std::string& column = options_.partition_column;
   const std::string key = QuoteIdentifier(column);
@@ -640,7 +644,8 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
                             "SELECT isNull(" + key + ") AS n, intDiv(assumeNotNull(" +
                                 seconds + "), " + std::to_string(step) +
                                 ") AS slot, count() FROM " + SourceSql() +
-                                " GROUP BY n, slot ORDER BY n, slot FORMAT TSV",
+                                " GROUP BY n, slot ORDER BY n, slot LIMIT " +
+                                std::to_string(kMaxTimeSlices + 2) + " FORMAT TSV",
                             what));
   std::vector<PartitionSpec> partitions;
   const std::string prefix = IdPrefix(column);
@@ -655,11 +660,10 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
       null_rows += *n;
       continue;
     }
-    if (partitions.size() >= 100'000) {
-      return arrow::Status::Invalid(
-          "partition_by interval gives more than 100000 slices; "
-          "use a longer interval (",
-          Describe(), ")");
+    if (partitions.size() >= kMaxTimeSlices) {
+      return arrow::Status::Invalid("partition_by interval gives more than ",
+                                    kMaxTimeSlices, " slices; use a longer interval (",
+                                    Describe(), ")");
     }
     const int64_t start = *slot * step;
     const int64_t end = start + step;
