@@ -155,13 +155,7 @@ std::string WhyNotRunning(StateStore& state, const RunRecord& run) {
   for (const PartitionRecord& partition : *partitions) {
     if (partition.status != PartitionStatus::kRunning) continue;
     if (CheckWorkerLiveness(partition.owner) != WorkerLiveness::kDead) return "";
-    // "<host>/<pid>/<boot>/<start>" -> "pid <pid> on <host>"
-    const size_t host_end = partition.owner.find('/');
-    const size_t pid_end = partition.owner.find('/', host_end + 1);
-    gone.insert(host_end == std::string::npos
-                    ? partition.owner
-                    : "pid " + partition.owner.substr(host_end + 1, pid_end - host_end - 1) +
-                          " on " + partition.owner.substr(0, host_end));
+    gone.insert(DescribeWorker(partition.owner));
   }
   if (gone.empty()) return "";
   std::string processes;

@@ -185,9 +185,20 @@ class RecordedRun {
       options_.progress->partitions_done = kept_;
     }
     if (record_.joined) {
-      spdlog::info("joining run {} of {}, which other processes are running: {} of {} "
+      // Who runs it: the owners of its running partitions.
+      std::set<std::string> others;
+      for (const auto& partition : *records) {
+        if (partition.status != PartitionStatus::kRunning || partition.owner == worker_) {
+          continue;
+        }
+        others.insert(DescribeWorker(partition.owner));
+      }
+      std::string who;
+      for (const std::string& other : others) who += (who.empty() ? "" : ", ") + other;
+      spdlog::info("instance {} is being run by {} since {} (run {}): joining it; {} of {} "
                    "partitions committed",
-                   record_.run_id, plan_.run.id(), kept_, records->size());
+                   plan_.run.id(), who.empty() ? "other processes" : who,
+                   record_.started_at, record_.run_id, kept_, records->size());
     } else if (record_.resumed) {
       spdlog::info("resuming run {} of {}: {} of {} partitions already committed",
                    record_.run_id, plan_.run.id(), kept_, records->size());
