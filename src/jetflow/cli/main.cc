@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   EnsureArrowJemallocOptions(argv);
   // Arrow's jemalloc pool reuses freed memory instead of handing it back to the kernel,
   // which then zeroes it again on the next touch: measured faster and ~20% leaner than
-  // mimalloc for COPY -> Parquet (docs/benchmarks.md). ARROW_DEFAULT_MEMORY_POOL still
+  // mimalloc for COPY -> Parquet (docs/design/memory.md). ARROW_DEFAULT_MEMORY_POOL still
   // wins when set. Must happen before the first Arrow allocation.
   setenv("ARROW_DEFAULT_MEMORY_POOL", "jemalloc", /*overwrite=*/0);
   using namespace jetflow::cli;
@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
   // Parquet encoding (zstd contexts, page buffers) allocates and frees multi-megabyte
   // blocks per page from several threads. With glibc's defaults those come from fresh
   // mmaps or trimmed heap tops, and the kernel zeroes every page again: up to a fifth of
-  // the CPU time (docs/benchmarks.md). Keep them in the heap for reuse instead; the
+  // the CPU time (docs/design/memory.md). Keep them in the heap for reuse instead; the
   // working set stays bounded by the memory budget and the writers' row groups.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
