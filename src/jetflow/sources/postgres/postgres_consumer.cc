@@ -437,26 +437,31 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   }
   selected_.clear();
   std::vector<PgColumn> decoded;
+  std::string as_text;  // "'a' (money), 'b' (xml)": every column without a decoder
   for (size_t index : chosen) {
     SelectedColumn selected{source_columns_[index],
                             QuoteIdentifier(source_columns_[index].name)};
     if (!IsSupported(selected.column.type)) {
-      if (!options_.text_fallback) {
-        return arrow::Status::Invalid(
-            "column '", selected.column.name, "' of ", what, " has type ",
-            selected.column.type.name,
-            ", which has no binary decoder; set text_fallback: true to read it as text, "
-            "or leave it out with `columns:`");
-      }
-      spdlog::warn(
-          "PostgreSQL column '{}' of {} has type {}, which has no binary decoder: it is "
-          "read as text (\"{}\"::text); set text_fallback: false to make this an error",
-          selected.column.name, what, selected.column.type.name, selected.column.name);
+      as_text += (as_text.empty() ? "'" : ", '") + selected.column.name + "' (" +
+                 selected.column.type.name + ")";
       selected.column.type = TextType();
       selected.select += "::text";
     }
     decoded.push_back(selected.column);
     selected_.push_back(std::move(selected));
+  }
+  // All of them at once, as every other config error.
+  if (!as_text.empty() && !options_.text_fallback) {
+    return arrow::Status::Invalid(
+        "columns of ", what, " with types that have no binary decoder: ", as_text,
+        "; set text_fallback: true to read them as text, or leave them out with "
+        "`columns:`");
+  }
+  if (!as_text.empty()) {
+    spdlog::warn(
+        "PostgreSQL columns of {} with types that have no binary decoder are read as "
+        "text (column::text): {}; set text_fallback: false to make this an error",
+        what, as_text);
   }
 
   PgDecodeOptions decode = options_.decode;
