@@ -48,7 +48,7 @@ struct RunStatePlan {
   std::vector<WatermarkUpdate> at_commit;
   /// What the run leaves out or cannot move past, one sentence each, naming the table,
   /// column and row count (see the top of this file). Not persisted.
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings{};
 };
 
 }  // namespace jetflow

@@ -364,7 +364,7 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
   options.run_key = context.run_key;
   for (const std::string& clash :
        RunKeyClashes(options.run_key, options.partition_column, {})) {
-    // The default partition_column has no place in the file: the loader's.
+    // Reported where the partition_column is set, or on the loader for the default.
     (node.Has("partition_column") ? node.Get("partition_column") : node).Error(clash);
   }
 
@@ -604,8 +604,9 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   }
   std::vector<DirectoryKey> keys =
       LoaderDirectoryKeys(options_.partition_column, options_.partition_by);
-  if (!options_.run_key.empty())
+  if (!options_.run_key.empty()) {
     keys.insert(keys.begin(), RunDirectoryKey(options_.run_key));
+  }
   std::vector<std::string> clashes = ColumnClashes(*file_schema, keys);
   if (!clashes.empty()) {
     return arrow::Status::Invalid(

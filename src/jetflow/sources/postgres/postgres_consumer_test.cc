@@ -257,7 +257,8 @@ void ExpectTheWindowHoldsFiniteCursorsOnly(const std::string& dsn) {
       << plan->warnings[0];
 
   // The next window starts after it, and is empty: no +infinity high bound.
-  MapWatermarks committed({{"postgres.pg.cursor", plan->at_commit[0].value}});
+  MapWatermarks committed(std::map<std::string, std::string>{
+      {"postgres.pg.cursor", plan->at_commit[0].value}});
   auto next = Make(yaml).ValueOrDie();
   auto planned = next->PlanRunState(RunInstance{"dt", "2024-05-02"}, &committed);
   ASSERT_TRUE(planned.ok()) << planned.status().ToString();
@@ -270,7 +271,8 @@ void ExpectTheWindowHoldsFiniteCursorsOnly(const std::string& dsn) {
             std::string::npos)
       << (*partitions)[0].description;
 
-  MapWatermarks stuck({{"postgres.pg.cursor", "infinity"}});
+  MapWatermarks stuck(
+      std::map<std::string, std::string>{{"postgres.pg.cursor", "infinity"}});
   auto refused = Make(yaml).ValueOrDie()->PlanRunState(kRun, &stuck);
   ASSERT_TRUE(refused.status().IsInvalid()) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find(
