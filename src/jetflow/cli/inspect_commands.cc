@@ -67,6 +67,9 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
     return PlanFailureExitCode(plan.status());
   }
   out->plan = std::move(*plan);
+  for (const std::string& warning : out->plan.run_state.warnings) {
+    fmt::print(stderr, "warning: {}\n", warning);
+  }
   return kExitOk;
 }
 
@@ -102,7 +105,8 @@ int PlanCommand(const CommonOptions& options) {
     }
     fmt::print("{}\n", nlohmann::json{{"pipeline", planned.loaded->pipeline.name},
                                       {"instance", plan.run.id()},
-                                      {"partitions", partitions}}
+                                      {"partitions", partitions},
+                                      {"warnings", plan.run_state.warnings}}
                            .dump());
     return kExitOk;
   }

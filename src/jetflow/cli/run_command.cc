@@ -174,6 +174,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                        {"rows", rule.rows}});
     }
     out["rules"] = std::move(rules);
+    out["warnings"] = s.warnings;
     fmt::print("{}\n", out.dump());
     return;
   }
@@ -194,6 +195,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
     fmt::print("  rule         {}.{}: {} rows ({})\n", rule.stage, rule.rule,
                FormatCount(rule.rows), rule.action);
   }
+  for (const auto& warning : s.warnings) fmt::print("  warning      {}\n", warning);
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));

@@ -246,6 +246,7 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   context.pipeline = pipeline.name;
   context.base_dir = base_dir;
   context.batch_rows = pipeline.engine.batch_rows;
+  context.run_key = loaded.run_instance.key;
 
   ReadStateOptions(root.Get("state"), registry, pipeline.name, base_dir, load_options,
                    &loaded.state);

@@ -7,12 +7,13 @@
 //   writer->Abort()   -- leaves no trace in the output.
 // Destroying a PartitionWriter without either is a bug (the writer aborts and logs).
 //
+// At plan time: Bind() (the output schema), then CheckRunInstance() (the run instance).
 // Per run: BeginRun() before the first partition (e.g. remove the run's completion marker
 // and leftovers of dead attempts); FinishRun() after every partition committed (remove
 // output of partitions no longer in the plan, write the run manifest and marker).
 //
-// Threading: Bind/BeginRun/FinishRun are called from one thread; OpenPartition is called
-// concurrently; each PartitionWriter is used by one thread.
+// Threading: Bind, CheckRunInstance, BeginRun and FinishRun are called from one thread;
+// OpenPartition is called concurrently; each PartitionWriter is used by one thread.
 #pragma once
 
 #include <arrow/record_batch.h>
@@ -50,6 +51,13 @@ class Loader {
   /// and returns the output schema, or Invalid listing every mismatching column.
   virtual arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) = 0;
+  /// Plan time, after a successful Bind: Invalid if this loader cannot write run
+  /// instance `run` as bound (e.g. an output column named like a directory key of the
+  /// lake, which readers would take from the path instead of the file). Moves nothing.
+  virtual arrow::Status CheckRunInstance(const RunInstance& run) {
+    (void)run;
+    return arrow::Status::OK();
+  }
   virtual arrow::Status BeginRun(const RunContext& run) = 0;
   virtual arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) = 0;

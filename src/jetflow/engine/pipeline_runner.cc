@@ -332,6 +332,7 @@ class RecordedRun {
     summary.joined = record_.joined;
     summary.partitions_changed = record_.partitions_changed;
     summary.partitions_kept = kept_;
+    summary.warnings = plan_.run_state.warnings;
     if (pool_) {
       summary.attempts_retried = pool_->attempts_retried();
       summary.peak_budget_bytes = pool_->peak_budget_bytes();
@@ -433,9 +434,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
       const std::string name = transformer.name + "." + specs[o].name;
       // One dataset per transformer under the configured root: transformers' side
       // outputs have different schemas and may share a root.
-      auto made = pipeline.side_output_loader(name, specs[o].path + "/" + transformer.name);
+      auto made = pipeline.side_output_loader(
+          name, specs[o].path + "/" + transformer.name, run.key);
       JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
       JETFLOW_RETURN_NOT_OK_CTX((*made)->Bind(specs[o].schema).status(), where);
+      JETFLOW_RETURN_NOT_OK_CTX((*made)->CheckRunInstance(run), where);
       pipeline.side_loaders.push_back(
           {t, static_cast<int>(o), name, std::move(*made)});
     }
@@ -445,9 +448,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
   std::string loader_errors;
   for (auto& loader : pipeline.loaders) {
     auto bound = loader.stage->Bind(schema);
-    if (!bound.ok()) {
+    arrow::Status fits =
+        bound.ok() ? loader.stage->CheckRunInstance(run) : bound.status();
+    if (!fits.ok()) {
       loader_errors += (loader_errors.empty() ? "" : "\n") + std::string("loader '") +
-                       loader.name + "': " + bound.status().message();
+                       loader.name + "': " + fits.message();
       plan.output_schemas.push_back(nullptr);
     } else {
       plan.output_schemas.push_back(*bound);
@@ -504,6 +509,11 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
     plan = *options.plan;
   } else {
     ARROW_ASSIGN_OR_RAISE(plan, Plan(pipeline, run, &state));
+  }
+
+  // Logged here, once: a run may have planned twice (without and with the store).
+  for (const std::string& warning : plan.run_state.warnings) {
+    spdlog::warn("pipeline {}, {}: {}", pipeline.name, run.id(), warning);
   }
 
   BeginRunOptions begin;

@@ -1,5 +1,5 @@
-// PipelineRunner: plans and runs one run instance of a pipeline. The engine's entry point;
-// this comment is the map of the engine.
+// PipelineRunner: plans and runs one run instance of a pipeline. The engine's entry
+// point; this comment is the map of the engine.
 //
 // The engine knows the stage interfaces (core/consumer.h, transformer.h, loader.h) and
 // the state store's contract (state/state_store.h), never a concrete source, sink or
@@ -9,9 +9,9 @@
 //
 //  1. Plan (PipelineRunner::Plan). Infer the consumer's schema, bind every transformer,
 //     make and bind a loader per side output (Pipeline::side_output_loader), bind every
-//     loader (all mismatches reported at once), ask the consumer for its run state
-//     (watermarks, run_state.h) and plan the partitions. Moves no data, writes nothing:
-//     a config that cannot work fails here.
+//     loader and check it against the run instance (all mismatches reported at once), ask
+//     the consumer for its run state (watermarks, run_state.h) and plan the partitions.
+//     Moves no data, writes nothing: a config that cannot work fails here.
 //  2. Record (StateStore::BeginRun). The run and its partitions, with their splits, are
 //     recorded before anything moves, with the `at_begin` watermarks in the same
 //     transaction. The latest unfinished run of the instance is resumed (committed
@@ -113,6 +113,9 @@ struct RunSummary {
   int64_t rows_written = 0;
   int64_t rows_dropped = 0;
   int64_t rows_quarantined = 0;
+  /// The consumer's run-state warnings (RunStatePlan::warnings): rows no run will read,
+  /// a watermark that cannot advance. Also logged once when the run starts.
+  std::vector<std::string> warnings;
   /// Per-rule counts summed over the run's partitions (partition_id empty), in order of
   /// first appearance.
   std::vector<RuleCountRecord> rules;

@@ -111,7 +111,8 @@ struct FakeSink {
   int finished_runs = 0;
   std::vector<PartitionManifest> finished_with;
   std::string bind_error;
-  bool hold_rows = false;  // writers keep every row in memory until commit
+  std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
+  bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
 };
 
@@ -154,6 +155,12 @@ class FakeLoader : public Loader {
       const std::shared_ptr<arrow::Schema>& input) override {
     if (!sink_->bind_error.empty()) return arrow::Status::Invalid(sink_->bind_error);
     return input;
+  }
+  arrow::Status CheckRunInstance(const RunInstance& run) override {
+    if (run.key == sink_->refused_run_key) {
+      return arrow::Status::Invalid("column '", run.key, "' is named like the run key");
+    }
+    return arrow::Status::OK();
   }
   arrow::Status BeginRun(const RunContext&) override { return arrow::Status::OK(); }
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
@@ -375,6 +382,24 @@ TEST_F(PipelineRunnerTest, PlanReportsEveryLoaderError) {
   EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
 }
 
+TEST_F(PipelineRunnerTest, PlanChecksEveryLoaderAgainstTheRunInstance) {
+  sink_.refused_run_key = "dt";
+  Pipeline pipeline = MakePipeline(/*loaders=*/2);
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.status().IsInvalid());
+  EXPECT_NE(plan.status().message().find(
+                "loader 'sink0': column 'dt' is named like the run key"),
+            std::string::npos)
+      << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
+  // Run refuses it before anything is recorded.
+  RunOptions options;
+  EXPECT_TRUE(PipelineRunner::Run(pipeline, run_, *state_, options).status().IsInvalid());
+  EXPECT_TRUE(state_->ListRuns("test", 10)->empty());
+  EXPECT_EQ(sink_.commits.size(), 0u);
+  JETFLOW_ASSERT_OK(PipelineRunner::Plan(pipeline, RunInstance{"day", "2026-11-25"}));
+}
+
 TEST_F(PipelineRunnerTest, InterruptCancelsRunAndTheRecordEnds) {
   Cancellation interrupt;
   interrupt.Cancel(arrow::Status::Cancelled("interrupted by SIGINT"));
@@ -577,6 +602,31 @@ TEST_F(PipelineRunnerTest, PlanWithoutStateLeavesAStatefulConsumersPartitionsToR
   EXPECT_EQ(state_->GetWatermark("test", "test.window/dt=2026-11-26")->value_or(""),
             "20");
   EXPECT_EQ(state_->GetWatermark("test", "test.cursor")->value_or(""), "20");
+}
+
+TEST_F(PipelineRunnerTest, RunStateWarningsReachTheSummaryOfEveryRun) {
+  class WarningConsumer : public FakeConsumer {
+   public:
+    using FakeConsumer::FakeConsumer;
+    arrow::Result<RunStatePlan> PlanRunState(const RunInstance&,
+                                             WatermarkReader*) override {
+      RunStatePlan plan;
+      plan.at_commit.push_back({"test.cursor", "5"});
+      plan.warnings.push_back("table t, column c: 3 rows are in no window");
+      return plan;
+    }
+  };
+  Pipeline pipeline = MakePipeline();
+  pipeline.consumer = std::make_unique<WarningConsumer>(&source_);
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->run_state.warnings,
+            std::vector<std::string>{"table t, column c: 3 rows are in no window"});
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(summary.warnings, plan->run_state.warnings);
+  summary = RunOnce(pipeline, /*restart=*/true);
+  EXPECT_EQ(summary.warnings, plan->run_state.warnings);
 }
 
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {

@@ -95,6 +95,81 @@ std::optional<std::string> PartitionByNameProblem(const std::vector<std::string>
   return std::nullopt;
 }
 
+// A run instance key that one of the loader's own directory keys repeats (ignoring
+// case), as one message per clash; none when `run_key` is empty (unknown).
+std::vector<std::string> RunKeyClashes(const std::string& run_key,
+                                       const std::string& partition_column,
+                                       const std::vector<std::string>& partition_by) {
+  std::vector<std::string> clashes;
+  if (run_key.empty()) return clashes;
+  if (EqualsIgnoringCase(run_key, partition_column)) {
+    clashes.push_back("the run instance key '" + run_key +
+                      "' (run_instance.key) clashes with partition_column '" +
+                      partition_column + "': both would be directory keys (" + run_key +
+                      "=<instance>/" + partition_column +
+                      "=<partition>/); choose another run_instance.key or set the "
+                      "loader's partition_column");
+  }
+  for (const std::string& column : partition_by) {
+    if (EqualsIgnoringCase(column, run_key)) {
+      clashes.push_back("partition_by column '" + column +
+                        "' clashes with the run instance key '" + run_key +
+                        "': both would be directory keys; rename the column or the "
+                        "run_instance key");
+    }
+  }
+  return clashes;
+}
+
+// A directory key of the lake's paths, which readers add as a column.
+struct DirectoryKey {
+  std::string name;
+  std::string what;    // for messages: "the run instance key 'dt' (run_instance.key)"
+  std::string remedy;  // besides renaming the column
+};
+
+DirectoryKey RunDirectoryKey(const std::string& run_key) {
+  return {run_key, "the run instance key '" + run_key + "' (run_instance.key)",
+          "choose another run_instance.key"};
+}
+
+// The loader's own directory keys: the partition directory key and partition_by.
+std::vector<DirectoryKey> LoaderDirectoryKeys(
+    const std::string& partition_column, const std::vector<std::string>& partition_by) {
+  std::vector<DirectoryKey> keys;
+  keys.push_back({partition_column,
+                  "the partition directory key '" + partition_column +
+                      "' (the loader's partition_column)",
+                  "set the loader's partition_column to another name"});
+  for (const std::string& column : partition_by) {
+    keys.push_back(
+        {column, "partition_by column '" + column + "'", "partition by another column"});
+  }
+  return keys;
+}
+
+// Columns of the data files named (ignoring case, as Spark compares them) like one of
+// `keys`: readers take a key's value from the path, so Spark and DuckDB would return the
+// directory's value instead of the column's, and pyarrow would refuse to merge the two.
+// One message per clash, naming the remedy.
+std::vector<std::string> ColumnClashes(const arrow::Schema& file_schema,
+                                       const std::vector<DirectoryKey>& keys) {
+  std::vector<std::string> clashes;
+  for (const auto& field : file_schema.fields()) {
+    for (const DirectoryKey& key : keys) {
+      if (!EqualsIgnoringCase(field->name(), key.name)) continue;
+      clashes.push_back(
+          "column '" + field->name() + "' is named like " + key.what +
+          ", a directory key of the lake (" + key.name +
+          "=<value>/): Spark and DuckDB would read the directory's value instead of the "
+          "column's; rename the column (a select transformer with rename: {" +
+          field->name() + ": <new name>}) or " + key.remedy);
+      break;
+    }
+  }
+  return clashes;
+}
+
 arrow::Status CheckCompressionLevel(arrow::Compression::type codec, int level) {
   if (!arrow::util::Codec::SupportsCompressionLevel(codec)) {
     return arrow::Status::Invalid("compression ",
@@ -287,6 +362,12 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
         .Error("'partition_column' " + *problem + ", got '" + options.partition_column +
                "'");
   }
+  options.run_key = context.run_key;
+  for (const std::string& clash :
+       RunKeyClashes(options.run_key, options.partition_column, {})) {
+    // Reported where the partition_column is set, or on the loader for the default.
+    (node.Has("partition_column") ? node.Get("partition_column") : node).Error(clash);
+  }
 
   ConfigNode partition_by_node = node.Get("partition_by");
   if (!partition_by_node.IsNull()) {
@@ -303,6 +384,11 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
       if (auto problem =
               PartitionByNameProblem(options.partition_by, i, options.partition_column)) {
         elements[i].Error(*problem);
+      }
+      // A partition_column clash is reported above; this is about the column.
+      for (const std::string& clash :
+           RunKeyClashes(options.run_key, "", {options.partition_by[i]})) {
+        elements[i].Error(clash);
       }
     }
   }
@@ -411,6 +497,10 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
       problems.push_back(*problem);
     }
   }
+  for (std::string& clash :
+       RunKeyClashes(options.run_key, options.partition_column, options.partition_by)) {
+    problems.push_back(std::move(clash));
+  }
   if (options.max_open_files < 1 || options.max_open_files > kMaxOpenFiles) {
     problems.push_back("'max_open_files' must be between 1 and " +
                        std::to_string(kMaxOpenFiles));
@@ -514,6 +604,17 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
     hive = *std::move(layout);
     file_schema = hive->file_schema();
   }
+  std::vector<DirectoryKey> keys =
+      LoaderDirectoryKeys(options_.partition_column, options_.partition_by);
+  if (!options_.run_key.empty()) {
+    keys.insert(keys.begin(), RunDirectoryKey(options_.run_key));
+  }
+  std::vector<std::string> clashes = ColumnClashes(*file_schema, keys);
+  if (!clashes.empty()) {
+    return arrow::Status::Invalid(
+        "parquet loader '", options_.name,
+        "': columns clash with directory keys:", JoinLines(clashes, "  "));
+  }
 
   auto settings = std::make_shared<ParquetWriteSettings>();
   settings->committer = committer_;
@@ -594,20 +695,22 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   return output;
 }
 
-arrow::Status ParquetLoader::CheckRunKey(const RunInstance& run) const {
-  for (const std::string& column : options_.partition_by) {
-    if (EqualsIgnoringCase(column, run.key)) {
-      return arrow::Status::Invalid(
-          "parquet loader '", options_.name, "': partition_by column '", column,
-          "' clashes with the run instance key '", run.key,
-          "': both would be directory keys; rename the column or the run_instance key");
+arrow::Status ParquetLoader::CheckRunInstance(const RunInstance& run) {
+  std::vector<std::string> clashes =
+      RunKeyClashes(run.key, options_.partition_column, options_.partition_by);
+  if (file_schema_ != nullptr) {
+    for (std::string& clash : ColumnClashes(*file_schema_, {RunDirectoryKey(run.key)})) {
+      clashes.push_back(std::move(clash));
     }
   }
-  return arrow::Status::OK();
+  if (clashes.empty()) return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      "parquet loader '", options_.name,
+      "': ", clashes.size() == 1 ? clashes.front() : JoinLines(clashes, "  "));
 }
 
 arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
-  ARROW_RETURN_NOT_OK(CheckRunKey(run.run));
+  ARROW_RETURN_NOT_OK(CheckRunInstance(run.run));
   arrow::Status status = committer_->BeginRun(run.run);
   if (status.ok()) return status;
   return arrow::Status(status.code(),
@@ -647,7 +750,7 @@ arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
     return arrow::Status::Invalid("parquet loader '", options_.name,
                                   "': OpenPartition before a successful Bind");
   }
-  ARROW_RETURN_NOT_OK(CheckRunKey(context.run));
+  ARROW_RETURN_NOT_OK(CheckRunInstance(context.run));
   const RowGroupEncoding encoding = RowGroupEncodingFor(options_, context);
   spdlog::debug("parquet loader '{}': partition '{}' written in {} mode", options_.name,
                 context.partition.id,
@@ -668,12 +771,28 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
   const std::string prefix = "parquet loader '" + options_.name + "': ";
   std::map<std::string, const PartitionManifest*> by_id;
   std::vector<std::string> partition_ids;
+  int64_t run_rows = 0;
   for (const auto& manifest : partitions) {
     if (!by_id.emplace(manifest.partition_id, &manifest).second) {
       return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
                                     "' appears twice in the run's manifests");
     }
     partition_ids.push_back(manifest.partition_id);
+    run_rows += manifest.rows;
+  }
+  PartitionManifest empty_file;
+  if (run_rows == 0) {
+    const std::string id = by_id.empty() ? kEmptyRunPartitionId : by_id.begin()->first;
+    // Only over published output: a partition that is not is reported below.
+    bool published = by_id.empty();
+    if (!published) {
+      ARROW_ASSIGN_OR_RAISE(published, committer_->IsPublished(run.run, id));
+    }
+    if (published) {
+      ARROW_ASSIGN_OR_RAISE(empty_file, PublishEmptyFile(run, id));
+      if (by_id.empty()) partition_ids.push_back(id);
+      by_id[id] = &empty_file;
+    }
   }
 
   auto describe = [](const arrow::FieldVector& fields) {
@@ -720,6 +839,30 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
                                       nlohmann::ordered_json::error_handler_t::replace));
   if (status.ok()) return status;
   return arrow::Status(status.code(), prefix + status.message(), status.detail());
+}
+
+arrow::Result<PartitionManifest> ParquetLoader::PublishEmptyFile(
+    const RunContext& run, const std::string& partition_id) {
+  PartitionContext context;
+  context.pipeline = run.pipeline;
+  context.run = run.run;
+  context.run_id = run.run_id;
+  context.partition.id = partition_id;
+  // The engine numbers attempts from 1: this one never meets a partition attempt.
+  context.attempt = 0;
+  const std::string where = "parquet loader '" + options_.name +
+                            "': writing the empty file of run instance " + run.run.id() +
+                            " into partition '" + partition_id + "'";
+  auto writer = ParquetPartitionWriter::Open(settings_, context);
+  if (!writer.ok()) return AddContext(writer.status(), where);
+  arrow::Status written = (*writer)->WriteEmptyFile();
+  arrow::Result<PartitionManifest> manifest =
+      written.ok() ? (*writer)->Commit() : arrow::Result<PartitionManifest>(written);
+  if (!manifest.ok()) {
+    (void)(*writer)->Abort();
+    return AddContext(manifest.status(), where);
+  }
+  return manifest;
 }
 
 void RegisterParquetLoader(ComponentRegistry& registry) {

@@ -16,8 +16,10 @@
 // filesystem today) writes a manifest next to them and makes the directory replace the
 // partition's previous output in one atomic step. A re-run of a run instance therefore
 // replaces its output file for file; FinishRun removes partitions that left the plan and
-// writes `_jetflow_run.json` and finally `_SUCCESS`. docs/parquet-loader.md describes the
-// protocol and what a crash at each step leaves behind.
+// writes `_jetflow_run.json` and finally `_SUCCESS`. A run instance without any row gets
+// one data file without rows, so that readers find its schema (kEmptyRunPartitionId).
+// docs/parquet-loader.md describes the protocol and what a crash at each step leaves
+// behind.
 //
 // The output schema is fixed at plan time (Bind): the declared `schema:` if given, else
 // the stream schema under the output profile (docs/type-mapping.md). Every batch is
@@ -110,6 +112,11 @@ class ParquetLoader : public Loader {
     /// directory, in this order; they are not stored in the data files. Integers,
     /// strings, dates and booleans only (checked by Bind).
     std::vector<std::string> partition_by;
+    /// The pipeline's run instance key (`run_instance.key`) when it is known at config
+    /// load (ParseOptions takes it from the ComponentContext): Make() then refuses a
+    /// partition_column or partition_by column named like it, and Bind a column of the
+    /// data files. Empty: unknown until CheckRunInstance.
+    std::string run_key;
     /// With partition_by: data files open at once per partition. Opening one more closes
     /// the least recently written; its next rows start a new part file.
     int max_open_files = 64;
@@ -144,20 +151,32 @@ class ParquetLoader : public Loader {
   /// Invalid listing every column that cannot be written (a type the profile rejects, a
   /// declared column missing from the stream or not castable from it, an undeclared
   /// stream column, a type the Parquet writer cannot round-trip), or every partition_by
-  /// column that is unknown or of a type that cannot be a directory name.
+  /// column that is unknown or of a type that cannot be a directory name, or every
+  /// column of the data files named (ignoring case) like a directory key of the lake
+  /// (run_key when known, partition_column, partition_by): readers would take its value
+  /// from the path.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
+  /// Plan time, after Bind: Invalid if the run instance key is (ignoring case) the
+  /// partition directory key, a partition_by column or a column of the data files.
+  arrow::Status CheckRunInstance(const RunInstance& run) override;
   /// Committer::BeginRun: cleans up after dead attempts and removes the run's completion
   /// marker. Fails with IOError naming the root if it cannot be written, and with Invalid
-  /// (before touching anything) if a partition_by column is named like the run instance
-  /// key.
+  /// (before touching anything) if CheckRunInstance fails.
   arrow::Status BeginRun(const RunContext& run) override;
   /// REQUIRES: Bind() succeeded.
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) override;
-  /// Builds `_jetflow_run.json` from `partitions`; Committer::FinishRun checks they are
-  /// all published, removes partition directories not among them, writes it, then
-  /// `_SUCCESS`.
+  /// A run instance that wrote no rows at all gets one data file without rows (as
+  /// Spark writes one for an empty result), so that readers which infer the schema from
+  /// the files (Spark, DuckDB) find the instance's schema: FinishRun writes it into the
+  /// first partition of the plan (by id), republishing that partition with it, or, for
+  /// a plan without partitions (an empty incremental window), into a partition of this
+  /// id. An instance where any partition wrote rows gets no such file.
+  static constexpr const char* kEmptyRunPartitionId = "empty";
+  /// Builds `_jetflow_run.json` from `partitions` (after writing the empty file above
+  /// when they hold no rows); Committer::FinishRun checks they are all published,
+  /// removes partition directories not among them, writes it, then `_SUCCESS`.
   arrow::Status FinishRun(const RunContext& run,
                           const std::vector<PartitionManifest>& partitions) override;
 
@@ -174,8 +193,10 @@ class ParquetLoader : public Loader {
 
   arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
       const arrow::Schema& input) const;
-  /// Invalid if a partition_by column would repeat the run instance key's directory.
-  arrow::Status CheckRunKey(const RunInstance& run) const;
+  /// Publishes partition `partition_id` of `run` holding one file without rows (see
+  /// kEmptyRunPartitionId); its manifest.
+  arrow::Result<PartitionManifest> PublishEmptyFile(const RunContext& run,
+                                                    const std::string& partition_id);
 
   Options options_;
   std::shared_ptr<Committer> committer_;

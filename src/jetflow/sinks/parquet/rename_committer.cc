@@ -273,17 +273,22 @@ arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
   return DeleteFileIfExists(layout_.RunManifestPath(run));
 }
 
+arrow::Result<bool> RenameCommitter::IsPublished(const RunInstance& run,
+                                                 const std::string& partition_id) const {
+  return Exists(
+      LakeLayout::PartitionManifestPath(layout_.PartitionDir(run, partition_id)));
+}
+
 arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
                                          const std::vector<std::string>& partition_ids,
                                          const std::string& run_manifest) {
   // Every partition of the plan must have its committed output in place.
   const std::set<std::string> planned(partition_ids.begin(), partition_ids.end());
   for (const std::string& id : planned) {
-    const std::string dir = layout_.PartitionDir(run, id);
-    ARROW_ASSIGN_OR_RAISE(bool committed, Exists(LakeLayout::PartitionManifestPath(dir)));
+    ARROW_ASSIGN_OR_RAISE(bool committed, IsPublished(run, id));
     if (!committed) {
       return arrow::Status::Invalid("partition '", id, "' has no committed output at '",
-                                    dir, "'");
+                                    layout_.PartitionDir(run, id), "'");
     }
   }
 

@@ -65,6 +65,8 @@ class RenameCommitter final : public Committer {
   bool fsync() const { return is_local_ && options_.fsync; }
 
   arrow::Status BeginRun(const RunInstance& run) override;
+  arrow::Result<bool> IsPublished(const RunInstance& run,
+                                  const std::string& partition_id) const override;
   arrow::Status FinishRun(const RunInstance& run,
                           const std::vector<std::string>& partition_ids,
                           const std::string& run_manifest) override;
