@@ -198,8 +198,9 @@ int main(int argc, char** argv) {
       "verify",
       "Check a published run instance against its manifests (exit 1 on any difference)");
   AddCommon(verify_cmd, &verify);
-  verify_cmd->add_flag("--deep", deep,
-                       "Also compare checksums and read every Parquet footer (rows, schema)");
+  verify_cmd->add_flag(
+      "--deep", deep,
+      "Also compare checksums and read every Parquet footer (rows, schema)");
 
   TestOptions test;
   auto* test_cmd = app.add_subcommand(

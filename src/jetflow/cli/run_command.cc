@@ -189,10 +189,10 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                s.partitions_changed);
   }
   if (s.partitions_damaged > 0) {
-    fmt::print("  redone       {} partitions whose output was not as their manifests "
-               "describe (see the log)
-",
-               s.partitions_damaged);
+    fmt::print(
+        "  redone       {} partitions whose output was not as their manifests "
+        "describe (see the log)\n",
+        s.partitions_damaged);
   }
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
              FormatCount(s.rows_read), FormatCount(s.rows_written),

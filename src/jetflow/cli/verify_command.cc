@@ -40,13 +40,15 @@ std::vector<Finding> CheckRecord(const std::optional<RunRecord>& run, int64_t ru
       fmt::format("run {} of {} {} succeeded", run_id, pipeline, instance);
   if (!run) return {{"", {store, "state store", expected, "no such run"}}};
   if (run->pipeline != pipeline || run->instance != instance) {
-    return {{"", {store, "state store", expected,
-                  fmt::format("run {} is of {} {}", run_id, run->pipeline, run->instance)}}};
+    return {{"",
+             {store, "state store", expected,
+              fmt::format("run {} is of {} {}", run_id, run->pipeline, run->instance)}}};
   }
   if (run->status != RunStatus::kSucceeded) {
-    return {{"", {store, "state store", expected,
-                  fmt::format("run {} is {}{}", run_id, ToString(run->status),
-                              run->error.empty() ? "" : ": " + run->error)}}};
+    return {{"",
+             {store, "state store", expected,
+              fmt::format("run {} is {}{}", run_id, ToString(run->status),
+                          run->error.empty() ? "" : ": " + run->error)}}};
   }
   return {};
 }
@@ -91,13 +93,13 @@ int VerifyCommand(const CommonOptions& options, bool deep) {
   }
   for (const LoaderReport& report : reports) {
     if (!report.check.published) {
-      findings.push_back({report.name, {run->id(), "not published",
-                                        "a run manifest and _SUCCESS", ""}});
+      findings.push_back(
+          {report.name, {run->id(), "not published", "a run manifest and _SUCCESS", ""}});
     }
     if (report.check.published && !report.check.pipeline.empty() &&
         report.check.pipeline != pipeline) {
-      findings.push_back({report.name, {run->id(), "pipeline", pipeline,
-                                        report.check.pipeline}});
+      findings.push_back(
+          {report.name, {run->id(), "pipeline", pipeline, report.check.pipeline}});
     }
     for (const ManifestDifference& difference : report.check.differences) {
       findings.push_back({report.name, difference});
@@ -118,8 +120,9 @@ int VerifyCommand(const CommonOptions& options, bool deep) {
     }
   }
   if (missing) {
-    findings.push_back({"", {store_name, "state store", "a record of the published run",
-                             "no state store"}});
+    findings.push_back(
+        {"",
+         {store_name, "state store", "a record of the published run", "no state store"}});
   } else if (state) {
     for (int64_t run_id : run_ids) {
       auto record = state->GetRun(run_id);
@@ -128,15 +131,16 @@ int VerifyCommand(const CommonOptions& options, bool deep) {
         state_error = true;
         break;
       }
-      for (Finding& finding : CheckRecord(*record, run_id, pipeline, run->id(), store_name)) {
+      for (Finding& finding :
+           CheckRecord(*record, run_id, pipeline, run->id(), store_name)) {
         findings.push_back(std::move(finding));
       }
     }
   }
 
-  const int code = state_error         ? kExitStateError
-                   : findings.empty()  ? kExitOk
-                                       : kExitRunFailed;
+  const int code = state_error        ? kExitStateError
+                   : findings.empty() ? kExitOk
+                                      : kExitRunFailed;
   if (options.json) {
     nlohmann::json loaders = nlohmann::json::array();
     for (const LoaderReport& report : reports) {
@@ -156,15 +160,16 @@ int VerifyCommand(const CommonOptions& options, bool deep) {
                              {"expected", finding.difference.expected},
                              {"found", finding.difference.found}});
     }
-    fmt::print("{}\n", nlohmann::json{{"pipeline", pipeline},
-                                      {"instance", run->id()},
-                                      {"depth", ToString(depth)},
-                                      {"status", code == kExitOk          ? "ok"
-                                                 : code == kExitRunFailed ? "differs"
-                                                                          : "state store error"},
-                                      {"loaders", std::move(loaders)},
-                                      {"differences", std::move(differences)}}
-                           .dump());
+    fmt::print("{}\n",
+               nlohmann::json{{"pipeline", pipeline},
+                              {"instance", run->id()},
+                              {"depth", ToString(depth)},
+                              {"status", code == kExitOk          ? "ok"
+                                         : code == kExitRunFailed ? "differs"
+                                                                  : "state store error"},
+                              {"loaders", std::move(loaders)},
+                              {"differences", std::move(differences)}}
+                   .dump());
     return code;
   }
 

@@ -4,6 +4,7 @@
 #include <arrow/memory_pool.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,8 +16,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <xxhash.h>
 
 #include "jetflow/core/error.h"
 #include "jetflow/core/manifest.h"
@@ -291,13 +290,15 @@ class RecordedRun {
     ARROW_RETURN_NOT_OK(StateCall(records.status(), "listing partitions"));
     std::vector<const PartitionRecord*> committed;
     for (const PartitionRecord& partition : *records) {
-      if (partition.status == PartitionStatus::kCommitted) committed.push_back(&partition);
+      if (partition.status == PartitionStatus::kCommitted)
+        committed.push_back(&partition);
     }
     if (committed.empty()) return arrow::Status::OK();
     const VerifyDepth depth = pipeline_.engine.verify_on_resume;
-    spdlog::info("checking the output of the {} partitions committed by run {} against "
-                 "their manifests ({})",
-                 committed.size(), record_.run_id, ToString(depth));
+    spdlog::info(
+        "checking the output of the {} partitions committed by run {} against "
+        "their manifests ({})",
+        committed.size(), record_.run_id, ToString(depth));
     std::vector<arrow::Result<std::string>> damage(committed.size(), std::string());
     std::atomic<size_t> next{0};
     auto check = [&] {
@@ -308,8 +309,8 @@ class RecordedRun {
     };
     const EngineOptions& engine = pipeline_.engine;
     const size_t threads = std::min<size_t>(
-        committed.size(),
-        engine.partitions_in_flight > 0 ? engine.partitions_in_flight : HardwareThreads());
+        committed.size(), engine.partitions_in_flight > 0 ? engine.partitions_in_flight
+                                                          : HardwareThreads());
     {
       std::vector<std::thread> helpers;
       for (size_t t = 1; t < threads; ++t) helpers.emplace_back(check);
@@ -319,18 +320,18 @@ class RecordedRun {
     if (cancellation_.cancelled()) return cancellation_.reason();
     for (size_t i = 0; i < committed.size(); ++i) {
       const std::string& id = committed[i]->partition_id;
-      JETFLOW_RETURN_NOT_OK_CTX(damage[i].status(),
-                                "checking committed partition " + id + " of " +
-                                    plan_.run.id());
+      JETFLOW_RETURN_NOT_OK_CTX(damage[i].status(), "checking committed partition " + id +
+                                                        " of " + plan_.run.id());
       if (damage[i]->empty()) continue;
-      spdlog::warn("partition {} of {} is redone: its output is not as its manifest "
-                   "describes: {}",
-                   id, plan_.run.id(), *damage[i]);
-      ARROW_RETURN_NOT_OK(StateCall(
-          state_.ReopenPartition(record_.run_id, id, worker_,
-                                 "redone: its output differed from its manifest: " +
-                                     *damage[i]),
-          "reopening partition " + id));
+      spdlog::warn(
+          "partition {} of {} is redone: its output is not as its manifest "
+          "describes: {}",
+          id, plan_.run.id(), *damage[i]);
+      ARROW_RETURN_NOT_OK(
+          StateCall(state_.ReopenPartition(
+                        record_.run_id, id, worker_,
+                        "redone: its output differed from its manifest: " + *damage[i]),
+                    "reopening partition " + id));
       ++damaged_;
     }
     return arrow::Status::OK();

@@ -1,5 +1,5 @@
-// PipelineRunner: plans and runs one run instance of a pipeline. The engine's entry point;
-// this comment is the map of the engine.
+// PipelineRunner: plans and runs one run instance of a pipeline. The engine's entry
+// point; this comment is the map of the engine.
 //
 // The engine knows the stage interfaces (core/consumer.h, transformer.h, loader.h) and
 // the state store's contract (state/state_store.h), never a concrete source, sink or

@@ -342,9 +342,9 @@ TEST_F(PipelineRunnerTest, ResumeRedoesACommittedPartitionWhoseOutputIsDamaged) 
             (std::set<std::string>{"p1", "p2", "p3"}));
   // Only the committed partitions were checked, at the default depth.
   std::sort(sink_.verified.begin(), sink_.verified.end());
-  EXPECT_EQ(sink_.verified, (std::vector<std::pair<std::string, VerifyDepth>>{
-                                {"p0", VerifyDepth::kChecksum},
-                                {"p1", VerifyDepth::kChecksum}}));
+  EXPECT_EQ(sink_.verified,
+            (std::vector<std::pair<std::string, VerifyDepth>>{
+                {"p0", VerifyDepth::kChecksum}, {"p1", VerifyDepth::kChecksum}}));
   EXPECT_EQ(resumed.rows_written, 12000);
   EXPECT_EQ(sink_.finished_with.size(), 4u);
   auto partitions = state_->ListPartitions(resumed.run_id);
@@ -366,8 +366,9 @@ TEST_F(PipelineRunnerTest, ResumeChecksAtTheConfiguredDepth) {
   RunSummary resumed = RunOnce(pipeline);
   ASSERT_TRUE(resumed.succeeded) << resumed.error;
   EXPECT_EQ(resumed.partitions_kept, 1);
-  EXPECT_EQ(sink_.verified, (std::vector<std::pair<std::string, VerifyDepth>>{
-                                {"p0", VerifyDepth::kSize}}));
+  EXPECT_EQ(
+      sink_.verified,
+      (std::vector<std::pair<std::string, VerifyDepth>>{{"p0", VerifyDepth::kSize}}));
 }
 
 TEST_F(PipelineRunnerTest, OutputThatCannotBeReadFailsTheResumeInsteadOfBeingKept) {

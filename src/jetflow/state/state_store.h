@@ -6,10 +6,11 @@
 // instance resumes: partitions recorded as committed are kept, everything else is redone.
 // Other systems (schedulers, catalogs) read the same tables (docs/state-store.md).
 //
-// The multi-process contract. Any number of processes ("workers", named by worker_identity.h)
-// may work on one run at once; this interface is all they share.
+// The multi-process contract. Any number of processes ("workers", named by
+// worker_identity.h) may work on one run at once; this interface is all they share.
 //
-//  1. BeginRun. The first process records the run: a new one, or the latest unfinished run
+//  1. BeginRun. The first process records the run: a new one, or the latest unfinished
+//  run
 //     of the same pipeline and instance, resumed. Every process that takes part holds a
 //     lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
 //     worker whose lease ran out, or whose process is known to be gone (same machine), is
@@ -32,9 +33,9 @@
 //     writes the commit watermarks in the same transaction. The others wait for the run
 //     to end, and take the finish over if the finisher dies.
 //  5. A permanent failure ends the run for everyone: FinishRun(kFailed). A process that
-//     stops for its own reasons (interrupted, its lease lost) calls LeaveRun: the run goes
-//     on with the others, and only the last live worker leaving an unfinished run marks
-//     it failed, so that the next BeginRun resumes it.
+//     stops for its own reasons (interrupted, its lease lost) calls LeaveRun: the run
+//     goes on with the others, and only the last live worker leaving an unfinished run
+//     marks it failed, so that the next BeginRun resumes it.
 // Implementations: SQLite (sqlite/sqlite_state_store.h), for processes on one machine.
 //
 // Threading: implementations are thread-safe; the engine calls them from several threads.

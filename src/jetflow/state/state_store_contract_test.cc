@@ -380,12 +380,13 @@ TEST_P(StateStoreContractTest, AResumeReopensACommittedPartitionWhoseOutputIsDam
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1", "p2", "p3"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   for (const char* id : {"p1", "p2"}) {
     JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
                                  a->ClaimPartition(run.run_id, kWorkerA, id));
-    JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, id, claimed.claim->attempt,
-                                       Committed(7)));
+    JETFLOW_ASSERT_OK(
+        a->FinishAttempt(run.run_id, id, claimed.claim->attempt, Committed(7)));
   }
   JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kFailed, "killed"));
   // Ended runs are not reopened.
@@ -407,8 +408,8 @@ TEST_P(StateStoreContractTest, AResumeReopensACommittedPartitionWhoseOutputIsDam
   JETFLOW_ASSERT_OK_AND_ASSIGN(bool b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
   EXPECT_FALSE(b_finishes);
 
-  JETFLOW_ASSERT_OK(a->ReopenPartition(run.run_id, "p2", kWorkerA,
-                                       "part-00000.parquet: size differs"));
+  JETFLOW_ASSERT_OK(
+      a->ReopenPartition(run.run_id, "p2", kWorkerA, "part-00000.parquet: size differs"));
   JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, a->ListPartitions(run.run_id));
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
   EXPECT_EQ(partitions[1].status, PartitionStatus::kPending);
@@ -429,7 +430,8 @@ TEST_P(StateStoreContractTest, AResumeReopensACommittedPartitionWhoseOutputIsDam
   ASSERT_TRUE(redo.claim.has_value());
   EXPECT_EQ(redo.claim->partition.id, "p2");
   EXPECT_EQ(redo.claim->attempt, 2);
-  JETFLOW_ASSERT_OK(b->FinishAttempt(run.run_id, "p2", redo.claim->attempt, Committed(7)));
+  JETFLOW_ASSERT_OK(
+      b->FinishAttempt(run.run_id, "p2", redo.claim->attempt, Committed(7)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
   EXPECT_FALSE(b_finishes);
   JETFLOW_ASSERT_OK_AND_ASSIGN(bool a_finishes, a->ClaimRunFinish(run.run_id, kWorkerA));
@@ -446,7 +448,8 @@ TEST_P(StateStoreContractTest, AResumingWorkerThatDiesPassesTheFinishOn) {
   auto b = Open();
   ASSERT_TRUE(a && b);
   const auto plan = Plan({"p1"});
-  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run, a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
   JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, a->ClaimPartition(run.run_id, kWorkerA));
   JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Committed(1)));
   JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kFailed, "killed"));

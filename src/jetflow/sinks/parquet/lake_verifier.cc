@@ -144,15 +144,15 @@ arrow::Status LakeVerifier::CheckFile(const FileManifest& file,
     }
     auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
     if (!reader.ok()) {
-      out->push_back({file.path, "footer", "a readable Parquet footer",
-                      reader.status().message()});
+      out->push_back(
+          {file.path, "footer", "a readable Parquet footer", reader.status().message()});
       return arrow::Status::OK();
     }
     std::shared_ptr<arrow::Schema> schema;
     arrow::Status got_schema = (*reader)->GetSchema(&schema);
     if (!got_schema.ok()) {
-      out->push_back({file.path, "footer", "a readable Parquet schema",
-                      got_schema.message()});
+      out->push_back(
+          {file.path, "footer", "a readable Parquet schema", got_schema.message()});
       return arrow::Status::OK();
     }
     const int64_t rows = (*reader)->parquet_reader()->metadata()->num_rows();
@@ -208,9 +208,10 @@ arrow::Status LakeVerifier::CheckPartition(const PartitionManifest& manifest,
   const std::string location = manifest.location;
   if (!IsContainedPath(location) ||
       LakeLayout::BaseName(location) != layout_.PartitionDirName(manifest.partition_id)) {
-    out->push_back({location, "location",
-                    "a directory named " + layout_.PartitionDirName(manifest.partition_id),
-                    location});
+    out->push_back(
+        {location, "location",
+         "a directory named " + layout_.PartitionDirName(manifest.partition_id),
+         location});
     return arrow::Status::OK();
   }
   int64_t rows = 0;
@@ -229,9 +230,10 @@ arrow::Status LakeVerifier::CheckPartition(const PartitionManifest& manifest,
   ARROW_ASSIGN_OR_RAISE(arrow::fs::FileInfo dir_info, Stat(dir));
   if (dir_info.type() != arrow::fs::FileType::Directory) {
     // One difference for the whole partition: its files are gone with it.
-    out->push_back({location, "missing directory",
-                    fmt::format("{} files, {} rows", manifest.files.size(), manifest.rows),
-                    dir_info.type() == arrow::fs::FileType::NotFound ? "" : "a file"});
+    out->push_back(
+        {location, "missing directory",
+         fmt::format("{} files, {} rows", manifest.files.size(), manifest.rows),
+         dir_info.type() == arrow::fs::FileType::NotFound ? "" : "a file"});
     return arrow::Status::OK();
   }
 
@@ -273,8 +275,8 @@ arrow::Result<std::vector<ManifestDifference>> LakeVerifier::VerifyPartition(
     const PartitionManifest& manifest, VerifyDepth depth) const {
   std::vector<ManifestDifference> differences;
   std::vector<std::string> listed;
-  ARROW_RETURN_NOT_OK(CheckPartition(manifest, depth, /*check_stray_files=*/true, &listed,
-                                     &differences));
+  ARROW_RETURN_NOT_OK(
+      CheckPartition(manifest, depth, /*check_stray_files=*/true, &listed, &differences));
   return differences;
 }
 
@@ -291,11 +293,13 @@ arrow::Result<PublishedRunCheck> LakeVerifier::VerifyRun(const RunInstance& run,
   if (!has_manifest && !has_success) return check;  // not published
   check.published = true;
   if (!has_success) {
-    out.push_back({layout_.Relative(success_path), "missing", "the completion marker", ""});
+    out.push_back(
+        {layout_.Relative(success_path), "missing", "the completion marker", ""});
   }
   if (!has_manifest) {
     // Nothing says what the instance holds: every data file in it is unaccounted for.
-    out.push_back({layout_.Relative(run_manifest_path), "missing", "the run manifest", ""});
+    out.push_back(
+        {layout_.Relative(run_manifest_path), "missing", "the run manifest", ""});
     return check;
   }
 
@@ -358,16 +362,16 @@ arrow::Result<PublishedRunCheck> LakeVerifier::VerifyRun(const RunInstance& run,
       continue;
     }
     if (manifest->location != expected_location) {
-      out.push_back({manifest->location, "location", expected_location,
-                     manifest->location});
+      out.push_back(
+          {manifest->location, "location", expected_location, manifest->location});
       continue;
     }
     if (manifest->schema_fingerprint != fingerprint) {
       out.push_back({manifest->location, "schema", fingerprint + " (the run's)",
                      manifest->schema_fingerprint});
     }
-    ARROW_RETURN_NOT_OK(CheckPartition(*manifest, depth, /*check_stray_files=*/false,
-                                       &listed, &out));
+    ARROW_RETURN_NOT_OK(
+        CheckPartition(*manifest, depth, /*check_stray_files=*/false, &listed, &out));
   }
   if (rows != check.rows || bytes != check.bytes) {
     out.push_back({layout_.Relative(run_manifest_path), "run manifest totals",

@@ -57,8 +57,7 @@ class LakeVerifier {
   /// Adds the differences of one partition to `out`; `listed` receives the absolute
   /// paths of the files the manifest lists (for the search for stray files).
   arrow::Status CheckPartition(const PartitionManifest& manifest, VerifyDepth depth,
-                               bool check_stray_files,
-                               std::vector<std::string>* listed,
+                               bool check_stray_files, std::vector<std::string>* listed,
                                std::vector<ManifestDifference>* out) const;
   /// Adds the differences of one listed file to `out`.
   arrow::Status CheckFile(const FileManifest& file, const std::string& schema_fingerprint,

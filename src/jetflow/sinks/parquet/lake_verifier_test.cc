@@ -69,11 +69,11 @@ class LakeVerifierTest : public parquet_test::LakeTest {
       const std::string letter = id == std::string("p0") ? "a" : "b";
       JETFLOW_ASSERT_OK_AND_ASSIGN(
           auto manifest,
-          WritePartition(loader_.get(), Partition(id),
-                         {Batch(Schema(), R"([{"id": 1, "name": ")" + letter +
-                                              R"("}, {"id": 2, "name": ")" + letter +
-                                              R"("}, {"id": 3, "name": ")" + letter +
-                                              R"("}])")}));
+          WritePartition(
+              loader_.get(), Partition(id),
+              {Batch(Schema(), R"([{"id": 1, "name": ")" + letter +
+                                   R"("}, {"id": 2, "name": ")" + letter +
+                                   R"("}, {"id": 3, "name": ")" + letter + R"("}])")}));
       ASSERT_EQ(manifest.files.size(), 2u);
       manifests_.push_back(manifest);
     }
@@ -107,7 +107,8 @@ class LakeVerifierTest : public parquet_test::LakeTest {
 };
 
 TEST_F(LakeVerifierTest, UntouchedOutputMatchesAtEveryDepth) {
-  for (VerifyDepth depth : {VerifyDepth::kSize, VerifyDepth::kChecksum, VerifyDepth::kFull}) {
+  for (VerifyDepth depth :
+       {VerifyDepth::kSize, VerifyDepth::kChecksum, VerifyDepth::kFull}) {
     EXPECT_THAT(Verify(manifests_[0], depth), IsEmpty()) << ToString(depth);
     PublishedRunCheck check = VerifyRun(depth);
     EXPECT_TRUE(check.published);
@@ -138,10 +139,10 @@ TEST_F(LakeVerifierTest, AFileOverwrittenWithSixteenBytesIsFoundBySize) {
   ASSERT_EQ(differences.size(), 1u);
   EXPECT_EQ(differences[0].what, "size");
   EXPECT_EQ(differences[0].found, "16 bytes");
-  EXPECT_THAT(differences[0].ToString(),
-              HasSubstr("size differs: expected " +
-                        std::to_string(manifests_[0].files[0].bytes) +
-                        " bytes, found 16 bytes"));
+  EXPECT_THAT(
+      differences[0].ToString(),
+      HasSubstr("size differs: expected " + std::to_string(manifests_[0].files[0].bytes) +
+                " bytes, found 16 bytes"));
 }
 
 TEST_F(LakeVerifierTest, AnotherPartitionsFileOfTheSameSizeNeedsTheChecksum) {
@@ -216,9 +217,9 @@ TEST_F(LakeVerifierTest, FullDepthComparesFootersWithTheManifest) {
   wrong.schema_fingerprint = "xxh3-128:00000000000000000000000000000000";
   WriteBytes(std::string(kP0) + "/_jetflow_manifest.json", wrong.ToJson());
   EXPECT_THAT(Verify(wrong, VerifyDepth::kChecksum), IsEmpty());
-  EXPECT_THAT(Summary(Verify(wrong, VerifyDepth::kFull)),
-              ElementsAre(File(0, 0) + " rows", File(0, 0) + " schema",
-                          File(0, 1) + " schema"));
+  EXPECT_THAT(
+      Summary(Verify(wrong, VerifyDepth::kFull)),
+      ElementsAre(File(0, 0) + " rows", File(0, 0) + " schema", File(0, 1) + " schema"));
 }
 
 TEST_F(LakeVerifierTest, AFileThatIsNotParquetIsFoundAtFullDepth) {
@@ -227,12 +228,14 @@ TEST_F(LakeVerifierTest, AFileThatIsNotParquetIsFoundAtFullDepth) {
   // Pretend the manifest recorded those bytes: the footer check is what remains.
   wrong.files[0].checksum = [&] {
     auto digester = FileDigester::Make();
-    (*digester)->Update(std::string(wrong.files[0].bytes, 'x').data(), wrong.files[0].bytes);
+    (*digester)->Update(std::string(wrong.files[0].bytes, 'x').data(),
+                        wrong.files[0].bytes);
     return (*digester)->Digest().checksum;
   }();
   WriteBytes(std::string(kP0) + "/_jetflow_manifest.json", wrong.ToJson());
   EXPECT_THAT(Verify(wrong, VerifyDepth::kChecksum), IsEmpty());
-  EXPECT_THAT(Summary(Verify(wrong, VerifyDepth::kFull)), ElementsAre(File(0, 0) + " footer"));
+  EXPECT_THAT(Summary(Verify(wrong, VerifyDepth::kFull)),
+              ElementsAre(File(0, 0) + " footer"));
 }
 
 TEST_F(LakeVerifierTest, PathsThatLeaveThePartitionAreNeverOpened) {
@@ -240,7 +243,7 @@ TEST_F(LakeVerifierTest, PathsThatLeaveThePartitionAreNeverOpened) {
   escaping.files[0].path = std::string(kP0) + "/../../../../etc/passwd";
   auto differences = Verify(escaping, VerifyDepth::kChecksum);
   EXPECT_THAT(Summary(differences),
-              testing::Contains(escaping.files[0].path + " location"));
+              ::testing::Contains(escaping.files[0].path + " location"));
   PartitionManifest elsewhere = manifests_[0];
   elsewhere.location = "../outside/part=p0";
   EXPECT_THAT(Summary(Verify(elsewhere, VerifyDepth::kSize)),

@@ -732,8 +732,9 @@ arrow::Result<std::vector<ManifestDifference>> ParquetLoader::VerifyCommitted(
   auto differences = verifier.VerifyPartition(manifest, depth);
   if (differences.ok()) return differences;
   return arrow::Status(differences.status().code(),
-                       "parquet loader '" + options_.name + "': cannot verify partition " +
-                           manifest.partition_id + ": " + differences.status().message(),
+                       "parquet loader '" + options_.name +
+                           "': cannot verify partition " + manifest.partition_id + ": " +
+                           differences.status().message(),
                        differences.status().detail());
 }
 

@@ -1152,7 +1152,8 @@ arrow::Status SqliteStateStore::ReopenPartition(int64_t run_id,
   Db db(db_, path_);
   const std::string now = Now();
   return db.InTransaction([&]() -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read the partition to reopen", R"sql(
+    ARROW_ASSIGN_OR_RAISE(Statement select,
+                          db.Prepare("read the partition to reopen", R"sql(
 SELECT r.status, r.finisher, p.status FROM runs r
 LEFT JOIN partitions p ON p.run_id = r.run_id AND p.partition_id = ?2
 WHERE r.run_id = ?1)sql"));
@@ -1180,7 +1181,8 @@ WHERE r.run_id = ?1)sql"));
     if (select.Text(2) != ToString(PartitionStatus::kCommitted)) {
       return arrow::Status::OK();
     }
-    ARROW_ASSIGN_OR_RAISE(Statement reset, db.Prepare("reopen a committed partition", R"sql(
+    ARROW_ASSIGN_OR_RAISE(Statement reset,
+                          db.Prepare("reopen a committed partition", R"sql(
 UPDATE partitions SET status = 'pending', rows_read = 0, rows_written = 0,
   rows_dropped = 0, rows_quarantined = 0, bytes_written = 0, seconds = 0, error = ?3,
   manifests_json = NULL, updated_at = ?4, owner = NULL
