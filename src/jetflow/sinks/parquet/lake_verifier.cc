@@ -2,6 +2,7 @@
 
 #include <arrow/buffer.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/type.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
@@ -26,6 +27,11 @@ constexpr int64_t kReadChunkBytes = int64_t{4} << 20;
 constexpr int64_t kMaxManifestBytes = int64_t{256} << 20;
 
 std::string Bytes(int64_t bytes) { return fmt::format("{} bytes", bytes); }
+
+/// "1 file, 50000 rows"
+std::string FilesAndRows(size_t files, int64_t rows) {
+  return fmt::format("{} file{}, {} rows", files, files == 1 ? "" : "s", rows);
+}
 
 /// Whether relative `path` stays where it is put: not absolute, no "." or ".."
 /// component, no empty component.
@@ -230,10 +236,9 @@ arrow::Status LakeVerifier::CheckPartition(const PartitionManifest& manifest,
   ARROW_ASSIGN_OR_RAISE(arrow::fs::FileInfo dir_info, Stat(dir));
   if (dir_info.type() != arrow::fs::FileType::Directory) {
     // One difference for the whole partition: its files are gone with it.
-    out->push_back(
-        {location, "missing directory",
-         fmt::format("{} files, {} rows", manifest.files.size(), manifest.rows),
-         dir_info.type() == arrow::fs::FileType::NotFound ? "" : "a file"});
+    out->push_back({location, "missing directory",
+                    FilesAndRows(manifest.files.size(), manifest.rows),
+                    dir_info.type() == arrow::fs::FileType::NotFound ? "" : "a file"});
     return arrow::Status::OK();
   }
 
@@ -250,11 +255,12 @@ arrow::Status LakeVerifier::CheckPartition(const PartitionManifest& manifest,
       out->push_back({manifest_relative, "manifest", "a partition manifest",
                       "unreadable: " + stored.status().message()});
     } else if (stored->ToJson() != manifest.ToJson()) {
-      out->push_back({manifest_relative, "manifest",
-                      fmt::format("{} files, {} rows, {} bytes", manifest.files.size(),
-                                  manifest.rows, manifest.bytes),
-                      fmt::format("another manifest: {} files, {} rows, {} bytes",
-                                  stored->files.size(), stored->rows, stored->bytes)});
+      out->push_back(
+          {manifest_relative, "manifest",
+           FilesAndRows(manifest.files.size(), manifest.rows) + ", " +
+               Bytes(manifest.bytes),
+           "another manifest: " + FilesAndRows(stored->files.size(), stored->rows) +
+               ", " + Bytes(stored->bytes)});
     }
   }
 
