@@ -10,9 +10,8 @@
 // worker_identity.h) may work on one run at once; this interface is all they share.
 //
 //  1. BeginRun. The first process records the run: a new one, or the latest unfinished
-//  run
-//     of the same pipeline and instance, resumed. Every process that takes part holds a
-//     lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
+//     run of the same pipeline and instance, resumed. Every process that takes part holds
+//     a lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
 //     worker whose lease ran out, or whose process is known to be gone (same machine), is
 //     dead. A process that finds live workers on the run *joins* it instead: its plan
 //     must equal the recorded one, nothing of the live workers is touched, and it must
