@@ -47,5 +47,11 @@ int ValidateCommand(const CommonOptions& options);
 int PlanCommand(const CommonOptions& options);
 int SchemaCommand(const CommonOptions& options);
 int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, int limit);
+/// `jetflow verify`: every loader's published output of the run instance against its
+/// manifests (sizes; with `deep` checksums, footers, rows, schemas), and the state
+/// store's record of the run that published it. Exit 0 when everything matches, 1 when
+/// anything differs (every difference is printed), 2 for a bad config or an instance
+/// that is not published, 3 when the state store cannot be read.
+int VerifyCommand(const CommonOptions& options, bool deep);
 
 }  // namespace jetflow::cli

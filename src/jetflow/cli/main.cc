@@ -192,6 +192,16 @@ int main(int argc, char** argv) {
   status_cmd->add_option("--run", run_id, "Show the partitions of this run id");
   status_cmd->add_option("--limit", limit, "Runs to list")->check(CLI::PositiveNumber);
 
+  CommonOptions verify;
+  bool deep = false;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "Check a published run instance against its manifests (exit 1 on any difference)");
+  AddCommon(verify_cmd, &verify);
+  verify_cmd->add_flag(
+      "--deep", deep,
+      "Also compare checksums and read every Parquet footer (rows, schema)");
+
   TestOptions test;
   auto* test_cmd = app.add_subcommand(
       "test",
@@ -235,6 +245,7 @@ int main(int argc, char** argv) {
   if (*plan_cmd) return PlanCommand(plan);
   if (*schema_cmd) return SchemaCommand(schema);
   if (*status_cmd) return StatusCommand(status, run_id, limit);
+  if (*verify_cmd) return VerifyCommand(verify, deep);
   if (*test_cmd) return TestCommand(test);
   return kExitConfigError;
 }

@@ -154,6 +154,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"partitions_total", s.partitions_total},
                           {"partitions_kept", s.partitions_kept},
                           {"partitions_changed", s.partitions_changed},
+                          {"partitions_damaged", s.partitions_damaged},
                           {"partitions_failed", s.partitions_failed},
                           {"attempts_retried", s.attempts_retried},
                           {"rows_read", s.rows_read},
@@ -187,6 +188,12 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   if (s.partitions_changed > 0) {
     fmt::print("  redone       {} partitions written under an earlier configuration\n",
                s.partitions_changed);
+  }
+  if (s.partitions_damaged > 0) {
+    fmt::print(
+        "  redone       {} partitions whose output was not as their manifests "
+        "describe (see the log)\n",
+        s.partitions_damaged);
   }
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
              FormatCount(s.rows_read), FormatCount(s.rows_written),

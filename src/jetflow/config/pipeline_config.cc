@@ -85,6 +85,13 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
   engine.queue_batches =
       static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
   engine.batch_rows = node.GetInt("batch_rows", engine.batch_rows, 1, int64_t{1} << 24);
+  const std::string verify =
+      node.GetEnum("verify_on_resume", ToString(engine.verify_on_resume),
+                   {"size", "checksum", "full"});
+  for (VerifyDepth depth :
+       {VerifyDepth::kSize, VerifyDepth::kChecksum, VerifyDepth::kFull}) {
+    if (verify == ToString(depth)) engine.verify_on_resume = depth;
+  }
   ConfigNode retries = node.Get("retries");
   if (!retries.IsNull() && IsMapOrAbsent(retries, "engine.retries")) {
     engine.max_attempts =

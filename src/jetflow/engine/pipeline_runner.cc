@@ -4,8 +4,10 @@
 #include <arrow/memory_pool.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,8 +16,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <xxhash.h>
 
 #include "jetflow/core/error.h"
 #include "jetflow/core/manifest.h"
@@ -170,6 +170,7 @@ class RecordedRun {
                                        "side output " + side.name));
       }
     }
+    if (record_.resumed) ARROW_RETURN_NOT_OK(CheckKeptPartitions());
     auto records = state_.ListPartitions(record_.run_id);
     ARROW_RETURN_NOT_OK(StateCall(records.status(), "listing partitions"));
     int64_t not_committed = 0;
@@ -237,6 +238,104 @@ class RecordedRun {
   }
 
   RunContext RunContextOf() const { return {pipeline_.name, plan_.run, record_.run_id}; }
+
+  /// The loader (or side output's loader) that wrote `manifest`; nullptr if the
+  /// pipeline has none of that name.
+  Loader* LoaderOf(const PartitionManifest& manifest) const {
+    for (const auto& loader : pipeline_.loaders) {
+      if (loader.name == manifest.loader) return loader.stage.get();
+    }
+    for (const auto& side : pipeline_.side_loaders) {
+      if (side.name == manifest.loader) return side.loader.get();
+    }
+    return nullptr;
+  }
+
+  /// Why committed `partition` cannot be kept ("" if it can): every loader checks the
+  /// output its manifest describes. An error: the output could not be read at all.
+  arrow::Result<std::string> DamageOf(const PartitionRecord& partition,
+                                      VerifyDepth depth) const {
+    auto manifests = ManifestsFromJson(partition.manifests_json);
+    if (!manifests.ok()) {
+      return "its manifests in the state store are unreadable: " +
+             manifests.status().message();
+    }
+    std::string damage;
+    for (const PartitionManifest& manifest : *manifests) {
+      Loader* loader = LoaderOf(manifest);
+      if (loader == nullptr) {
+        return "it was written by loader " + manifest.loader +
+               ", which the pipeline no longer has";
+      }
+      auto differences = loader->VerifyCommitted(manifest, depth);
+      JETFLOW_RETURN_NOT_OK_CTX(differences.status(), "loader " + manifest.loader);
+      constexpr size_t kShown = 5;
+      for (size_t i = 0; i < differences->size() && i < kShown; ++i) {
+        damage += (damage.empty() ? "" : "; ") + (*differences)[i].ToString();
+      }
+      if (differences->size() > kShown) {
+        damage += fmt::format("; and {} more differences", differences->size() - kShown);
+      }
+    }
+    return damage;
+  }
+
+  /// Step 2, resuming: a committed partition is kept only if its output is still as its
+  /// manifests describe. Partitions are checked concurrently (as many at once as
+  /// partitions run); those that differ are reopened, with the reason, to be redone. No
+  /// other worker can finish the run meanwhile: a resume reserves the finish
+  /// (StateStore::BeginRun).
+  arrow::Status CheckKeptPartitions() {
+    auto records = state_.ListPartitions(record_.run_id);
+    ARROW_RETURN_NOT_OK(StateCall(records.status(), "listing partitions"));
+    std::vector<const PartitionRecord*> committed;
+    for (const PartitionRecord& partition : *records) {
+      if (partition.status == PartitionStatus::kCommitted)
+        committed.push_back(&partition);
+    }
+    if (committed.empty()) return arrow::Status::OK();
+    const VerifyDepth depth = pipeline_.engine.verify_on_resume;
+    spdlog::info(
+        "checking the output of the {} partitions committed by run {} against "
+        "their manifests ({})",
+        committed.size(), record_.run_id, ToString(depth));
+    std::vector<arrow::Result<std::string>> damage(committed.size(), std::string());
+    std::atomic<size_t> next{0};
+    auto check = [&] {
+      for (size_t i = next++; i < committed.size(); i = next++) {
+        if (cancellation_.cancelled()) return;
+        damage[i] = DamageOf(*committed[i], depth);
+      }
+    };
+    const EngineOptions& engine = pipeline_.engine;
+    const size_t threads = std::min<size_t>(
+        committed.size(), engine.partitions_in_flight > 0 ? engine.partitions_in_flight
+                                                          : HardwareThreads());
+    {
+      std::vector<std::thread> helpers;
+      for (size_t t = 1; t < threads; ++t) helpers.emplace_back(check);
+      check();
+      for (auto& helper : helpers) helper.join();
+    }
+    if (cancellation_.cancelled()) return cancellation_.reason();
+    for (size_t i = 0; i < committed.size(); ++i) {
+      const std::string& id = committed[i]->partition_id;
+      JETFLOW_RETURN_NOT_OK_CTX(damage[i].status(), "checking committed partition " + id +
+                                                        " of " + plan_.run.id());
+      if (damage[i]->empty()) continue;
+      spdlog::warn(
+          "partition {} of {} is redone: its output is not as its manifest "
+          "describes: {}",
+          id, plan_.run.id(), *damage[i]);
+      ARROW_RETURN_NOT_OK(
+          StateCall(state_.ReopenPartition(
+                        record_.run_id, id, worker_,
+                        "redone: its output differed from its manifest: " + *damage[i]),
+                    "reopening partition " + id));
+      ++damaged_;
+    }
+    return arrow::Status::OK();
+  }
 
   /// Step 4: this process won the finish.
   arrow::Status FinishRun(LeaseKeeper& lease) {
@@ -331,6 +430,7 @@ class RecordedRun {
     summary.resumed = record_.resumed;
     summary.joined = record_.joined;
     summary.partitions_changed = record_.partitions_changed;
+    summary.partitions_damaged = damaged_;
     summary.partitions_kept = kept_;
     summary.warnings = plan_.run_state.warnings;
     if (pool_) {
@@ -390,6 +490,7 @@ class RecordedRun {
   Cancellation cancellation_;
   std::optional<PartitionPool> pool_;
   int64_t kept_ = 0;
+  int64_t damaged_ = 0;
   bool finished_here_ = false;
   arrow::Status state_error_;
   arrow::Status refused_;  // a loader's BeginRun said Invalid

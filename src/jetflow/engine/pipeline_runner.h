@@ -18,7 +18,10 @@
 //     partitions kept if their bounds and the plan's fingerprint — configuration and
 //     schemas — are unchanged); if other processes are working on it, this one joins
 //     them instead. A process that did not join starts every loader's run
-//     (Loader::BeginRun: removing dead attempts' leftovers).
+//     (Loader::BeginRun: removing dead attempts' leftovers). A resuming process then
+//     checks the output of every committed partition it would keep against its
+//     manifests (Loader::VerifyCommitted, to engine.verify_on_resume) and reopens the
+//     ones that differ (StateStore::ReopenPartition): they are redone, never kept.
 //  3. Attempts (PartitionPool, partition_attempt.h). Worker threads claim partitions from
 //     the store and run attempts: a reader thread streams batches through a bounded
 //     queue, within the run's memory budget, into transformers and writers; rows are
@@ -107,6 +110,9 @@ struct RunSummary {
   int64_t partitions_kept = 0;  // committed by an earlier attempt of this run, not redone
   /// Committed by an earlier attempt under another configuration: redone.
   int64_t partitions_changed = 0;
+  /// Committed by an earlier attempt, but their output was no longer as their manifests
+  /// describe (a file deleted, truncated, replaced; the directory gone): redone.
+  int64_t partitions_damaged = 0;
   int64_t partitions_failed = 0;
   int64_t attempts_retried = 0;
   int64_t rows_read = 0;

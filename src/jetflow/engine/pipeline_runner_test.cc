@@ -7,6 +7,7 @@
 #include <arrow/util/thread_pool.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -114,6 +115,11 @@ struct FakeSink {
   std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
   bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
+  // VerifyCommitted: partitions whose output is found damaged, an error reading any, and
+  // the (partition, depth) of every call.
+  std::set<std::string> damaged;
+  std::string verify_error;
+  std::vector<std::pair<std::string, VerifyDepth>> verified;
 };
 
 class FakeWriter : public PartitionWriter {
@@ -173,6 +179,17 @@ class FakeLoader : public Loader {
     ++sink_->finished_runs;
     sink_->finished_with = partitions;
     return arrow::Status::OK();
+  }
+  arrow::Result<std::vector<ManifestDifference>> VerifyCommitted(
+      const PartitionManifest& manifest, VerifyDepth depth) override {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    sink_->verified.emplace_back(manifest.partition_id, depth);
+    if (!sink_->verify_error.empty()) return arrow::Status::IOError(sink_->verify_error);
+    if (!sink_->damaged.count(manifest.partition_id)) {
+      return std::vector<ManifestDifference>{};
+    }
+    return std::vector<ManifestDifference>{
+        {manifest.partition_id + "/part-0.bin", "size", "8 bytes", "16 bytes"}};
   }
 
  private:
@@ -308,6 +325,83 @@ TEST_F(PipelineRunnerTest, ResumeKeepsCommittedPartitions) {
   ASSERT_TRUE(rerun.succeeded);
   EXPECT_FALSE(rerun.resumed);
   EXPECT_EQ(source_.opened.size(), 4u);
+}
+
+TEST_F(PipelineRunnerTest, ResumeRedoesACommittedPartitionWhoseOutputIsDamaged) {
+  source_.fail_partition = "p2";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;  // p0, p1 commit before p2 fails
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  EXPECT_TRUE(sink_.verified.empty()) << "a fresh run has nothing to check";
+  source_.opened.clear();
+  sink_.damaged = {"p1"};
+  Pipeline pipeline = MakePipeline();
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.partitions_kept, 1);
+  EXPECT_EQ(resumed.partitions_damaged, 1);
+  EXPECT_EQ(resumed.partitions_changed, 0);
+  EXPECT_EQ(std::set<std::string>(source_.opened.begin(), source_.opened.end()),
+            (std::set<std::string>{"p1", "p2", "p3"}));
+  // Only the committed partitions were checked, at the default depth.
+  std::sort(sink_.verified.begin(), sink_.verified.end());
+  EXPECT_EQ(sink_.verified,
+            (std::vector<std::pair<std::string, VerifyDepth>>{
+                {"p0", VerifyDepth::kChecksum}, {"p1", VerifyDepth::kChecksum}}));
+  EXPECT_EQ(resumed.rows_written, 12000);
+  EXPECT_EQ(sink_.finished_with.size(), 4u);
+  auto partitions = state_->ListPartitions(resumed.run_id);
+  JETFLOW_ASSERT_OK(partitions);
+  EXPECT_EQ((*partitions)[1].attempts, 2);  // attempt numbers continue
+  EXPECT_EQ((*partitions)[1].status, PartitionStatus::kCommitted);
+}
+
+TEST_F(PipelineRunnerTest, ResumeChecksAtTheConfiguredDepth) {
+  source_.fail_partition = "p1";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.verify_on_resume = VerifyDepth::kSize;
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_EQ(resumed.partitions_kept, 1);
+  EXPECT_EQ(
+      sink_.verified,
+      (std::vector<std::pair<std::string, VerifyDepth>>{{"p0", VerifyDepth::kSize}}));
+}
+
+TEST_F(PipelineRunnerTest, OutputThatCannotBeReadFailsTheResumeInsteadOfBeingKept) {
+  source_.fail_partition = "p2";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  source_.opened.clear();
+  sink_.verify_error = "permission denied";
+  Pipeline pipeline = MakePipeline();
+  RunSummary resumed = RunOnce(pipeline);
+  EXPECT_FALSE(resumed.succeeded);
+  EXPECT_NE(resumed.error.find("permission denied"), std::string::npos) << resumed.error;
+  EXPECT_NE(resumed.error.find("checking committed partition"), std::string::npos)
+      << resumed.error;
+  EXPECT_TRUE(source_.opened.empty());
+  EXPECT_EQ(sink_.finished_runs, 0);
+  // Once it can be read, the next resume keeps what matches.
+  sink_.verify_error.clear();
+  Pipeline again = MakePipeline();
+  RunSummary fixed = RunOnce(again);
+  ASSERT_TRUE(fixed.succeeded) << fixed.error;
+  EXPECT_EQ(fixed.partitions_kept, 2);
 }
 
 TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {

@@ -23,6 +23,7 @@
 #include "jetflow/core/manifest.h"
 #include "jetflow/core/type_name.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
+#include "jetflow/sinks/parquet/lake_verifier.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 #include "jetflow/sinks/parquet/rename_committer.h"
 
@@ -468,8 +469,12 @@ std::shared_ptr<Committer> ChooseCommitter(
 
 }  // namespace
 
-ParquetLoader::ParquetLoader(Options options, std::shared_ptr<Committer> committer)
-    : options_(std::move(options)), committer_(std::move(committer)) {}
+ParquetLoader::ParquetLoader(Options options,
+                             std::shared_ptr<arrow::fs::FileSystem> filesystem,
+                             std::shared_ptr<Committer> committer)
+    : options_(std::move(options)),
+      filesystem_(std::move(filesystem)),
+      committer_(std::move(committer)) {}
 
 ParquetLoader::~ParquetLoader() = default;
 
@@ -523,11 +528,10 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   if (filesystem == nullptr) {
     ARROW_ASSIGN_OR_RAISE(filesystem, OpenFilesystem(options.path, &root));
   }
-  auto committer =
-      ChooseCommitter(std::move(filesystem),
-                      LakeLayout(std::move(root), options.partition_column), options);
+  auto committer = ChooseCommitter(
+      filesystem, LakeLayout(std::move(root), options.partition_column), options);
   return std::unique_ptr<ParquetLoader>(
-      new ParquetLoader(std::move(options), std::move(committer)));
+      new ParquetLoader(std::move(options), std::move(filesystem), std::move(committer)));
 }
 
 arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::BindDeclared(
@@ -863,6 +867,30 @@ arrow::Result<PartitionManifest> ParquetLoader::PublishEmptyFile(
     return AddContext(manifest.status(), where);
   }
   return manifest;
+}
+
+arrow::Result<std::vector<ManifestDifference>> ParquetLoader::VerifyCommitted(
+    const PartitionManifest& manifest, VerifyDepth depth) {
+  const LakeVerifier verifier(filesystem_, committer_->layout());
+  auto differences = verifier.VerifyPartition(manifest, depth);
+  if (differences.ok()) return differences;
+  return arrow::Status(differences.status().code(),
+                       "parquet loader '" + options_.name +
+                           "': cannot verify partition " + manifest.partition_id + ": " +
+                           differences.status().message(),
+                       differences.status().detail());
+}
+
+arrow::Result<PublishedRunCheck> ParquetLoader::VerifyPublished(const RunInstance& run,
+                                                                VerifyDepth depth) {
+  const LakeVerifier verifier(filesystem_, committer_->layout());
+  auto check = verifier.VerifyRun(run, depth);
+  if (check.ok()) return check;
+  return arrow::Status(check.status().code(),
+                       "parquet loader '" + options_.name + "': cannot verify run '" +
+                           run.id() + "' in output root '" + options_.path +
+                           "': " + check.status().message(),
+                       check.status().detail());
 }
 
 void RegisterParquetLoader(ComponentRegistry& registry) {

@@ -180,6 +180,17 @@ class ParquetLoader : public Loader {
   arrow::Status FinishRun(const RunContext& run,
                           const std::vector<PartitionManifest>& partitions) override;
 
+  /// Checks the partition's directory against `manifest` (lake_verifier.h): the
+  /// partition manifest next to the data equals it, every file it lists is there with
+  /// its size (and, by `depth`, checksum, footer, rows and schema), and no data file it
+  /// does not list is in the directory.
+  arrow::Result<std::vector<ManifestDifference>> VerifyCommitted(
+      const PartitionManifest& manifest, VerifyDepth depth) override;
+  /// Checks `_jetflow_run.json`, `_SUCCESS`, every partition it lists as above, and that
+  /// the run instance's directory holds no data file that it does not list.
+  arrow::Result<PublishedRunCheck> VerifyPublished(const RunInstance& run,
+                                                   VerifyDepth depth) override;
+
   const Options& options() const { return options_; }
   /// The output schema, partition_by columns included; nullptr before Bind().
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
@@ -189,7 +200,8 @@ class ParquetLoader : public Loader {
   const Committer& committer() const { return *committer_; }
 
  private:
-  ParquetLoader(Options options, std::shared_ptr<Committer> committer);
+  ParquetLoader(Options options, std::shared_ptr<arrow::fs::FileSystem> filesystem,
+                std::shared_ptr<Committer> committer);
 
   arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
       const arrow::Schema& input) const;
@@ -199,6 +211,8 @@ class ParquetLoader : public Loader {
                                                     const std::string& partition_id);
 
   Options options_;
+  /// The lake's filesystem, read by VerifyCommitted and VerifyPublished.
+  std::shared_ptr<arrow::fs::FileSystem> filesystem_;
   std::shared_ptr<Committer> committer_;
   std::shared_ptr<arrow::Schema> output_schema_;          // set by Bind()
   std::shared_ptr<arrow::Schema> file_schema_;            // set by Bind()
