@@ -1,4 +1,4 @@
-// The Parquet loader's write modes (docs/benchmarks.md, "Where the time goes now"): the
+// The Parquet loader's write modes (docs/design/parquet-writing.md, "Write modes"): the
 // same in-memory mixed10 rows written by the real loader with `write_mode: streaming`
 // (every batch encoded as it arrives into a buffered row group) and `row_groups` (a row
 // group held, then encoded column by column), and by Arrow's own `WriteTable` with the

@@ -168,6 +168,25 @@ def test_status_only_reads(tmp_path):
     assert len(run_jetflow("status", path, "--json", expect=0).json()) == 2
 
 
+def test_status_needs_no_source_secret_or_input(tmp_path):
+    """status reads the state store only: the source's password variable may be unset
+    and its inputs absent, but the file's own mistakes are still reported."""
+    consumer = {"type": "postgres", "dsn": "host=127.0.0.1 port=1 dbname=shop",
+                "password_env": "JF_E2E_UNSET_PASSWORD", "table": "orders"}
+    path = write_pipeline(tmp_path, consumer)
+    env = {k: v for k, v in os.environ.items() if k != "JF_E2E_UNSET_PASSWORD"}
+    result = run_jetflow("status", path, env=env, expect=0)
+    assert "no runs of e2e yet" in result.stdout, result.describe()
+    # run still needs it.
+    result = run_jetflow("validate", path, env=env, expect=2)
+    assert "JF_E2E_UNSET_PASSWORD" in result.stderr, result.describe()
+    # A mistake outside the stages is still one.
+    text = path.read_text() + "stat: {}\n"
+    path.write_text(text)
+    result = run_jetflow("status", path, env=env, expect=2)
+    assert "unknown key 'stat'" in result.stderr, result.describe()
+
+
 def test_status_of_unknown_run(tmp_path):
     path = write_pipeline(tmp_path, generate(100, 1))
     run_ok(path)

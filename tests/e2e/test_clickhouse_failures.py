@@ -157,11 +157,12 @@ def test_server_killed_mid_partition_then_restarted(tmp_path):
         assert sorted(ids) == list(range(12000))
 
 
-def expect_plan_error(tmp_path, consumer: dict, *needles: str, env: dict | None = None):
+def expect_plan_error(tmp_path, consumer: dict, *needles: str, env: dict | None = None,
+                      code: int = 2):
     pipeline = write_pipeline(tmp_path, consumer,
                               engine={"retries": {"max_attempts": 1, "backoff": "10ms"}})
     result = run_jetflow("run", pipeline, "--no-progress", env=env)
-    assert result.code == 2, result.describe()
+    assert result.code == code, result.describe()
     for needle in needles:
         assert needle in result.stderr, f"{needle!r} not in:\n{result.stderr}"
     assert not list((tmp_path / "lake").rglob("*.parquet"))
@@ -172,7 +173,8 @@ def test_bad_url(tmp_path):
     port = free_port()
     expect_plan_error(tmp_path, {"type": "clickhouse", "url": f"http://127.0.0.1:{port}",
                                  "table": "big"},
-                      "Couldn't connect to server", f"127.0.0.1:{port}")
+                      "Couldn't connect to server", f"127.0.0.1:{port}",
+                      code=4)  # a server that is down is transient: schedulers retry
 
 
 def test_url_without_scheme_is_a_config_error(tmp_path, clickhouse_server):  # noqa: F811

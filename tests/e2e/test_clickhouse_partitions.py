@@ -100,6 +100,27 @@ def test_partitions_by_time_interval(tmp_path, events):
     assert got == server_ids(events, "ts >= toDateTime(1704153600) AND ts < toDateTime(1704240000)")
 
 
+def test_one_day_is_24_hours_and_too_many_slices_are_refused_without_fetching_them(
+        tmp_path, events):
+    day = write_pipeline(tmp_path / "d", clickhouse_consumer(
+        events, table="events", partition_by={"column": "ts", "interval": "1d"}))
+    hours = write_pipeline(tmp_path / "h", clickhouse_consumer(
+        events, table="events", partition_by={"column": "ts", "interval": "24h"}))
+    assert run_jetflow("plan", day, "--json", expect=0).json()["partitions"] == \
+        run_jetflow("plan", hours, "--json", expect=0).json()["partitions"]
+    # 1s over 30,000 rows 731 s apart is 30,000 slices: fine. Over a table with more
+    # distinct seconds than the limit, the server sends the limit + 2 rows, not all.
+    ch = events
+    ch.query("DROP TABLE IF EXISTS many_seconds")
+    ch.query("CREATE TABLE many_seconds (ts DateTime) ENGINE = MergeTree ORDER BY ts")
+    ch.query("INSERT INTO many_seconds SELECT toDateTime(1704067200 + number) "
+             "FROM numbers(250000)")
+    pipeline = write_pipeline(tmp_path / "s", clickhouse_consumer(
+        events, table="many_seconds", partition_by={"column": "ts", "interval": "1s"}))
+    result = run_jetflow("plan", pipeline, expect=2)
+    assert "more than 100000 slices" in result.stderr, result.describe()
+
+
 def test_query_source_with_key_ranges_and_null_partition(tmp_path, events):
     pipeline = write_pipeline(tmp_path, clickhouse_consumer(
         events, query="SELECT id, v, kind FROM events WHERE kind != 'k0'",
@@ -112,6 +133,19 @@ def test_query_source_with_key_ranges_and_null_partition(tmp_path, events):
     assert table.schema.names == ["id", "v", "kind"]
     nulls = server_ids(events, "kind != 'k0' AND isNull(v)")
     assert table.column("v").null_count == len(nulls) > 0
+
+
+@pytest.mark.parametrize("ending", [";", " ;\n", " -- kinds but k0", "; -- done\n",
+                                    "\n/* the end; */"])
+def test_query_ending_in_a_semicolon_or_a_comment(tmp_path, events, ending):
+    """jetflow wraps the query as a subquery: a trailing ';' or comment of the user's
+    text must not break the wrapper (it did: the ';' ended the statement, the comment
+    swallowed the closing parenthesis)."""
+    query = "SELECT id, kind FROM events WHERE kind != 'k0'" + ending
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(
+        events, query=query, partition_by={"column": "id", "partitions": 2}))
+    run_ok(pipeline)
+    assert lake_ids(tmp_path / "lake") == server_ids(events, "kind != 'k0'")
 
 
 def test_settings_are_passed_through(tmp_path, events):

@@ -260,6 +260,25 @@ def test_nullable_nothing_from_a_query(tmp_path, clickhouse_server):  # noqa: F8
     assert table.column("nothing").null_count == 10
 
 
+def test_null_under_an_enum_without_zero(tmp_path, clickhouse_server):  # noqa: F811
+    """ClickHouse stores 0 under a NULL of Nullable(Enum), and 0 need not be a value of the
+    Enum: the NULL must come through as NULL, in arrays too, not fail the partition."""
+    ch = clickhouse_server
+    ch.query("DROP TABLE IF EXISTS moods")
+    ch.query("CREATE TABLE moods (id UInt32, mood Nullable(Enum8('happy' = 1, 'sad' = 2)), "
+             "moods Array(Nullable(Enum16('up' = 1000, 'down' = -1000)))) "
+             "ENGINE = MergeTree ORDER BY id")
+    ch.query("INSERT INTO moods VALUES (1, 'happy', ['up', NULL]), (2, NULL, [NULL]), "
+             "(3, 'sad', []), (4, NULL, ['down', NULL, 'up'])")
+    pipeline = write_pipeline(tmp_path, clickhouse_consumer(ch, table="moods"),
+                              loaders=[parquet_loader(profile="lossless")])
+    run_ok(pipeline)
+    table = read_lake_arrow(tmp_path / "lake").sort_by("id")
+    assert table.column("mood").to_pylist() == ["happy", None, "sad", None]
+    assert table.column("moods").to_pylist() == [["up", None], [None], [],
+                                                 ["down", None, "up"]]
+
+
 def test_unsupported_type_fails_at_plan_time_naming_the_column(tmp_path,
                                                                clickhouse_server):  # noqa: F811
     clickhouse_server.query("DROP TABLE IF EXISTS aggregated")

@@ -256,6 +256,71 @@ def test_file_size_limit_fails_cleanly_then_resumes(tmp_path):
     assert read_lake_arrow(lake).num_rows == total
 
 
+def test_full_state_store_exits_3_and_the_next_run_completes(tmp_path):
+    """A state store that cannot grow (RLIMIT_FSIZE at its size, like a full disk under
+    it): the run stops with exit 3, the README's code for the state store, naming the
+    store; once there is room, the instance runs to completion, every row once."""
+    path = write_pipeline(tmp_path, {"type": "generate", "rows": 1000, "partitions": 40})
+    run_ok(path, "--instance", "first")
+    store = tmp_path / "state.db"
+    size = store.stat().st_size
+
+    def store_cannot_grow():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    result = run_jetflow("run", path, "--instance", "second", "--no-progress",
+                         preexec_fn=store_cannot_grow)
+    assert result.code == 3, result.describe()
+    assert "state store" in result.stderr and "state.db" in result.stderr, result.describe()
+    assert not (tmp_path / "lake" / "dt=second" / SUCCESS).exists()
+
+    summary = run_ok(path, "--instance", "second")
+    assert summary["status"] == "succeeded", summary
+    check_published_run(tmp_path / "lake", "dt=second")
+    assert read_lake_arrow(tmp_path / "lake" / "dt=second").num_rows == 1000
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_lake_path_holding_foreign_data_is_refused_unless_adopted(tmp_path):
+    """A loader path pointing at a folder that already holds another tool's data: the run
+    is refused (exit 2) before anything is replaced or removed, naming what is foreign;
+    with adopt_existing: true the run replaces it. Files readers skip ('_', '.') and
+    other run instances' folders are never touched."""
+    lake = tmp_path / "lake"
+    instance = lake / INSTANCE_DIR
+    (instance / "part=p00000").mkdir(parents=True)
+    (instance / "part=p00000" / "theirs.parquet").write_bytes(b"another tool's data")
+    (instance / "region=eu").mkdir()
+    (instance / "region=eu" / "data.parquet").write_bytes(b"more of it")
+    (instance / "_SUCCESS").write_bytes(b"")  # Spark's marker, not jetflow's
+    (lake / "dt=2026-01-01").mkdir()
+    (lake / "dt=2026-01-01" / "keep.csv").write_bytes(b"another instance")
+    before = tree(tmp_path / "lake")
+
+    path = write_pipeline(tmp_path, {"type": "generate", "rows": 100, "partitions": 2})
+    result = run_jetflow("run", path, "--no-progress", expect=2)
+    for foreign in ("part=p00000/theirs.parquet", "region=eu/data.parquet", "_SUCCESS",
+                    "adopt_existing: true"):
+        assert foreign in result.stderr, result.describe()
+    assert tree(tmp_path / "lake") == before, "a refused run changed the lake"
+
+    consumer = {"type": "generate", "rows": 100, "partitions": 2}
+    path = write_pipeline(tmp_path, consumer, loaders=[parquet_loader(adopt_existing=True)])
+    result = run_jetflow("run", path, "--no-progress", "--json", expect=0)
+    assert "adopting" in result.stderr, result.describe()
+    check_published_run(lake)
+    assert read_lake_arrow(lake / INSTANCE_DIR).num_rows == 100
+    assert not (instance / "region=eu").exists()
+    assert (lake / "dt=2026-01-01" / "keep.csv").read_bytes() == b"another instance"
+    # jetflow's own output is replaced by the next run without a word.
+    run_ok(write_pipeline(tmp_path, consumer), "--restart")
+    check_published_run(lake)
+
+
 def test_env_substitution(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     path = write_pipeline(tmp_path / "p",
@@ -291,6 +356,41 @@ def test_secret_not_echoed_in_errors(tmp_path):
         assert "memory_budget" in result.stderr, result.describe()
         assert SECRET not in result.stderr + result.stdout, \
             f"the secret from JF_E2E_SECRET was printed:\n{result.describe()}"
+
+
+def test_dsn_passwords_with_uri_delimiters_are_never_printed(tmp_path):
+    """Passwords with '%', '@', '[', quotes and spaces, written into a PostgreSQL DSN in
+    every form: libpq's own error text quotes a malformed URI's user-info, and the masked
+    DSN must hide the whole password, not the part before its '@'."""
+    cases = [
+        ("postgresql://etl:${PGPW}@127.0.0.1:1/shop", "Tr0ub4dor%&3"),
+        ("postgresql://etl:${PGPW}@127.0.0.1:1/shop", "p@ss[w0rd]@x"),
+        ("postgres://127.0.0.1:1/shop?user=etl&password=${PGPW}", "Tr0ub4dor%&3"),
+        ("host=127.0.0.1 port=1 dbname=shop user=etl password=${PGPW}", "Tr0ub4dor%&3"),
+        ("host=127.0.0.1 port=1 dbname=shop user=etl password='${PGPW}'", "s3cret w1th space"),
+    ]
+    for dsn, password in cases:
+        consumer = {"type": "postgres", "dsn": dsn, "table": "orders",
+                    "connect_timeout": "2s"}
+        path = write_pipeline(tmp_path, consumer)
+        for command in ("validate", "run"):
+            extra = ["--no-progress"] if command == "run" else []
+            result = run_jetflow("--log-level", "debug", command, path, *extra,
+                                 env={"PGPW": password})
+            # 2: refused as written; 4: a well-formed DSN whose server is down.
+            assert result.code in (2, 4), result.describe()
+            assert "dsn" in result.stderr, result.describe()
+            output = result.stderr + result.stdout
+            # The password, and the pieces libpq would make of it by splitting at '@',
+            # '%' or a space.
+            pieces = {password} | set(re.split(r"[@% ]", password))
+            for shown in (piece for piece in pieces if len(piece) >= 4):
+                assert shown not in output, \
+                    f"password part {shown!r} printed for dsn {dsn}:\n{result.describe()}"
+            if "${PGPW}@" in dsn or "password=${PGPW}" in dsn and "://" in dsn:
+                # Refused before connecting, with the remedy.
+                assert result.code == 2 and "percent-encoded" in result.stderr, \
+                    result.describe()
 
 
 def test_secret_not_in_logs_of_a_run(tmp_path):

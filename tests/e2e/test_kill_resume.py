@@ -16,7 +16,8 @@ import pytest
 
 from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, SUCCESS, check_published_run,
                       check_visible_partitions_complete, data_files, duckdb_connect,
-                      duckdb_file_list, jetflow_bin, lake_digest, run_ok, state_query,
+                      duckdb_file_list, jetflow_bin, lake_digest, run_jetflow, run_ok,
+                      state_query,
                       write_pipeline)
 
 ROWS = 1_200_000
@@ -146,7 +147,16 @@ def test_kill_right_after_start_then_resume(tmp_path, clean_lake):
                           tmp_path / "jetflow.log")
     check_killed_state(tmp_path, kept)
     run_id = state_query(db, "SELECT run_id FROM runs")[0][0]
+    # The store still says running; status tells that no process is running it.
+    listed = run_jetflow("status", pipeline, "--json", expect=0).json()
+    assert listed[0]["status"] == "running" and listed[0]["interrupted"] is True, listed
+    text = run_jetflow("status", pipeline, expect=0).stdout
+    assert "interrupted" in text, text
+    detail = run_jetflow("status", pipeline, "--run", str(run_id), expect=0).stdout
+    assert "interrupted: no process is running it" in detail, detail
     resume_and_compare(tmp_path, kept, clean_lake, run_id)
+    listed = run_jetflow("status", pipeline, "--json", expect=0).json()
+    assert listed[0]["status"] == "succeeded" and listed[0]["interrupted"] is False, listed
     abandoned = state_query(db, "SELECT count(*) FROM attempts WHERE status = 'abandoned'")[0][0]
     assert abandoned >= 1, "the killed attempt was not recorded as abandoned"
 

@@ -102,3 +102,126 @@ def test_failed_run_does_not_advance_the_watermark(pg, tmp_path):
     # The next instance still starts after a's high bound (50), so 51..61 are not lost.
     run_ok(p, "--instance", "c")
     assert ids_of(lake, "c") == list(range(51, 62))
+
+
+# ---------------------------------------------------------------------------------------
+# Cursor values that no window can hold: +infinity, NaN and NULL. The high bound of a
+# window is the greatest finite value, so such a row never becomes the watermark (which
+# would stop every later instance at an empty window); the rows are counted and reported
+# in the log and the run summary, naming the table, the column and the count.
+
+SPECIAL_CURSORS = {
+    # cursor type: (value of row n, a value above every finite one)
+    "timestamptz": ("timestamptz '2026-01-01 00:00:00+00' + {n} * interval '1 minute'",
+                    "'infinity'"),
+    "timestamp": ("timestamp '2026-01-01 00:00:00' + {n} * interval '1 minute'", "'infinity'"),
+    "date": ("date '2026-01-01' + {n}", "'infinity'"),
+    "float8": ("{n}::float8", "'Infinity'"),
+    "numeric": ("{n}::numeric", "'NaN'"),
+}
+
+
+def window_warning(summary: dict) -> str:
+    found = [w for w in summary["warnings"] if "in no incremental window" in w]
+    assert len(found) == 1, summary
+    return found[0]
+
+
+@pytest.mark.parametrize("cursor_type", sorted(SPECIAL_CURSORS))
+def test_infinite_and_null_cursors_never_stop_the_watermark(pg, tmp_path, cursor_type):
+    value, beyond = SPECIAL_CURSORS[cursor_type]
+    table = f"inc_special_{cursor_type}"
+    pg.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int, cur {cursor_type})")
+
+    def insert(first: int, last: int) -> None:
+        pg.execute(f"INSERT INTO {table} SELECT g, {value.format(n='g')} "
+                   f"FROM generate_series({first}, {last}) g")
+
+    insert(1, 10)
+    pg.execute(f"INSERT INTO {table} VALUES (1001, {beyond}), (1002, NULL), (1003, NULL)")
+    consumer = pg_consumer(pg, table=table, incremental={"cursor": "cur"})
+    p = write_pipeline(tmp_path, consumer, instance=None)
+    lake = tmp_path / "lake"
+
+    summary = run_ok(p, "--instance", "r1")
+    assert ids_of(lake, "r1") == list(range(1, 11))
+    warning = window_warning(summary)
+    for part in (f"incremental cursor 'cur' of table {table}", "2 rows with a NULL cursor",
+                 "1 with cursor +infinity or NaN"):
+        assert part in warning, warning
+    (mark,) = state_query(tmp_path / "state.db",
+                          "SELECT value FROM watermarks WHERE name LIKE '%.cursor'")
+    assert "nf" not in mark[0] and "NaN" not in mark[0], mark  # a finite watermark
+
+    # New rows after the infinite one are read by the next instance: nothing is lost.
+    insert(11, 15)
+    summary = run_ok(p, "--instance", "r2")
+    assert ids_of(lake, "r2") == list(range(11, 16))
+    assert "2 rows with a NULL cursor" in window_warning(summary)
+
+    # The log says it too, and `jetflow plan` shows it before anything runs.
+    result = run_jetflow("run", p, "--instance", "r3", "--no-progress", expect=0)
+    assert "in no incremental window" in result.stderr and "warning" in result.stdout, \
+        result.describe()
+    shown = run_jetflow("plan", p, "--instance", "r4", expect=0)
+    assert "in no incremental window" in shown.stderr, shown.describe()
+
+
+def test_on_skipped_error_fails_the_plan_and_moves_nothing(pg, tmp_path):
+    pg.execute("DROP TABLE IF EXISTS inc_strict; CREATE TABLE inc_strict (id int, cur timestamptz)")
+    pg.execute("INSERT INTO inc_strict VALUES (1, '2026-01-01'), (2, NULL)")
+    consumer = pg_consumer(pg, table="inc_strict",
+                           incremental={"cursor": "cur", "on_skipped": "error"})
+    p = write_pipeline(tmp_path, consumer, instance=None)
+    for command in ("validate", "run"):
+        result = run_jetflow(command, p, "--instance", "r1", expect=2)
+        assert ("incremental cursor 'cur' of table inc_strict: 1 row with a NULL cursor is "
+                "in no incremental window") in result.stderr, result.describe()
+        assert "on_skipped: error" in result.stderr, result.describe()
+    assert not (tmp_path / "lake").exists()
+    pg.execute("UPDATE inc_strict SET cur = '2026-01-02' WHERE id = 2")
+    summary = run_ok(p, "--instance", "r1")
+    assert summary["warnings"] == [] and ids_of(tmp_path / "lake", "r1") == [1, 2]
+
+
+def test_a_stored_infinite_watermark_is_refused_with_a_remedy(pg, tmp_path):
+    """A watermark of +infinity (written by an earlier version, or given as `initial`)
+    would read the empty window (infinity, infinity] forever: the plan fails, saying how
+    to set it back."""
+    pg.execute("DROP TABLE IF EXISTS inc_stuck; CREATE TABLE inc_stuck (id int, cur date)")
+    pg.execute("INSERT INTO inc_stuck VALUES (1, '2026-01-01')")
+    consumer = pg_consumer(pg, table="inc_stuck",
+                           incremental={"cursor": "cur", "initial": "infinity"})
+    p = write_pipeline(tmp_path, consumer, instance=None)
+    result = run_jetflow("run", p, "--instance", "r1", expect=2)
+    assert ("incremental.initial is 'infinity', which is not a finite value: no row can "
+            "follow it") in result.stderr, result.describe()
+
+    p = write_pipeline(tmp_path, pg_consumer(pg, table="inc_stuck",
+                                             incremental={"cursor": "cur"}), instance=None)
+    run_ok(p, "--instance", "r1")
+    import sqlite3
+    con = sqlite3.connect(tmp_path / "state.db")
+    con.execute("UPDATE watermarks SET value = 'infinity' WHERE name LIKE '%.cursor'")
+    con.commit()
+    con.close()
+    result = run_jetflow("run", p, "--instance", "r2", expect=2)
+    assert "the committed watermark postgres.postgres.cursor is 'infinity'" in result.stderr, \
+        result.describe()
+    assert "Set the watermark back" in result.stderr, result.describe()
+
+
+def test_a_watermark_far_ahead_of_the_clock_is_reported(pg, tmp_path):
+    """A far-future cursor value (year 9999) is finite and read, but it makes the watermark
+    jump ahead of the clock: every run says so while it is."""
+    pg.execute("DROP TABLE IF EXISTS inc_future; CREATE TABLE inc_future (id int, cur timestamp)")
+    pg.execute("INSERT INTO inc_future VALUES (1, '2026-01-01'), (2, '9999-12-31 23:59:59')")
+    p = write_pipeline(tmp_path, pg_consumer(pg, table="inc_future",
+                                             incremental={"cursor": "cur"}), instance=None)
+    summary = run_ok(p, "--instance", "r1")
+    assert ids_of(tmp_path / "lake", "r1") == [1, 2]
+    (warning,) = [w for w in summary["warnings"] if "ahead of the server's clock" in w]
+    assert "the watermark postgres.postgres.cursor is 9999-12-31 23:59:59" in warning, warning
+    pg.execute("INSERT INTO inc_future VALUES (3, '2026-01-02')")
+    summary = run_ok(p, "--instance", "r2")
+    assert any("ahead of the server's clock" in w for w in summary["warnings"]), summary

@@ -218,3 +218,14 @@ def test_a_consumer_that_never_planned_reads_partitions_from_their_splits(pg):
     planning consumer reads."""
     run_server_unit_tests("jetflow_postgres_test", "PostgresServer",
                           {"JETFLOW_TEST_POSTGRES_DSN": pg.dsn})
+
+
+@pytest.mark.parametrize("ending", [";", " -- all of them", "; -- done\n"])
+def test_query_ending_in_a_semicolon_or_a_comment(pg, events, tmp_path, ending):
+    """The sibling of the ClickHouse case: the user's query is wrapped as a subquery, so
+    its trailing ';' or comment must not break the wrapper."""
+    pipeline = write_pipeline(tmp_path, pg_consumer(
+        pg, query=NARROW + ending, partition_by={"column": "1st id", "partitions": 3}))
+    summary = run_ok(pipeline)
+    expected = pg.query(f"SELECT count(*) FROM ({NARROW}) AS q")[0][0]
+    assert summary["rows_written"] == expected > 0, summary

@@ -254,7 +254,8 @@ def test_schema_command_shows_source_and_output(pg, tmp_path):
 
 
 def test_query_source_and_text_fallback_off(pg, tmp_path):
-    pg.execute("DROP TABLE IF EXISTS q; CREATE TABLE q (id int, doc tsvector, n numeric(6,2))")
+    pg.execute("DROP TABLE IF EXISTS q; "
+               "CREATE TABLE q (id int, doc tsvector, n numeric(6,2), place point)")
     pg.execute("INSERT INTO q SELECT g, 'a b', g / 4.0 FROM generate_series(1, 100) g")
     pipeline = write_pipeline(tmp_path / "a", pg_consumer(
         pg, query="SELECT id, n * 2 AS twice, upper('x') AS label FROM q WHERE id % 2 = 0;"))
@@ -267,6 +268,8 @@ def test_query_source_and_text_fallback_off(pg, tmp_path):
     strict = write_pipeline(tmp_path / "b", pg_consumer(pg, table="q", text_fallback=False))
     result = run_jetflow("run", strict, "--no-progress", expect=2)
     assert "doc" in result.stderr and "tsvector" in result.stderr and "text_fallback" in result.stderr
+    # Every such column at once, not the first only.
+    assert "'place' (point)" in result.stderr, result.describe()
 
 
 def test_numeric_nan_in_a_decimal_column(pg, tmp_path):

@@ -6,6 +6,7 @@ partitions over. Every lake ends byte-identical to a clean single-process run's.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (DEFAULT_TIMEOUT, check_published_run, jetflow_bin, lake_digest,
-                      run_ok, state_query, write_pipeline)
+from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, check_published_run, jetflow_bin,
+                      lake_digest, run_ok, state_query, write_pipeline)
 
 # Large enough that the first process is still working when the second starts.
 ROWS = 4_000_000
@@ -117,7 +118,11 @@ def test_two_processes_share_one_run(tmp_path, clean_lake):
     assert owners == {w for (w,) in workers}, owners
     finisher = state_query(db, "SELECT finisher FROM runs")[0][0]
     assert finisher in owners
-    assert '"joined":true' in (tmp_path / "b.log").read_text(errors="replace")
+    log_b = (tmp_path / "b.log").read_text(errors="replace")
+    assert '"joined":true' in log_b
+    # B says whom it joined: the instance, A's pid and host, since when.
+    assert re.search(rf"instance {INSTANCE_DIR} is being run by pid {a.pid} on \S+ since "
+                     r"\d{4}-\d\d-\d\dT", log_b), log_b
 
 
 def test_a_killed_process_leaves_its_partitions_to_the_other(tmp_path, clean_lake):

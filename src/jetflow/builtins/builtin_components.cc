@@ -26,11 +26,12 @@ void RegisterBuiltinComponents(ComponentRegistry& registry) {
   RegisterParquetLoader(registry);
   // Quarantines and other side outputs are Parquet datasets with the loader's defaults.
   registry.SetSideOutputLoader(
-      [](const std::string& name,
-         const std::string& path) -> arrow::Result<std::unique_ptr<Loader>> {
+      [](const std::string& name, const std::string& path,
+         const std::string& run_key) -> arrow::Result<std::unique_ptr<Loader>> {
         ParquetLoader::Options options;
         options.name = name;
         options.path = path;
+        options.run_key = run_key;
         ARROW_ASSIGN_OR_RAISE(auto loader, ParquetLoader::Make(std::move(options)));
         return std::unique_ptr<Loader>(std::move(loader));
       });

@@ -13,6 +13,8 @@ enum ExitCode : int {
   kExitRunFailed = 1,      // the run started and a partition failed (data, source, sink)
   kExitConfigError = 2,    // bad arguments, config or plan: nothing was moved
   kExitStateError = 3,     // the state store could not be opened or written
+  kExitTransient = 4,      // planning failed on a transient error (a source unreachable):
+                           // nothing was moved; retry later
   kExitInterrupted = 130,  // SIGINT/SIGTERM: in-flight partitions aborted, run resumable
 };
 
@@ -45,5 +47,11 @@ int ValidateCommand(const CommonOptions& options);
 int PlanCommand(const CommonOptions& options);
 int SchemaCommand(const CommonOptions& options);
 int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id, int limit);
+/// `jetflow verify`: every loader's published output of the run instance against its
+/// manifests (sizes; with `deep` checksums, footers, rows, schemas), and the state
+/// store's record of the run that published it. Exit 0 when everything matches, 1 when
+/// anything differs (every difference is printed), 2 for a bad config or an instance
+/// that is not published, 3 when the state store cannot be read.
+int VerifyCommand(const CommonOptions& options, bool deep);
 
 }  // namespace jetflow::cli

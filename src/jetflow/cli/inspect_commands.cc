@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/cli/load.h"
 #include "jetflow/engine/pipeline_runner.h"
+#include "jetflow/state/worker_identity.h"
 
 namespace jetflow::cli {
 
@@ -60,10 +62,14 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
     plan = PipelineRunner::Plan(out->loaded->pipeline, *run, state.get());
   }
   if (!plan.ok()) {
-    fmt::print(stderr, "error: plan failed:\n{}\n", plan.status().message());
-    return kExitConfigError;
+    fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n",
+               plan.status().message());
+    return PlanFailureExitCode(plan.status());
   }
   out->plan = std::move(*plan);
+  for (const std::string& warning : out->plan.run_state.warnings) {
+    fmt::print(stderr, "warning: {}\n", warning);
+  }
   return kExitOk;
 }
 
@@ -99,7 +105,8 @@ int PlanCommand(const CommonOptions& options) {
     }
     fmt::print("{}\n", nlohmann::json{{"pipeline", planned.loaded->pipeline.name},
                                       {"instance", plan.run.id()},
-                                      {"partitions", partitions}}
+                                      {"partitions", partitions},
+                                      {"warnings", plan.run_state.warnings}}
                            .dump());
     return kExitOk;
   }
@@ -140,9 +147,32 @@ int SchemaCommand(const CommonOptions& options) {
   return kExitOk;
 }
 
+// For a run the store says is running: "" if a process may still be running it, else
+// why it is not (every partition it was running belongs to a process of this machine
+// that has ended: killed, or the machine rebooted). Processes of other machines are
+// given the benefit of the doubt: their leases tell.
+std::string WhyNotRunning(StateStore& state, const RunRecord& run) {
+  if (run.status != RunStatus::kRunning) return "";
+  auto partitions = state.ListPartitions(run.run_id);
+  if (!partitions.ok()) return "";
+  std::set<std::string> gone;
+  for (const PartitionRecord& partition : *partitions) {
+    if (partition.status != PartitionStatus::kRunning) continue;
+    if (CheckWorkerLiveness(partition.owner) != WorkerLiveness::kDead) return "";
+    gone.insert(DescribeWorker(partition.owner));
+  }
+  if (gone.empty()) return "";
+  std::string processes;
+  for (const std::string& process : gone)
+    processes += (processes.empty() ? "" : ", ") + process;
+  return "interrupted: no process is running it (" + processes +
+         " ended); run it again to resume";
+}
+
 int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                   int limit) {
-  auto loaded = LoadOrReport(options);
+  // Stages are not built: status reads the store only, and needs no source password.
+  auto loaded = LoadOrReport(options, /*build_stages=*/false);
   if (!loaded) return kExitConfigError;
   // Only reads: a missing store is not created, a read-only one is fine.
   bool missing = false;
@@ -187,6 +217,7 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
     }
     std::vector<RuleCountRecord> rule_counts =
         rules.ok() ? std::move(*rules) : std::vector<RuleCountRecord>{};
+    const std::string not_running = WhyNotRunning(*state, **run);
     if (options.json) {
       nlohmann::json rows = nlohmann::json::array();
       for (const auto& p : *partitions) {
@@ -213,12 +244,13 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
       }
       fmt::print("{}\n", nlohmann::json{{"run_id", *run_id},
                                         {"status", ToString((*run)->status)},
+                                        {"interrupted", !not_running.empty()},
                                         {"partitions", rows}}
                              .dump());
       return kExitOk;
     }
-    fmt::print("run {} of {} {}: {}\n", *run_id, (*run)->pipeline, (*run)->instance,
-               ToString((*run)->status));
+    fmt::print("run {} of {} {}: {}{}\n", *run_id, (*run)->pipeline, (*run)->instance,
+               ToString((*run)->status), not_running.empty() ? "" : " — " + not_running);
     fmt::print("  {:<28} {:<10} {:>8} {:>14} {:>12} {:>8}\n", "partition", "status",
                "attempts", "rows", "bytes", "seconds");
     for (const auto& p : *partitions) {
@@ -249,6 +281,7 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
       rows.push_back({{"run_id", r.run_id},
                       {"instance", r.instance},
                       {"status", ToString(r.status)},
+                      {"interrupted", !WhyNotRunning(*state, r).empty()},
                       {"started_at", r.started_at},
                       {"finished_at", r.finished_at},
                       {"rows_written", r.rows_written},
@@ -258,12 +291,13 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
     fmt::print("{}\n", rows.dump());
     return kExitOk;
   }
-  fmt::print("{:>6}  {:<24} {:<10} {:<25} {:>14} {:>12}\n", "run", "instance", "status",
+  fmt::print("{:>6}  {:<24} {:<11} {:<25} {:>14} {:>12}\n", "run", "instance", "status",
              "started", "rows", "bytes");
   for (const auto& r : *runs) {
-    fmt::print("{:>6}  {:<24} {:<10} {:<25} {:>14} {:>12}\n", r.run_id, r.instance,
-               ToString(r.status), r.started_at, FormatCount(r.rows_written),
-               FormatBytes(r.bytes_written));
+    const bool interrupted = !WhyNotRunning(*state, r).empty();
+    fmt::print("{:>6}  {:<24} {:<11} {:<25} {:>14} {:>12}\n", r.run_id, r.instance,
+               interrupted ? "interrupted" : ToString(r.status), r.started_at,
+               FormatCount(r.rows_written), FormatBytes(r.bytes_written));
   }
   return kExitOk;
 }

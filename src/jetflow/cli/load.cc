@@ -8,14 +8,17 @@
 #include <thread>
 
 #include "jetflow/builtins/builtin_components.h"
+#include "jetflow/core/error.h"
 
 namespace jetflow::cli {
 
-std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options) {
+std::unique_ptr<LoadedPipeline> LoadOrReport(const CommonOptions& options,
+                                             bool build_stages) {
   ComponentRegistry registry;
   RegisterBuiltinComponents(registry);
   LoadOptions load_options;
   load_options.state_location = options.state_path;
+  load_options.build_stages = build_stages;
   auto loaded = LoadPipelineFile(options.pipeline_file, registry, load_options);
   if (!loaded.ok()) {
     // Config diagnostics are already "file:line:col: error: ..." lines.
@@ -47,6 +50,10 @@ std::unique_ptr<StateStore> OpenStateOrReport(const LoadedPipeline& loaded, bool
   }
   if (*store == nullptr && missing != nullptr) *missing = true;
   return std::move(*store);
+}
+
+int PlanFailureExitCode(const arrow::Status& status) {
+  return IsRetryable(status) ? kExitTransient : kExitConfigError;
 }
 
 std::string FormatBytes(int64_t bytes) {

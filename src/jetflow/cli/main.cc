@@ -137,7 +137,7 @@ int Main(int argc, char** argv) {
   EnsureArrowJemallocOptions(argv);
   // Arrow's jemalloc pool reuses freed memory instead of handing it back to the kernel,
   // which then zeroes it again on the next touch: measured faster and ~20% leaner than
-  // mimalloc for COPY -> Parquet (docs/benchmarks.md). ARROW_DEFAULT_MEMORY_POOL still
+  // mimalloc for COPY -> Parquet (docs/design/memory.md). ARROW_DEFAULT_MEMORY_POOL still
   // wins when set. Must happen before the first Arrow allocation.
   setenv("ARROW_DEFAULT_MEMORY_POOL", "jemalloc", /*overwrite=*/0);
   using namespace jetflow::cli;
@@ -191,6 +191,16 @@ int Main(int argc, char** argv) {
   status_cmd->add_option("--run", run_id, "Show the partitions of this run id");
   status_cmd->add_option("--limit", limit, "Runs to list")->check(CLI::PositiveNumber);
 
+  CommonOptions verify;
+  bool deep = false;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "Check a published run instance against its manifests (exit 1 on any difference)");
+  AddCommon(verify_cmd, &verify);
+  verify_cmd->add_flag(
+      "--deep", deep,
+      "Also compare checksums and read every Parquet footer (rows, schema)");
+
   TestOptions test;
   auto* test_cmd = app.add_subcommand(
       "test",
@@ -213,7 +223,7 @@ int Main(int argc, char** argv) {
   // Parquet encoding (zstd contexts, page buffers) allocates and frees multi-megabyte
   // blocks per page from several threads. With glibc's defaults those come from fresh
   // mmaps or trimmed heap tops, and the kernel zeroes every page again: up to a fifth of
-  // the CPU time (docs/benchmarks.md). Keep them in the heap for reuse instead; the
+  // the CPU time (docs/design/memory.md). Keep them in the heap for reuse instead; the
   // working set stays bounded by the memory budget and the writers' row groups.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -234,6 +244,7 @@ int Main(int argc, char** argv) {
   if (*plan_cmd) return PlanCommand(plan);
   if (*schema_cmd) return SchemaCommand(schema);
   if (*status_cmd) return StatusCommand(status, run_id, limit);
+  if (*verify_cmd) return VerifyCommand(verify, deep);
   if (*test_cmd) return TestCommand(test);
   return kExitConfigError;
 }

@@ -154,6 +154,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                           {"partitions_total", s.partitions_total},
                           {"partitions_kept", s.partitions_kept},
                           {"partitions_changed", s.partitions_changed},
+                          {"partitions_damaged", s.partitions_damaged},
                           {"partitions_failed", s.partitions_failed},
                           {"attempts_retried", s.attempts_retried},
                           {"rows_read", s.rows_read},
@@ -174,6 +175,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                        {"rows", rule.rows}});
     }
     out["rules"] = std::move(rules);
+    out["warnings"] = s.warnings;
     fmt::print("{}\n", out.dump());
     return;
   }
@@ -187,6 +189,12 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
     fmt::print("  redone       {} partitions written under an earlier configuration\n",
                s.partitions_changed);
   }
+  if (s.partitions_damaged > 0) {
+    fmt::print(
+        "  redone       {} partitions whose output was not as their manifests "
+        "describe (see the log)\n",
+        s.partitions_damaged);
+  }
   fmt::print("  rows         {} read, {} written, {} dropped, {} quarantined\n",
              FormatCount(s.rows_read), FormatCount(s.rows_written),
              FormatCount(s.rows_dropped), FormatCount(s.rows_quarantined));
@@ -194,6 +202,7 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
     fmt::print("  rule         {}.{}: {} rows ({})\n", rule.stage, rule.rule,
                FormatCount(rule.rows), rule.action);
   }
+  for (const auto& warning : s.warnings) fmt::print("  warning      {}\n", warning);
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));
   fmt::print("  duration     {:.2f} s ({} rows/s)\n", s.seconds,
              FormatCount(static_cast<int64_t>(rate)));
@@ -220,7 +229,7 @@ int RunCommand(const RunCommandOptions& options) {
                                    PlanScope::kPartitionsIfStateless);
   auto report_plan_error = [](const arrow::Status& status) {
     fmt::print(stderr, "error: plan failed, nothing was moved:\n{}\n", status.message());
-    return kExitConfigError;
+    return PlanFailureExitCode(status);
   };
   if (!plan.ok()) return report_plan_error(plan.status());
   auto state = OpenStateOrReport(*loaded);

@@ -6,20 +6,36 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace jetflow {
 
 namespace {
 
+// Names become directory names, file names and state-store keys.
+constexpr size_t kMaxNameLength = 128;
+// A pipeline file is a few kilobytes; anything near this is a mistake (e.g. a data file).
+constexpr std::uintmax_t kMaxPipelineFileBytes = 4 << 20;
+
 bool IsSafeName(const std::string& name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-           c == '.';
-  });
+  return !name.empty() && name.size() <= kMaxNameLength && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                  c == '.';
+         });
+}
+
+// What IsSafeName() wants, for messages; `what` is e.g. "'pipeline'".
+std::string SafeNameRule(const std::string& what) {
+  return what + " may only contain letters, digits, '_', '-' and '.' (at most " +
+         std::to_string(kMaxNameLength) + " characters, not '.' or '..')";
 }
 
 // `type:` and `name:` of a stage; the remaining keys belong to the component.
@@ -43,16 +59,21 @@ StageHeader ReadStageHeader(const ConfigNode& node,
                            list + ")" + (hint ? "; did you mean '" + *hint + "'?" : ""));
   }
   if (!header.name.empty() && !IsSafeName(header.name)) {
-    node.Get("name").Error("'" + node.path() +
-                           ".name' may only contain letters, digits, "
-                           "'_', '-' and '.'");
+    node.Get("name").Error(SafeNameRule("'" + node.path() + ".name'"));
   }
   return header;
 }
 
+// A section given as a list or a scalar would otherwise be ignored without a word.
+bool IsMapOrAbsent(const ConfigNode& node, const std::string& what) {
+  if (node.IsNull() || node.IsMap()) return true;
+  node.Error("'" + what + "' must be a map (key: value lines, or {key: value, ...})");
+  return false;
+}
+
 EngineOptions ReadEngineOptions(const ConfigNode& node) {
   EngineOptions engine;
-  if (node.IsNull()) return engine;
+  if (node.IsNull() || !IsMapOrAbsent(node, "engine")) return engine;
   engine.partitions_in_flight = static_cast<int>(
       node.GetInt("partitions_in_flight", engine.partitions_in_flight, 0, 1024));
   engine.compute_threads =
@@ -64,8 +85,15 @@ EngineOptions ReadEngineOptions(const ConfigNode& node) {
   engine.queue_batches =
       static_cast<int>(node.GetInt("queue_batches", engine.queue_batches, 1, 1024));
   engine.batch_rows = node.GetInt("batch_rows", engine.batch_rows, 1, int64_t{1} << 24);
+  const std::string verify =
+      node.GetEnum("verify_on_resume", ToString(engine.verify_on_resume),
+                   {"size", "checksum", "full"});
+  for (VerifyDepth depth :
+       {VerifyDepth::kSize, VerifyDepth::kChecksum, VerifyDepth::kFull}) {
+    if (verify == ToString(depth)) engine.verify_on_resume = depth;
+  }
   ConfigNode retries = node.Get("retries");
-  if (!retries.IsNull()) {
+  if (!retries.IsNull() && IsMapOrAbsent(retries, "engine.retries")) {
     engine.max_attempts =
         static_cast<int>(retries.GetInt("max_attempts", engine.max_attempts, 1, 100));
     engine.retry_backoff = retries.GetDuration("backoff", engine.retry_backoff);
@@ -80,6 +108,7 @@ void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
                       const std::string& pipeline, const std::string& base_dir,
                       const LoadOptions& load_options, StateOptions* state) {
   const std::vector<std::string> known = registry.StateStoreTypes();
+  if (!IsMapOrAbsent(node, "state")) return;
   state->type = node.GetString("type", state->type);
   state->lease = node.GetDuration("lease", state->lease);
   if (state->lease < std::chrono::seconds(1)) {
@@ -103,6 +132,59 @@ void ReadStateOptions(const ConfigNode& node, const ComponentRegistry& registry,
     node.Error(made.status().message());
   }
   if (node.IsMap()) node.CheckNoUnknownKeys();
+}
+
+// "/lake/" and "/lake" are one folder; "s3://b/t/" and "s3://b/t" one prefix.
+std::string WithoutTrailingSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+bool IsInside(const std::string& inner, const std::string& outer) {
+  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+         (outer.back() == '/' || inner[outer.size()] == '/');
+}
+
+// A loader's lake is a folder of its own: a run replaces what it wrote under it, so it
+// must not be a folder that holds everything else (the root, the home folder), nor hold
+// the state store. Two loaders writing one lake, or one inside the other's, would
+// replace or list each other's files (found at run time only after partitions were
+// published). `state_file` is the state store's file when it is one ("" otherwise).
+// Records this loader's path in `seen`.
+void CheckLoaderPath(const ConfigNode& node, const std::string& name,
+                     const std::string& path, const std::string& state_file,
+                     std::vector<std::pair<std::string, std::string>>* seen) {
+  const std::string mine = WithoutTrailingSlash(path);
+  const char* home = std::getenv("HOME");
+  if (mine == "/") {
+    node.Get("path").Error(
+        "loader '" + name +
+        "' writes the root folder /; give the lake a folder of its own");
+  } else if (home != nullptr && *home != '\0' &&
+             mine == WithoutTrailingSlash(
+                         std::filesystem::path(home).lexically_normal().string())) {
+    node.Get("path").Error("loader '" + name + "' writes the home folder " + mine +
+                           "; give the lake a folder of its own");
+  }
+  if (!state_file.empty() && IsInside(state_file, mine)) {
+    node.Get("path").Error("the state store " + state_file + " is inside loader '" +
+                           name + "''s path " + mine +
+                           ": the lake's cleanup could remove it; put the lake or the "
+                           "store (state.path) elsewhere");
+  }
+  for (const auto& [other_name, other] : *seen) {
+    if (mine == other) {
+      node.Get("path").Error("loaders '" + other_name + "' and '" + name +
+                             "' write the same path " + mine +
+                             "; give each loader its own path");
+    } else if (IsInside(mine, other) || IsInside(other, mine)) {
+      node.Get("path").Error("loader '" + name + "' writes " + mine + ", and loader '" +
+                             other_name + "' writes " + other +
+                             ": one lake inside the other would mix their files; give "
+                             "each loader a path outside the other's");
+    }
+  }
+  seen->emplace_back(name, mine);
 }
 
 /// What shaped the output, as written (secrets stay `${VAR}`), in a canonical form so
@@ -148,19 +230,20 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   loaded.file = file;
   Pipeline& pipeline = loaded.pipeline;
   pipeline.name = root.RequireString("pipeline");
-  if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
+  if (pipeline.name.empty() && root.Get("pipeline").IsScalar()) {
     root.Get("pipeline")
-        .Error("'pipeline' may only contain letters, digits, '_', '-' and '.'");
+        .Error("'pipeline' must not be empty: it names the pipeline's runs");
+  } else if (!pipeline.name.empty() && !IsSafeName(pipeline.name)) {
+    root.Get("pipeline").Error(SafeNameRule("'pipeline'"));
   }
 
   ConfigNode run_instance = root.Get("run_instance");
-  if (!run_instance.IsNull()) {
+  if (!run_instance.IsNull() && IsMapOrAbsent(run_instance, "run_instance")) {
     loaded.run_instance.key = run_instance.GetString("key", loaded.run_instance.key);
     if (!IsSafeName(loaded.run_instance.key) ||
         !std::isalpha(static_cast<unsigned char>(loaded.run_instance.key[0]))) {
-      run_instance.Get("key").Error(
-          "'run_instance.key' must start with a letter and contain only "
-          "letters, digits, '_', '-' and '.'");
+      run_instance.Get("key").Error(SafeNameRule("'run_instance.key'") +
+                                    " and must start with a letter");
     }
     loaded.run_instance.value = run_instance.GetOptionalString("value");
     run_instance.CheckNoUnknownKeys();
@@ -172,11 +255,19 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   context.pipeline = pipeline.name;
   context.base_dir = base_dir;
   context.batch_rows = pipeline.engine.batch_rows;
+  context.run_key = loaded.run_instance.key;
 
   ReadStateOptions(root.Get("state"), registry, pipeline.name, base_dir, load_options,
                    &loaded.state);
   pipeline.side_output_loader = registry.side_output_loader();
   pipeline.config_fingerprint = ConfigFingerprint(text);
+
+  if (!load_options.build_stages) {
+    for (const char* stage : {"consumer", "transformers", "loaders"}) root.Get(stage);
+    root.CheckNoUnknownKeys();
+    if (diagnostics.has_errors()) return diagnostics.ToStatus();
+    return loaded;
+  }
 
   // Build every stage even after an error, so all mistakes are reported together.
   ConfigNode consumer = root.Require("consumer");
@@ -218,6 +309,12 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
   if (loaders.IsSequence() && loader_nodes.empty()) {
     loaders.Error("'loaders' needs at least one loader");
   }
+  std::vector<std::pair<std::string, std::string>> loader_paths;  // name, resolved path
+  std::string state_file;  // the store's file, when it is a local one
+  if (loaded.state.store != nullptr) {
+    const std::filesystem::path described(loaded.state.store->Describe());
+    if (described.is_absolute()) state_file = described.lexically_normal().string();
+  }
   for (const ConfigNode& node : loader_nodes) {
     StageHeader header = ReadStageHeader(node, registry.LoaderTypes(), "loader");
     if (!stage_names.insert("l:" + header.name).second) {
@@ -229,6 +326,10 @@ arrow::Result<LoadedPipeline> LoadPipelineText(const std::string& text,
       auto built = (*factory)(node, context);
       if (built.ok()) {
         pipeline.loaders.push_back({header.name, std::move(*built)});
+        if (auto path = node.GetOptionalString("path")) {
+          CheckLoaderPath(node, header.name, context.ResolvePath(*path), state_file,
+                          &loader_paths);
+        }
       } else if (!diagnostics.has_errors()) {
         node.Error(built.status().message());
       }
@@ -251,6 +352,12 @@ arrow::Result<LoadedPipeline> LoadPipelineFile(const std::string& path,
   if (!std::filesystem::is_regular_file(path, ec)) {
     return arrow::Status::IOError("pipeline file not found or not a regular file: ",
                                   path);
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxPipelineFileBytes) {
+    return arrow::Status::Invalid(
+        path, ": the file is ", size, " bytes; a pipeline file may be at most ",
+        kMaxPipelineFileBytes >> 20, " MiB (is it a data file?)");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read pipeline file: ", path);
@@ -275,10 +382,10 @@ arrow::Result<RunInstance> ResolveRunInstance(
         "file or pass --instance VALUE (e.g. --instance 2026-11-25)");
   }
   if (!IsSafeName(run.value)) {
-    return arrow::Status::Invalid("run instance value '", run.value,
-                                  "' may only contain letters, "
-                                  "digits, '_', '-' and '.' (it becomes the directory ",
-                                  run.key, "=<value>)");
+    const std::string shown =
+        run.value.size() > 64 ? run.value.substr(0, 64) + "..." : run.value;
+    return arrow::Status::Invalid(SafeNameRule("run instance value '" + shown + "'"),
+                                  "; it becomes the directory ", run.key, "=<value>");
   }
   return run;
 }

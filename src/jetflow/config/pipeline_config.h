@@ -43,6 +43,11 @@ struct StateOptions {
 struct LoadOptions {
   /// `--state`: replaces the configured state store location.
   std::optional<std::string> state_location;
+  /// False: read the pipeline's name, run instance, engine and state settings only, and
+  /// build no stage (for commands that only read the state store, such as `status`: a
+  /// source's password variable or input files need not be there). The stages' keys are
+  /// then not checked.
+  bool build_stages = true;
 };
 
 struct LoadedPipeline {

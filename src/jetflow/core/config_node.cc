@@ -1,12 +1,18 @@
 #include "jetflow/core/config_node.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 namespace jetflow {
 
@@ -115,6 +121,82 @@ bool ExpandEnvironment(const std::string& in, std::string* out, std::string* err
   return true;
 }
 
+// A location from yaml-cpp's 0-based mark.
+SourceLocation At(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+// `{rows: ${ROWS}}` is not YAML: in a flow collection `{`, `}` and `,` end a plain
+// scalar, so yaml-cpp reports a broken flow. Say what to do when that is likely the
+// cause.
+std::string FlowReferenceHint(const std::string& text, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0) return "";
+  size_t begin = 0;
+  for (int line = 0; line < mark.line && begin != std::string::npos; ++line) {
+    begin = text.find('\n', begin);
+    if (begin != std::string::npos) ++begin;
+  }
+  if (begin == std::string::npos) return "";
+  const size_t end = text.find('\n', begin);
+  const std::string_view line =
+      std::string_view(text).substr(begin, end == std::string::npos ? end : end - begin);
+  if (line.find("${") == std::string_view::npos) return "";
+  return " (a ${VAR} reference inside a flow collection {...} or [...] must be quoted, "
+         "e.g. rows: \"${ROWS}\")";
+}
+
+// yaml-cpp keeps both entries of a repeated key and lookups find the first: the file
+// would not mean what its last line says. Every map, at any depth.
+// An alias shares its anchor's node (and mark): each collection is walked once, so a
+// document of nested aliases ("billion laughs") costs its size, not its expansion.
+void ReportDuplicateKeys(const YAML::Node& node, const std::string& file,
+                         Diagnostics* diagnostics, std::set<int>* visited) {
+  if (!node.IsSequence() && !node.IsMap()) return;
+  if (!visited->insert(node.Mark().pos).second) return;
+  if (node.IsSequence()) {
+    for (const YAML::Node& element : node) {
+      ReportDuplicateKeys(element, file, diagnostics, visited);
+    }
+    return;
+  }
+  std::map<std::string, YAML::Mark> first_seen;
+  for (const auto& entry : node) {
+    if (entry.first.IsScalar()) {
+      auto [first, inserted] =
+          first_seen.emplace(entry.first.Scalar(), entry.first.Mark());
+      if (!inserted) {
+        diagnostics->Error(At(file, entry.first.Mark()),
+                           "duplicate key '" + entry.first.Scalar() + "' (first at " +
+                               At(file, first->second).ToString() +
+                               "); give each key once");
+      }
+    }
+    ReportDuplicateKeys(entry.second, file, diagnostics, visited);
+  }
+}
+
+// How many nodes the document holds with every alias expanded, as a reader of it sees
+// them (memoised per collection, saturating at `limit`).
+uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
+                      std::map<int, uint64_t>* sizes) {
+  if (!node.IsSequence() && !node.IsMap()) return 1;
+  const int key = node.Mark().pos;
+  if (auto known = sizes->find(key); known != sizes->end()) return known->second;
+  uint64_t size = 1;
+  for (const auto& entry : node) {
+    size += node.IsMap() ? 1 + ExpandedSize(entry.second, limit, sizes)
+                         : ExpandedSize(entry, limit, sizes);
+    if (size >= limit) break;
+  }
+  size = std::min(size, limit);
+  (*sizes)[key] = size;
+  return size;
+}
+
+// Aliases can make a small file expand to billions of nodes; a pipeline has hundreds.
+constexpr uint64_t kMaxExpandedNodes = 1'000'000;
+
 }  // namespace
 
 std::optional<std::string> ClosestMatch(std::string_view word,
@@ -149,14 +231,44 @@ ConfigNode::ConfigNode(std::shared_ptr<const Yaml> yaml, std::string file,
 
 ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
                              Diagnostics* diagnostics) {
-  // yaml-cpp reports syntax errors by throwing; they stop here.
-  try {
-    return ConfigNode(Yaml::Of(YAML::Load(text)), file, diagnostics, "");
-  } catch (const YAML::Exception& e) {
-    diagnostics->Error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
+  auto undefined = [&] {
     return ConfigNode(Yaml::Of(YAML::Node(YAML::NodeType::Undefined)), file, diagnostics,
                       "");
+  };
+  // yaml-cpp reports syntax errors by throwing; they stop here.
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::DeepRecursion& e) {
+    diagnostics->Error(At(file, e.mark),
+                       "collections nested more than " + std::to_string(e.depth()) +
+                           " levels deep; a configuration needs only a few");
+    return undefined();
+  } catch (const YAML::Exception& e) {
+    diagnostics->Error(At(file, e.mark), e.msg + FlowReferenceHint(text, e.mark));
+    return undefined();
   }
+  if (documents.empty()) return undefined();
+  // A second document would be ignored by every reader that takes the first.
+  for (size_t i = 1; i < documents.size(); ++i) {
+    if (documents[i].IsDefined() && !documents[i].IsNull()) {
+      diagnostics->Error(
+          At(file, documents[i].Mark()),
+          "a second YAML document ('---'): a file holds one configuration");
+      break;
+    }
+  }
+  std::map<int, uint64_t> sizes;
+  if (ExpandedSize(documents.front(), kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
+    diagnostics->Error(At(file, documents.front().Mark()),
+                       "with its aliases (*name) expanded the file holds more than " +
+                           std::to_string(kMaxExpandedNodes) +
+                           " values; a configuration needs far fewer");
+    return undefined();
+  }
+  std::set<int> visited;
+  ReportDuplicateKeys(documents.front(), file, diagnostics, &visited);
+  return ConfigNode(Yaml::Of(documents.front()), file, diagnostics, "");
 }
 
 bool ConfigNode::IsDefined() const { return yaml_->node.IsDefined(); }
@@ -377,10 +489,10 @@ int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const 
 
 std::chrono::milliseconds ConfigNode::GetDuration(
     std::string_view key, std::chrono::milliseconds default_value) const {
-  static const UnitTable kUnits = {
-      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-  auto millis =
-      GetQuantity(key, kUnits, "a duration like \"250ms\", \"30s\", \"5m\" or \"1h\"");
+  static const UnitTable kUnits = {{"", 1000},   {"ms", 1},      {"s", 1000},
+                                   {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  auto millis = GetQuantity(
+      key, kUnits, "a duration like \"250ms\", \"30s\", \"5m\", \"1h\" or \"1d\"");
   return millis ? std::chrono::milliseconds(*millis) : default_value;
 }
 

@@ -12,8 +12,8 @@ namespace {
 TEST(ConfigNodeTest, ReadsTypedValuesWithDefaults) {
   Diagnostics diagnostics;
   auto root = ConfigNode::Parse(
-      "name: x\ncount: 12\nratio: 0.5\nflag: yes\nsize: 64KiB\nwait: 250ms\n", "p.yaml",
-      &diagnostics);
+      "name: x\ncount: 12\nratio: 0.5\nflag: yes\nsize: 64KiB\nwait: 250ms\nday: 1d\n",
+      "p.yaml", &diagnostics);
   EXPECT_EQ(root.GetString("name", ""), "x");
   EXPECT_EQ(root.GetInt("count", 0), 12);
   EXPECT_EQ(root.GetInt("missing", 7), 7);
@@ -21,6 +21,7 @@ TEST(ConfigNodeTest, ReadsTypedValuesWithDefaults) {
   EXPECT_TRUE(root.GetBool("flag", false));
   EXPECT_EQ(root.GetBytes("size", 0), 65536);
   EXPECT_EQ(root.GetDuration("wait", {}).count(), 250);
+  EXPECT_EQ(root.GetDuration("day", {}), std::chrono::hours(24));
   root.CheckNoUnknownKeys();
   EXPECT_FALSE(diagnostics.has_errors()) << diagnostics.ToStatus().ToString();
 }

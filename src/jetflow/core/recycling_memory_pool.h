@@ -7,7 +7,7 @@
 // distinct 8-byte values; 1, 4, 16 MiB for 4-byte ones), memsets it, and frees it when
 // the chunk ends. Arrow's jemalloc returns unused pages to the kernel within about a
 // second (which keeps peak memory honest), so the next chunk's tables are fresh pages
-// again: half of all page faults of a generate -> Parquet run (docs/benchmarks.md).
+// again: half of all page faults of a generate -> Parquet run (docs/design/memory.md).
 // Keeping a few of those blocks, up to a fixed capacity, makes them warm.
 //
 // Sizes of at least `min_block_bytes` are rounded up to one of eight classes per power of

@@ -44,6 +44,10 @@ struct ComponentContext {
   int64_t batch_rows = 131072;
   /// Name given to the component in the config (`name:`), or its type by default.
   std::string name;
+  /// The pipeline's `run_instance.key`: the Hive key of the run-instance directory, so
+  /// that a loader can refuse, at config load, directory keys of its own that clash
+  /// with it.
+  std::string run_key;
 
   /// `path` if absolute, else base_dir / path. Leaves URIs ("s3://...") untouched.
   std::string ResolvePath(const std::string& path) const;

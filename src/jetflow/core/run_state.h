@@ -13,6 +13,12 @@
 //    the run (just before the run is marked succeeded). Used to advance a high watermark.
 // A failed run writes at_begin only. Names are free-form strings scoped to the pipeline;
 // a consumer should prefix them with its type ("postgres.cursor").
+//
+// A consumer also says here what its run state leaves out, so that nothing is lost
+// without a message: rows that no window will ever read (an incremental cursor that is
+// NULL or +infinity), a watermark that stopped advancing. The engine logs these warnings
+// once per run and shows them in the run summary; `jetflow plan` and `validate` print
+// them.
 #pragma once
 
 #include <arrow/result.h>
@@ -40,6 +46,9 @@ struct WatermarkUpdate {
 struct RunStatePlan {
   std::vector<WatermarkUpdate> at_begin;
   std::vector<WatermarkUpdate> at_commit;
+  /// What the run leaves out or cannot move past, one sentence each, naming the table,
+  /// column and row count (see the top of this file). Not persisted.
+  std::vector<std::string> warnings{};
 };
 
 }  // namespace jetflow

@@ -44,9 +44,11 @@ struct SideBatch {
 };
 
 /// Makes the loader that writes one side output: `name` is "<transformer>.<output>" (in
-/// manifests and the state store), `path` the root of its dataset. The loader is then
-/// bound to the side output's schema like any other.
+/// manifests and the state store), `path` the root of its dataset, `run_key` the
+/// pipeline's run instance key (a directory key of its dataset too, like
+/// ComponentContext::run_key). The loader is then bound to the side output's schema
+/// like any other.
 using SideOutputLoaderFactory = std::function<arrow::Result<std::unique_ptr<Loader>>(
-    const std::string& name, const std::string& path)>;
+    const std::string& name, const std::string& path, const std::string& run_key)>;
 
 }  // namespace jetflow

@@ -112,7 +112,6 @@ void PartitionPool::RunClaimed(PartitionClaim claim, int partitions_in_flight) {
     if (!status.ok() && !retry && !cancellation_.cancelled()) {
       // Permanent: stop the other partitions before this one is given up, so that none
       // of them claims it meanwhile.
-      ++partitions_failed_;
       Fail(status);
     }
     result.status = status.ok() ? PartitionStatus::kCommitted : PartitionStatus::kFailed;

@@ -57,7 +57,6 @@ class PartitionPool {
   /// process. OK, or why it stopped early (the run's Cancellation reason).
   arrow::Status Execute(int threads);
 
-  int64_t partitions_failed() const { return partitions_failed_; }
   int64_t attempts_retried() const { return attempts_retried_; }
   int64_t peak_budget_bytes() const { return budget_.peak(); }
 
@@ -77,7 +76,6 @@ class PartitionPool {
   LeaseKeeper& lease_;
   MemoryBudget budget_;
 
-  std::atomic<int64_t> partitions_failed_{0};
   std::atomic<int64_t> attempts_retried_{0};
 };
 

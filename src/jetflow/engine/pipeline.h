@@ -36,6 +36,11 @@ struct EngineOptions {
   int max_attempts = 3;
   /// Wait before retry k is retry_backoff * 2^(k-1), at most 60 s.
   std::chrono::milliseconds retry_backoff{1000};
+  /// How a resumed run checks the committed partitions it would keep against their
+  /// manifests (Loader::VerifyCommitted) before keeping them; a partition that differs is
+  /// redone. kChecksum (the default) reads their files once; kSize only looks at the
+  /// files' sizes, for lakes where reading back is too slow.
+  VerifyDepth verify_on_resume = VerifyDepth::kChecksum;
 };
 
 template <typename Stage>

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -136,6 +137,7 @@ class RecordedRun {
       run_status = Work(lease);
     }
     EndRecord(run_status);
+    if (!refused_.ok()) return refused_;
     return Summarize(run_status, started);
   }
 
@@ -156,14 +158,20 @@ class RecordedRun {
   arrow::Status Work(LeaseKeeper& lease) {
     if (!record_.joined) {
       for (auto& loader : pipeline_.loaders) {
-        ARROW_RETURN_NOT_OK(
-            AddContext(loader.stage->BeginRun(RunContextOf()), "loader " + loader.name));
+        arrow::Status began =
+            AddContext(loader.stage->BeginRun(RunContextOf()), "loader " + loader.name);
+        // A loader that refuses its target (Invalid: e.g. a lake folder holding what
+        // jetflow did not write) has changed nothing: like a plan error, Run() returns
+        // it.
+        if (began.IsInvalid()) refused_ = began;
+        ARROW_RETURN_NOT_OK(began);
       }
       for (auto& side : pipeline_.side_loaders) {
         ARROW_RETURN_NOT_OK(AddContext(side.loader->BeginRun(RunContextOf()),
                                        "side output " + side.name));
       }
     }
+    if (record_.resumed) ARROW_RETURN_NOT_OK(CheckKeptPartitions());
     auto records = state_.ListPartitions(record_.run_id);
     ARROW_RETURN_NOT_OK(StateCall(records.status(), "listing partitions"));
     int64_t not_committed = 0;
@@ -179,10 +187,21 @@ class RecordedRun {
       options_.progress->partitions_done = kept_;
     }
     if (record_.joined) {
+      // Who runs it: the owners of its running partitions.
+      std::set<std::string> others;
+      for (const auto& partition : *records) {
+        if (partition.status != PartitionStatus::kRunning || partition.owner == worker_) {
+          continue;
+        }
+        others.insert(DescribeWorker(partition.owner));
+      }
+      std::string who;
+      for (const std::string& other : others) who += (who.empty() ? "" : ", ") + other;
       spdlog::info(
-          "joining run {} of {}, which other processes are running: {} of {} "
+          "instance {} is being run by {} since {} (run {}): joining it; {} of {} "
           "partitions committed",
-          record_.run_id, plan_.run.id(), kept_, records->size());
+          plan_.run.id(), who.empty() ? "other processes" : who, record_.started_at,
+          record_.run_id, kept_, records->size());
     } else if (record_.resumed) {
       spdlog::info("resuming run {} of {}: {} of {} partitions already committed",
                    record_.run_id, plan_.run.id(), kept_, records->size());
@@ -220,6 +239,104 @@ class RecordedRun {
   }
 
   RunContext RunContextOf() const { return {pipeline_.name, plan_.run, record_.run_id}; }
+
+  /// The loader (or side output's loader) that wrote `manifest`; nullptr if the
+  /// pipeline has none of that name.
+  Loader* LoaderOf(const PartitionManifest& manifest) const {
+    for (const auto& loader : pipeline_.loaders) {
+      if (loader.name == manifest.loader) return loader.stage.get();
+    }
+    for (const auto& side : pipeline_.side_loaders) {
+      if (side.name == manifest.loader) return side.loader.get();
+    }
+    return nullptr;
+  }
+
+  /// Why committed `partition` cannot be kept ("" if it can): every loader checks the
+  /// output its manifest describes. An error: the output could not be read at all.
+  arrow::Result<std::string> DamageOf(const PartitionRecord& partition,
+                                      VerifyDepth depth) const {
+    auto manifests = ManifestsFromJson(partition.manifests_json);
+    if (!manifests.ok()) {
+      return "its manifests in the state store are unreadable: " +
+             manifests.status().message();
+    }
+    std::string damage;
+    for (const PartitionManifest& manifest : *manifests) {
+      Loader* loader = LoaderOf(manifest);
+      if (loader == nullptr) {
+        return "it was written by loader " + manifest.loader +
+               ", which the pipeline no longer has";
+      }
+      auto differences = loader->VerifyCommitted(manifest, depth);
+      JETFLOW_RETURN_NOT_OK_CTX(differences.status(), "loader " + manifest.loader);
+      constexpr size_t kShown = 5;
+      for (size_t i = 0; i < differences->size() && i < kShown; ++i) {
+        damage += (damage.empty() ? "" : "; ") + (*differences)[i].ToString();
+      }
+      if (differences->size() > kShown) {
+        damage += fmt::format("; and {} more differences", differences->size() - kShown);
+      }
+    }
+    return damage;
+  }
+
+  /// Step 2, resuming: a committed partition is kept only if its output is still as its
+  /// manifests describe. Partitions are checked concurrently (as many at once as
+  /// partitions run); those that differ are reopened, with the reason, to be redone. No
+  /// other worker can finish the run meanwhile: a resume reserves the finish
+  /// (StateStore::BeginRun).
+  arrow::Status CheckKeptPartitions() {
+    auto records = state_.ListPartitions(record_.run_id);
+    ARROW_RETURN_NOT_OK(StateCall(records.status(), "listing partitions"));
+    std::vector<const PartitionRecord*> committed;
+    for (const PartitionRecord& partition : *records) {
+      if (partition.status == PartitionStatus::kCommitted)
+        committed.push_back(&partition);
+    }
+    if (committed.empty()) return arrow::Status::OK();
+    const VerifyDepth depth = pipeline_.engine.verify_on_resume;
+    spdlog::info(
+        "checking the output of the {} partitions committed by run {} against "
+        "their manifests ({})",
+        committed.size(), record_.run_id, ToString(depth));
+    std::vector<arrow::Result<std::string>> damage(committed.size(), std::string());
+    std::atomic<size_t> next{0};
+    auto check = [&] {
+      for (size_t i = next++; i < committed.size(); i = next++) {
+        if (cancellation_.cancelled()) return;
+        damage[i] = DamageOf(*committed[i], depth);
+      }
+    };
+    const EngineOptions& engine = pipeline_.engine;
+    const size_t threads = std::min<size_t>(
+        committed.size(), engine.partitions_in_flight > 0 ? engine.partitions_in_flight
+                                                          : HardwareThreads());
+    {
+      std::vector<std::thread> helpers;
+      for (size_t t = 1; t < threads; ++t) helpers.emplace_back(check);
+      check();
+      for (auto& helper : helpers) helper.join();
+    }
+    if (cancellation_.cancelled()) return cancellation_.reason();
+    for (size_t i = 0; i < committed.size(); ++i) {
+      const std::string& id = committed[i]->partition_id;
+      JETFLOW_RETURN_NOT_OK_CTX(damage[i].status(), "checking committed partition " + id +
+                                                        " of " + plan_.run.id());
+      if (damage[i]->empty()) continue;
+      spdlog::warn(
+          "partition {} of {} is redone: its output is not as its manifest "
+          "describes: {}",
+          id, plan_.run.id(), *damage[i]);
+      ARROW_RETURN_NOT_OK(
+          StateCall(state_.ReopenPartition(
+                        record_.run_id, id, worker_,
+                        "redone: its output differed from its manifest: " + *damage[i]),
+                    "reopening partition " + id));
+      ++damaged_;
+    }
+    return arrow::Status::OK();
+  }
 
   /// Step 4: this process won the finish.
   arrow::Status FinishRun(LeaseKeeper& lease) {
@@ -315,18 +432,20 @@ class RecordedRun {
     summary.resumed = record_.resumed;
     summary.joined = record_.joined;
     summary.partitions_changed = record_.partitions_changed;
+    summary.partitions_damaged = damaged_;
     summary.partitions_kept = kept_;
+    summary.warnings = plan_.run_state.warnings;
     if (pool_) {
-      summary.partitions_failed = pool_->partitions_failed();
       summary.attempts_retried = pool_->attempts_retried();
       summary.peak_budget_bytes = pool_->peak_budget_bytes();
     }
     ARROW_RETURN_NOT_OK(state_error_);
     // Totals come from the state store, so a resumed run counts the partitions it kept
-    // and a joined one those of the other processes.
+    // and a joined one those of the other processes, and `status` shows the same.
     ARROW_ASSIGN_OR_RAISE(auto records, state_.ListPartitions(record_.run_id));
     summary.partitions_total = static_cast<int64_t>(records.size());
     for (const auto& partition : records) {
+      if (partition.status == PartitionStatus::kFailed) ++summary.partitions_failed;
       summary.rows_read += partition.rows_read;
       summary.rows_written += partition.rows_written;
       summary.rows_dropped += partition.rows_dropped;
@@ -373,8 +492,10 @@ class RecordedRun {
   Cancellation cancellation_;
   std::optional<PartitionPool> pool_;
   int64_t kept_ = 0;
+  int64_t damaged_ = 0;
   bool finished_here_ = false;
   arrow::Status state_error_;
+  arrow::Status refused_;  // a loader's BeginRun said Invalid
 };
 
 }  // namespace
@@ -416,10 +537,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
       const std::string name = transformer.name + "." + specs[o].name;
       // One dataset per transformer under the configured root: transformers' side
       // outputs have different schemas and may share a root.
-      auto made =
-          pipeline.side_output_loader(name, specs[o].path + "/" + transformer.name);
+      auto made = pipeline.side_output_loader(
+          name, specs[o].path + "/" + transformer.name, run.key);
       JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
       JETFLOW_RETURN_NOT_OK_CTX((*made)->Bind(specs[o].schema).status(), where);
+      JETFLOW_RETURN_NOT_OK_CTX((*made)->CheckRunInstance(run), where);
       pipeline.side_loaders.push_back({t, static_cast<int>(o), name, std::move(*made)});
     }
   }
@@ -428,9 +550,11 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
   std::string loader_errors;
   for (auto& loader : pipeline.loaders) {
     auto bound = loader.stage->Bind(schema);
-    if (!bound.ok()) {
+    arrow::Status fits =
+        bound.ok() ? loader.stage->CheckRunInstance(run) : bound.status();
+    if (!fits.ok()) {
       loader_errors += (loader_errors.empty() ? "" : "\n") + std::string("loader '") +
-                       loader.name + "': " + bound.status().message();
+                       loader.name + "': " + fits.message();
       plan.output_schemas.push_back(nullptr);
     } else {
       plan.output_schemas.push_back(*bound);
@@ -487,6 +611,11 @@ arrow::Result<RunSummary> PipelineRunner::Run(Pipeline& pipeline, const RunInsta
     plan = *options.plan;
   } else {
     ARROW_ASSIGN_OR_RAISE(plan, Plan(pipeline, run, &state));
+  }
+
+  // Logged here, once: a run may have planned twice (without and with the store).
+  for (const std::string& warning : plan.run_state.warnings) {
+    spdlog::warn("pipeline {}, {}: {}", pipeline.name, run.id(), warning);
   }
 
   BeginRunOptions begin;

@@ -9,16 +9,19 @@
 //
 //  1. Plan (PipelineRunner::Plan). Infer the consumer's schema, bind every transformer,
 //     make and bind a loader per side output (Pipeline::side_output_loader), bind every
-//     loader (all mismatches reported at once), ask the consumer for its run state
-//     (watermarks, run_state.h) and plan the partitions. Moves no data, writes nothing:
-//     a config that cannot work fails here.
+//     loader and check it against the run instance (all mismatches reported at once), ask
+//     the consumer for its run state (watermarks, run_state.h) and plan the partitions.
+//     Moves no data, writes nothing: a config that cannot work fails here.
 //  2. Record (StateStore::BeginRun). The run and its partitions, with their splits, are
 //     recorded before anything moves, with the `at_begin` watermarks in the same
 //     transaction. The latest unfinished run of the instance is resumed (committed
 //     partitions kept if their bounds and the plan's fingerprint — configuration and
 //     schemas — are unchanged); if other processes are working on it, this one joins
 //     them instead. A process that did not join starts every loader's run
-//     (Loader::BeginRun: removing dead attempts' leftovers).
+//     (Loader::BeginRun: removing dead attempts' leftovers). A resuming process then
+//     checks the output of every committed partition it would keep against its
+//     manifests (Loader::VerifyCommitted, to engine.verify_on_resume) and reopens the
+//     ones that differ (StateStore::ReopenPartition): they are redone, never kept.
 //  3. Attempts (PartitionPool, partition_attempt.h). Worker threads claim partitions from
 //     the store and run attempts: a reader thread streams batches through a bounded
 //     queue, within the run's memory budget, into transformers and writers; rows are
@@ -107,12 +110,18 @@ struct RunSummary {
   int64_t partitions_kept = 0;  // committed by an earlier attempt of this run, not redone
   /// Committed by an earlier attempt under another configuration: redone.
   int64_t partitions_changed = 0;
+  /// Committed by an earlier attempt, but their output was no longer as their manifests
+  /// describe (a file deleted, truncated, replaced; the directory gone): redone.
+  int64_t partitions_damaged = 0;
   int64_t partitions_failed = 0;
   int64_t attempts_retried = 0;
   int64_t rows_read = 0;
   int64_t rows_written = 0;
   int64_t rows_dropped = 0;
   int64_t rows_quarantined = 0;
+  /// The consumer's run-state warnings (RunStatePlan::warnings): rows no run will read,
+  /// a watermark that cannot advance. Also logged once when the run starts.
+  std::vector<std::string> warnings;
   /// Per-rule counts summed over the run's partitions (partition_id empty), in order of
   /// first appearance.
   std::vector<RuleCountRecord> rules;
@@ -155,8 +164,9 @@ class PipelineRunner {
 
   /// Plans (or takes options.plan), then runs (steps 2-5 at the top of this file). A
   /// failed run is not an error of Run() itself: it returns a summary with succeeded ==
-  /// false. Errors of the state store (which make resuming unsafe) are, and so is a plan
-  /// that differs from that of a live run it would join (Invalid). Either way, once the
+  /// false. Errors of the state store (which make resuming unsafe) are, and so are a plan
+  /// that differs from that of a live run it would join and a loader that refuses its
+  /// target in BeginRun, before writing anything (both Invalid). Either way, once the
   /// run is recorded its record is ended (failed, or left) before Run() returns.
   static arrow::Result<RunSummary> Run(Pipeline& pipeline, const RunInstance& run,
                                        StateStore& state, const RunOptions& options);

@@ -7,6 +7,7 @@
 #include <arrow/util/thread_pool.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -111,8 +112,14 @@ struct FakeSink {
   int finished_runs = 0;
   std::vector<PartitionManifest> finished_with;
   std::string bind_error;
-  bool hold_rows = false;  // writers keep every row in memory until commit
+  std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
+  bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
+  // VerifyCommitted: partitions whose output is found damaged, an error reading any, and
+  // the (partition, depth) of every call.
+  std::set<std::string> damaged;
+  std::string verify_error;
+  std::vector<std::pair<std::string, VerifyDepth>> verified;
 };
 
 class FakeWriter : public PartitionWriter {
@@ -155,6 +162,12 @@ class FakeLoader : public Loader {
     if (!sink_->bind_error.empty()) return arrow::Status::Invalid(sink_->bind_error);
     return input;
   }
+  arrow::Status CheckRunInstance(const RunInstance& run) override {
+    if (run.key == sink_->refused_run_key) {
+      return arrow::Status::Invalid("column '", run.key, "' is named like the run key");
+    }
+    return arrow::Status::OK();
+  }
   arrow::Status BeginRun(const RunContext&) override { return arrow::Status::OK(); }
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) override {
@@ -166,6 +179,17 @@ class FakeLoader : public Loader {
     ++sink_->finished_runs;
     sink_->finished_with = partitions;
     return arrow::Status::OK();
+  }
+  arrow::Result<std::vector<ManifestDifference>> VerifyCommitted(
+      const PartitionManifest& manifest, VerifyDepth depth) override {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    sink_->verified.emplace_back(manifest.partition_id, depth);
+    if (!sink_->verify_error.empty()) return arrow::Status::IOError(sink_->verify_error);
+    if (!sink_->damaged.count(manifest.partition_id)) {
+      return std::vector<ManifestDifference>{};
+    }
+    return std::vector<ManifestDifference>{
+        {manifest.partition_id + "/part-0.bin", "size", "8 bytes", "16 bytes"}};
   }
 
  private:
@@ -303,6 +327,83 @@ TEST_F(PipelineRunnerTest, ResumeKeepsCommittedPartitions) {
   EXPECT_EQ(source_.opened.size(), 4u);
 }
 
+TEST_F(PipelineRunnerTest, ResumeRedoesACommittedPartitionWhoseOutputIsDamaged) {
+  source_.fail_partition = "p2";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;  // p0, p1 commit before p2 fails
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  EXPECT_TRUE(sink_.verified.empty()) << "a fresh run has nothing to check";
+  source_.opened.clear();
+  sink_.damaged = {"p1"};
+  Pipeline pipeline = MakePipeline();
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.partitions_kept, 1);
+  EXPECT_EQ(resumed.partitions_damaged, 1);
+  EXPECT_EQ(resumed.partitions_changed, 0);
+  EXPECT_EQ(std::set<std::string>(source_.opened.begin(), source_.opened.end()),
+            (std::set<std::string>{"p1", "p2", "p3"}));
+  // Only the committed partitions were checked, at the default depth.
+  std::sort(sink_.verified.begin(), sink_.verified.end());
+  EXPECT_EQ(sink_.verified,
+            (std::vector<std::pair<std::string, VerifyDepth>>{
+                {"p0", VerifyDepth::kChecksum}, {"p1", VerifyDepth::kChecksum}}));
+  EXPECT_EQ(resumed.rows_written, 12000);
+  EXPECT_EQ(sink_.finished_with.size(), 4u);
+  auto partitions = state_->ListPartitions(resumed.run_id);
+  JETFLOW_ASSERT_OK(partitions);
+  EXPECT_EQ((*partitions)[1].attempts, 2);  // attempt numbers continue
+  EXPECT_EQ((*partitions)[1].status, PartitionStatus::kCommitted);
+}
+
+TEST_F(PipelineRunnerTest, ResumeChecksAtTheConfiguredDepth) {
+  source_.fail_partition = "p1";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.verify_on_resume = VerifyDepth::kSize;
+  RunSummary resumed = RunOnce(pipeline);
+  ASSERT_TRUE(resumed.succeeded) << resumed.error;
+  EXPECT_EQ(resumed.partitions_kept, 1);
+  EXPECT_EQ(
+      sink_.verified,
+      (std::vector<std::pair<std::string, VerifyDepth>>{{"p0", VerifyDepth::kSize}}));
+}
+
+TEST_F(PipelineRunnerTest, OutputThatCannotBeReadFailsTheResumeInsteadOfBeingKept) {
+  source_.fail_partition = "p2";
+  source_.fail_retryable = false;
+  {
+    Pipeline pipeline = MakePipeline();
+    pipeline.engine.partitions_in_flight = 1;
+    ASSERT_FALSE(RunOnce(pipeline).succeeded);
+  }
+  source_.opened.clear();
+  sink_.verify_error = "permission denied";
+  Pipeline pipeline = MakePipeline();
+  RunSummary resumed = RunOnce(pipeline);
+  EXPECT_FALSE(resumed.succeeded);
+  EXPECT_NE(resumed.error.find("permission denied"), std::string::npos) << resumed.error;
+  EXPECT_NE(resumed.error.find("checking committed partition"), std::string::npos)
+      << resumed.error;
+  EXPECT_TRUE(source_.opened.empty());
+  EXPECT_EQ(sink_.finished_runs, 0);
+  // Once it can be read, the next resume keeps what matches.
+  sink_.verify_error.clear();
+  Pipeline again = MakePipeline();
+  RunSummary fixed = RunOnce(again);
+  ASSERT_TRUE(fixed.succeeded) << fixed.error;
+  EXPECT_EQ(fixed.partitions_kept, 2);
+}
+
 TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {
   source_.promise_rows = 3001;  // the source promised one row more than it yields
   Pipeline pipeline = MakePipeline();
@@ -373,6 +474,24 @@ TEST_F(PipelineRunnerTest, PlanReportsEveryLoaderError) {
   ASSERT_TRUE(plan.status().IsInvalid());
   EXPECT_NE(plan.status().message().find("loader 'sink0'"), std::string::npos);
   EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
+}
+
+TEST_F(PipelineRunnerTest, PlanChecksEveryLoaderAgainstTheRunInstance) {
+  sink_.refused_run_key = "dt";
+  Pipeline pipeline = MakePipeline(/*loaders=*/2);
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.status().IsInvalid());
+  EXPECT_NE(plan.status().message().find(
+                "loader 'sink0': column 'dt' is named like the run key"),
+            std::string::npos)
+      << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("loader 'sink1'"), std::string::npos);
+  // Run refuses it before anything is recorded.
+  RunOptions options;
+  EXPECT_TRUE(PipelineRunner::Run(pipeline, run_, *state_, options).status().IsInvalid());
+  EXPECT_TRUE(state_->ListRuns("test", 10)->empty());
+  EXPECT_EQ(sink_.commits.size(), 0u);
+  JETFLOW_ASSERT_OK(PipelineRunner::Plan(pipeline, RunInstance{"day", "2026-11-25"}));
 }
 
 TEST_F(PipelineRunnerTest, InterruptCancelsRunAndTheRecordEnds) {
@@ -577,6 +696,31 @@ TEST_F(PipelineRunnerTest, PlanWithoutStateLeavesAStatefulConsumersPartitionsToR
   EXPECT_EQ(state_->GetWatermark("test", "test.window/dt=2026-11-26")->value_or(""),
             "20");
   EXPECT_EQ(state_->GetWatermark("test", "test.cursor")->value_or(""), "20");
+}
+
+TEST_F(PipelineRunnerTest, RunStateWarningsReachTheSummaryOfEveryRun) {
+  class WarningConsumer : public FakeConsumer {
+   public:
+    using FakeConsumer::FakeConsumer;
+    arrow::Result<RunStatePlan> PlanRunState(const RunInstance&,
+                                             WatermarkReader*) override {
+      RunStatePlan plan;
+      plan.at_commit.push_back({"test.cursor", "5"});
+      plan.warnings.push_back("table t, column c: 3 rows are in no window");
+      return plan;
+    }
+  };
+  Pipeline pipeline = MakePipeline();
+  pipeline.consumer = std::make_unique<WarningConsumer>(&source_);
+  auto plan = PipelineRunner::Plan(pipeline, run_);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->run_state.warnings,
+            std::vector<std::string>{"table t, column c: 3 rows are in no window"});
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  EXPECT_EQ(summary.warnings, plan->run_state.warnings);
+  summary = RunOnce(pipeline, /*restart=*/true);
+  EXPECT_EQ(summary.warnings, plan->run_state.warnings);
 }
 
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {

@@ -25,9 +25,21 @@ struct TableOrQuery {
   std::string query;
 };
 
-/// Reads `table` and `query` (strings; empty counts as absent). Records at `node` "one
-/// of 'table' or 'query' is required" or "use either 'table' or 'query', not both".
-TableOrQuery ParseTableOrQuery(const ConfigNode& node);
+/// Whose SQL a query is written in: what quotes and comments look like.
+enum class SqlDialect { kPostgres, kClickHouse, kSqlite };
+
+/// `query` ready to be wrapped as a subquery, "(" + it + ")": trailing semicolons,
+/// whitespace and comments removed (a trailing `-- comment` would swallow the closing
+/// parenthesis, a `;` end the statement inside it). Quoted strings and identifiers,
+/// comments and PostgreSQL's dollar quotes are skipped while looking for the end. If the
+/// text cannot be scanned (an unterminated quote or comment), only trailing whitespace
+/// and semicolons go, and the server reports the rest.
+std::string QueryAsSubquery(std::string_view query, SqlDialect dialect);
+
+/// Reads `table` and `query` (strings; empty counts as absent; the query through
+/// QueryAsSubquery). Records at `node` "one of 'table' or 'query' is required" or "use
+/// either 'table' or 'query', not both", and at `query` one that holds no statement.
+TableOrQuery ParseTableOrQuery(const ConfigNode& node, SqlDialect dialect);
 
 /// For Make(): Invalid "<consumer>: exactly one of 'table' and 'query' is required"
 /// unless exactly one of `table` and `query` is set.

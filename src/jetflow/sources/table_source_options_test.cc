@@ -23,7 +23,9 @@ std::string ErrorsOf(const std::string& yaml, Parse parse) {
 
 TEST(TableSourceOptionsTest, ExactlyOneOfTableAndQuery) {
   TableOrQuery source;
-  auto read = [&](const ConfigNode& node) { source = ParseTableOrQuery(node); };
+  auto read = [&](const ConfigNode& node) {
+    source = ParseTableOrQuery(node, SqlDialect::kSqlite);
+  };
   EXPECT_EQ(ErrorsOf("table: orders\n", read), "");
   EXPECT_EQ(source.table, "orders");
   EXPECT_EQ(ErrorsOf("query: SELECT 1\n", read), "");
@@ -42,6 +44,37 @@ TEST(TableSourceOptionsTest, ExactlyOneOfTableAndQuery) {
   EXPECT_TRUE(both.IsInvalid());
   EXPECT_EQ(both.message(), "clickhouse: exactly one of 'table' and 'query' is required");
   EXPECT_TRUE(CheckTableOrQuery("", "", "postgres").IsInvalid());
+}
+
+TEST(TableSourceOptionsTest, QueriesLoseTrailingSemicolonsAndCommentsOnly) {
+  using D = SqlDialect;
+  EXPECT_EQ(QueryAsSubquery("SELECT 1;", D::kClickHouse), "SELECT 1");
+  EXPECT_EQ(QueryAsSubquery("SELECT 1 ; ;\n  ", D::kPostgres), "SELECT 1");
+  EXPECT_EQ(QueryAsSubquery("SELECT 1 -- the end", D::kClickHouse), "SELECT 1");
+  EXPECT_EQ(QueryAsSubquery("SELECT 1; -- done\n/* really */", D::kSqlite), "SELECT 1");
+  // Inside the query, comments and quoted text stay as they are.
+  EXPECT_EQ(QueryAsSubquery("SELECT 1 -- one\n, 2;", D::kPostgres),
+            "SELECT 1 -- one\n, 2");
+  EXPECT_EQ(QueryAsSubquery("SELECT '--;' AS \"a;\" ;", D::kPostgres),
+            "SELECT '--;' AS \"a;\"");
+  EXPECT_EQ(QueryAsSubquery("SELECT 'it''s;'", D::kSqlite), "SELECT 'it''s;'");
+  EXPECT_EQ(QueryAsSubquery("SELECT 'a\\';' -- x", D::kClickHouse), "SELECT 'a\\';'");
+  EXPECT_EQ(QueryAsSubquery("SELECT $q$ -- ; $q$ ;", D::kPostgres),
+            "SELECT $q$ -- ; $q$");
+  // A backslash is no escape in PostgreSQL's standard strings.
+  EXPECT_EQ(QueryAsSubquery("SELECT 'C:\\' -- path", D::kPostgres), "SELECT 'C:\\'");
+  // Text that cannot be scanned loses trailing blanks and semicolons only.
+  EXPECT_EQ(QueryAsSubquery("SELECT 'open ;  ", D::kPostgres), "SELECT 'open");
+
+  TableOrQuery source;
+  auto read = [&](const ConfigNode& node) {
+    source = ParseTableOrQuery(node, SqlDialect::kClickHouse);
+  };
+  EXPECT_EQ(ErrorsOf("query: 'SELECT 1; -- done'\n", read), "");
+  EXPECT_EQ(source.query, "SELECT 1");
+  EXPECT_EQ(
+      ErrorsOf("query: '-- nothing;'\n", read),
+      "pipeline.yaml:1:8: error: 'query' holds no statement (only comments or ';')");
 }
 
 TEST(TableSourceOptionsTest, PasswordFromTheEnvironment) {

@@ -74,6 +74,15 @@ arrow::Result<bool> FaultInjectingStateStore::ClaimRunFinish(int64_t run_id,
   return Leave(target_.ClaimRunFinish(run_id, worker), fail_after);
 }
 
+arrow::Status FaultInjectingStateStore::ReopenPartition(int64_t run_id,
+                                                        const std::string& partition_id,
+                                                        const std::string& worker,
+                                                        const std::string& reason) {
+  bool fail_after = false;
+  ARROW_RETURN_NOT_OK(Enter(StateCall::kReopenPartition, &fail_after));
+  return Leave(target_.ReopenPartition(run_id, partition_id, worker, reason), fail_after);
+}
+
 arrow::Status FaultInjectingStateStore::FinishRun(
     int64_t run_id, RunStatus status, const std::string& error,
     const std::vector<WatermarkUpdate>& watermarks) {

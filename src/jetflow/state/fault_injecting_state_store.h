@@ -35,6 +35,7 @@ enum class StateCall {
   kClaimPartition,
   kFinishAttempt,
   kClaimRunFinish,
+  kReopenPartition,
   kFinishRun,
   kLeaveRun,
   kListPartitions,
@@ -71,6 +72,9 @@ class FaultInjectingStateStore final : public StateStore {
   arrow::Status FinishAttempt(int64_t run_id, const std::string& partition_id,
                               int attempt, const AttemptResult& result) override;
   arrow::Result<bool> ClaimRunFinish(int64_t run_id, const std::string& worker) override;
+  arrow::Status ReopenPartition(int64_t run_id, const std::string& partition_id,
+                                const std::string& worker,
+                                const std::string& reason) override;
   arrow::Status FinishRun(int64_t run_id, RunStatus status, const std::string& error,
                           const std::vector<WatermarkUpdate>& watermarks) override;
   arrow::Result<bool> LeaveRun(int64_t run_id, const std::string& worker,

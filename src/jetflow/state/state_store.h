@@ -10,13 +10,15 @@
 // worker_identity.h) may work on one run at once; this interface is all they share.
 //
 //  1. BeginRun. The first process records the run: a new one, or the latest unfinished
-//  run
-//     of the same pipeline and instance, resumed. Every process that takes part holds a
-//     lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
+//     run of the same pipeline and instance, resumed. Every process that takes part holds
+//     a lease on the run, renewed with RenewLease well within BeginRunOptions::lease; a
 //     worker whose lease ran out, or whose process is known to be gone (same machine), is
 //     dead. A process that finds live workers on the run *joins* it instead: its plan
 //     must equal the recorded one, nothing of the live workers is touched, and it must
-//     not clean up after them (no loader BeginRun).
+//     not clean up after them (no loader BeginRun). The worker that resumes a run checks
+//     the output of the committed partitions it kept and reopens damaged ones
+//     (ReopenPartition); until it claims the finish itself or dies, no other worker may
+//     finish the run, so a run is never published before that check.
 //  2. ClaimPartition hands out one partition at a time: pending, or left by a dead worker
 //     (its attempt becomes `abandoned`). The claim's attempt number is a fencing token:
 //     once another worker has claimed the partition, the old attempt number is refused.
@@ -194,7 +196,9 @@ class StateStore {
   ///  - otherwise it is resumed: same run_id, its committed partitions kept if they are
   ///    still in `plan` with the same description and split and were written under the
   ///    same `options.fingerprint`; every other partition reset to pending, attempts of
-  ///    dead workers abandoned.
+  ///    dead workers abandoned. The run's finish is reserved for the calling worker
+  ///    (ClaimRunFinish), so that it can check the kept partitions' output first
+  ///    (ReopenPartition).
   /// Otherwise a new run starts with every partition of `plan` pending.
   /// The calling worker's lease on the run starts here.
   virtual arrow::Result<RunRecord> BeginRun(const std::string& pipeline,
@@ -237,8 +241,9 @@ class StateStore {
                                       int attempt, const AttemptResult& result) = 0;
 
   /// True for exactly one live worker per run: the run is running, every partition is
-  /// committed, and no other live worker claimed the finish before. A dead finisher's
-  /// claim passes to the next caller.
+  /// committed, and no other live worker claimed the finish before (or resumed the run:
+  /// BeginRun reserves the finish for it). A dead finisher's claim passes to the next
+  /// caller.
   virtual arrow::Result<bool> ClaimRunFinish(int64_t run_id,
                                              const std::string& worker) = 0;
 
@@ -254,6 +259,18 @@ class StateStore {
   arrow::Status FinishRun(int64_t run_id, RunStatus status, const std::string& error) {
     return FinishRun(run_id, status, error, {});
   }
+
+  /// Resuming: committed partition `partition_id` of running run `run_id` is redone,
+  /// because its output is no longer as its manifests describe (`reason` says what
+  /// differs; it becomes the partition's error until the next attempt). The partition
+  /// becomes pending with its counters, manifests and rule counts cleared; its attempts
+  /// counter stays, so attempt numbers continue. A partition that is not committed is
+  /// left as it is. Invalid (nothing written) if the run is not running, or if a live
+  /// worker other than `worker` claimed the run's finish: that worker may be publishing
+  /// the partition's output. KeyError if the run or the partition does not exist.
+  virtual arrow::Status ReopenPartition(int64_t run_id, const std::string& partition_id,
+                                        const std::string& worker,
+                                        const std::string& reason) = 0;
 
   /// `worker` stops working on the run. Partitions it still holds (failed, awaiting its
   /// retry) become claimable by others. If the run is still running and no other live

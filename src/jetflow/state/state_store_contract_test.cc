@@ -403,5 +403,94 @@ TEST_P(StateStoreContractTest, AResumeRedoesWhatAnotherConfigurationWrote) {
   EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
 }
 
+TEST_P(StateStoreContractTest, AResumeReopensACommittedPartitionWhoseOutputIsDamaged) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  const auto plan = Plan({"p1", "p2", "p3"});
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  for (const char* id : {"p1", "p2"}) {
+    JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult claimed,
+                                 a->ClaimPartition(run.run_id, kWorkerA, id));
+    JETFLOW_ASSERT_OK(
+        a->FinishAttempt(run.run_id, id, claimed.claim->attempt, Committed(7)));
+  }
+  JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kFailed, "killed"));
+  // Ended runs are not reopened.
+  auto ended = a->ReopenPartition(run.run_id, "p1", kWorkerA, "file missing");
+  EXPECT_TRUE(ended.IsInvalid()) << ended.ToString();
+
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  ASSERT_TRUE(resumed.resumed);
+  // The resuming worker holds the finish until it has checked what it keeps: a worker
+  // that joins now cannot publish the run, even once every partition is committed.
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord joined,
+                               b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
+  ASSERT_TRUE(joined.joined);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p3, b->ClaimPartition(run.run_id, kWorkerB));
+  ASSERT_TRUE(p3.claim.has_value());
+  EXPECT_EQ(p3.claim->partition.id, "p3");
+  JETFLOW_ASSERT_OK(b->FinishAttempt(run.run_id, "p3", p3.claim->attempt, Committed(7)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(bool b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
+  EXPECT_FALSE(b_finishes);
+
+  JETFLOW_ASSERT_OK(
+      a->ReopenPartition(run.run_id, "p2", kWorkerA, "part-00000.parquet: size differs"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, a->ListPartitions(run.run_id));
+  EXPECT_EQ(partitions[0].status, PartitionStatus::kCommitted);
+  EXPECT_EQ(partitions[1].status, PartitionStatus::kPending);
+  EXPECT_EQ(partitions[1].rows_written, 0);
+  EXPECT_EQ(partitions[1].manifests_json, "");
+  EXPECT_THAT(partitions[1].error, HasSubstr("size differs"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto totals, a->GetRun(run.run_id));
+  EXPECT_EQ(totals->rows_written, 14);  // p1 and p3
+  // Reopening what is not committed changes nothing; unknown partitions are KeyErrors.
+  JETFLOW_ASSERT_OK(a->ReopenPartition(run.run_id, "p2", kWorkerA, "again"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(partitions, a->ListPartitions(run.run_id));
+  EXPECT_THAT(partitions[1].error, HasSubstr("size differs"));
+  EXPECT_TRUE(a->ReopenPartition(run.run_id, "p9", kWorkerA, "x").IsKeyError());
+  EXPECT_TRUE(a->ReopenPartition(run.run_id + 100, "p1", kWorkerA, "x").IsKeyError());
+
+  // Redone under the next attempt number, by anyone; then A may finish.
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult redo, b->ClaimPartition(run.run_id, kWorkerB));
+  ASSERT_TRUE(redo.claim.has_value());
+  EXPECT_EQ(redo.claim->partition.id, "p2");
+  EXPECT_EQ(redo.claim->attempt, 2);
+  JETFLOW_ASSERT_OK(
+      b->FinishAttempt(run.run_id, "p2", redo.claim->attempt, Committed(7)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
+  EXPECT_FALSE(b_finishes);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(bool a_finishes, a->ClaimRunFinish(run.run_id, kWorkerA));
+  EXPECT_TRUE(a_finishes);
+  // The finisher's partitions are not reopened by another worker.
+  auto refused = b->ReopenPartition(run.run_id, "p1", kWorkerB, "checksum differs");
+  EXPECT_TRUE(refused.IsInvalid()) << refused.ToString();
+  EXPECT_THAT(refused.message(), HasSubstr(kWorkerA));
+  JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kSucceeded, "", {}));
+}
+
+TEST_P(StateStoreContractTest, AResumingWorkerThatDiesPassesTheFinishOn) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  const auto plan = Plan({"p1"});
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ClaimResult p1, a->ClaimPartition(run.run_id, kWorkerA));
+  JETFLOW_ASSERT_OK(a->FinishAttempt(run.run_id, "p1", p1.claim->attempt, Committed(1)));
+  JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kFailed, "killed"));
+  JETFLOW_ASSERT_OK(a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)).status());
+  JETFLOW_ASSERT_OK(b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)).status());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(bool b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
+  EXPECT_FALSE(b_finishes);
+  Advance(kLease / 2);
+  JETFLOW_ASSERT_OK(b->RenewLease(run.run_id, kWorkerB, kLease));
+  Advance(kLease / 2 + milliseconds(1));  // A's lease ran out
+  JETFLOW_ASSERT_OK_AND_ASSIGN(b_finishes, b->ClaimRunFinish(run.run_id, kWorkerB));
+  EXPECT_TRUE(b_finishes);
+}
+
 }  // namespace
 }  // namespace jetflow

@@ -102,4 +102,12 @@ WorkerLiveness CheckWorkerLiveness(std::string_view worker) {
   return WorkerLiveness::kAlive;
 }
 
+std::string DescribeWorker(std::string_view worker) {
+  const size_t host_end = worker.find('/');
+  if (host_end == std::string_view::npos) return std::string(worker);
+  const size_t pid_end = worker.find('/', host_end + 1);
+  return "pid " + std::string(worker.substr(host_end + 1, pid_end - host_end - 1)) +
+         " on " + std::string(worker.substr(0, host_end));
+}
+
 }  // namespace jetflow

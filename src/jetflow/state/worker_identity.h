@@ -30,4 +30,7 @@ enum class WorkerLiveness {
 /// Whether the process named by `worker` still runs, as far as this machine can tell.
 WorkerLiveness CheckWorkerLiveness(std::string_view worker);
 
+/// "pid <pid> on <host>" for messages; an id jetflow did not make, as it is.
+std::string DescribeWorker(std::string_view worker);
+
 }  // namespace jetflow

@@ -49,5 +49,10 @@ TEST(WorkerIdentityTest, OtherMachinesAndForeignIdsAreUnknown) {
   EXPECT_EQ(CheckWorkerLiveness(host + "/x/0000000a/1"), WorkerLiveness::kUnknown);
 }
 
+TEST(WorkerIdentityTest, DescribedByPidAndHost) {
+  EXPECT_EQ(DescribeWorker("etl-7/4242/0a1b2c3d/99"), "pid 4242 on etl-7");
+  EXPECT_EQ(DescribeWorker("worker-a"), "worker-a");  // not one jetflow made
+}
+
 }  // namespace
 }  // namespace jetflow

@@ -81,11 +81,13 @@ arrow::Result<MetadataTransformer::Options> MetadataTransformer::ParseOptions(
 arrow::Result<std::shared_ptr<arrow::Schema>> MetadataTransformer::Bind(
     const std::shared_ptr<arrow::Schema>& input) {
   std::vector<std::shared_ptr<arrow::Field>> fields = input->fields();
-  for (const auto& [kind, name] : options_.columns) {
-    const std::string& column = name;  // clang before 16 cannot capture a binding
+  for (const auto& column : options_.columns) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const auto& kind = column.first;
+    const std::string& name = column.second;
     if (input->GetFieldIndex(name) >= 0 ||
         std::count_if(fields.begin(), fields.end(),
-                      [&](const auto& f) { return f->name() == column; }) > 0) {
+                      [&](const auto& f) { return f->name() == name; }) > 0) {
       return arrow::Status::Invalid("metadata: column '", name,
                                     "' already exists; choose another name under "
                                     "'columns'");

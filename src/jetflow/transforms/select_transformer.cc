@@ -35,6 +35,10 @@ arrow::Result<SelectTransformer::Options> SelectTransformer::ParseOptions(
   options.drop = node.GetStringList("drop");
   for (const auto& [from, to] : node.Get("rename").Entries())
     options.rename[from] = to.AsString();
+  if (node.Has("columns") && options.columns.empty()) {
+    node.Get("columns").Error(
+        "'columns' is empty: list the columns to keep (a select keeps at least one)");
+  }
   if (!options.columns.empty() && !options.drop.empty()) {
     node.Error(
         "'columns' and 'drop' cannot be used together: list the columns to keep, or "
@@ -88,6 +92,10 @@ arrow::Result<std::shared_ptr<arrow::Schema>> SelectTransformer::Bind(
     fields.push_back(field);
   }
   if (!problems.empty()) return arrow::Status::Invalid("select: ", problems.front());
+  if (fields.empty()) {
+    return arrow::Status::Invalid(
+        "select: 'drop' removes every column; keep at least one");
+  }
   output_ = arrow::schema(std::move(fields));
   return output_;
 }

@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include "jetflow/core/config_node.h"
 #include "jetflow/testing/batch_from_json.h"
 #include "jetflow/testing/status_assertions.h"
 
@@ -51,6 +52,23 @@ TEST(SelectTransformerTest, UnknownColumnsListedWithSuggestions) {
 TEST(SelectTransformerTest, RenameClashIsAnError) {
   SelectTransformer select({{}, {}, {{"name", "id"}}});
   EXPECT_TRUE(select.Bind(Input()).status().IsInvalid());
+}
+
+TEST(SelectTransformerTest, EmptyColumnListIsRefusedWhereItIsWritten) {
+  Diagnostics diagnostics;
+  ConfigNode node = ConfigNode::Parse("columns: []\n", "p.yaml", &diagnostics);
+  auto options = SelectTransformer::ParseOptions(node);
+  ASSERT_FALSE(options.ok());
+  EXPECT_NE(options.status().message().find("p.yaml:1:10: error: 'columns' is empty"),
+            std::string::npos)
+      << options.status().message();
+}
+
+TEST(SelectTransformerTest, DroppingEveryColumnIsAnError) {
+  SelectTransformer select({{}, {"id", "name", "note"}, {}});
+  auto bound = select.Bind(Input());
+  ASSERT_TRUE(bound.status().IsInvalid()) << bound.status().ToString();
+  EXPECT_NE(bound.status().message().find("removes every column"), std::string::npos);
 }
 
 }  // namespace

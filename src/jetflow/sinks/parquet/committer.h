@@ -138,6 +138,10 @@ class Committer {
   /// rewritten. Also the check that the root is writable: fails here, naming the path,
   /// if it is not.
   virtual arrow::Status BeginRun(const RunInstance& run) = 0;
+  /// Whether partition `partition_id` of `run` has published output (its manifest is
+  /// in place). Per run, like FinishRun.
+  virtual arrow::Result<bool> IsPublished(const RunInstance& run,
+                                          const std::string& partition_id) const = 0;
   /// REQUIRES: every partition in `partition_ids` is published for `run`.
   /// Checks that (Invalid naming a partition that is not), removes every Hive-style
   /// directory of the run instance that is not one of these partitions (output of an

@@ -715,7 +715,7 @@ TEST_F(HivePartitioningTest, PartitioningByEveryColumnIsRefused) {
 
 TEST_F(HivePartitioningTest, ColumnNamedLikeAPartitionKeyIsRefused) {
   auto schema = arrow::schema(
-      {arrow::field("id", arrow::int64()), arrow::field("part", arrow::utf8()),
+      {arrow::field("id", arrow::int64()), arrow::field("kind", arrow::utf8()),
        arrow::field("dt", arrow::utf8()), arrow::field("_x", arrow::utf8())});
   auto made = ParquetLoader::Make(Options({"Part", "_x", "dt", "dt"}));
   ASSERT_TRUE(made.status().IsInvalid());
@@ -740,6 +740,70 @@ TEST_F(HivePartitioningTest, ColumnNamedLikeAPartitionKeyIsRefused) {
   JETFLOW_ASSERT_OK(loader->BeginRun(Run("day")));
 }
 
+TEST_F(HivePartitioningTest, ColumnsNamedLikeADirectoryKeyAreRefused) {
+  // Readers take `part=...` and `country=...` from the path: a column of the files named
+  // like one of them (ignoring case, as Spark does) would read as the directory's value.
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("Part", arrow::utf8()),
+       arrow::field("country", arrow::utf8()), arrow::field("COUNTRY", arrow::utf8())});
+  // (Under the spark profile two columns that differ only in case are refused anyway.)
+  auto lossless = Options({"country"});
+  lossless.profile = OutputProfile::kLossless;
+  const std::string error = BindError(lossless, schema);
+  EXPECT_THAT(error, HasSubstr("column 'Part' is named like the partition directory key "
+                               "'part' (the loader's partition_column), a directory key "
+                               "of the lake (part=<value>/)"));
+  EXPECT_THAT(error,
+              HasSubstr("rename the column (a select transformer with rename: "
+                        "{Part: <new name>}) or set the loader's partition_column"));
+  EXPECT_THAT(error, HasSubstr("column 'COUNTRY' is named like partition_by column "
+                               "'country'"));
+  EXPECT_THAT(error, Not(HasSubstr("column 'country' is named")));  // not in the files
+  // A run instance key known at config load is checked with the others, all at once.
+  auto options = lossless;
+  options.run_key = "id";
+  const std::string all = BindError(options, schema);
+  EXPECT_THAT(all, HasSubstr("column 'id' is named like the run instance key 'id'"));
+  EXPECT_THAT(all, HasSubstr("column 'Part' is named like the partition directory key"));
+
+  // The run instance key is checked against the files' columns once it is known.
+  auto dated = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("DT", arrow::date32())});
+  auto loader = Loader(BaseOptions(), dated);
+  ASSERT_NE(loader, nullptr);
+  arrow::Status status = loader->CheckRunInstance(Run("dt").run);
+  ASSERT_TRUE(status.IsInvalid()) << status.ToString();
+  EXPECT_THAT(status.message(),
+              HasSubstr("column 'DT' is named like the run instance key 'dt' "
+                        "(run_instance.key)"));
+  EXPECT_TRUE(loader->BeginRun(Run("dt")).IsInvalid());
+  EXPECT_FALSE(fs::exists(root_));
+  JETFLOW_ASSERT_OK(loader->CheckRunInstance(Run("day").run));
+  // With a legitimate name the same columns are written and read back.
+  auto renamed = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("event_date", arrow::date32())});
+  auto ok = Loader(BaseOptions(), renamed);
+  ASSERT_NE(ok, nullptr);
+  JETFLOW_ASSERT_OK(ok->CheckRunInstance(Run("dt").run));
+}
+
+TEST_F(HivePartitioningTest, AnEmptyRunWritesItsEmptyFileUnderNullDirectories) {
+  auto schema = SalesSchema();
+  auto loader = Loader(Options({"country"}), schema);
+  ASSERT_NE(loader, nullptr);
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
+                               WritePartition(loader.get(), Partition("p0"), {}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  const std::string file = P0("country=__HIVE_DEFAULT_PARTITION__/part-00000.parquet");
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          P0("_jetflow_manifest.json"), file));
+  auto read = ReadParquet(file);
+  EXPECT_EQ(read->num_rows(), 0);
+  EXPECT_TRUE(read->schema()->Equals(*SalesFileSchema())) << read->schema()->ToString();
+}
+
 TEST_F(HivePartitioningTest, MaxOpenFilesMustBePositive) {
   auto options = Options({"country"});
   options.max_open_files = 0;
@@ -756,12 +820,14 @@ struct ParsedOptions {
   arrow::Result<ParquetLoader::Options> options;
 };
 
-std::unique_ptr<ParsedOptions> Parse(const std::string& yaml) {
+std::unique_ptr<ParsedOptions> Parse(const std::string& yaml,
+                                     const std::string& run_key = "") {
   auto parsed = std::make_unique<ParsedOptions>();
   ConfigNode node = ConfigNode::Parse(yaml, "pipeline.yaml", &parsed->diagnostics);
   ComponentContext context;
   context.name = "lake";
   context.base_dir = "/pipelines";
+  context.run_key = run_key;
   parsed->options = ParquetLoader::ParseOptions(node, context);
   return parsed;
 }
@@ -797,6 +863,33 @@ TEST(HivePartitioningOptionsTest, ReportsBadNamesAtTheirLocation) {
               HasSubstr("pipeline.yaml:3:37: error: partition_by column 'country' "
                         "is listed twice"));
   EXPECT_THAT(message, HasSubstr("pipeline.yaml:4:"));
+}
+
+TEST(HivePartitioningOptionsTest, KeysClashingWithTheRunInstanceKeyFailAtLoad) {
+  auto part = Parse("path: /lake\n", "Part");
+  ASSERT_TRUE(part->options.status().IsInvalid());
+  EXPECT_THAT(part->options.status().message(),
+              HasSubstr("pipeline.yaml:1:1: error: the run instance key 'Part' "
+                        "(run_instance.key) clashes with partition_column 'part': both "
+                        "would be directory keys (Part=<instance>/part=<partition>/)"));
+  auto shard = Parse("path: /lake\npartition_column: shard\n", "shard");
+  ASSERT_TRUE(shard->options.status().IsInvalid());
+  EXPECT_THAT(shard->options.status().message(),
+              HasSubstr("pipeline.yaml:2:19: error: the run instance key 'shard'"));
+  auto by = Parse("path: /lake\npartition_by: [country, day]\n", "DAY");
+  ASSERT_TRUE(by->options.status().IsInvalid());
+  EXPECT_THAT(by->options.status().message(),
+              HasSubstr("pipeline.yaml:2:25: error: partition_by column 'day' clashes "
+                        "with the run instance key 'DAY'"));
+  auto fine = Parse("path: /lake\npartition_by: [country]\n", "dt");
+  JETFLOW_ASSERT_OK(fine->options);
+  EXPECT_EQ(fine->options->run_key, "dt");
+  // Programmatic options are checked by Make.
+  ParquetLoader::Options options = fine->options.ValueOrDie();
+  options.run_key = "country";
+  EXPECT_THAT(ParquetLoader::Make(options).status().message(),
+              HasSubstr("partition_by column 'country' clashes with the run instance key "
+                        "'country'"));
 }
 
 TEST(HivePartitioningOptionsTest, WarnsThatMaxOpenFilesNeedsPartitionBy) {

@@ -23,6 +23,7 @@
 #include "jetflow/core/manifest.h"
 #include "jetflow/core/type_name.h"
 #include "jetflow/sinks/parquet/hive_partitioning.h"
+#include "jetflow/sinks/parquet/lake_verifier.h"
 #include "jetflow/sinks/parquet/parquet_partition_writer.h"
 #include "jetflow/sinks/parquet/rename_committer.h"
 
@@ -93,6 +94,81 @@ std::optional<std::string> PartitionByNameProblem(const std::vector<std::string>
     }
   }
   return std::nullopt;
+}
+
+// A run instance key that one of the loader's own directory keys repeats (ignoring
+// case), as one message per clash; none when `run_key` is empty (unknown).
+std::vector<std::string> RunKeyClashes(const std::string& run_key,
+                                       const std::string& partition_column,
+                                       const std::vector<std::string>& partition_by) {
+  std::vector<std::string> clashes;
+  if (run_key.empty()) return clashes;
+  if (EqualsIgnoringCase(run_key, partition_column)) {
+    clashes.push_back("the run instance key '" + run_key +
+                      "' (run_instance.key) clashes with partition_column '" +
+                      partition_column + "': both would be directory keys (" + run_key +
+                      "=<instance>/" + partition_column +
+                      "=<partition>/); choose another run_instance.key or set the "
+                      "loader's partition_column");
+  }
+  for (const std::string& column : partition_by) {
+    if (EqualsIgnoringCase(column, run_key)) {
+      clashes.push_back("partition_by column '" + column +
+                        "' clashes with the run instance key '" + run_key +
+                        "': both would be directory keys; rename the column or the "
+                        "run_instance key");
+    }
+  }
+  return clashes;
+}
+
+// A directory key of the lake's paths, which readers add as a column.
+struct DirectoryKey {
+  std::string name;
+  std::string what;    // for messages: "the run instance key 'dt' (run_instance.key)"
+  std::string remedy;  // besides renaming the column
+};
+
+DirectoryKey RunDirectoryKey(const std::string& run_key) {
+  return {run_key, "the run instance key '" + run_key + "' (run_instance.key)",
+          "choose another run_instance.key"};
+}
+
+// The loader's own directory keys: the partition directory key and partition_by.
+std::vector<DirectoryKey> LoaderDirectoryKeys(
+    const std::string& partition_column, const std::vector<std::string>& partition_by) {
+  std::vector<DirectoryKey> keys;
+  keys.push_back({partition_column,
+                  "the partition directory key '" + partition_column +
+                      "' (the loader's partition_column)",
+                  "set the loader's partition_column to another name"});
+  for (const std::string& column : partition_by) {
+    keys.push_back(
+        {column, "partition_by column '" + column + "'", "partition by another column"});
+  }
+  return keys;
+}
+
+// Columns of the data files named (ignoring case, as Spark compares them) like one of
+// `keys`: readers take a key's value from the path, so Spark and DuckDB would return the
+// directory's value instead of the column's, and pyarrow would refuse to merge the two.
+// One message per clash, naming the remedy.
+std::vector<std::string> ColumnClashes(const arrow::Schema& file_schema,
+                                       const std::vector<DirectoryKey>& keys) {
+  std::vector<std::string> clashes;
+  for (const auto& field : file_schema.fields()) {
+    for (const DirectoryKey& key : keys) {
+      if (!EqualsIgnoringCase(field->name(), key.name)) continue;
+      clashes.push_back(
+          "column '" + field->name() + "' is named like " + key.what +
+          ", a directory key of the lake (" + key.name +
+          "=<value>/): Spark and DuckDB would read the directory's value instead of the "
+          "column's; rename the column (a select transformer with rename: {" +
+          field->name() + ": <new name>}) or " + key.remedy);
+      break;
+    }
+  }
+  return clashes;
 }
 
 arrow::Status CheckCompressionLevel(arrow::Compression::type codec, int level) {
@@ -279,12 +355,19 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
                                                     : WriteMode::kAuto;
 
   options.fsync = node.GetBool("fsync", true);
+  options.adopt_existing = node.GetBool("adopt_existing", false);
 
   options.partition_column = node.GetString("partition_column", "part");
   if (auto problem = CheckPartitionColumn(options.partition_column)) {
     node.Get("partition_column")
         .Error("'partition_column' " + *problem + ", got '" + options.partition_column +
                "'");
+  }
+  options.run_key = context.run_key;
+  for (const std::string& clash :
+       RunKeyClashes(options.run_key, options.partition_column, {})) {
+    // Reported where the partition_column is set, or on the loader for the default.
+    (node.Has("partition_column") ? node.Get("partition_column") : node).Error(clash);
   }
 
   ConfigNode partition_by_node = node.Get("partition_by");
@@ -302,6 +385,11 @@ arrow::Result<ParquetLoader::Options> ParquetLoader::ParseOptions(
       if (auto problem =
               PartitionByNameProblem(options.partition_by, i, options.partition_column)) {
         elements[i].Error(*problem);
+      }
+      // A partition_column clash is reported above; this is about the column.
+      for (const std::string& clash :
+           RunKeyClashes(options.run_key, "", {options.partition_by[i]})) {
+        elements[i].Error(clash);
       }
     }
   }
@@ -375,13 +463,18 @@ std::shared_ptr<Committer> ChooseCommitter(
     const ParquetLoader::Options& options) {
   RenameCommitter::Options rename;
   rename.fsync = options.fsync;
+  rename.adopt_existing = options.adopt_existing;
   return RenameCommitter::Make(std::move(filesystem), std::move(layout), rename);
 }
 
 }  // namespace
 
-ParquetLoader::ParquetLoader(Options options, std::shared_ptr<Committer> committer)
-    : options_(std::move(options)), committer_(std::move(committer)) {}
+ParquetLoader::ParquetLoader(Options options,
+                             std::shared_ptr<arrow::fs::FileSystem> filesystem,
+                             std::shared_ptr<Committer> committer)
+    : options_(std::move(options)),
+      filesystem_(std::move(filesystem)),
+      committer_(std::move(committer)) {}
 
 ParquetLoader::~ParquetLoader() = default;
 
@@ -409,6 +502,10 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
       problems.push_back(*problem);
     }
   }
+  for (std::string& clash :
+       RunKeyClashes(options.run_key, options.partition_column, options.partition_by)) {
+    problems.push_back(std::move(clash));
+  }
   if (options.max_open_files < 1 || options.max_open_files > kMaxOpenFiles) {
     problems.push_back("'max_open_files' must be between 1 and " +
                        std::to_string(kMaxOpenFiles));
@@ -431,11 +528,10 @@ arrow::Result<std::unique_ptr<ParquetLoader>> ParquetLoader::Make(Options option
   if (filesystem == nullptr) {
     ARROW_ASSIGN_OR_RAISE(filesystem, OpenFilesystem(options.path, &root));
   }
-  auto committer =
-      ChooseCommitter(std::move(filesystem),
-                      LakeLayout(std::move(root), options.partition_column), options);
+  auto committer = ChooseCommitter(
+      filesystem, LakeLayout(std::move(root), options.partition_column), options);
   return std::unique_ptr<ParquetLoader>(
-      new ParquetLoader(std::move(options), std::move(committer)));
+      new ParquetLoader(std::move(options), std::move(filesystem), std::move(committer)));
 }
 
 arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::BindDeclared(
@@ -511,6 +607,17 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
     }
     hive = *std::move(layout);
     file_schema = hive->file_schema();
+  }
+  std::vector<DirectoryKey> keys =
+      LoaderDirectoryKeys(options_.partition_column, options_.partition_by);
+  if (!options_.run_key.empty()) {
+    keys.insert(keys.begin(), RunDirectoryKey(options_.run_key));
+  }
+  std::vector<std::string> clashes = ColumnClashes(*file_schema, keys);
+  if (!clashes.empty()) {
+    return arrow::Status::Invalid(
+        "parquet loader '", options_.name,
+        "': columns clash with directory keys:", JoinLines(clashes, "  "));
   }
 
   auto settings = std::make_shared<ParquetWriteSettings>();
@@ -592,20 +699,22 @@ arrow::Result<std::shared_ptr<arrow::Schema>> ParquetLoader::Bind(
   return output;
 }
 
-arrow::Status ParquetLoader::CheckRunKey(const RunInstance& run) const {
-  for (const std::string& column : options_.partition_by) {
-    if (EqualsIgnoringCase(column, run.key)) {
-      return arrow::Status::Invalid(
-          "parquet loader '", options_.name, "': partition_by column '", column,
-          "' clashes with the run instance key '", run.key,
-          "': both would be directory keys; rename the column or the run_instance key");
+arrow::Status ParquetLoader::CheckRunInstance(const RunInstance& run) {
+  std::vector<std::string> clashes =
+      RunKeyClashes(run.key, options_.partition_column, options_.partition_by);
+  if (file_schema_ != nullptr) {
+    for (std::string& clash : ColumnClashes(*file_schema_, {RunDirectoryKey(run.key)})) {
+      clashes.push_back(std::move(clash));
     }
   }
-  return arrow::Status::OK();
+  if (clashes.empty()) return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      "parquet loader '", options_.name,
+      "': ", clashes.size() == 1 ? clashes.front() : JoinLines(clashes, "  "));
 }
 
 arrow::Status ParquetLoader::BeginRun(const RunContext& run) {
-  ARROW_RETURN_NOT_OK(CheckRunKey(run.run));
+  ARROW_RETURN_NOT_OK(CheckRunInstance(run.run));
   arrow::Status status = committer_->BeginRun(run.run);
   if (status.ok()) return status;
   return arrow::Status(status.code(),
@@ -645,7 +754,7 @@ arrow::Result<std::unique_ptr<PartitionWriter>> ParquetLoader::OpenPartition(
     return arrow::Status::Invalid("parquet loader '", options_.name,
                                   "': OpenPartition before a successful Bind");
   }
-  ARROW_RETURN_NOT_OK(CheckRunKey(context.run));
+  ARROW_RETURN_NOT_OK(CheckRunInstance(context.run));
   const RowGroupEncoding encoding = RowGroupEncodingFor(options_, context);
   spdlog::debug("parquet loader '{}': partition '{}' written in {} mode", options_.name,
                 context.partition.id,
@@ -666,12 +775,28 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
   const std::string prefix = "parquet loader '" + options_.name + "': ";
   std::map<std::string, const PartitionManifest*> by_id;
   std::vector<std::string> partition_ids;
+  int64_t run_rows = 0;
   for (const auto& manifest : partitions) {
     if (!by_id.emplace(manifest.partition_id, &manifest).second) {
       return arrow::Status::Invalid(prefix, "partition '", manifest.partition_id,
                                     "' appears twice in the run's manifests");
     }
     partition_ids.push_back(manifest.partition_id);
+    run_rows += manifest.rows;
+  }
+  PartitionManifest empty_file;
+  if (run_rows == 0) {
+    const std::string id = by_id.empty() ? kEmptyRunPartitionId : by_id.begin()->first;
+    // Only over published output: a partition that is not is reported below.
+    bool published = by_id.empty();
+    if (!published) {
+      ARROW_ASSIGN_OR_RAISE(published, committer_->IsPublished(run.run, id));
+    }
+    if (published) {
+      ARROW_ASSIGN_OR_RAISE(empty_file, PublishEmptyFile(run, id));
+      if (by_id.empty()) partition_ids.push_back(id);
+      by_id[id] = &empty_file;
+    }
   }
 
   auto describe = [](const arrow::FieldVector& fields) {
@@ -718,6 +843,54 @@ arrow::Status ParquetLoader::FinishRun(const RunContext& run,
                                       nlohmann::ordered_json::error_handler_t::replace));
   if (status.ok()) return status;
   return arrow::Status(status.code(), prefix + status.message(), status.detail());
+}
+
+arrow::Result<PartitionManifest> ParquetLoader::PublishEmptyFile(
+    const RunContext& run, const std::string& partition_id) {
+  PartitionContext context;
+  context.pipeline = run.pipeline;
+  context.run = run.run;
+  context.run_id = run.run_id;
+  context.partition.id = partition_id;
+  // The engine numbers attempts from 1: this one never meets a partition attempt.
+  context.attempt = 0;
+  const std::string where = "parquet loader '" + options_.name +
+                            "': writing the empty file of run instance " + run.run.id() +
+                            " into partition '" + partition_id + "'";
+  auto writer = ParquetPartitionWriter::Open(settings_, context);
+  if (!writer.ok()) return AddContext(writer.status(), where);
+  arrow::Status written = (*writer)->WriteEmptyFile();
+  arrow::Result<PartitionManifest> manifest =
+      written.ok() ? (*writer)->Commit() : arrow::Result<PartitionManifest>(written);
+  if (!manifest.ok()) {
+    (void)(*writer)->Abort();
+    return AddContext(manifest.status(), where);
+  }
+  return manifest;
+}
+
+arrow::Result<std::vector<ManifestDifference>> ParquetLoader::VerifyCommitted(
+    const PartitionManifest& manifest, VerifyDepth depth) {
+  const LakeVerifier verifier(filesystem_, committer_->layout());
+  auto differences = verifier.VerifyPartition(manifest, depth);
+  if (differences.ok()) return differences;
+  return arrow::Status(differences.status().code(),
+                       "parquet loader '" + options_.name +
+                           "': cannot verify partition " + manifest.partition_id + ": " +
+                           differences.status().message(),
+                       differences.status().detail());
+}
+
+arrow::Result<PublishedRunCheck> ParquetLoader::VerifyPublished(const RunInstance& run,
+                                                                VerifyDepth depth) {
+  const LakeVerifier verifier(filesystem_, committer_->layout());
+  auto check = verifier.VerifyRun(run, depth);
+  if (check.ok()) return check;
+  return arrow::Status(check.status().code(),
+                       "parquet loader '" + options_.name + "': cannot verify run '" +
+                           run.id() + "' in output root '" + options_.path +
+                           "': " + check.status().message(),
+                       check.status().detail());
 }
 
 void RegisterParquetLoader(ComponentRegistry& registry) {

@@ -16,8 +16,10 @@
 // filesystem today) writes a manifest next to them and makes the directory replace the
 // partition's previous output in one atomic step. A re-run of a run instance therefore
 // replaces its output file for file; FinishRun removes partitions that left the plan and
-// writes `_jetflow_run.json` and finally `_SUCCESS`. docs/parquet-loader.md describes the
-// protocol and what a crash at each step leaves behind.
+// writes `_jetflow_run.json` and finally `_SUCCESS`. A run instance without any row gets
+// one data file without rows, so that readers find its schema (kEmptyRunPartitionId).
+// docs/parquet-loader.md describes the protocol and what a crash at each step leaves
+// behind.
 //
 // The output schema is fixed at plan time (Bind): the declared `schema:` if given, else
 // the stream schema under the output profile (docs/type-mapping.md). Every batch is
@@ -101,12 +103,20 @@ class ParquetLoader : public Loader {
     /// after a commit can lose or truncate files the state store records as committed.
     /// Local filesystems only: object stores are durable when a write completes.
     bool fsync = true;
+    /// Let a run replace or remove what its run instance's folder holds although jetflow
+    /// did not write it (RenameCommitter::Options::adopt_existing); refused otherwise.
+    bool adopt_existing = false;
     /// Hive key of partition directories: "<partition_column>=<partition id>".
     std::string partition_column = "part";
     /// Output columns whose values become Hive-style directories inside each partition
     /// directory, in this order; they are not stored in the data files. Integers,
     /// strings, dates and booleans only (checked by Bind).
     std::vector<std::string> partition_by;
+    /// The pipeline's run instance key (`run_instance.key`) when it is known at config
+    /// load (ParseOptions takes it from the ComponentContext): Make() then refuses a
+    /// partition_column or partition_by column named like it, and Bind a column of the
+    /// data files. Empty: unknown until CheckRunInstance.
+    std::string run_key;
     /// With partition_by: data files open at once per partition. Opening one more closes
     /// the least recently written; its next rows start a new part file.
     int max_open_files = 64;
@@ -141,22 +151,45 @@ class ParquetLoader : public Loader {
   /// Invalid listing every column that cannot be written (a type the profile rejects, a
   /// declared column missing from the stream or not castable from it, an undeclared
   /// stream column, a type the Parquet writer cannot round-trip), or every partition_by
-  /// column that is unknown or of a type that cannot be a directory name.
+  /// column that is unknown or of a type that cannot be a directory name, or every
+  /// column of the data files named (ignoring case) like a directory key of the lake
+  /// (run_key when known, partition_column, partition_by): readers would take its value
+  /// from the path.
   arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
       const std::shared_ptr<arrow::Schema>& input) override;
+  /// Plan time, after Bind: Invalid if the run instance key is (ignoring case) the
+  /// partition directory key, a partition_by column or a column of the data files.
+  arrow::Status CheckRunInstance(const RunInstance& run) override;
   /// Committer::BeginRun: cleans up after dead attempts and removes the run's completion
   /// marker. Fails with IOError naming the root if it cannot be written, and with Invalid
-  /// (before touching anything) if a partition_by column is named like the run instance
-  /// key.
+  /// (before touching anything) if CheckRunInstance fails.
   arrow::Status BeginRun(const RunContext& run) override;
   /// REQUIRES: Bind() succeeded.
   arrow::Result<std::unique_ptr<PartitionWriter>> OpenPartition(
       const PartitionContext& context) override;
-  /// Builds `_jetflow_run.json` from `partitions`; Committer::FinishRun checks they are
-  /// all published, removes partition directories not among them, writes it, then
-  /// `_SUCCESS`.
+  /// A run instance that wrote no rows at all gets one data file without rows (as
+  /// Spark writes one for an empty result), so that readers which infer the schema from
+  /// the files (Spark, DuckDB) find the instance's schema: FinishRun writes it into the
+  /// first partition of the plan (by id), republishing that partition with it, or, for
+  /// a plan without partitions (an empty incremental window), into a partition of this
+  /// id. An instance where any partition wrote rows gets no such file.
+  static constexpr const char* kEmptyRunPartitionId = "empty";
+  /// Builds `_jetflow_run.json` from `partitions` (after writing the empty file above
+  /// when they hold no rows); Committer::FinishRun checks they are all published,
+  /// removes partition directories not among them, writes it, then `_SUCCESS`.
   arrow::Status FinishRun(const RunContext& run,
                           const std::vector<PartitionManifest>& partitions) override;
+
+  /// Checks the partition's directory against `manifest` (lake_verifier.h): the
+  /// partition manifest next to the data equals it, every file it lists is there with
+  /// its size (and, by `depth`, checksum, footer, rows and schema), and no data file it
+  /// does not list is in the directory.
+  arrow::Result<std::vector<ManifestDifference>> VerifyCommitted(
+      const PartitionManifest& manifest, VerifyDepth depth) override;
+  /// Checks `_jetflow_run.json`, `_SUCCESS`, every partition it lists as above, and that
+  /// the run instance's directory holds no data file that it does not list.
+  arrow::Result<PublishedRunCheck> VerifyPublished(const RunInstance& run,
+                                                   VerifyDepth depth) override;
 
   const Options& options() const { return options_; }
   /// The output schema, partition_by columns included; nullptr before Bind().
@@ -167,14 +200,19 @@ class ParquetLoader : public Loader {
   const Committer& committer() const { return *committer_; }
 
  private:
-  ParquetLoader(Options options, std::shared_ptr<Committer> committer);
+  ParquetLoader(Options options, std::shared_ptr<arrow::fs::FileSystem> filesystem,
+                std::shared_ptr<Committer> committer);
 
   arrow::Result<std::shared_ptr<arrow::Schema>> BindDeclared(
       const arrow::Schema& input) const;
-  /// Invalid if a partition_by column would repeat the run instance key's directory.
-  arrow::Status CheckRunKey(const RunInstance& run) const;
+  /// Publishes partition `partition_id` of `run` holding one file without rows (see
+  /// kEmptyRunPartitionId); its manifest.
+  arrow::Result<PartitionManifest> PublishEmptyFile(const RunContext& run,
+                                                    const std::string& partition_id);
 
   Options options_;
+  /// The lake's filesystem, read by VerifyCommitted and VerifyPublished.
+  std::shared_ptr<arrow::fs::FileSystem> filesystem_;
   std::shared_ptr<Committer> committer_;
   std::shared_ptr<arrow::Schema> output_schema_;          // set by Bind()
   std::shared_ptr<arrow::Schema> file_schema_;            // set by Bind()

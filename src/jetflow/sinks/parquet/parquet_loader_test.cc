@@ -1030,6 +1030,85 @@ TEST_F(ParquetLoaderTest, FinishRunRemovesStalePartitionsAndMarksSuccess) {
   EXPECT_TRUE(run["finished_at"].is_string());
 }
 
+TEST_F(ParquetLoaderTest, AnEmptyRunGetsOneEmptyFileInItsFirstPartition) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  std::vector<PartitionManifest> manifests;
+  for (const char* id : {"p1", "p0"}) {
+    JETFLOW_ASSERT_OK_AND_ASSIGN(auto manifest,
+                                 WritePartition(loader.get(), Partition(id), {}));
+    manifests.push_back(manifest);
+  }
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), manifests));
+  const std::string file = std::string(kP0) + "part-00000.parquet";
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          std::string(kP0) + "_jetflow_manifest.json", file,
+                          "dt=2026-11-25/part=p1/_jetflow_manifest.json"));
+  auto read = ReadParquet(file);
+  EXPECT_EQ(read->num_rows(), 0);
+  EXPECT_TRUE(read->schema()->Equals(*schema)) << read->schema()->ToString();
+  // Listed like any file, in the partition's manifest and the run's.
+  auto published =
+      nlohmann::json::parse(ReadText(std::string(kP0) + "_jetflow_manifest.json"));
+  ASSERT_EQ(published["files"].size(), 1u);
+  EXPECT_EQ(published["files"][0]["path"], "dt=2026-11-25/part=p0/part-00000.parquet");
+  EXPECT_EQ(published["files"][0]["rows"], 0);
+  auto run = nlohmann::json::parse(ReadText("dt=2026-11-25/_jetflow_run.json"));
+  EXPECT_EQ(run["rows"], 0);
+  ASSERT_EQ(run["partitions"].size(), 2u);
+  EXPECT_EQ(run["partitions"][0], published);
+  EXPECT_EQ(run["bytes"], published["bytes"]);
+  EXPECT_FALSE(fs::exists(root_ / "_jetflow_staging"));
+
+  // Finishing again (a resumed run) writes the same bytes.
+  const std::string bytes = ReadText(file);
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), manifests));
+  EXPECT_EQ(ReadText(file), bytes);
+}
+
+TEST_F(ParquetLoaderTest, ARunWithRowsGetsNoEmptyFile) {
+  auto schema = OrdersSchema();
+  auto loader = Loader(Options(), schema);
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto empty,
+                               WritePartition(loader.get(), Partition("p0"), {}));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      auto full, WritePartition(loader.get(), Partition("p1"),
+                                {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {empty, full}));
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          std::string(kP0) + "_jetflow_manifest.json",
+                          "dt=2026-11-25/part=p1/_jetflow_manifest.json",
+                          "dt=2026-11-25/part=p1/part-00000.parquet"));
+}
+
+TEST_F(ParquetLoaderTest, ARunWithoutPartitionsGetsAnEmptyFileInPartitionEmpty) {
+  auto schema = OrdersSchema();
+  {
+    auto loader = Loader(Options(), schema);
+    JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+    JETFLOW_ASSERT_OK_AND_ASSIGN(
+        auto manifest, WritePartition(loader.get(), Partition("p0"),
+                                      {Batch(schema, R"([{"id": 1, "name": "a"}])")}));
+    JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {manifest}));
+  }
+  auto loader = Loader(Options(), schema);
+  JETFLOW_ASSERT_OK(loader->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(loader->FinishRun(Run(), {}));
+  EXPECT_THAT(Files(),
+              ElementsAre("dt=2026-11-25/_SUCCESS", "dt=2026-11-25/_jetflow_run.json",
+                          "dt=2026-11-25/part=empty/_jetflow_manifest.json",
+                          "dt=2026-11-25/part=empty/part-00000.parquet"));
+  EXPECT_EQ(ReadParquet("dt=2026-11-25/part=empty/part-00000.parquet")->num_rows(), 0);
+  auto run = nlohmann::json::parse(ReadText("dt=2026-11-25/_jetflow_run.json"));
+  ASSERT_EQ(run["partitions"].size(), 1u);
+  EXPECT_EQ(run["partitions"][0]["partition_id"], "empty");
+}
+
 TEST_F(ParquetLoaderTest, FinishRunRequiresEveryPartitionCommitted) {
   auto schema = OrdersSchema();
   auto loader = Loader(Options(), schema);

@@ -137,6 +137,27 @@ arrow::Status ParquetPartitionWriter::WriteConformed(
   return BoundBufferedRows();
 }
 
+arrow::Status ParquetPartitionWriter::WriteEmptyFile() {
+  if (state_ != State::kOpen || rows_written_ != 0 || !sequences_.empty()) {
+    return arrow::Status::Invalid(
+        "parquet loader: an empty file is written only by a writer that wrote nothing "
+        "(partition '",
+        context_.partition.id, "')");
+  }
+  std::string directory;
+  if (settings_->hive != nullptr) {
+    for (const auto& field : settings_->hive->partition_fields()) {
+      directory = LakeLayout::Join(
+          directory, field->name() + "=" + std::string(kHiveDefaultPartition));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(FileSequence * sequence, Sequence(directory));
+  arrow::Status status = OpenFile(*sequence);
+  if (status.ok()) status = CloseFile(*sequence);
+  if (!status.ok()) state_ = State::kFailed;
+  return status;
+}
+
 arrow::Status ParquetPartitionWriter::BoundBufferedRows() {
   int64_t buffered_rows = 0;
   int64_t buffered_bytes = 0;

@@ -112,6 +112,12 @@ class ParquetPartitionWriter : public PartitionWriter {
   ~ParquetPartitionWriter() override;
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override;
+  /// Writes one data file without rows (the file schema, no row group), so that readers
+  /// that infer the schema from the files find one: part-00000.parquet in the partition
+  /// directory, or, with partition_by, in the directory of null values
+  /// (`c1=__HIVE_DEFAULT_PARTITION__/...`), at the depth of every other file.
+  /// REQUIRES: nothing written yet. Commit() then publishes it like any file.
+  arrow::Status WriteEmptyFile();
   int64_t rows_written() const override { return rows_written_; }
   /// What the Parquet encoders hold right now (pages of open row groups, dictionaries,
   /// encoder buffers, and freed blocks kept for reuse; everything they allocate comes

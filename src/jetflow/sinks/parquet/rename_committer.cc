@@ -1,5 +1,6 @@
 #include "jetflow/sinks/parquet/rename_committer.h"
 
+#include <arrow/buffer.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -181,7 +182,87 @@ arrow::Status RenameCommitter::RestoreMovedAside(const RunInstance& run) const {
   return arrow::Status::OK();
 }
 
+arrow::Result<std::vector<std::string>> RenameCommitter::ForeignInPartition(
+    const std::string& partition_dir) const {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = partition_dir;
+  selector.recursive = true;
+  auto content = filesystem_->GetFileInfo(selector);
+  if (!content.ok()) return IoFailure(content.status(), partition_dir);
+  std::set<std::string> listed;
+  const std::string manifest_path = LakeLayout::PartitionManifestPath(partition_dir);
+  bool has_manifest = false;
+  auto manifest_file = filesystem_->OpenInputStream(manifest_path);
+  if (manifest_file.ok()) {
+    auto bytes = (*manifest_file)->Read(int64_t{64} << 20);
+    if (bytes.ok()) {
+      auto manifest = PartitionManifest::FromJson((*bytes)->ToString());
+      if (manifest.ok()) {
+        has_manifest = true;
+        for (const FileManifest& file : manifest->files) listed.insert(file.path);
+      }
+    }
+  }
+  std::vector<std::string> foreign;
+  for (const arrow::fs::FileInfo& entry : *content) {
+    if (entry.IsDirectory()) continue;  // judged by the files they hold
+    if (has_manifest &&
+        (entry.path() == manifest_path || listed.count(layout_.Relative(entry.path())))) {
+      continue;
+    }
+    foreign.push_back(layout_.Relative(entry.path()));
+  }
+  // A folder without files holds no data: removing it loses nothing.
+  return foreign;
+}
+
+arrow::Result<std::vector<std::string>> RenameCommitter::ForeignEntries(
+    const RunInstance& run) const {
+  ARROW_ASSIGN_OR_RAISE(auto entries, List(layout_.RunDir(run)));
+  ARROW_ASSIGN_OR_RAISE(bool has_run_manifest, Exists(layout_.RunManifestPath(run)));
+  std::vector<std::string> foreign;
+  for (const arrow::fs::FileInfo& entry : entries) {
+    const std::string name = entry.base_name();
+    if (name == LakeLayout::kSuccessFile) {
+      if (!has_run_manifest) foreign.push_back(layout_.Relative(entry.path()));
+      continue;
+    }
+    if (entry.IsDirectory() && LakeLayout::IsHiveDirName(name)) {
+      ARROW_ASSIGN_OR_RAISE(auto inside, ForeignInPartition(entry.path()));
+      foreign.insert(foreign.end(), inside.begin(), inside.end());
+      continue;
+    }
+    if (name.empty() || name[0] == '_' || name[0] == '.') continue;
+    foreign.push_back(layout_.Relative(entry.path()));
+  }
+  return foreign;
+}
+
 arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
+  // jetflow replaces and removes only what its manifests say it wrote: anything else in
+  // the run instance's folder stops the run before a byte is changed.
+  ARROW_ASSIGN_OR_RAISE(auto foreign, ForeignEntries(run));
+  if (!foreign.empty() && options_.adopt_existing) {
+    for (const std::string& path : foreign) {
+      spdlog::warn(
+          "parquet loader: adopting '{}', which jetflow did not write "
+          "(adopt_existing: true): it may be replaced or removed",
+          path);
+    }
+  } else if (!foreign.empty()) {
+    std::string shown;
+    for (size_t i = 0; i < foreign.size() && i < 5; ++i) {
+      shown += (i ? ", " : "") + foreign[i];
+    }
+    if (foreign.size() > 5)
+      shown += " and " + std::to_string(foreign.size() - 5) + " more";
+    return arrow::Status::Invalid(
+        "the run instance folder ", layout_.RunDir(run), " holds ", foreign.size(),
+        " file(s) or folder(s) that jetflow did not write (", shown,
+        "); jetflow replaces only what its own manifests list. Move them elsewhere, "
+        "point the loader's path at a folder of its own, or set adopt_existing: true on "
+        "the loader to let this run replace them");
+  }
   ARROW_RETURN_NOT_OK(RestoreMovedAside(run));
   // Staging and trash leftovers of this run instance belong to dead attempts.
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.StagingRunDir(run)));
@@ -194,17 +275,22 @@ arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
   return DeleteFileIfExists(layout_.RunManifestPath(run));
 }
 
+arrow::Result<bool> RenameCommitter::IsPublished(const RunInstance& run,
+                                                 const std::string& partition_id) const {
+  return Exists(
+      LakeLayout::PartitionManifestPath(layout_.PartitionDir(run, partition_id)));
+}
+
 arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
                                          const std::vector<std::string>& partition_ids,
                                          const std::string& run_manifest) {
   // Every partition of the plan must have its committed output in place.
   const std::set<std::string> planned(partition_ids.begin(), partition_ids.end());
   for (const std::string& id : planned) {
-    const std::string dir = layout_.PartitionDir(run, id);
-    ARROW_ASSIGN_OR_RAISE(bool committed, Exists(LakeLayout::PartitionManifestPath(dir)));
+    ARROW_ASSIGN_OR_RAISE(bool committed, IsPublished(run, id));
     if (!committed) {
       return arrow::Status::Invalid("partition '", id, "' has no committed output at '",
-                                    dir, "'");
+                                    layout_.PartitionDir(run, id), "'");
     }
   }
 

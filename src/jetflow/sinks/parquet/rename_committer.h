@@ -44,6 +44,10 @@ class RenameCommitter final : public Committer {
     /// Force files and directories to disk (fsync) before publishing, and start
     /// write-back as files are written. Local filesystem only.
     bool fsync = true;
+    /// Let BeginRun replace and remove what the run instance's folder holds although
+    /// jetflow did not write it (ForeignEntries), with a warning for each, instead of
+    /// refusing the run.
+    bool adopt_existing = false;
   };
 
   /// The local filesystem (type_name() "local", paths are the machine's own) gets the
@@ -61,6 +65,8 @@ class RenameCommitter final : public Committer {
   bool fsync() const { return is_local_ && options_.fsync; }
 
   arrow::Status BeginRun(const RunInstance& run) override;
+  arrow::Result<bool> IsPublished(const RunInstance& run,
+                                  const std::string& partition_id) const override;
   arrow::Status FinishRun(const RunInstance& run,
                           const std::vector<std::string>& partition_ids,
                           const std::string& run_manifest) override;
@@ -109,6 +115,19 @@ class RenameCommitter final : public Committer {
   /// The move-aside switch (see the top of the file).
   arrow::Status MoveAside(const std::string& staged, const std::string& final,
                           const std::string& trash_dir) const;
+  /// What the run instance's folder holds that jetflow did not write, and so must not
+  /// replace or remove: the files of a Hive-style directory without a readable partition
+  /// manifest, a file in a partition directory that its manifest does not list, a
+  /// _SUCCESS without
+  /// jetflow's run manifest beside it, and any other file or directory whose name does
+  /// not start with '_' or '.' (names readers skip, and jetflow never touches). Paths
+  /// relative to the root.
+  arrow::Result<std::vector<std::string>> ForeignEntries(const RunInstance& run) const;
+  /// The paths (relative to the root) of the files in `partition_dir` that its manifest
+  /// does not list; all of them when the manifest is missing or unreadable (a folder
+  /// without files holds nothing to lose).
+  arrow::Result<std::vector<std::string>> ForeignInPartition(
+      const std::string& partition_dir) const;
   /// BeginRun: renames back partitions that a move-aside switch left in the trash.
   arrow::Status RestoreMovedAside(const RunInstance& run) const;
 

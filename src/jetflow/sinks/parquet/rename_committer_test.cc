@@ -24,12 +24,6 @@
 #include "jetflow/sinks/parquet/lake_test_fixture.h"
 #include "jetflow/testing/fault_injecting_filesystem.h"
 
-#define EXPECT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    EXPECT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-
 namespace jetflow {
 namespace {
 
@@ -178,13 +172,13 @@ class RenameCommitterTest : public parquet_test::LakeTest,
                    (kind == FaultKind::kCrash ? " (crash)" : " (transient)"));
       fs::remove_all(root_);
       std::optional<Content> old;
-      EXPECT_OK(committer_->BeginRun(Run()));
+      JETFLOW_EXPECT_OK(committer_->BeginRun(Run()));
       if (replace) {
-        EXPECT_OK(Commit("p0", 1, OldFiles()));
-        EXPECT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+        JETFLOW_EXPECT_OK(Commit("p0", 1, OldFiles()));
+        JETFLOW_EXPECT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
         old = Published("p0", OldFiles());
       }
-      EXPECT_OK(committer_->BeginRun(Run()));  // the re-run
+      JETFLOW_EXPECT_OK(committer_->BeginRun(Run()));  // the re-run
       if (::testing::Test::HasFailure()) return injected;
 
       filesystem_->FailCall(operation, n, kind);
@@ -193,7 +187,7 @@ class RenameCommitterTest : public parquet_test::LakeTest,
       const Content fresh = Published("p0", NewFiles());
       const std::optional<Content> visible = Visible("p0");
       if (!filesystem_->fault_injected()) {
-        EXPECT_OK(status);
+        JETFLOW_EXPECT_OK(status);
         EXPECT_EQ(visible, fresh);
         return injected;
       }
@@ -216,7 +210,7 @@ class RenameCommitterTest : public parquet_test::LakeTest,
       }
 
       // The next run's BeginRun cleans up and never loses the partition ...
-      EXPECT_OK(committer_->BeginRun(Run()));
+      JETFLOW_EXPECT_OK(committer_->BeginRun(Run()));
       ExpectNoLeftovers();
       const std::optional<Content> after = Visible("p0");
       if (between_renames) {
@@ -225,8 +219,8 @@ class RenameCommitterTest : public parquet_test::LakeTest,
         EXPECT_EQ(after, visible) << "BeginRun changed what readers see";
       }
       // ... and the run then completes as a clean one.
-      EXPECT_OK(Commit("p0", 2, NewFiles()));
-      EXPECT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+      JETFLOW_EXPECT_OK(Commit("p0", 2, NewFiles()));
+      JETFLOW_EXPECT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
       EXPECT_EQ(Files(), CleanRun());
       if (::testing::Test::HasFailure()) return injected;
     }
@@ -341,6 +335,58 @@ TEST_P(RenameCommitterTest, FinishRunRemovesStalePartitionsAndChecksThePlan) {
   EXPECT_FALSE(fs::exists(root_ / "dt=2026-11-25/old_key=3"));
   EXPECT_TRUE(fs::exists(root_ / "dt=2026-11-25/_keep"));  // not Hive-style: not data
   EXPECT_EQ(Files(), CleanRun());
+}
+
+TEST_P(RenameCommitterTest, BeginRunRefusesWhatJetflowDidNotWriteAndChangesNothing) {
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, OldFiles()));
+  JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+  // A second run of the instance may replace its own output.
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(committer_->FinishRun(Run(), {"p0"}, "{}"));
+
+  const fs::path run_dir = root_ / "dt=2026-11-25";
+  const std::vector<std::pair<std::string, std::string>> foreign = {
+      {"part=p0/notes.txt", "a user's file inside a partition jetflow wrote"},
+      {"part=p7/data.parquet", "a partition folder without a manifest"},
+      {"region=eu/x.parquet", "another Hive-style folder"},
+      {"report.csv", "a file beside the partitions"},
+  };
+  for (const auto& [path, what] : foreign) {
+    SCOPED_TRACE(what);
+    fs::create_directories((run_dir / path).parent_path());
+    std::ofstream(run_dir / path) << "not jetflow's";
+    const auto before = Files();
+    arrow::Status refused = committer_->BeginRun(Run());
+    ASSERT_TRUE(refused.IsInvalid()) << refused.ToString();
+    EXPECT_THAT(refused.message(), HasSubstr("dt=2026-11-25/" + path));
+    EXPECT_THAT(refused.message(), HasSubstr("adopt_existing: true"));
+    EXPECT_EQ(Files(), before) << "BeginRun changed the lake before refusing";
+    fs::remove_all(run_dir / path);
+    fs::remove(run_dir / "part=p7");
+    fs::remove(run_dir / "region=eu");
+  }
+  // A _SUCCESS without jetflow's run manifest is someone else's marker.
+  fs::remove(run_dir / "_jetflow_run.json");
+  EXPECT_TRUE(committer_->BeginRun(Run()).IsInvalid());
+  std::ofstream(run_dir / "_jetflow_run.json") << "{}";
+  // Names readers skip are left alone, and do not stop the run.
+  std::ofstream(run_dir / ".hidden") << "x";
+  std::ofstream(run_dir / "_notes") << "x";
+  JETFLOW_EXPECT_OK(committer_->BeginRun(Run()));
+}
+
+TEST_P(RenameCommitterTest, AdoptExistingReplacesForeignDataWithAWarning) {
+  std::ofstream(fs::path(root_) / "stray");  // the root itself is not the instance's
+  const fs::path partition = root_ / "dt=2026-11-25/part=p0";
+  fs::create_directories(partition);
+  std::ofstream(partition / "old.parquet") << "written by another tool";
+  EXPECT_TRUE(committer_->BeginRun(Run()).IsInvalid());
+  committer_ = RenameCommitter::Make(filesystem_, LakeLayout(root_.string(), "part"),
+                                     {/*fsync=*/false, /*adopt_existing=*/true});
+  JETFLOW_ASSERT_OK(committer_->BeginRun(Run()));
+  JETFLOW_ASSERT_OK(Commit("p0", 1, NewFiles()));
+  EXPECT_EQ(Visible("p0"), Published("p0", NewFiles()));
 }
 
 TEST_P(RenameCommitterTest, BeginRunMovesBackAPartitionAMoveAsideLeftInTheTrash) {

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/core/secret_redaction.h"
 #include "jetflow/sources/key_ranges.h"
 #include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/source_options.h"
@@ -263,7 +264,8 @@ arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
   options.http.user = node.GetString("user", "default");
   options.http.password = sources::ParsePasswordEnv(node).value_or("");
   options.http.database = node.GetString("database", "");
-  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  sources::TableOrQuery source =
+      sources::ParseTableOrQuery(node, sources::SqlDialect::kClickHouse);
   options.table = std::move(source.table);
   options.query = std::move(source.query);
   if (node.Has("columns")) options.columns = node.GetStringList("columns");
@@ -360,7 +362,7 @@ std::string ClickHouseConsumer::Describe() const {
         (options_.http.database.empty() ? std::string() : options_.http.database + ".") +
         options_.table;
   }
-  return out + " at " + options_.http.url;
+  return out + " at " + RedactUriUserInfo(options_.http.url);
 }
 
 std::string ClickHouseConsumer::SourceSql() const {
@@ -627,6 +629,10 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanKeyRanges() {
   return partitions;
 }
 
+// More slices than this is a mistake (an interval far too short): refused. The server
+// sends at most this many (+2: one to tell, one for NULLs), however many there are.
+constexpr size_t kMaxTimeSlices = 100'000;
+
 arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
   const std::string& column = options_.partition_column;
   const std::string key = QuoteIdentifier(column);
@@ -639,7 +645,8 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
                             "SELECT isNull(" + key + ") AS n, intDiv(assumeNotNull(" +
                                 seconds + "), " + std::to_string(step) +
                                 ") AS slot, count() FROM " + SourceSql() +
-                                " GROUP BY n, slot ORDER BY n, slot FORMAT TSV",
+                                " GROUP BY n, slot ORDER BY n, slot LIMIT " +
+                                std::to_string(kMaxTimeSlices + 2) + " FORMAT TSV",
                             what));
   std::vector<PartitionSpec> partitions;
   const std::string prefix = IdPrefix(column);
@@ -654,11 +661,10 @@ arrow::Result<std::vector<PartitionSpec>> ClickHouseConsumer::PlanTimeSlices() {
       null_rows += *n;
       continue;
     }
-    if (partitions.size() >= 100'000) {
-      return arrow::Status::Invalid(
-          "partition_by interval gives more than 100000 slices; "
-          "use a longer interval (",
-          Describe(), ")");
+    if (partitions.size() >= kMaxTimeSlices) {
+      return arrow::Status::Invalid("partition_by interval gives more than ",
+                                    kMaxTimeSlices, " slices; use a longer interval (",
+                                    Describe(), ")");
     }
     const int64_t start = *slot * step;
     const int64_t end = start + step;

@@ -1,12 +1,16 @@
 #include "jetflow/sources/postgres/connection.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <regex>
+#include <string_view>
 #include <system_error>
 
 #include "jetflow/core/error.h"
+#include "jetflow/core/secret_redaction.h"
 
 namespace jetflow::postgres {
 
@@ -38,6 +42,32 @@ bool IsUserErrorSqlState(const char* state) {
          cls == "3F" || cls == "0L" || cls == "0P";
 }
 
+// What libpq says when the server is down, starting, stopping, full or out of reach.
+bool IsTransientConnectFailure(std::string_view message) {
+  static constexpr std::string_view kTransient[] = {
+      "Connection refused",
+      "timeout expired",
+      "Connection timed out",
+      "No route to host",
+      "Network is unreachable",
+      "Temporary failure in name resolution",
+      "server closed the connection unexpectedly",
+      "the database system is starting up",
+      "the database system is shutting down",
+      "the database system is in recovery mode",
+      "the database system is not yet accepting connections",
+      "too many connections",
+      "remaining connection slots are reserved",
+      "Connection reset by peer",
+      "could not receive data from server",
+      "could not send data to server",
+  };
+  return std::any_of(std::begin(kTransient), std::end(kTransient),
+                     [&](std::string_view cause) {
+                       return message.find(cause) != std::string_view::npos;
+                     });
+}
+
 }  // namespace
 
 arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& what) {
@@ -59,20 +89,112 @@ arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& 
   return arrow::Status::IOError(text);
 }
 
-std::string RedactDsn(const std::string& dsn) {
-  // URI: scheme://user:password@host...
-  static const std::regex kUri(R"(^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@)");
-  // key=value: password=secret or password='se cret'
+namespace {
+
+// key=value: password=secret or password='se cret' (backslash escapes inside quotes).
+const std::regex& KeyValuePassword() {
   static const std::regex kKeyValue(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))",
                                     std::regex::icase);
-  // URI query parameter: ?password=secret
-  static const std::regex kQuery(R"(([?&]password=)[^&]*)", std::regex::icase);
-  std::string out = std::regex_replace(dsn, kUri, "$1***@");
-  out = std::regex_replace(out, kQuery, "$1***");
-  if (out.find("://") == std::string::npos) {
-    out = std::regex_replace(out, kKeyValue, "$1***");
+  return kKeyValue;
+}
+
+// URI query parameter: ?password=secret
+const std::regex& QueryPassword() {
+  static const std::regex kQuery(R"(([?&]password=)([^&]*))", std::regex::icase);
+  return kQuery;
+}
+
+// libpq's rule: a connection string is a URI if it starts with one of its designators.
+bool IsUri(const std::string& dsn) {
+  return dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+}
+
+}  // namespace
+
+std::string RedactDsn(const std::string& dsn) {
+  if (IsUri(dsn)) {
+    return std::regex_replace(RedactUriUserInfo(dsn), QueryPassword(), "$1***");
   }
-  return out;
+  return std::regex_replace(dsn, KeyValuePassword(), "$1***");
+}
+
+std::optional<std::string> DsnProblem(const std::string& dsn) {
+  // A URI's password first: libpq may parse it, but wrongly.
+  if (IsUri(dsn)) {
+    bool misread = false;
+    if (const auto span = UriPasswordSpan(dsn)) {
+      const std::string_view password =
+          std::string_view(dsn).substr(span->offset, span->length);
+      misread = password.find_first_of("@/?#[]") != std::string_view::npos ||
+                !PercentDecode(password);
+    }
+    for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end;
+         it != end && !misread; ++it) {
+      misread = !PercentDecode((*it)[2].str());
+    }
+    if (misread) {
+      return "the password in the dsn URI holds characters that must be percent-encoded "
+             "('@' as %40, '%' as %25, '/' as %2F, '?' as %3F, '#' as %23, '[' as %5B, "
+             "']' as "
+             "%5D, '&' as %26), or leave it out of the URI and set password_env";
+    }
+  }
+  // libpq's own parser, as Connect() would use it; its message may quote any part of
+  // the DSN, so it is shown only when the DSN holds no password.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string message = parse_error != nullptr ? parse_error : "out of memory";
+    if (parse_error != nullptr) PQfreemem(parse_error);
+    while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
+      message.pop_back();
+    }
+    std::string lowered = dsn;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    const bool may_hold_password = lowered.find("password") != std::string::npos ||
+                                   (IsUri(dsn) && UriPasswordSpan(dsn).has_value());
+    if (!may_hold_password)
+      return "the dsn is not a valid libpq connection string: " + message;
+    return "the dsn is not a valid libpq connection string (libpq's message is not "
+           "shown: "
+           "it may quote the password). In key=value form, single-quote a value holding "
+           "spaces, quotes or backslashes, with \\' and \\\\ inside ('...'); in a URI, "
+           "percent-encode it; or set password_env";
+  }
+  PQconninfoFree(parsed);
+  return std::nullopt;
+}
+
+std::vector<std::string> DsnSecrets(const std::string& dsn,
+                                    const std::optional<std::string>& password) {
+  std::vector<std::string> secrets;
+  if (password) secrets.push_back(*password);
+  if (IsUri(dsn)) {
+    if (auto span = UriPasswordSpan(dsn)) {
+      secrets.push_back(dsn.substr(span->offset, span->length));
+    }
+    for (std::sregex_iterator it(dsn.begin(), dsn.end(), QueryPassword()), end; it != end;
+         ++it) {
+      secrets.push_back((*it)[2].str());
+    }
+    return secrets;
+  }
+  for (std::sregex_iterator it(dsn.begin(), dsn.end(), KeyValuePassword()), end;
+       it != end; ++it) {
+    std::string value = (*it)[2].str();
+    if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      std::string unquoted;
+      for (size_t i = 1; i + 1 < value.size(); ++i) {
+        if (value[i] == '\\' && i + 2 < value.size()) ++i;
+        unquoted.push_back(value[i]);
+      }
+      secrets.push_back(value);
+      value = unquoted;
+    }
+    secrets.push_back(value);
+  }
+  return secrets;
 }
 
 std::string QuoteIdentifier(const std::string& name) {
@@ -126,6 +248,10 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
   }
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
+  if (auto problem = DsnProblem(options.dsn)) {
+    return arrow::Status::Invalid("cannot connect to PostgreSQL (dsn ",
+                                  RedactDsn(options.dsn), "): ", *problem);
+  }
   PGconn* raw =
       PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), /*expand_dbname=*/1);
   if (raw == nullptr) {
@@ -141,7 +267,18 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
           ": the server asks for a password and none was given (set `password_env` "
           "to the name of an environment variable holding it)");
     }
-    return PgStatus(raw, nullptr, what);
+    // libpq quotes parts of the DSN it cannot parse ("invalid percent-encoded token"),
+    // passwords included.
+    arrow::Status failed = PgStatus(raw, nullptr, what);
+    failed = failed.WithMessage(
+        RedactSecrets(failed.message(), DsnSecrets(options.dsn, options.password)));
+    // libpq gives no code for a failed connection: only the causes that pass by
+    // themselves are worth retrying (and a scheduler's retry, at plan time); a wrong
+    // password, an unknown database or host name, a bad option are not.
+    if (IsRetryable(failed) && !IsTransientConnectFailure(PQerrorMessage(raw))) {
+      return arrow::Status::Invalid(failed.message());
+    }
+    return failed;
   }
   std::string session =
       "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "

@@ -44,6 +44,18 @@ arrow::Status PgStatus(PGconn* conn, const PGresult* result, const std::string& 
 /// "***", for messages and logs.
 std::string RedactDsn(const std::string& dsn);
 
+/// Why libpq cannot use `dsn` as meant: it does not parse (e.g. a key=value password
+/// with a space, unquoted), or a URI's password holds '@', '/', '?', '#', '[', ']' or a
+/// '%' that starts no escape (libpq splits the URI at the first '@' and echoes the
+/// pieces, password included, in its errors). nullopt if it is fine. The message never
+/// shows the password: libpq's own text only when the DSN holds none.
+std::optional<std::string> DsnProblem(const std::string& dsn);
+
+/// The secrets a message about a connection to `dsn` must not show: `password` (from
+/// `password_env`) and every password written in the DSN, as written and unquoted.
+std::vector<std::string> DsnSecrets(const std::string& dsn,
+                                    const std::optional<std::string>& password);
+
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };

@@ -31,6 +31,9 @@ constexpr uint32_t kText = 25;
 constexpr uint32_t kDate = 1082;
 constexpr uint32_t kTimestamp = 1114;
 constexpr uint32_t kTimestampTz = 1184;
+constexpr uint32_t kFloat4 = 700;
+constexpr uint32_t kFloat8 = 701;
+constexpr uint32_t kNumeric = 1700;
 
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 
@@ -89,6 +92,48 @@ std::optional<int64_t> ParseDurationMicros(const std::string& text) {
     }
   }
   return std::nullopt;
+}
+
+/// The least cursor value that no incremental window may hold, as an SQL literal of the
+/// cursor's type, or nullopt for a type whose values are all finite. PostgreSQL orders
+/// +infinity above every finite value and NaN above +infinity (floats, numeric), so
+/// `c < limit` holds exactly for the values a window may hold (an index condition), and
+/// `c >= limit` for +infinity and NaN. -infinity is below every finite value: a window
+/// unbounded below holds it, and as a watermark it lets every later row pass.
+std::optional<std::string> CursorLimit(uint32_t oid, int server_version) {
+  switch (oid) {
+    case kDate:
+    case kTimestamp:
+    case kTimestampTz:
+      return "'infinity'";
+    case kFloat4:
+    case kFloat8:
+      return "'Infinity'";
+    case kNumeric:
+      // numeric has NaN, and since PostgreSQL 14 also ±Infinity.
+      return server_version >= 140000 ? "'Infinity'" : "'NaN'";
+    default:
+      return std::nullopt;
+  }
+}
+
+/// For time cursors: an SQL expression of the cursor's type one day ahead of the server's
+/// clock (the transaction's start), or nullopt.
+std::optional<std::string> DayAheadOfClock(uint32_t oid) {
+  switch (oid) {
+    case kDate:
+      return "current_date + 1";
+    case kTimestamp:
+      return "localtimestamp + interval '1 day'";
+    case kTimestampTz:
+      return "now() + interval '1 day'";
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string RowsText(int64_t rows) {
+  return std::to_string(rows) + (rows == 1 ? " row" : " rows");
 }
 
 std::string StripQuery(std::string query) {
@@ -203,6 +248,9 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   Options options;
   options.component = context.name.empty() ? "postgres" : context.name;
   options.connection.dsn = node.RequireString("dsn");
+  if (auto problem = DsnProblem(options.connection.dsn)) {
+    node.Get("dsn").Error(*problem);
+  }
   options.connection.password = sources::ParsePasswordEnv(node);
   options.connection.connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(
       node.GetDuration("connect_timeout", std::chrono::seconds(10)));
@@ -223,7 +271,8 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
     options.connection.params.emplace_back("application_name", *name);
   }
 
-  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  sources::TableOrQuery source =
+      sources::ParseTableOrQuery(node, sources::SqlDialect::kPostgres);
   options.table = std::move(source.table);
   options.query = StripQuery(std::move(source.query));
   const bool has_query = !options.query.empty();
@@ -300,6 +349,10 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
     incremental.cursor = inc.RequireString("cursor");
     if (inc.Has("lookback")) incremental.lookback = inc.Get("lookback").AsString();
     if (inc.Has("initial")) incremental.initial = inc.Get("initial").AsString();
+    incremental.on_skipped =
+        inc.GetEnum("on_skipped", "warn", {"warn", "error"}) == "error"
+            ? Incremental::OnSkipped::kError
+            : Incremental::OnSkipped::kWarn;
     inc.CheckNoUnknownKeys();
     options.incremental = std::move(incremental);
   }
@@ -434,26 +487,31 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   }
   selected_.clear();
   std::vector<PgColumn> decoded;
+  std::string as_text;  // "'a' (money), 'b' (xml)": every column without a decoder
   for (size_t index : chosen) {
     SelectedColumn selected{source_columns_[index],
                             QuoteIdentifier(source_columns_[index].name)};
     if (!IsSupported(selected.column.type)) {
-      if (!options_.text_fallback) {
-        return arrow::Status::Invalid(
-            "column '", selected.column.name, "' of ", what, " has type ",
-            selected.column.type.name,
-            ", which has no binary decoder; set text_fallback: true to read it as text, "
-            "or leave it out with `columns:`");
-      }
-      spdlog::warn(
-          "PostgreSQL column '{}' of {} has type {}, which has no binary decoder: it is "
-          "read as text (\"{}\"::text); set text_fallback: false to make this an error",
-          selected.column.name, what, selected.column.type.name, selected.column.name);
+      as_text += (as_text.empty() ? "'" : ", '") + selected.column.name + "' (" +
+                 selected.column.type.name + ")";
       selected.column.type = TextType();
       selected.select += "::text";
     }
     decoded.push_back(selected.column);
     selected_.push_back(std::move(selected));
+  }
+  // All of them at once, as every other config error.
+  if (!as_text.empty() && !options_.text_fallback) {
+    return arrow::Status::Invalid(
+        "columns of ", what, " with types that have no binary decoder: ", as_text,
+        "; set text_fallback: true to read them as text, or leave them out with "
+        "`columns:`");
+  }
+  if (!as_text.empty()) {
+    spdlog::warn(
+        "PostgreSQL columns of {} with types that have no binary decoder are read as "
+        "text (column::text): {}; set text_fallback: false to make this an error",
+        what, as_text);
   }
 
   PgDecodeOptions decode = options_.decode;
@@ -484,6 +542,7 @@ arrow::Status PostgresConsumer::DescribeLocked() {
                                     "; a cursor must be a scalar, ordered type");
     }
     cursor_type_ = type.name;
+    cursor_oid_ = type.oid;
   }
   if (options_.partition_by.mode == PartitionBy::Mode::kCtid && relkind_ != 'r' &&
       relkind_ != 'm') {
@@ -507,6 +566,86 @@ arrow::Result<std::shared_ptr<arrow::Schema>> PostgresConsumer::InferSchema() {
   return schema_;
 }
 
+arrow::Result<std::optional<std::string>> PostgresConsumer::SkippedRowsLocked() {
+  const Incremental& inc = *options_.incremental;
+  const std::string cursor = QuoteIdentifier(inc.cursor);
+  const auto limit = CursorLimit(cursor_oid_, PQserverVersion(coordinator_->get()));
+  // Two index scans when the cursor is indexed (a btree holds NULLs too).
+  std::string sql = "SELECT count(*) FILTER (WHERE " + cursor +
+                    " IS NULL), count(*) FILTER (WHERE " + cursor +
+                    " IS NOT NULL) FROM " + SourceSql() + " WHERE " + cursor + " IS NULL";
+  if (limit) sql += " OR " + cursor + " >= " + *limit;
+  const std::string what =
+      "the rows of " + SourceName() + " whose cursor " + inc.cursor + " is in no window";
+  ARROW_ASSIGN_OR_RAISE(auto rows, coordinator_->Query(sql, "cannot count " + what));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2, what));
+  if (rows.size() != 1) {
+    return arrow::Status::SerializationError(
+        "unexpected answer of the server: ", rows.size(), " rows (", what, ")");
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t nulls, ServerInt(rows[0][0], what));
+  ARROW_ASSIGN_OR_RAISE(int64_t beyond, ServerInt(rows[0][1], what));
+  if (nulls == 0 && beyond == 0) return std::nullopt;
+  std::string counts;
+  if (nulls > 0) counts = RowsText(nulls) + " with a NULL cursor";
+  if (beyond > 0) {
+    counts += (counts.empty() ? RowsText(beyond) : " and " + std::to_string(beyond)) +
+              " with cursor +infinity or NaN";
+  }
+  const std::string message =
+      "incremental cursor '" + inc.cursor + "' of " + SourceName() + ": " + counts +
+      (nulls + beyond == 1 ? " is" : " are") +
+      " in no incremental window and not read (a window holds finite cursor values "
+      "only; read them with a `query:` whose cursor is e.g. coalesce(" +
+      inc.cursor + ", <another column>), or fix the rows)";
+  if (inc.on_skipped == Incremental::OnSkipped::kError) {
+    return arrow::Status::Invalid(message, " (incremental.on_skipped: error)");
+  }
+  return message + " (incremental.on_skipped: warn)";
+}
+
+arrow::Status PostgresConsumer::CheckFiniteLocked(const std::string& value,
+                                                  const std::string& what) {
+  const auto limit = CursorLimit(cursor_oid_, PQserverVersion(coordinator_->get()));
+  if (!limit) return arrow::Status::OK();
+  const std::string question = "whether " + what + " is finite";
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows, coordinator_->Query(
+                     "SELECT (CAST($1 AS " + cursor_type_ + ") >= " + *limit + ")::text",
+                     {value}, "cannot check " + question));
+  ARROW_ASSIGN_OR_RAISE(auto answer, SingleValue(rows, question));
+  if (answer != "true") return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      "incremental cursor '", options_.incremental->cursor, "' of ", SourceName(), ": ",
+      what, " is '", value,
+      "', which is not a finite value: no row can follow it, so no new row would ever be "
+      "read. Set the watermark back to the last finite cursor value that was loaded "
+      "(state store table watermarks) or change incremental.initial");
+}
+
+arrow::Result<std::optional<std::string>> PostgresConsumer::AheadOfClockLocked(
+    const std::string& value, const std::string& name) {
+  const auto ahead = DayAheadOfClock(cursor_oid_);
+  if (!ahead) return std::nullopt;
+  const std::string question = "whether the watermark is ahead of the server's clock";
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows, coordinator_->Query("SELECT (CAST($1 AS " + cursor_type_ + ") > " +
+                                         *ahead + ")::text, now()::text",
+                                     {value}, "cannot check " + question));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2, question));
+  if (rows.size() != 1 || !rows[0][0] || !rows[0][1]) {
+    return arrow::Status::SerializationError("unexpected answer of the server (",
+                                             question, ")");
+  }
+  if (*rows[0][0] != "true") return std::nullopt;
+  return "incremental cursor '" + options_.incremental->cursor + "' of " + SourceName() +
+         ": the watermark " + name + " is " + value +
+         ", more than a day ahead of the server's clock (" + *rows[0][1] +
+         "): rows that arrive later with smaller cursor values are not read until the "
+         "clock passes it. If a row holds a wrong far-future value, fix it and set the "
+         "watermark back (state store table watermarks)";
+}
+
 arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& run,
                                                            WatermarkReader* watermarks) {
   if (!options_.incremental) return RunStatePlan{};
@@ -517,11 +656,16 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
   const std::string window_name =
       "postgres." + options_.component + ".window/" + run.id();
   const std::string cursor_name = "postgres." + options_.component + ".cursor";
+  const auto limit = CursorLimit(cursor_oid_, PQserverVersion(coordinator_->get()));
   std::optional<std::string> committed;
   window_.reset();  // every plan decides afresh (a plan without state may have run first)
   if (watermarks != nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto stored, watermarks->Get(window_name));
     ARROW_ASSIGN_OR_RAISE(committed, watermarks->Get(cursor_name));
+    if (committed) {
+      ARROW_RETURN_NOT_OK(
+          CheckFiniteLocked(*committed, "the committed watermark " + cursor_name));
+    }
     if (stored) {
       auto json = nlohmann::json::parse(*stored, nullptr, /*allow_exceptions=*/false);
       if (!json.is_object()) {
@@ -531,6 +675,10 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
       Window window;
       if (json["low"].is_string()) window.low = json["low"].get<std::string>();
       if (json["high"].is_string()) window.high = json["high"].get<std::string>();
+      if (window.high) {
+        ARROW_RETURN_NOT_OK(CheckFiniteLocked(
+            *window.high, "the high bound of the pinned window " + window_name));
+      }
       window_ = window;
     }
   }
@@ -540,6 +688,7 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
       window.low = committed;
     } else if (!inc.initial.empty()) {
       window.low = inc.initial;
+      ARROW_RETURN_NOT_OK(CheckFiniteLocked(inc.initial, "incremental.initial"));
     }
     const std::string cursor = QuoteIdentifier(inc.cursor);
     if (window.low && !inc.lookback.empty()) {
@@ -570,11 +719,18 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
                          {*window.low}, what));
       ARROW_ASSIGN_OR_RAISE(window.low, SingleValue(rows, what));
     }
-    std::string sql = "SELECT max(" + cursor + ")::text FROM " + SourceSql();
+    // The high bound is the greatest finite value: +infinity or NaN would become a
+    // watermark that no later row can pass.
+    std::vector<std::string> conditions;
     std::vector<std::string> params;
     if (window.low) {
-      sql += " WHERE " + cursor + " > CAST($1 AS " + cursor_type_ + ")";
+      conditions.push_back(cursor + " > CAST($1 AS " + cursor_type_ + ")");
       params.push_back(*window.low);
+    }
+    if (limit) conditions.push_back(cursor + " < " + *limit);
+    std::string sql = "SELECT max(" + cursor + ")::text FROM " + SourceSql();
+    for (size_t i = 0; i < conditions.size(); ++i) {
+      sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
     }
     const std::string what = "cannot read the cursor's high bound";
     ARROW_ASSIGN_OR_RAISE(auto rows, coordinator_->Query(sql, params, what));
@@ -602,6 +758,12 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
     next = committed;
   }
   if (next) plan.at_commit.push_back({cursor_name, *next});
+  ARROW_ASSIGN_OR_RAISE(auto skipped, SkippedRowsLocked());
+  if (skipped) plan.warnings.push_back(std::move(*skipped));
+  if (next) {
+    ARROW_ASSIGN_OR_RAISE(auto ahead, AheadOfClockLocked(*next, cursor_name));
+    if (ahead) plan.warnings.push_back(std::move(*ahead));
+  }
   spdlog::info("incremental window of {}: {} < {} <= {}", run.id(),
                window_->low.value_or("-inf"), inc.cursor,
                window_->high.value_or("(empty)"));

@@ -35,7 +35,13 @@
 // Incremental runs (`incremental: {cursor: ...}`): each run instance reads the window
 // (low, high] of the cursor column, pinned in the state store when the run is recorded
 // (so a re-run reads the same rows); the high watermark advances only when the run
-// succeeds. See docs/sources.md.
+// succeeds. `high` is the greatest FINITE cursor value: +infinity and NaN (which the
+// server orders above every finite value) would otherwise become a watermark that no
+// later row can pass. Rows whose cursor is NULL, +infinity or NaN are in no window; every
+// plan counts them and reports them (RunStatePlan::warnings) or fails
+// (`on_skipped: error`). A watermark that is not finite (stored by an earlier version, or
+// `initial:`) fails the plan; one more than a day ahead of the server's clock is
+// reported. See docs/sources.md.
 //
 // Threading: InferSchema, PlanRunState and PlanPartitions from one thread; OpenPartition
 // concurrently (each reader has its own connection).
@@ -90,6 +96,10 @@ class PostgresConsumer : public Consumer {
     std::string lookback;
     /// Lower bound (exclusive) of the first run; empty: from the first row.
     std::string initial;
+    /// Rows whose cursor no window can hold (NULL, +infinity, NaN): counted at every plan
+    /// and reported as a warning (kWarn), or the plan fails naming them (kError).
+    enum class OnSkipped { kWarn, kError };
+    OnSkipped on_skipped = OnSkipped::kWarn;
   };
 
   struct Options {
@@ -166,8 +176,20 @@ class PostgresConsumer : public Consumer {
   std::vector<PgColumn> source_columns_;  // every column of the table / query
   std::string qualified_table_;           // quoted, as resolved by the server
   char relkind_ = 'r';
+  // REQUIRES: mutex_ held, described, incremental. Rows no window can hold, as a
+  // warning for the run (nullopt if there are none), or Invalid with on_skipped: error.
+  arrow::Result<std::optional<std::string>> SkippedRowsLocked();
+  // REQUIRES: as above. Invalid if `value` (a window bound or watermark) is +infinity or
+  // NaN; `what` names where it comes from.
+  arrow::Status CheckFiniteLocked(const std::string& value, const std::string& what);
+  // REQUIRES: as above. A warning if watermark `value` of a time cursor is more than a
+  // day ahead of the server's clock.
+  arrow::Result<std::optional<std::string>> AheadOfClockLocked(const std::string& value,
+                                                               const std::string& name);
+
   std::optional<Window> window_;  // of the last plan
   std::string cursor_type_;       // format_type of the cursor column
+  uint32_t cursor_oid_ = 0;       // its type's OID (a domain's base type)
 };
 
 }  // namespace postgres

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -58,6 +59,25 @@ TEST(PostgresConsumerOptions, SharedTableSourceMessages) {
     EXPECT_NE(password.status().message().find(part), std::string::npos)
         << password.status().ToString();
   }
+}
+
+TEST(PostgresConsumerOptions, IncrementalOnSkipped) {
+  auto parse = [](const std::string& incremental) {
+    return Make("dsn: postgresql://x@127.0.0.1:1/x\ntable: t\nincremental: " +
+                incremental + "\n");
+  };
+  using OnSkipped = PostgresConsumer::Incremental::OnSkipped;
+  EXPECT_EQ(parse("{cursor: ts}").ValueOrDie()->options().incremental->on_skipped,
+            OnSkipped::kWarn);
+  EXPECT_EQ(parse("{cursor: ts, on_skipped: error}")
+                .ValueOrDie()
+                ->options()
+                .incremental->on_skipped,
+            OnSkipped::kError);
+  auto bad = parse("{cursor: ts, on_skipped: skip}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("on_skipped"), std::string::npos)
+      << bad.status().ToString();
 }
 
 TEST(PostgresConsumerSplit, MalformedSplitIsInvalidBeforeAnyConnection) {
@@ -201,6 +221,77 @@ void ExpectFreshConsumerReadsTheSame(const std::string& dsn, const std::string& 
   EXPECT_EQ(total, rows) << options;
 }
 
+// Watermarks held in memory.
+class MapWatermarks : public WatermarkReader {
+ public:
+  explicit MapWatermarks(std::map<std::string, std::string> values)
+      : values_(std::move(values)) {}
+  arrow::Result<std::optional<std::string>> Get(const std::string& name) override {
+    auto found = values_.find(name);
+    if (found == values_.end()) return std::nullopt;
+    return found->second;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// fresh_events.created holds 500 finite values, NULL, +infinity and -infinity: the window
+// ends at the greatest finite value, the NULL and +infinity rows are reported, and a
+// watermark of +infinity is refused.
+void ExpectTheWindowHoldsFiniteCursorsOnly(const std::string& dsn) {
+  const std::string yaml =
+      "dsn: " + dsn + "\ntable: fresh_events\nincremental: {cursor: created}\n";
+  auto consumer = Make(yaml).ValueOrDie();
+  auto plan = consumer->PlanRunState(kRun, nullptr);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->at_commit.size(), 1u);
+  EXPECT_EQ(plan->at_commit[0].name, "postgres.pg.cursor");
+  // 2026-01-01 00:00 + 500 x 37 minutes.
+  EXPECT_EQ(plan->at_commit[0].value, "2026-01-13 20:20:00+00");
+  ASSERT_EQ(plan->warnings.size(), 1u);
+  EXPECT_NE(plan->warnings[0].find("incremental cursor 'created' of table fresh_events: "
+                                   "1 row with a NULL cursor and 1 with cursor +infinity "
+                                   "or NaN are in no incremental window and not read"),
+            std::string::npos)
+      << plan->warnings[0];
+
+  // The next window starts after it, and is empty: no +infinity high bound.
+  MapWatermarks committed(std::map<std::string, std::string>{
+      {"postgres.pg.cursor", plan->at_commit[0].value}});
+  auto next = Make(yaml).ValueOrDie();
+  auto planned = next->PlanRunState(RunInstance{"dt", "2024-05-02"}, &committed);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  EXPECT_EQ(planned->at_commit[0].value, "2026-01-13 20:20:00+00");
+  auto partitions = next->PlanPartitions(RunInstance{"dt", "2024-05-02"});
+  ASSERT_TRUE(partitions.ok()) << partitions.status().ToString();
+  ASSERT_EQ(partitions->size(), 1u);
+  EXPECT_NE((*partitions)[0].description.find(
+                "created in (2026-01-13 20:20:00+00, 2026-01-13 20:20:00+00]"),
+            std::string::npos)
+      << (*partitions)[0].description;
+
+  MapWatermarks stuck(
+      std::map<std::string, std::string>{{"postgres.pg.cursor", "infinity"}});
+  auto refused = Make(yaml).ValueOrDie()->PlanRunState(kRun, &stuck);
+  ASSERT_TRUE(refused.status().IsInvalid()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find(
+                "the committed watermark postgres.pg.cursor is 'infinity', which is not "
+                "a finite value"),
+            std::string::npos)
+      << refused.status().ToString();
+
+  auto error = Make("dsn: " + dsn +
+                    "\ntable: fresh_events\nincremental: {cursor: created, on_skipped: "
+                    "error}\n")
+                   .ValueOrDie()
+                   ->PlanRunState(kRun, nullptr);
+  ASSERT_TRUE(error.status().IsInvalid()) << error.status().ToString();
+  EXPECT_NE(error.status().message().find("(incremental.on_skipped: error)"),
+            std::string::npos)
+      << error.status().ToString();
+}
+
 void Register(const std::string& name, PostgresServerTest::Body body) {
   ::testing::RegisterTest(
       "PostgresServer", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
@@ -236,7 +327,14 @@ void Register(const std::string& name, PostgresServerTest::Body body) {
        "table: fresh_events\nincremental: {cursor: id, initial: '0'}\n"
        "partition_by: {column: id, partitions: 2}\nsnapshot: false\n",
        430},
+      // Every finite cursor value, -infinity included; not NULL or +infinity.
+      {"IncrementalTimeWindow",
+       "table: fresh_events\nincremental: {cursor: created}\n"
+       "partition_by: {column: id, partitions: 3}\n",
+       501},
   };
+  Register("IncrementalWindowHoldsFiniteCursorsOnly",
+           ExpectTheWindowHoldsFiniteCursorsOnly);
   for (const auto& [name, options, rows] : cases) {
     Register("FreshConsumerReads" + name,
              [options = options, rows = rows](const std::string& dsn) {

@@ -626,7 +626,8 @@ arrow::Result<SqliteConsumer::Options> SqliteConsumer::ParseOptions(
   Options options;
   const std::string path = node.RequireString("path");
   if (!path.empty()) options.path = context.ResolvePath(path);
-  sources::TableOrQuery source = sources::ParseTableOrQuery(node);
+  sources::TableOrQuery source =
+      sources::ParseTableOrQuery(node, sources::SqlDialect::kSqlite);
   options.table = std::move(source.table);
   options.query = std::move(source.query);
   ConfigNode columns = node.Get("columns");

@@ -495,11 +495,12 @@ arrow::Result<std::string> PlanDifference(Db& db, int64_t run_id,
 }
 
 /// Resumes unfinished run `run_id`, whose workers are all gone, with `plan` written
-/// under `fingerprint` (see StateStore::BeginRun). Sets *changed to the committed
-/// partitions redone because they were written under another fingerprint.
+/// under `fingerprint` (see StateStore::BeginRun), for `worker`, which gets the run's
+/// finish reserved. Sets *changed to the committed partitions redone because they were
+/// written under another fingerprint.
 arrow::Status ResumeRun(Db& db, int64_t run_id, const std::vector<PartitionSpec>& plan,
-                        const std::string& fingerprint, const std::string& now,
-                        int64_t* changed) {
+                        const std::string& fingerprint, const std::string& worker,
+                        const std::string& now, int64_t* changed) {
   struct Existing {
     std::string description;
     std::string split;
@@ -578,10 +579,10 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
       "abandoned: the process ended before the attempt finished; run resumed at " + now));
 
   ARROW_ASSIGN_OR_RAISE(Statement reopen, db.Prepare("reopen run", R"sql(
-UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, finisher = NULL,
+UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, finisher = ?2,
   resumes = resumes + 1
 WHERE run_id = ?1)sql"));
-  ARROW_RETURN_NOT_OK(reopen.Bind(run_id));
+  ARROW_RETURN_NOT_OK(reopen.Bind(run_id, worker));
   ARROW_RETURN_NOT_OK(reopen.Run());
   ARROW_ASSIGN_OR_RAISE(Statement totals,
                         db.Prepare("update run totals", kUpdateRunTotals));
@@ -741,7 +742,7 @@ arrow::Status SqliteStateStore::Initialize() {
   // opener doing the same at once as busy without waiting: retry until the busy timeout.
   const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
   while (true) {
-    arrow::Status status = EnableWal(db, path_);
+    const arrow::Status status = EnableWal(db, path_);
     if (status.ok()) break;
     if (!IsRetryable(status) || std::chrono::steady_clock::now() >= deadline)
       return status;
@@ -831,7 +832,7 @@ ORDER BY run_id DESC LIMIT 1)sql"));
       } else {
         ARROW_RETURN_NOT_OK(MarkLostWorkers(db, run_id, {}, now));
         ARROW_RETURN_NOT_OK(
-            ResumeRun(db, run_id, plan, options.fingerprint, now, &changed));
+            ResumeRun(db, run_id, plan, options.fingerprint, worker, now, &changed));
       }
     } else {
       ARROW_ASSIGN_OR_RAISE(Statement insert, db.Prepare("insert run", R"sql(
@@ -1143,6 +1144,62 @@ UPDATE runs SET finisher = ?2 WHERE run_id = ?1)sql"));
     return arrow::Status::OK();
   }));
   return claimed;
+}
+
+arrow::Status SqliteStateStore::ReopenPartition(int64_t run_id,
+                                                const std::string& partition_id,
+                                                const std::string& worker,
+                                                const std::string& reason) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  const std::string now = Now();
+  return db.InTransaction([&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(Statement select,
+                          db.Prepare("read the partition to reopen", R"sql(
+SELECT r.status, r.finisher, p.status FROM runs r
+LEFT JOIN partitions p ON p.run_id = r.run_id AND p.partition_id = ?2
+WHERE r.run_id = ?1)sql"));
+    ARROW_RETURN_NOT_OK(select.Bind(run_id, partition_id));
+    ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
+    if (!found) return arrow::Status::KeyError("ReopenPartition: no run ", run_id);
+    if (select.IsNull(2)) {
+      return arrow::Status::KeyError("ReopenPartition: no such partition (run ", run_id,
+                                     ", partition ", partition_id, ")");
+    }
+    if (select.Text(0) != ToString(RunStatus::kRunning)) {
+      return arrow::Status::Invalid("ReopenPartition: run ", run_id, " is ",
+                                    select.Text(0), ", not running (partition ",
+                                    partition_id, ")");
+    }
+    const std::string finisher = select.Text(1);
+    if (!finisher.empty() && finisher != worker) {
+      ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, now));
+      if (live.count(finisher)) {
+        return arrow::Status::Invalid(
+            "ReopenPartition: worker ", finisher, " claimed the finish of run ", run_id,
+            " and may be publishing it (partition ", partition_id, ")");
+      }
+    }
+    if (select.Text(2) != ToString(PartitionStatus::kCommitted)) {
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(Statement reset,
+                          db.Prepare("reopen a committed partition", R"sql(
+UPDATE partitions SET status = 'pending', rows_read = 0, rows_written = 0,
+  rows_dropped = 0, rows_quarantined = 0, bytes_written = 0, seconds = 0, error = ?3,
+  manifests_json = NULL, updated_at = ?4, owner = NULL
+WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(reset.Bind(run_id, partition_id, TextOrNull{reason}, now));
+    ARROW_RETURN_NOT_OK(reset.Run());
+    ARROW_ASSIGN_OR_RAISE(Statement clear, db.Prepare("clear rule counts", R"sql(
+DELETE FROM partition_rules WHERE run_id = ?1 AND partition_id = ?2)sql"));
+    ARROW_RETURN_NOT_OK(clear.Bind(run_id, partition_id));
+    ARROW_RETURN_NOT_OK(clear.Run());
+    ARROW_ASSIGN_OR_RAISE(Statement totals,
+                          db.Prepare("update run totals", kUpdateRunTotals));
+    ARROW_RETURN_NOT_OK(totals.Bind(run_id));
+    return totals.Run();
+  });
 }
 
 arrow::Status SqliteStateStore::FinishRun(

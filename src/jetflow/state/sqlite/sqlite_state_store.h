@@ -97,6 +97,12 @@ class SqliteStateStore final : public StateStore {
   arrow::Status FinishAttempt(int64_t run_id, const std::string& partition_id,
                               int attempt, const AttemptResult& result) override;
   arrow::Result<bool> ClaimRunFinish(int64_t run_id, const std::string& worker) override;
+  /// See StateStore::ReopenPartition. Also: the run's totals are recomputed, and the
+  /// partition's committed attempt keeps its status in `attempts` (the history of what
+  /// was done); `partitions.error` says why it is redone.
+  arrow::Status ReopenPartition(int64_t run_id, const std::string& partition_id,
+                                const std::string& worker,
+                                const std::string& reason) override;
   arrow::Status FinishRun(int64_t run_id, RunStatus status, const std::string& error,
                           const std::vector<WatermarkUpdate>& watermarks) override;
   arrow::Result<bool> LeaveRun(int64_t run_id, const std::string& worker,
