@@ -742,7 +742,7 @@ arrow::Status SqliteStateStore::Initialize() {
   // opener doing the same at once as busy without waiting: retry until the busy timeout.
   const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
   while (true) {
-    const arrow::Status status = EnableWal(db, path_);
+    arrow::Status status = EnableWal(db, path_);
     if (status.ok()) break;
     if (!IsRetryable(status) || std::chrono::steady_clock::now() >= deadline)
       return status;
