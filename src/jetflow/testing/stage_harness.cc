@@ -1,6 +1,7 @@
 #include "jetflow/testing/stage_harness.h"
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 #include <arrow/compute/initialize.h>
 
 #include <utility>
@@ -140,38 +141,53 @@ arrow::Result<StageOutput> RunTransformer(
   return RunTransformers({&transformer}, batches, context);
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadConsumer(Consumer& consumer,
-                                                          const RunInstance& run) {
+arrow::Result<std::shared_ptr<arrow::Table>> ReadPartition(
+    Consumer& consumer, const RunInstance& run, const PartitionSpec& partition,
+    const std::string& sort_column) {
   ARROW_RETURN_NOT_OK(InitializeCompute());
   ARROW_ASSIGN_OR_RAISE(auto schema, consumer.InferSchema());
-  ARROW_ASSIGN_OR_RAISE(auto partitions, consumer.PlanPartitions(run));
-  std::vector<std::shared_ptr<arrow::RecordBatch>> all;
-  for (const auto& partition : partitions) {
-    PartitionContext context = TestPartitionContext();
-    context.run = run;
-    context.partition = partition;
-    ARROW_ASSIGN_OR_RAISE(auto reader, consumer.OpenPartition(context));
-    int64_t rows = 0;
-    while (true) {
-      ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
-      if (batch == nullptr) break;
-      if (!batch->schema()->Equals(*schema, /*check_metadata=*/false)) {
-        return arrow::Status::Invalid("partition ", partition.id,
-                                      ": batch schema differs from InferSchema():\n  "
-                                      "inferred: ",
-                                      schema->ToString(),
-                                      "\n  batch: ", batch->schema()->ToString());
-      }
-      rows += batch->num_rows();
-      all.push_back(std::move(batch));
+  PartitionContext context = TestPartitionContext(run, partition);
+  ARROW_ASSIGN_OR_RAISE(auto reader, consumer.OpenPartition(context));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  int64_t rows = 0;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (batch == nullptr) break;
+    if (!batch->schema()->Equals(*schema, /*check_metadata=*/false)) {
+      return arrow::Status::Invalid("partition ", partition.id,
+                                    ": batch schema differs from InferSchema():\n  "
+                                    "inferred: ",
+                                    schema->ToString(),
+                                    "\n  batch: ", batch->schema()->ToString());
     }
-    if (partition.expected_rows >= 0 && rows != partition.expected_rows) {
-      return arrow::Status::Invalid("partition ", partition.id, ": planned ",
-                                    partition.expected_rows, " rows, read ", rows);
-    }
+    rows += batch->num_rows();
+    batches.push_back(std::move(batch));
   }
-  if (all.empty()) return arrow::Table::MakeEmpty(schema);
-  return arrow::Table::FromRecordBatches(schema, all);
+  if (partition.expected_rows >= 0 && rows != partition.expected_rows) {
+    return arrow::Status::Invalid("partition ", partition.id, ": planned ",
+                                  partition.expected_rows, " rows, read ", rows);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
+  if (sort_column.empty()) return table;
+  ARROW_ASSIGN_OR_RAISE(
+      auto order,
+      arrow::compute::SortIndices(
+          table, arrow::compute::SortOptions({arrow::compute::SortKey(sort_column)})));
+  ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(table, order));
+  return sorted.table();
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadConsumer(Consumer& consumer,
+                                                          const RunInstance& run) {
+  ARROW_ASSIGN_OR_RAISE(auto schema, consumer.InferSchema());
+  ARROW_ASSIGN_OR_RAISE(auto partitions, consumer.PlanPartitions(run));
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  for (const auto& partition : partitions) {
+    ARROW_ASSIGN_OR_RAISE(auto table, ReadPartition(consumer, run, partition));
+    tables.push_back(std::move(table));
+  }
+  if (tables.empty()) return arrow::Table::MakeEmpty(schema);
+  return arrow::ConcatenateTables(tables);
 }
 
 arrow::Result<PartitionManifest> WriteToLoader(

@@ -95,6 +95,12 @@ arrow::Result<StageOutput> RunTransformer(
 arrow::Result<std::shared_ptr<arrow::Table>> ReadConsumer(Consumer& consumer,
                                                           const RunInstance& run);
 
+/// Reads one partition of `consumer` for `run`, with ReadConsumer's checks; its rows
+/// sorted by `sort_column` when one is given (a server sends rows in its own order).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadPartition(
+    Consumer& consumer, const RunInstance& run, const PartitionSpec& partition,
+    const std::string& sort_column = "");
+
 /// Binds `loader` to the batches' schema, then writes them as one partition of one run
 /// and commits it (BeginRun, OpenPartition, Write..., Commit, FinishRun). Returns the
 /// partition's manifest. On a failed Write, the partition is aborted.

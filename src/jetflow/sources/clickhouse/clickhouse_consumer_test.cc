@@ -138,26 +138,10 @@ std::unique_ptr<ClickHouseConsumer> MustMake(const std::string& yaml) {
   return ClickHouseConsumer::Make(std::move(*options)).ValueOrDie();
 }
 
-// Every row of one partition, sorted by `id` (blocks come in the server's order).
+// Every row of one partition, sorted by `id` (the server sends rows in its own order).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadSorted(Consumer& consumer,
                                                         const PartitionSpec& partition) {
-  ARROW_ASSIGN_OR_RAISE(auto schema, consumer.InferSchema());
-  ARROW_ASSIGN_OR_RAISE(auto reader, consumer.OpenPartition(
-                                         testing::TestPartitionContext(kRun, partition)));
-  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-  while (true) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
-    if (batch == nullptr) break;
-    batches.push_back(std::move(batch));
-  }
-  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
-  ARROW_RETURN_NOT_OK(arrow::compute::Initialize());  // for sort_indices; idempotent
-  ARROW_ASSIGN_OR_RAISE(
-      auto order,
-      arrow::compute::SortIndices(
-          table, arrow::compute::SortOptions({arrow::compute::SortKey("id")})));
-  ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(table, order));
-  return sorted.table();
+  return testing::ReadPartition(consumer, kRun, partition, "id");
 }
 
 // One test against the server; the suite creates its table once.
