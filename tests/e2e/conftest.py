@@ -363,6 +363,47 @@ def state_query(db: Path, sql: str, params=()) -> list[tuple]:
             time.sleep(0.01)
 
 
+def committed_partitions(db: Path) -> set[str]:
+    """Partition ids the state store records as committed in its latest run; empty while
+    the store does not exist or is being created."""
+    if not db.exists():
+        return set()
+    try:
+        return {r[0] for r in state_query(
+            db, "SELECT partition_id FROM partitions WHERE status = 'committed' AND run_id = "
+                "(SELECT max(run_id) FROM runs)")}
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            return set()
+        raise
+
+
+def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
+    """Starts `jetflow run PIPELINE`, polls the state store until ready(db) holds, kills
+    it with SIGKILL and returns the partitions the store recorded as committed."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + DEFAULT_TIMEOUT
+            while not ready(db):
+                if proc.poll() is not None:
+                    pytest.fail(f"jetflow exited ({proc.returncode}) before it could be "
+                                f"killed; log:\n{log.read_text(errors='replace')}")
+                if time.monotonic() > deadline:
+                    pytest.fail("the run never reached the point where it is killed")
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return committed_partitions(db)
+
+
 def natural_key(text: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 

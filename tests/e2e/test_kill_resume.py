@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, SUCCESS, check_published_run,
-                      check_visible_partitions_complete, data_files, duckdb_connect,
+                      check_visible_partitions_complete, committed_partitions, data_files,
+                      duckdb_connect, start_and_kill,
                       duckdb_file_list, jetflow_bin, lake_digest, run_jetflow, run_ok,
                       state_query,
                       write_pipeline)
@@ -53,17 +54,7 @@ def clean_lake(tmp_path_factory) -> dict[str, str]:
     return digest
 
 
-def committed(db: Path) -> set[str]:
-    if not db.exists():
-        return set()
-    try:
-        return {r[0] for r in state_query(
-            db, "SELECT partition_id FROM partitions WHERE status = 'committed' AND run_id = "
-                "(SELECT max(run_id) FROM runs)")}
-    except sqlite3.OperationalError as e:  # the store is being created
-        if "no such table" in str(e):
-            return set()
-        raise
+committed = committed_partitions
 
 
 def running_attempts(db: Path) -> int:
@@ -75,32 +66,6 @@ def running_attempts(db: Path) -> int:
         if "no such table" in str(e):
             return 0
         raise
-
-
-def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
-    """Starts `jetflow run`, polls the state store until ready(db) holds, kills it with
-    SIGKILL and returns the partitions the store recorded as committed."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
-        try:
-            deadline = time.monotonic() + DEFAULT_TIMEOUT
-            while not ready(db):
-                if proc.poll() is not None:
-                    pytest.fail(f"jetflow exited ({proc.returncode}) before it could be "
-                                f"killed; log:\n{log.read_text(errors='replace')}")
-                if time.monotonic() > deadline:
-                    pytest.fail("the run never reached the point where it is killed")
-                time.sleep(0.005)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    return committed(db)
 
 
 def check_killed_state(folder: Path, kept: set[str]) -> None:

@@ -10,21 +10,16 @@ whole directory deleted.
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, MANIFEST, SUCCESS, check_published_run,
-                      data_files, duckdb_connect, duckdb_file_list, jetflow_bin,
-                      lake_digest, load_json, partition_dirs, run_jetflow, state_query,
-                      write_pipeline)
+from conftest import (INSTANCE_DIR, MANIFEST, SUCCESS, check_published_run,
+                      committed_partitions, data_files, duckdb_connect, duckdb_file_list,
+                      lake_digest, load_json, partition_dirs, run_jetflow, start_and_kill,
+                      state_query, write_pipeline)
 
 ROWS = 600_000
 PARTITIONS = 20
@@ -68,41 +63,11 @@ def published(tmp_path, clean) -> Path:
     return folder
 
 
-def committed(db: Path) -> set[str]:
-    if not db.exists():
-        return set()
-    try:
-        return {r[0] for r in state_query(
-            db, "SELECT partition_id FROM partitions WHERE status = 'committed'")}
-    except sqlite3.OperationalError as e:  # the store is being created
-        if "no such table" in str(e):
-            return set()
-        raise
-
-
 def kill_after(pipeline: Path, db: Path, partitions: int, log: Path) -> set[str]:
     """Starts `jetflow run`, SIGKILLs it once the store has `partitions` committed and
     returns the committed ones."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
-        try:
-            deadline = time.monotonic() + DEFAULT_TIMEOUT
-            while len(committed(db)) < partitions:
-                if proc.poll() is not None:
-                    pytest.fail(f"jetflow exited ({proc.returncode}) before it could be "
-                                f"killed; log:\n{log.read_text(errors='replace')}")
-                assert time.monotonic() < deadline, "the run never got far enough"
-                time.sleep(0.005)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    kept = committed(db)
+    kept = start_and_kill(pipeline, db, lambda d: len(committed_partitions(d)) >= partitions,
+                          log)
     assert len(kept) < PARTITIONS, "the run finished before it was killed"
     assert not (pipeline.parent / "lake" / INSTANCE_DIR / SUCCESS).exists()
     return kept
