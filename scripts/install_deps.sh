@@ -10,9 +10,10 @@
 #               (scripts/quickstart.sh reads the lake back with it).
 #   test        build + the sqlite3 shell, PostgreSQL 15 and ClickHouse servers (the tests
 #               start their own), Java 17 for pyspark, clang-format-14/clang-tidy-14 (the
-#               checks in scripts/test.sh) and .venv/ with every pinned package of
-#               scripts/requirements-test.txt (pyarrow, DuckDB, pytest, pyspark, ...).
-#   fuzz        build + clang-14 and libFuzzer (scripts/fuzz.sh).
+#               checks in scripts/test.sh), the fuzz mode's clang (scripts/test.sh's ASan
+#               pass is a clang build with the fuzz targets) and .venv/ with every pinned
+#               package of scripts/requirements-test.txt (pyarrow, DuckDB, pytest, ...).
+#   fuzz        build + clang-14 and libFuzzer (scripts/fuzz.sh, the asan preset).
 #
 #   scripts/install_deps.sh MODE [MODE...]     (no mode: build)
 #
@@ -58,7 +59,7 @@ for mode in "${modes[@]}"; do
       packages+=("${quickstart_packages[@]}")
       [ "$venv_kind" = test ] || venv_kind=quickstart ;;
     test)
-      packages+=("${test_packages[@]}")
+      packages+=("${test_packages[@]}" "${fuzz_packages[@]}")
       venv_kind=test ;;
     fuzz) packages+=("${fuzz_packages[@]}") ;;
     *)

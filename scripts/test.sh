@@ -4,14 +4,17 @@
 #  1. checks: formatting (scripts/check_format.sh) and clang-tidy (scripts/check_tidy.sh, on
 #     the release preset's compile commands) — a violation fails the run before any build;
 #  2. release build, then every ctest test: labels unit, fuzz_replay, e2e (spark), install;
-#  3. an AddressSanitizer + UndefinedBehaviorSanitizer build, running the unit tests, the
-#     fuzz corpus replays and only the e2e files labelled asan_e2e (the asan test preset
-#     selects the labels '^(unit|fuzz_replay|asan_e2e)$'; tests/CMakeLists.txt lists the
-#     files and why): kill/resume, several workers, the error exits and the two wire
-#     decoders on every type a real server sends. The release pass already runs every e2e
-#     file; repeating all of them under ASan does not fit CI's time budget (2 cores, more
-#     servers to come), while these files reach the paths where memory and threading bugs
-#     live in about 2 minutes. JETFLOW_SKIP_ASAN=1 skips this pass;
+#  3. an AddressSanitizer + UndefinedBehaviorSanitizer build with clang, which also builds
+#     every fuzz target with libFuzzer, running the unit tests, each fuzz target for
+#     JETFLOW_FUZZ_TEST_SECONDS (20 s; cmake/Fuzzing.cmake), and only the e2e files
+#     labelled asan_e2e (the asan test preset selects the labels
+#     '^(unit|fuzz_run|asan_e2e)$'; tests/CMakeLists.txt lists the files and why):
+#     kill/resume, several workers, the error exits and the two wire decoders on every type
+#     a real server sends. The release pass already runs every e2e file and the corpus
+#     replays; repeating all of them under ASan does not fit CI's time budget (2 cores,
+#     more servers to come), while these files reach the paths where memory and threading
+#     bugs live in a few minutes. One build serves both the sanitizers and the fuzzers, so
+#     the fuzz targets cannot stop building unseen. JETFLOW_SKIP_ASAN=1 skips this pass;
 #  4. the 15 slowest tests of both passes, then each pass's ctest summary, the last line
 #     being ctest's own "N% tests passed, N tests failed out of N".
 # Exits non-zero if a check or a test fails. For a quick loop while working, use

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +43,7 @@ struct FakeSource {
   std::vector<std::string> opened;
   std::set<arrow::MemoryPool*> pools;  // the contexts' memory pools
   int plans = 0;                       // PlanPartitions calls
+  std::atomic<int> batches_made{0};    // by every reader, for FakeSink::hold_writes_until
 };
 
 class FakeReader : public PartitionReader {
@@ -59,6 +63,7 @@ class FakeReader : public PartitionReader {
       ARROW_RETURN_NOT_OK(builder.Append(first + i));
     }
     ++next_;
+    ++source_->batches_made;
     ARROW_ASSIGN_OR_RAISE(auto array, builder.Finish());
     return arrow::RecordBatch::Make(TestSchema(), array->length(), {array});
   }
@@ -115,6 +120,11 @@ struct FakeSink {
   std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
   bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
+  // Writes wait until this holds (at most hold_writes_at_most, once per run): batches pile
+  // up by construction, not because of how fast the readers happen to be.
+  std::function<bool()> hold_writes_until;
+  std::chrono::milliseconds hold_writes_at_most{3000};
+  std::atomic<bool> writes_released{false};
   // VerifyCommitted: partitions whose output is found damaged, an error reading any, and
   // the (partition, depth) of every call.
   std::set<std::string> damaged;
@@ -126,6 +136,13 @@ class FakeWriter : public PartitionWriter {
  public:
   FakeWriter(FakeSink* sink, std::string id) : sink_(sink), id_(std::move(id)) {}
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch) override {
+    if (sink_->hold_writes_until && !sink_->writes_released) {
+      const auto deadline = std::chrono::steady_clock::now() + sink_->hold_writes_at_most;
+      while (!sink_->hold_writes_until() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      sink_->writes_released = true;
+    }
     if (sink_->write_delay.count() > 0) std::this_thread::sleep_for(sink_->write_delay);
     rows_ += batch->num_rows();
     return arrow::Status::OK();
@@ -418,9 +435,12 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
   source_.partitions = 4;
   source_.batches = 12;
   source_.rows_per_batch = 16384;  // 128 KiB per batch
-  // Readers must outrun the writers by far, even under sanitizers.
-  sink_.write_delay = std::chrono::milliseconds(25);
+  // No batch is written before 12 (1.5 MiB) were read, or 3 s passed: with the small
+  // budget, readers cannot get there and wait for the writers; without it, they do.
+  sink_.hold_writes_until = [&] { return source_.batches_made >= 12; };
   auto peak_with_budget = [&](int64_t budget) {
+    sink_.writes_released = false;
+    source_.batches_made = 0;
     Pipeline pipeline = MakePipeline();
     pipeline.engine.memory_budget_bytes = budget;
     pipeline.engine.queue_batches = 64;
@@ -439,8 +459,9 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
 TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheDefaultPoolWithinTheWholeBudget) {
   source_.partitions = 4;
   source_.batches = 12;
-  source_.rows_per_batch = 16384;                     // 128 KiB per batch
-  sink_.write_delay = std::chrono::milliseconds(25);  // readers outrun the writers
+  source_.rows_per_batch = 16384;  // 128 KiB per batch
+  // Readers fill the budget before any batch is written (7 batches, or 3 s).
+  sink_.hold_writes_until = [&] { return source_.batches_made >= 7; };
   Pipeline pipeline = MakePipeline();
   const int64_t budget = 1024 * 1024;
   pipeline.engine.memory_budget_bytes = budget;
