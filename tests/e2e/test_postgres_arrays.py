@@ -35,6 +35,11 @@ def arrays(pg):
           FROM generate_series(1201, 1250) g;
         CREATE TABLE mixed (id int, m int[]);
         INSERT INTO mixed VALUES (1, '{1,2}'), (2, '{{1,2},{3,4}}');
+        CREATE TYPE cell AS (label text, m int[][]);
+        CREATE TABLE cells (id int, c cell);
+        INSERT INTO cells VALUES (1, ROW('a', '{{1,2},{3,4}}')), (2, ROW('b', NULL)),
+                                 (3, NULL);
+        CREATE VIEW cells_view AS SELECT id, c FROM cells;
     """)
 
 
@@ -114,6 +119,20 @@ def test_more_dimensions_than_planned_fail_naming_the_remedy(pg, arrays, tmp_pat
     assert schema.field("m").type == pa.list_(pa.list_(pa.int32()))
     assert rows[1201]["m"] == [[1201, 1202], [1203, 1204]]
     assert rows[1]["m"] is None
+
+
+@pytest.mark.parametrize("relation", ["cells", "cells_view"])
+def test_arrays_inside_composites_keep_their_declared_dimensions(pg, arrays, tmp_path,
+                                                                 relation):
+    """A composite type's field declared int[][] is 2-D, in a table or a view."""
+    pipeline = write_pipeline(tmp_path, pg_consumer(pg, table=relation),
+                              loaders=[parquet_loader(profile="lossless")])
+    run_ok(pipeline)
+    schema, rows = lake_rows(tmp_path)
+    assert schema.field("c").type.field("m").type == pa.list_(pa.list_(pa.int32()))
+    assert rows[1]["c"] == {"label": "a", "m": [[1, 2], [3, 4]]}
+    assert rows[2]["c"] == {"label": "b", "m": None}
+    assert rows[3]["c"] is None
 
 
 def test_arrays_of_several_dimension_counts_fail_at_plan_time(pg, arrays, tmp_path):

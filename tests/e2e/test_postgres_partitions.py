@@ -303,3 +303,11 @@ def test_bc_plans_are_pinned(pg, ancient, tmp_path):
         ("d_1_30000101BC", "d in [3000-01-01 BC, 0001-01-01)"),
         ("d_2_00010101", "d >= 0001-01-01"),
         ("d_null", "d is null")]
+
+
+def test_a_negative_year_in_ranges_names_the_bc_spelling(pg, ancient, tmp_path):
+    pipeline = write_pipeline(tmp_path, pg_consumer(
+        pg, table="ancient", partition_by={"column": "d", "ranges": ["-3042-07-03"]}))
+    result = run_jetflow("validate", pipeline, expect=2)
+    assert "partition_by.ranges: '-3042-07-03' is not a valid value of key d" in result.stderr
+    assert "ISO year -3042 is '3043-07-03 BC'" in result.stderr, result.describe()

@@ -47,7 +47,9 @@ struct CalendarYear {
   int64_t year;
   bool bc;
 };
-CalendarYear CalendarYearOf(int64_t y) { return y > 0 ? CalendarYear{y, false} : CalendarYear{1 - y, true}; }
+CalendarYear CalendarYearOf(int64_t y) {
+  return y > 0 ? CalendarYear{y, false} : CalendarYear{1 - y, true};
+}
 
 // The astronomical year of a date or timestamp key value.
 int64_t YearOf(KeyKind kind, int64_t value) {
@@ -201,13 +203,11 @@ arrow::Result<std::vector<KeyRange>> CutOpenRanges(const OpenCut& cut) {
   if (!splits.empty()) last_hi = std::max(last_hi, splits.back());
   size_t width = 1;
   if (integer) width = std::max(Magnitude(first_lo).size(), Magnitude(last_hi).size());
-  // Negative bounds do not sort as text, nor do BC years or years of more than four
-  // digits: such plans put the range's ordinal first. (The ranges' starts increase, so
-  // the first and the last decide.)
-  const int64_t last_lo = splits.empty() ? first_lo : splits.back();
-  const bool ordinal =
-      integer ? first_lo < 0
-              : YearOf(cut.kind, first_lo) < 1 || YearOf(cut.kind, last_lo) > 9999;
+  // Negative bounds do not sort as text, nor do BC years ("30430703BC" would sort after
+  // "13540903BC"): such plans put the range's ordinal first. (Ranges with five-digit
+  // years keep the ids they always had, which do not sort either: changing them would
+  // rename the partitions of existing lakes.)
+  const bool ordinal = integer ? first_lo < 0 : YearOf(cut.kind, first_lo) < 1;
   const size_t ordinal_width = Magnitude(static_cast<KeyValue>(ranges)).size();
   for (size_t i = 0; i < ranges; ++i) {
     KeyRange range;
@@ -257,9 +257,10 @@ std::string KeyText(KeyKind kind, int64_t value, bool for_id) {
       unsigned m, d;
       CivilFromDays(value, &y, &m, &d);
       const CalendarYear year = CalendarYearOf(y);
-      return for_id ? fmt::format("{:04}{:02}{:02}{}", year.year, m, d, year.bc ? "BC" : "")
-                    : fmt::format("{:04}-{:02}-{:02}{}", year.year, m, d,
-                                  year.bc ? " BC" : "");
+      return for_id
+                 ? fmt::format("{:04}{:02}{:02}{}", year.year, m, d, year.bc ? "BC" : "")
+                 : fmt::format("{:04}-{:02}-{:02}{}", year.year, m, d,
+                               year.bc ? " BC" : "");
     }
     case KeyKind::kTimestamp:
     case KeyKind::kTimestampTz: {

@@ -23,8 +23,9 @@
 //    with the range's ordinal first when the first bound is negative ('m' does not sort:
 //    "id_0_m00100_000099", "id_1_000100_000299"); date and timestamp ids
 //    "<prefix><start>" ("created_20260101T000000"), with the range's ordinal first
-//    when a start is BC or after 9999, which do not sort as text ("day_0_30430703BC",
-//    "day_1_00010101"); descriptions "id < 251", "id in [251, 501)", "id >= 751", or
+//    when the first range starts BC, since BC years do not sort as text
+//    ("day_0_30430703BC", "day_1_00010101"; five-digit years do not sort either, and
+//    keep their ids); descriptions "id < 251", "id in [251, 501)", "id >= 751", or
 //    "id is not null" for a single range. No finite key (an empty table): one range
 //    covering every non-null key.
 //

@@ -184,7 +184,8 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
     // A column declared int[][] (attndims 2) is planned as 2-D: one more list level per
     // dimension. (The consumer checks this against the data: see array_dimensions.)
     ARROW_ASSIGN_OR_RAISE(int32_t declared_dims, ToInt(row[4], where, 0));
-    if (column.type.kind == PgType::Kind::kArray && declared_dims > 1) {
+    if (column.type.kind == PgType::Kind::kArray && declared_dims > 1 &&
+        declared_dims <= kMaxArrayDimensions) {
       column.type = WithArrayDimensions(column.type, declared_dims);
     }
     if (row[5].value_or("f") == "t") info.generated_columns.push_back(column.name);
@@ -295,17 +296,24 @@ arrow::Result<PgType> Catalog::ResolveType(uint32_t oid, int32_t typmod, int dep
     ARROW_ASSIGN_OR_RAISE(
         auto fields,
         conn_->Query(
-            "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid "
-            "= $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            "SELECT attname, atttypid, atttypmod, attndims FROM pg_attribute WHERE "
+            "attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             {std::to_string(row.typrelid)}, "cannot read composite " + row.name));
     const std::string attributes = "pg_attribute of composite " + row.name;
-    ARROW_RETURN_NOT_OK(ExpectColumns(fields, 3, attributes));
+    ARROW_RETURN_NOT_OK(ExpectColumns(fields, 4, attributes));
     for (const auto& field : fields) {
       const std::string where = attributes + ", field " + field[0].value_or("");
       ARROW_ASSIGN_OR_RAISE(uint32_t field_oid, ToOid(field[1], where));
       ARROW_ASSIGN_OR_RAISE(int32_t field_typmod, ToInt(field[2], where));
       ARROW_ASSIGN_OR_RAISE(PgType field_type,
                             ResolveType(field_oid, field_typmod, depth + 1));
+      // A field declared int[][] holds 2-D arrays, as a table column does (fields are
+      // not sampled: their declaration is all there is to go by).
+      ARROW_ASSIGN_OR_RAISE(int32_t field_dims, ToInt(field[3], where, 0));
+      if (field_type.kind == PgType::Kind::kArray && field_dims > 1 &&
+          field_dims <= kMaxArrayDimensions) {
+        field_type = WithArrayDimensions(field_type, field_dims);
+      }
       type.fields.push_back(
           {field[0].value_or(""), std::make_shared<const PgType>(std::move(field_type))});
     }

@@ -228,8 +228,8 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
 }
 
 // PostgreSQL refuses a negative ISO year ('-3042-07-03'): years before 1 AD are sent
-// as BC years, and ids of plans with a BC (or five-digit) start lead with the range's
-// ordinal, since "3043...BC" does not sort before "1354...BC" as text.
+// as BC years, and ids of plans with a BC start lead with the range's ordinal, since
+// "3043...BC" does not sort before "1354...BC" as text.
 TEST(PartitionPlannerTest, BcDatesAreSentAsBcYearsAndTheirIdsSortLikeTheRanges) {
   KeyRangeRequest request;
   request.column = "d";
@@ -239,11 +239,11 @@ TEST(PartitionPlannerTest, BcDatesAreSentAsBcYearsAndTheirIdsSortLikeTheRanges) 
   request.partitions = 3;
   auto plan = PlanKeyRanges(request);
   JETFLOW_ASSERT_OK(plan);
-  EXPECT_EQ(Pinned(*plan), (IdsAndDescriptions{
-                               {"d_0_30430703BC", "d < 1354-09-03 BC"},
-                               {"d_1_13540903BC", "d in [1354-09-03 BC, 0336-11-03)"},
-                               {"d_2_03361103", "d >= 0336-11-03"},
-                               {"d_null", "d is null"}}));
+  EXPECT_EQ(Pinned(*plan),
+            (IdsAndDescriptions{{"d_0_30430703BC", "d < 1354-09-03 BC"},
+                                {"d_1_13540903BC", "d in [1354-09-03 BC, 0336-11-03)"},
+                                {"d_2_03361103", "d >= 0336-11-03"},
+                                {"d_null", "d is null"}}));
   EXPECT_EQ((*plan)[0].where, "\"d\" < '1354-09-03 BC'::date");
   EXPECT_EQ((*plan)[1].where,
             "\"d\" >= '1354-09-03 BC'::date AND \"d\" < '0336-11-03'::date");
@@ -260,17 +260,17 @@ TEST(PartitionPlannerTest, BcDatesAreSentAsBcYearsAndTheirIdsSortLikeTheRanges) 
   EXPECT_EQ(Ids(PlanKeyRanges(request).ValueOrDie()),
             (std::vector<std::string>{"d_00010101", "d_10130704", "d_null"}));
 
-  // Five-digit years do not sort as text either.
+  // Five-digit years keep the ids they always had (existing lakes hold them), and their
+  // bounds are sent as is.
   request.min = 20454;
   request.max = 2932897 + 10;  // 10000-01-11
   request.partitions = 0;
   request.bounds = {2932897};  // 10000-01-01
   plan = PlanKeyRanges(request);
   JETFLOW_ASSERT_OK(plan);
-  EXPECT_EQ(Pinned(*plan),
-            (IdsAndDescriptions{{"d_0_20260101", "d < 10000-01-01"},
-                                {"d_1_100000101", "d >= 10000-01-01"},
-                                {"d_null", "d is null"}}));
+  EXPECT_EQ(Pinned(*plan), (IdsAndDescriptions{{"d_20260101", "d < 10000-01-01"},
+                                               {"d_100000101", "d >= 10000-01-01"},
+                                               {"d_null", "d is null"}}));
   EXPECT_EQ((*plan)[1].where, "\"d\" >= '10000-01-01'::date");
 }
 
@@ -314,9 +314,9 @@ TEST(PartitionPlannerTest, NegativeIntegerKeysSortAndRoundTripThroughTheSplit) {
   auto plan = PlanKeyRanges(request);
   JETFLOW_ASSERT_OK(plan);
   EXPECT_EQ(Pinned(*plan), (IdsAndDescriptions{{"k_0_m1000_m0667", "k < -666"},
-                                                {"k_1_m0666_m0333", "k in [-666, -332)"},
-                                                {"k_2_m0332_m0001", "k >= -332"},
-                                                {"k_null", "k is null"}}));
+                                               {"k_1_m0666_m0333", "k in [-666, -332)"},
+                                               {"k_2_m0332_m0001", "k >= -332"},
+                                               {"k_null", "k is null"}}));
   for (const auto& partition : *plan) {
     auto split = sources::SplitReader::Parse(
         PartitionSpec{partition.spec.id, "", -1, SplitOf(partition.read).dump()},

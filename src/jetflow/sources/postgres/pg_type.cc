@@ -96,7 +96,8 @@ arrow::Result<std::shared_ptr<arrow::DataType>> BaseArrowType(
 
 int ArrayDimensions(const PgType& type) {
   int dimensions = 0;
-  for (const PgType* level = &type; level != nullptr && level->kind == PgType::Kind::kArray;
+  for (const PgType* level = &type;
+       level != nullptr && level->kind == PgType::Kind::kArray;
        level = level->element.get()) {
     ++dimensions;
   }

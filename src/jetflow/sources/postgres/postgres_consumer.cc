@@ -461,14 +461,13 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   std::string what;
   std::vector<int32_t> declared_dimensions;
   std::vector<std::string> generated;
-  bool has_children = false;
   if (!options_.table.empty()) {
     ARROW_ASSIGN_OR_RAISE(TableName name, ParseTableName(options_.table));
     ARROW_ASSIGN_OR_RAISE(TableInfo info, catalog.DescribeTable(name));
     source_columns_ = std::move(info.columns);
     declared_dimensions = std::move(info.declared_dimensions);
     generated = std::move(info.generated_columns);
-    has_children = info.has_children;
+    has_children_ = info.has_children;
     qualified_table_ = info.qualified_name;
     relkind_ = info.relkind;
     what = "table " + options_.table;
@@ -533,9 +532,10 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   // `COPY table (columns) TO` skips the executor's projection, but refuses generated
   // columns and reads no inheritance child (SELECT reads both); every other relation
   // kind it refuses outright.
-  plain_copy_ = options_.query.empty() && relkind_ == 'r' && !has_children;
+  plain_copy_ = options_.query.empty() && relkind_ == 'r' && !has_children_;
   for (const auto& selected : selected_) {
-    plain_copy_ = plain_copy_ && selected.select == QuoteIdentifier(selected.column.name) &&
+    plain_copy_ = plain_copy_ &&
+                  selected.select == QuoteIdentifier(selected.column.name) &&
                   std::find(generated.begin(), generated.end(), selected.column.name) ==
                       generated.end();
   }
@@ -629,15 +629,15 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
   const std::string what =
       "the dimensions of the array columns of " + SourceName() + " (a sample)";
   ARROW_ASSIGN_OR_RAISE(
-      auto rows, coordinator_->Query("SELECT " + select + " FROM (SELECT " + columns +
-                                         " FROM " + SourceSql() + " LIMIT " +
-                                         std::to_string(kArraySampleRows) +
-                                         ") AS jetflow_sample",
-                                     "cannot read " + what));
+      auto rows,
+      coordinator_->Query("SELECT " + select + " FROM (SELECT " + columns + " FROM " +
+                              SourceSql() + " LIMIT " + std::to_string(kArraySampleRows) +
+                              ") AS jetflow_sample",
+                          "cannot read " + what));
   ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2 * static_cast<int>(sampled.size()), what));
   if (rows.size() != 1) {
-    return arrow::Status::SerializationError("unexpected answer of the server: ",
-                                             rows.size(), " rows (", what, ")");
+    return arrow::Status::SerializationError(
+        "unexpected answer of the server: ", rows.size(), " rows (", what, ")");
   }
   for (size_t k = 0; k < sampled.size(); ++k) {
     PgColumn& column = selected_[sampled[k]].column;
@@ -647,8 +647,8 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
     ARROW_ASSIGN_OR_RAISE(int64_t low, ServerInt(least, what));
     ARROW_ASSIGN_OR_RAISE(int64_t high, ServerInt(most, what));
     if (low < 1 || high > kMaxArrayDimensions || low > high) {
-      return arrow::Status::SerializationError("unexpected answer of the server: ",
-                                               low, " to ", high, " dimensions (", what,
+      return arrow::Status::SerializationError("unexpected answer of the server: ", low,
+                                               " to ", high, " dimensions (", what,
                                                ", column '", column.name, "')");
     }
     if (low != high) {
@@ -663,9 +663,10 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
     if (high == planned) continue;
     if (declared[sampled[k]] > 0) {
       spdlog::warn(
-          "array column '{}' of {} is declared with {} dimensions but holds {}-dimensional "
-          "arrays (PostgreSQL does not enforce declared dimensions): read as {}-dimensional",
-          column.name, SourceName(), declared[sampled[k]], high, high);
+          "array column '{}' of {} is declared with {} dimensions but holds "
+          "{}-dimensional arrays (PostgreSQL does not enforce declared dimensions): "
+          "read as {}-dimensional; array_dimensions: {{{}: N}} pins it",
+          column.name, SourceName(), declared[sampled[k]], high, high, column.name);
     }
     column.type = WithArrayDimensions(column.type, static_cast<int>(high));
   }
@@ -928,7 +929,8 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
     request.partitions = by.partitions;
   } else if (by.rows_per_partition > 0) {
     int64_t estimate = -1;
-    if (!options_.table.empty() && window.empty() && relkind_ == 'r') {
+    // reltuples counts the table's own rows, not its inheritance children's.
+    if (!options_.table.empty() && window.empty() && relkind_ == 'r' && !has_children_) {
       const std::string what = "the row estimate of " + SourceName();
       ARROW_ASSIGN_OR_RAISE(
           auto estimated,
@@ -994,9 +996,16 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
                       ") * 1000000)::bigint";
         auto parsed = coordinator_->Query(sql, {bound}, "partition_by.ranges");
         if (!parsed.ok()) {
-          return arrow::Status::Invalid("partition_by.ranges: '", bound,
-                                        "' is not a valid value of key ", by.column, ": ",
-                                        parsed.status().message());
+          // PostgreSQL reads no negative year: "-3042-07-03" fails with a message about
+          // a time zone.
+          const bool negative = bound.find_first_not_of(' ') != std::string::npos &&
+                                bound[bound.find_first_not_of(' ')] == '-';
+          return arrow::Status::Invalid(
+              "partition_by.ranges: '", bound, "' is not a valid value of key ",
+              by.column, ": ", parsed.status().message(),
+              negative ? " (write a year before 1 AD as a BC year: ISO year -3042 is "
+                         "'3043-07-03 BC')"
+                       : "");
         }
         const std::string what =
             "partition_by.ranges: '" + bound + "' as a value of key " + by.column;

@@ -191,6 +191,7 @@ class PostgresConsumer : public Consumer {
   std::vector<PgColumn> source_columns_;  // every column of the table / query
   std::string qualified_table_;           // quoted, as resolved by the server
   char relkind_ = 'r';
+  bool has_children_ = false;  // pg_class.relhassubclass of the table
   // `COPY table (columns) TO` reads exactly the rows and columns of the SELECT: a plain
   // table without inheritance children, and no generated column selected.
   bool plain_copy_ = false;

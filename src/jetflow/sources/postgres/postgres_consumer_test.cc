@@ -89,9 +89,11 @@ TEST(PostgresConsumerOptions, ArrayDimensions) {
   ASSERT_TRUE(good.ok()) << good.status().ToString();
   EXPECT_EQ((*good)->options().array_dimensions,
             (std::map<std::string, int>{{"m", 2}, {"Cube", 6}}));
-  for (const auto& [dimensions, message] : std::vector<std::pair<std::string, std::string>>{
-           {"{m: 0}", "pipeline.yaml:3:22: error: 'array_dimensions.m' must be between 1 "
-                      "and 6, got '0'"},
+  for (const auto& [dimensions, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"{m: 0}",
+            "pipeline.yaml:3:22: error: 'array_dimensions.m' must be between 1 "
+            "and 6, got '0'"},
            {"{m: 7}", "'array_dimensions.m' must be between 1 and 6, got '7'"},
            {"{m: two}", "'array_dimensions.m' must be an integer"},
            {"[m]", "'array_dimensions' must be a map"}}) {
@@ -336,8 +338,8 @@ void Register(const std::string& name, PostgresServerTest::Body body) {
       {"TwoDimensionalArraysOfAView",
        "table: fresh_grids\npartition_by: {column: id, partitions: 3}\n", 300},
       // Dates back to 1260 BC, with BC bounds.
-      {"BcDateRanges", "table: fresh_ancient\npartition_by: {column: day, partitions: 4}\n",
-       400},
+      {"BcDateRanges",
+       "table: fresh_ancient\npartition_by: {column: day, partitions: 4}\n", 400},
       // Even ids: g even (250 rows) and the int64 minimum.
       {"QueryKeyRanges",
        "query: SELECT id, payload FROM fresh_events WHERE id % 2 = 0\n"
