@@ -146,8 +146,8 @@ def test_arrays_of_several_dimension_counts_fail_at_plan_time(pg, arrays, tmp_pa
     ({"mm": 2}, "array_dimensions: 'mm' is not a column of table grid (did you mean 'm'?)"),
     ({"id": 2}, "array_dimensions: 'id' of table grid is not an array column (it has "
                 "type integer)"),
-    ({"m": 7}, "'array_dimensions.m' must be between 1 and 6, got '7'"),
-    ({"m": "two"}, "'array_dimensions.m' must be an integer"),
+    ({"m": 7}, "array_dimensions.m' must be between 1 and 6, got '7'"),
+    ({"m": "two"}, "array_dimensions.m' must be an integer"),
 ])
 def test_array_dimensions_mistakes_are_plan_time_errors(pg, arrays, tmp_path, dimensions,
                                                         needle):

@@ -511,12 +511,14 @@ arrow::Status PostgresConsumer::DescribeLocked() {
     }
   }
   selected_.clear();
+  std::vector<int32_t> selected_declared;
+  selected_.reserve(chosen.size());
+  selected_declared.reserve(chosen.size());
   for (size_t index : chosen) {
     selected_.push_back(
         {source_columns_[index], QuoteIdentifier(source_columns_[index].name)});
+    selected_declared.push_back(declared_dimensions[index]);
   }
-  std::vector<int32_t> selected_declared;
-  for (size_t index : chosen) selected_declared.push_back(declared_dimensions[index]);
   ARROW_RETURN_NOT_OK(PlanArrayDimensionsLocked(selected_declared));
   std::vector<PgColumn> decoded;
   std::string as_text;  // "'a' (money), 'b' (xml)": every column without a decoder
@@ -634,7 +636,7 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
                               SourceSql() + " LIMIT " + std::to_string(kArraySampleRows) +
                               ") AS jetflow_sample",
                           "cannot read " + what));
-  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2 * static_cast<int>(sampled.size()), what));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2 * sampled.size(), what));
   if (rows.size() != 1) {
     return arrow::Status::SerializationError(
         "unexpected answer of the server: ", rows.size(), " rows (", what, ")");

@@ -92,7 +92,7 @@ TEST(PostgresConsumerOptions, ArrayDimensions) {
   for (const auto& [dimensions, message] :
        std::vector<std::pair<std::string, std::string>>{
            {"{m: 0}",
-            "pipeline.yaml:3:22: error: 'array_dimensions.m' must be between 1 "
+            "pipeline.yaml:3:23: error: 'array_dimensions.m' must be between 1 "
             "and 6, got '0'"},
            {"{m: 7}", "'array_dimensions.m' must be between 1 and 6, got '7'"},
            {"{m: two}", "'array_dimensions.m' must be an integer"},
