@@ -40,6 +40,10 @@ def arrays(pg):
         INSERT INTO cells VALUES (1, ROW('a', '{{1,2},{3,4}}')), (2, ROW('b', NULL)),
                                  (3, NULL);
         CREATE VIEW cells_view AS SELECT id, c FROM cells;
+        -- A domain over int[][]: the column's attndims is 0.
+        CREATE DOMAIN matrix AS int[][];
+        CREATE TABLE matrices (id int, g matrix);
+        INSERT INTO matrices VALUES (1, '{{1,2},{3,4}}'), (2, NULL);
     """)
 
 
@@ -119,6 +123,15 @@ def test_more_dimensions_than_planned_fail_naming_the_remedy(pg, arrays, tmp_pat
     assert schema.field("m").type == pa.list_(pa.list_(pa.int32()))
     assert rows[1201]["m"] == [[1201, 1202], [1203, 1204]]
     assert rows[1]["m"] is None
+
+
+def test_a_domain_over_a_two_dimensional_array(pg, arrays, tmp_path):
+    pipeline = write_pipeline(tmp_path, pg_consumer(pg, table="matrices"),
+                              loaders=[parquet_loader(profile="lossless")])
+    run_ok(pipeline)
+    schema, rows = lake_rows(tmp_path)
+    assert schema.field("g").type == pa.list_(pa.list_(pa.int32()))
+    assert rows[1]["g"] == [[1, 2], [3, 4]] and rows[2]["g"] is None
 
 
 @pytest.mark.parametrize("relation", ["cells", "cells_view"])
