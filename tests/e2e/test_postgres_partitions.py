@@ -7,10 +7,11 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pyarrow as pa
 import pytest
 
-from conftest import (jetflow_bin, partition_dirs, read_lake_arrow, run_jetflow, run_ok,
-                      run_server_unit_tests, write_pipeline)
+from conftest import (jetflow_bin, parquet_loader, partition_dirs, read_lake_arrow,
+                      run_jetflow, run_ok, run_server_unit_tests, write_pipeline)
 from postgres_fixtures import pg, pg_consumer  # noqa: F401  (fixture)
 
 ROWS = 20000
@@ -229,3 +230,84 @@ def test_query_ending_in_a_semicolon_or_a_comment(pg, events, tmp_path, ending):
     summary = run_ok(pipeline)
     expected = pg.query(f"SELECT count(*) FROM ({NARROW}) AS q")[0][0]
     assert summary["rows_written"] == expected > 0, summary
+
+
+# ---------------------------------------------------------------------------------------
+# Keys before year 1 (BC), after 9999, and negative integers.
+
+ANCIENT_ROWS = 2000
+
+
+@pytest.fixture(scope="module")
+def ancient(pg):
+    """Dates and timestamps from 3450 BC to 2026, and ids from -2,000,000 to -1,000."""
+    pg.execute("""
+        CREATE TABLE ancient (id int, d date, ts timestamp, tstz timestamptz);
+        INSERT INTO ancient
+          SELECT -g * 1000, date '2026-01-01' - g * 1000,
+                 timestamp '2026-01-01 12:34:56.789' - g * interval '1000 days 7 hours',
+                 timestamptz '2026-01-01 00:00:00.5+00' - g * interval '999 days 1 second'
+          FROM generate_series(1, %d) g;
+        INSERT INTO ancient VALUES (NULL, NULL, NULL, NULL),
+                                   (1, '10000-06-01', '10000-06-01 01:02:03', NULL);
+    """ % ANCIENT_ROWS)
+    return ANCIENT_ROWS + 2
+
+
+ANCIENT_VALUES = """SELECT id, d - date '1970-01-01',
+                           (extract(epoch FROM ts) * 1000000)::bigint,
+                           (extract(epoch FROM tstz) * 1000000)::bigint FROM ancient"""
+
+
+@pytest.mark.parametrize("partition_by", [
+    {"column": "d", "partitions": 4},
+    {"column": "d", "interval": "365250d"},
+    {"column": "d", "ranges": ["3000-01-01 BC", "0001-01-01 BC", "0001-01-01", "2000-01-01"]},
+    {"column": "ts", "partitions": 3},
+    {"column": "ts", "ranges": ["0001-12-31 23:59:59.999999 BC", "9999-12-31"]},
+    {"column": "tstz", "interval": "36500d"},
+    {"column": "id", "partitions": 3},
+    {"column": "id", "ranges": [-1500000, -999, 0]},
+], ids=lambda p: f"{p['column']}-{next(k for k in p if k != 'column')}")
+def test_bc_and_negative_keys_read_every_row_with_ids_in_range_order(pg, ancient, tmp_path,
+                                                                     partition_by):
+    """PostgreSQL refuses a negative year ('-3042-07-03'): bounds before 1 AD are sent as
+    BC years, and ids (directory names) still sort like the ranges."""
+    pipeline = write_pipeline(tmp_path, pg_consumer(pg, table="ancient",
+                                                    partition_by=partition_by),
+                              loaders=[parquet_loader(profile="lossless")],
+                              engine={"partitions_in_flight": 2})
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    planned = [p["id"] for p in plan["partitions"]]
+    assert planned == sorted(planned), "partition ids do not sort like the ranges"
+    assert len(set(planned)) == len(planned) > 2, planned
+    assert run_ok(pipeline)["rows_written"] == ancient
+    lake = read_lake_arrow(tmp_path / "lake")
+    got = sorted(zip(lake.column("id").to_pylist(),
+                     lake.column("d").cast(pa.int32()).to_pylist(),
+                     lake.column("ts").cast(pa.int64()).to_pylist(),
+                     lake.column("tstz").cast(pa.int64()).to_pylist()),
+                 key=repr)
+    assert got == sorted(pg.query(ANCIENT_VALUES), key=repr)
+    again = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    assert again["partitions"] == plan["partitions"]
+
+
+def test_bc_plans_are_pinned(pg, ancient, tmp_path):
+    pipeline = write_pipeline(tmp_path, pg_consumer(
+        pg, table="ancient",
+        partition_by={"column": "d", "ranges": ["3000-01-01 BC", "0001-01-01"]}))
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    assert [(p["id"], p["description"]) for p in plan["partitions"]] == [
+        ("d_0_34510310BC", "d < 3000-01-01 BC"),
+        ("d_1_30000101BC", "d in [3000-01-01 BC, 0001-01-01)"),
+        ("d_2_00010101", "d >= 0001-01-01"),
+        ("d_null", "d is null")]
+
+
+def test_a_negative_year_in_ranges_names_the_bc_spelling(pg, ancient, tmp_path):
+    pipeline = write_pipeline(tmp_path, pg_consumer(
+        pg, table="ancient", partition_by={"column": "d", "ranges": ["-3042-07-03"]}))
+    result = run_jetflow("validate", pipeline, expect=2)
+    assert "partition_by.ranges: '-3042-07-03' is not a valid value of key d" in result.stderr
+    assert "ISO year -3042 is '3043-07-03 BC'" in result.stderr, result.describe()

@@ -40,6 +40,26 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = year + (*m <= 2 ? 1 : 0);
 }
 
+// The calendar year of astronomical year `y` (year 0 is 1 BC, -1 is 2 BC) and whether it
+// is BC: PostgreSQL reads and writes years that way ("3043-07-03 BC"), and refuses a
+// negative ISO year ("-3042-07-03").
+struct CalendarYear {
+  int64_t year;
+  bool bc;
+};
+CalendarYear CalendarYearOf(int64_t y) {
+  return y > 0 ? CalendarYear{y, false} : CalendarYear{1 - y, true};
+}
+
+// The astronomical year of a date or timestamp key value.
+int64_t YearOf(KeyKind kind, int64_t value) {
+  const int64_t days = kind == KeyKind::kDate ? value : FloorDiv(value, kMicrosPerDay);
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  return y;
+}
+
 // The decimal digits of |value|.
 std::string Magnitude(KeyValue value) {
   unsigned __int128 magnitude = value < 0
@@ -183,8 +203,11 @@ arrow::Result<std::vector<KeyRange>> CutOpenRanges(const OpenCut& cut) {
   if (!splits.empty()) last_hi = std::max(last_hi, splits.back());
   size_t width = 1;
   if (integer) width = std::max(Magnitude(first_lo).size(), Magnitude(last_hi).size());
-  // Negative bounds do not sort as text: such plans put the range's ordinal first.
-  const bool ordinal = integer && first_lo < 0;
+  // Negative bounds do not sort as text, nor do BC years ("30430703BC" would sort after
+  // "13540903BC"): such plans put the range's ordinal first. (Ranges with five-digit
+  // years keep the ids they always had, which do not sort either: changing them would
+  // rename the partitions of existing lakes.)
+  const bool ordinal = integer ? first_lo < 0 : YearOf(cut.kind, first_lo) < 1;
   const size_t ordinal_width = Magnitude(static_cast<KeyValue>(ranges)).size();
   for (size_t i = 0; i < ranges; ++i) {
     KeyRange range;
@@ -193,13 +216,13 @@ arrow::Result<std::vector<KeyRange>> CutOpenRanges(const OpenCut& cut) {
     const int64_t lo = open_below ? first_lo : splits[i - 1];
     if (!open_below) range.bounds.lo = lo;
     if (!open_above) range.bounds.hi = static_cast<KeyValue>(splits[i]) - 1;
+    range.id =
+        prefix + (ordinal ? fmt::format("{:0{}}_", i, ordinal_width) : std::string());
     if (integer) {
       const int64_t hi = open_above ? last_hi : splits[i] - 1;
-      range.id = prefix +
-                 (ordinal ? fmt::format("{:0{}}_", i, ordinal_width) : std::string()) +
-                 PaddedBound(lo, width) + "_" + PaddedBound(hi, width);
+      range.id += PaddedBound(lo, width) + "_" + PaddedBound(hi, width);
     } else {
-      range.id = prefix + KeyText(cut.kind, lo, true);
+      range.id += KeyText(cut.kind, lo, true);
     }
     if (open_below && !open_above) {
       range.description = cut.column + " < " + KeyText(cut.kind, splits[i], false);
@@ -233,8 +256,11 @@ std::string KeyText(KeyKind kind, int64_t value, bool for_id) {
       int64_t y;
       unsigned m, d;
       CivilFromDays(value, &y, &m, &d);
-      return for_id ? fmt::format("{:04}{:02}{:02}", y, m, d)
-                    : fmt::format("{:04}-{:02}-{:02}", y, m, d);
+      const CalendarYear year = CalendarYearOf(y);
+      return for_id
+                 ? fmt::format("{:04}{:02}{:02}{}", year.year, m, d, year.bc ? "BC" : "")
+                 : fmt::format("{:04}-{:02}-{:02}{}", year.year, m, d,
+                               year.bc ? " BC" : "");
     }
     case KeyKind::kTimestamp:
     case KeyKind::kTimestampTz: {
@@ -249,14 +275,16 @@ std::string KeyText(KeyKind kind, int64_t value, bool for_id) {
       micros %= 60000000;
       const int64_t ss = micros / 1000000;
       micros %= 1000000;
+      const CalendarYear year = CalendarYearOf(y);
       if (for_id) {
         std::string id =
-            fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}", y, m, d, hh, mm, ss);
+            fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}", year.year, m, d, hh, mm, ss);
         if (micros != 0) id += fmt::format(".{:06}", micros);
-        return id;
+        return year.bc ? id + "BC" : id;
       }
-      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}{}", y, m, d, hh, mm,
-                         ss, micros, kind == KeyKind::kTimestampTz ? "+00" : "");
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}{}{}", year.year, m, d,
+                         hh, mm, ss, micros, kind == KeyKind::kTimestampTz ? "+00" : "",
+                         year.bc ? " BC" : "");
     }
   }
   return std::to_string(value);

@@ -22,9 +22,12 @@
 //    planned [min, max] are still read. Integer ids "<prefix><lo>_<hi>" padded as above,
 //    with the range's ordinal first when the first bound is negative ('m' does not sort:
 //    "id_0_m00100_000099", "id_1_000100_000299"); date and timestamp ids
-//    "<prefix><start>" ("created_20260101T000000"); descriptions "id < 251",
-//    "id in [251, 501)", "id >= 751", or "id is not null" for a single range. No finite
-//    key (an empty table): one range covering every non-null key.
+//    "<prefix><start>" ("created_20260101T000000"), with the range's ordinal first
+//    when the first range starts BC, since BC years do not sort as text
+//    ("day_0_30430703BC", "day_1_00010101"; five-digit years do not sort either, and
+//    keep their ids); descriptions "id < 251", "id in [251, 501)", "id >= 751", or
+//    "id is not null" for a single range. No finite key (an empty table): one range
+//    covering every non-null key.
 //
 // Both end with "<prefix>null" ("id is null") for the rows whose key is NULL when asked.
 // The prefix is the column name made safe for a directory name (IdText) plus '_'.
@@ -140,8 +143,10 @@ int64_t PartitionsForRows(int64_t rows, int64_t rows_per_partition,
                           int64_t max_partitions);
 
 /// A key value as text: for an id ("42", "20260101", "20260101T000000",
-/// "20260101T000000.000005") or for a description ("42", "2026-01-01",
-/// "2026-01-01 00:00:00.000000", with "+00" for kTimestampTz).
+/// "20260101T000000.000005", "30430703BC") or for a description ("42", "2026-01-01",
+/// "2026-01-01 00:00:00.000000", with "+00" for kTimestampTz). Years before 1 AD are
+/// written as PostgreSQL reads and writes them, as BC years (astronomical year 0 is
+/// "0001-01-01 BC", -3042 is "3043-... BC"), never as a negative year.
 std::string KeyText(KeyKind kind, int64_t value, bool for_id);
 
 /// Decimal text of a value ("-9223372036854775808", "18446744073709551615").

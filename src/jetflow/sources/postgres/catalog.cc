@@ -3,7 +3,9 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "jetflow/core/config_node.h"
 
@@ -33,6 +35,32 @@ arrow::Result<int32_t> ToInt(const std::optional<std::string>& text,
                                              " is not a 32-bit integer (", what, ")");
   }
   return static_cast<int32_t>(value);
+}
+
+// What a relation of `relkind` is, for a message, if it is not of a kind the consumer
+// reads (an index or a composite type has no rows a SELECT could read); nullopt for the
+// kinds it reads.
+std::optional<std::string> UnreadableKind(char relkind) {
+  switch (relkind) {
+    case 'r':
+    case 'p':
+    case 'v':
+    case 'm':
+    case 'f':
+      return std::nullopt;
+    case 'i':
+      return "an index";
+    case 'I':
+      return "a partitioned index";
+    case 'S':
+      return "a sequence";
+    case 't':
+      return "a TOAST table";
+    case 'c':
+      return "a composite type";
+    default:
+      return std::string("a relation of kind '") + relkind + "'";
+  }
 }
 
 }  // namespace
@@ -90,10 +118,10 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
       auto rows,
       conn_->Query(
           "SELECT c.oid, c.relkind, quote_ident(n.nspname) || '.' || "
-          "quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-          "c.relnamespace WHERE c.oid = to_regclass($1)",
+          "quote_ident(c.relname), c.relispopulated, c.relhassubclass FROM pg_class c "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
           {table.Quoted()}, "cannot look up table " + table.ToString()));
-  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 3, "pg_class of table " + table.ToString()));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 5, "pg_class of table " + table.ToString()));
   if (rows.empty()) {
     ARROW_ASSIGN_OR_RAISE(
         auto names,
@@ -118,15 +146,33 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
                         ToOid(rows[0][0], "pg_class.oid of table " + table.ToString()));
   info.relkind = rows[0][1].value_or("r")[0];
   info.qualified_name = rows[0][2].value_or(table.ToString());
+  info.has_children = rows[0][4].value_or("f") == "t";
+  if (auto kind = UnreadableKind(info.relkind)) {
+    return arrow::Status::Invalid(
+        "PostgreSQL relation ", table.ToString(), " is ", *kind,
+        ", not a table: `table:` names a table, partitioned table, view, materialized "
+        "view or foreign table");
+  }
+  if (info.relkind == 'm' && rows[0][3].value_or("t") != "t") {
+    return arrow::Status::Invalid(
+        "materialized view ", table.ToString(),
+        " has not been populated (created WITH NO DATA), so no query can read it: run "
+        "REFRESH MATERIALIZED VIEW ",
+        info.qualified_name, " first");
+  }
+  // Generated columns exist since PostgreSQL 12.
+  const std::string generated =
+      PQserverVersion(conn_->get()) >= 120000 ? "attgenerated <> ''" : "false";
   ARROW_ASSIGN_OR_RAISE(
       auto columns,
-      conn_->Query(
-          "SELECT attname, atttypid, atttypmod, attnotnull, attndims FROM pg_attribute "
-          "WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-          {std::to_string(info.oid)},
-          "cannot read the columns of table " + table.ToString()));
+      conn_->Query("SELECT attname, atttypid, atttypmod, attnotnull, attndims, " +
+                       generated +
+                       " FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT "
+                       "attisdropped ORDER BY attnum",
+                   {std::to_string(info.oid)},
+                   "cannot read the columns of table " + table.ToString()));
   const std::string attributes = "pg_attribute of table " + table.ToString();
-  ARROW_RETURN_NOT_OK(ExpectColumns(columns, 5, attributes));
+  ARROW_RETURN_NOT_OK(ExpectColumns(columns, 6, attributes));
   for (const auto& row : columns) {
     PgColumn column;
     column.name = row[0].value_or("");
@@ -135,15 +181,15 @@ arrow::Result<TableInfo> Catalog::DescribeTable(const TableName& table) {
     ARROW_ASSIGN_OR_RAISE(int32_t typmod, ToInt(row[2], where));
     ARROW_ASSIGN_OR_RAISE(column.type, ResolveType(type_oid, typmod));
     column.nullable = row[3].value_or("f") != "t";
-    // A column declared int[][] (attndims 2) holds 2-D arrays: one more list level per
-    // dimension. (Undeclared extra dimensions are rejected by the decoder.)
+    // A column declared int[][] (attndims 2) is planned as 2-D: one more list level per
+    // dimension. (The consumer checks this against the data: see array_dimensions.)
     ARROW_ASSIGN_OR_RAISE(int32_t declared_dims, ToInt(row[4], where, 0));
-    for (int32_t dims = declared_dims;
-         dims > 1 && column.type.kind == PgType::Kind::kArray; --dims) {
-      PgType outer = column.type;
-      outer.element = std::make_shared<const PgType>(std::move(column.type));
-      column.type = std::move(outer);
+    if (column.type.kind == PgType::Kind::kArray && declared_dims > 1 &&
+        declared_dims <= kMaxArrayDimensions) {
+      column.type = WithArrayDimensions(column.type, declared_dims);
     }
+    if (row[5].value_or("f") == "t") info.generated_columns.push_back(column.name);
+    info.declared_dimensions.push_back(declared_dims);
     info.columns.push_back(std::move(column));
   }
   if (info.columns.empty()) {
@@ -250,17 +296,24 @@ arrow::Result<PgType> Catalog::ResolveType(uint32_t oid, int32_t typmod, int dep
     ARROW_ASSIGN_OR_RAISE(
         auto fields,
         conn_->Query(
-            "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid "
-            "= $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            "SELECT attname, atttypid, atttypmod, attndims FROM pg_attribute WHERE "
+            "attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             {std::to_string(row.typrelid)}, "cannot read composite " + row.name));
     const std::string attributes = "pg_attribute of composite " + row.name;
-    ARROW_RETURN_NOT_OK(ExpectColumns(fields, 3, attributes));
+    ARROW_RETURN_NOT_OK(ExpectColumns(fields, 4, attributes));
     for (const auto& field : fields) {
       const std::string where = attributes + ", field " + field[0].value_or("");
       ARROW_ASSIGN_OR_RAISE(uint32_t field_oid, ToOid(field[1], where));
       ARROW_ASSIGN_OR_RAISE(int32_t field_typmod, ToInt(field[2], where));
       ARROW_ASSIGN_OR_RAISE(PgType field_type,
                             ResolveType(field_oid, field_typmod, depth + 1));
+      // A field declared int[][] holds 2-D arrays, as a table column does (fields are
+      // not sampled: their declaration is all there is to go by).
+      ARROW_ASSIGN_OR_RAISE(int32_t field_dims, ToInt(field[3], where, 0));
+      if (field_type.kind == PgType::Kind::kArray && field_dims > 1 &&
+          field_dims <= kMaxArrayDimensions) {
+        field_type = WithArrayDimensions(field_type, field_dims);
+      }
       type.fields.push_back(
           {field[0].value_or(""), std::make_shared<const PgType>(std::move(field_type))});
     }

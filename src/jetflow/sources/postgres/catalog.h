@@ -40,9 +40,19 @@ struct TableInfo {
   /// "schema.name" as resolved by the server.
   std::string qualified_name;
   /// pg_class.relkind: 'r' table, 'p' partitioned table, 'v' view, 'm' materialized view,
-  /// 'f' foreign table.
+  /// 'f' foreign table (no other kind is described).
   char relkind = 'r';
   std::vector<PgColumn> columns;
+  /// The columns' pg_attribute.attndims: the dimensions an array column was declared
+  /// with (`int[][]`: 2), 0 for other columns and for every column of a view.
+  /// PostgreSQL does not enforce them. `columns` are nested accordingly.
+  std::vector<int32_t> declared_dimensions;
+  /// Names of the generated columns (`GENERATED ALWAYS AS (...)`), which `COPY table
+  /// (...) TO` refuses.
+  std::vector<std::string> generated_columns;
+  /// pg_class.relhassubclass: the table may have inheritance children (or partitions),
+  /// whose rows `SELECT` reads and `COPY table TO` does not.
+  bool has_children = false;
 };
 
 class Catalog {
@@ -51,7 +61,9 @@ class Catalog {
   explicit Catalog(PgConnection* conn) : conn_(conn) {}
 
   /// Invalid naming the table (with the closest existing table name as a suggestion) if
-  /// it does not exist or is not readable.
+  /// it does not exist or is not readable; Invalid naming it and saying why if it is a
+  /// relation no SELECT can read (an index, a composite type, a sequence, a TOAST table)
+  /// or a materialized view that was never populated.
   arrow::Result<TableInfo> DescribeTable(const TableName& table);
   /// The columns `sql` returns, without running it. Invalid with the server's message if
   /// it does not prepare, or if two columns have the same name.

@@ -870,9 +870,11 @@ class ArrayDecoder final : public ValueDecoder {
           element_type_->name, " (OID ", element_type_->oid, ")");
     }
     if (ARROW_PREDICT_FALSE(ndim != depth_)) {
-      return arrow::Status::Invalid("array value has ", ndim,
-                                    " dimensions but the column is read as ", depth_,
-                                    "-dimensional");
+      return arrow::Status::Invalid(
+          "array value has ", ndim, " dimensions but the column is read as ", depth_,
+          "-dimensional (PostgreSQL does not enforce an array column's dimensions; "
+          "declare them with the consumer's array_dimensions: {<column>: ",
+          ndim, "})");
     }
     if (ARROW_PREDICT_FALSE(!reader.Has(8 * int64_t{ndim}))) return Truncated("array");
     int32_t dims[6];

@@ -12,8 +12,11 @@
 // Key ranges are sources::CutOpenRanges (key_ranges.h): ids stable and sorting like the
 // ranges, bounds zero-padded to one width ("id_000001_250000"); when the key range
 // includes negative numbers (written with 'm', which does not sort), the range's ordinal
-// comes first ("id_0_m00100_000099", "id_1_000100_000299"). The NULL partition
-// "<key>_null" sorts last.
+// comes first ("id_0_m00100_000099", "id_1_000100_000299"), and so it does for date and
+// timestamp ranges when the first starts BC ("day_0_30430703BC", "day_1_00010101"). The
+// NULL partition "<key>_null" sorts last. Date and timestamp
+// bounds are sent as literals the server parses in any DateStyle, BC years as such
+// ('3043-07-03 BC'::date: PostgreSQL refuses a negative year).
 #pragma once
 
 #include <arrow/result.h>

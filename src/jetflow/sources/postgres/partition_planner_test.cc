@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "jetflow/core/error.h"
 #include "jetflow/sources/postgres/catalog.h"
 #include "jetflow/sources/postgres/connection.h"
@@ -220,6 +225,109 @@ TEST(PartitionPlannerTest, IdsAndDescriptionsArePinned) {
   EXPECT_EQ(Pinned(PlanNativePartitions({"public.m 2024", "x.1"}, {"a", "b"})),
             (IdsAndDescriptions{{"part_public.m_2024", "native partition public.m 2024"},
                                 {"part_x.1", "native partition x.1"}}));
+}
+
+// PostgreSQL refuses a negative ISO year ('-3042-07-03'): years before 1 AD are sent
+// as BC years, and ids of plans with a BC start lead with the range's ordinal, since
+// "3043...BC" does not sort before "1354...BC" as text.
+TEST(PartitionPlannerTest, BcDatesAreSentAsBcYearsAndTheirIdsSortLikeTheRanges) {
+  KeyRangeRequest request;
+  request.column = "d";
+  request.kind = KeyKind::kDate;
+  request.min = -1830412;  // 3043-07-03 BC (ISO year -3042)
+  request.max = 20454;     // 2026-01-01
+  request.partitions = 3;
+  auto plan = PlanKeyRanges(request);
+  JETFLOW_ASSERT_OK(plan);
+  EXPECT_EQ(Pinned(*plan),
+            (IdsAndDescriptions{{"d_0_30430703BC", "d < 1354-09-03 BC"},
+                                {"d_1_13540903BC", "d in [1354-09-03 BC, 0336-11-03)"},
+                                {"d_2_03361103", "d >= 0336-11-03"},
+                                {"d_null", "d is null"}}));
+  EXPECT_EQ((*plan)[0].where, "\"d\" < '1354-09-03 BC'::date");
+  EXPECT_EQ((*plan)[1].where,
+            "\"d\" >= '1354-09-03 BC'::date AND \"d\" < '0336-11-03'::date");
+  auto sorted = Ids(*plan);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, Ids(*plan));
+
+  // Astronomical year 0 is 1 BC; year 1 AD needs no ordinal.
+  EXPECT_EQ(KeyLiteral(KeyKind::kDate, -719528), "'0001-01-01 BC'::date");
+  EXPECT_EQ(KeyLiteral(KeyKind::kDate, -719528 + 366), "'0001-01-01'::date");
+  request.min = -719528 + 366;
+  request.max = 20454;
+  request.partitions = 2;
+  EXPECT_EQ(Ids(PlanKeyRanges(request).ValueOrDie()),
+            (std::vector<std::string>{"d_00010101", "d_10130704", "d_null"}));
+
+  // Five-digit years keep the ids they always had (existing lakes hold them), and their
+  // bounds are sent as is.
+  request.min = 20454;
+  request.max = 2932897 + 10;  // 10000-01-11
+  request.partitions = 0;
+  request.bounds = {2932897};  // 10000-01-01
+  plan = PlanKeyRanges(request);
+  JETFLOW_ASSERT_OK(plan);
+  EXPECT_EQ(Pinned(*plan), (IdsAndDescriptions{{"d_20260101", "d < 10000-01-01"},
+                                               {"d_100000101", "d >= 10000-01-01"},
+                                               {"d_null", "d is null"}}));
+  EXPECT_EQ((*plan)[1].where, "\"d\" >= '10000-01-01'::date");
+}
+
+TEST(PartitionPlannerTest, BcTimestampsAreSentAsBcYearsAndTheirIdsSortLikeTheRanges) {
+  const int64_t day = int64_t{86400} * 1000000;
+  for (const auto& [kind, suffix, cast] :
+       std::vector<std::tuple<KeyKind, std::string, std::string>>{
+           {KeyKind::kTimestamp, "", "timestamp"},
+           {KeyKind::kTimestampTz, "+00", "timestamptz"}}) {
+    KeyRangeRequest request;
+    request.column = "t";
+    request.kind = kind;
+    request.nullable = false;
+    request.min = -158147553599500000;  // 3043-07-03 12:00:00.5 BC
+    request.max = 20454 * day;
+    request.bounds = {-719528 * day, 0};  // 0001-01-01 BC, 1970-01-01
+    auto plan = PlanKeyRanges(request);
+    JETFLOW_ASSERT_OK(plan);
+    EXPECT_EQ(Pinned(*plan),
+              (IdsAndDescriptions{
+                  {"t_0_30430703T120000.500000BC",
+                   "t < 0001-01-01 00:00:00.000000" + suffix + " BC"},
+                  {"t_1_00010101T000000BC", "t in [0001-01-01 00:00:00.000000" + suffix +
+                                                " BC, 1970-01-01 00:00:00.000000" +
+                                                suffix + ")"},
+                  {"t_2_19700101T000000", "t >= 1970-01-01 00:00:00.000000" + suffix}}));
+    EXPECT_EQ((*plan)[1].where, "\"t\" >= '0001-01-01 00:00:00.000000" + suffix +
+                                    " BC'::" + cast + " AND \"t\" < '1970-01-01 " +
+                                    "00:00:00.000000" + suffix + "'::" + cast);
+    EXPECT_EQ(KeyLiteral(kind, -158147553599500000),
+              "'3043-07-03 12:00:00.500000" + suffix + " BC'::" + cast);
+  }
+}
+
+TEST(PartitionPlannerTest, NegativeIntegerKeysSortAndRoundTripThroughTheSplit) {
+  KeyRangeRequest request;
+  request.column = "k";
+  request.min = -1000;
+  request.max = -1;
+  request.partitions = 3;
+  auto plan = PlanKeyRanges(request);
+  JETFLOW_ASSERT_OK(plan);
+  EXPECT_EQ(Pinned(*plan), (IdsAndDescriptions{{"k_0_m1000_m0667", "k < -666"},
+                                               {"k_1_m0666_m0333", "k in [-666, -332)"},
+                                               {"k_2_m0332_m0001", "k >= -332"},
+                                               {"k_null", "k is null"}}));
+  for (const auto& partition : *plan) {
+    auto split = sources::SplitReader::Parse(
+        PartitionSpec{partition.spec.id, "", -1, SplitOf(partition.read).dump()},
+        "postgres");
+    JETFLOW_ASSERT_OK(split);
+    auto read = ReadOfSplit(*split);
+    JETFLOW_ASSERT_OK(read);
+    EXPECT_EQ(read->key, partition.read.key) << partition.spec.id;
+    EXPECT_EQ(SqlOf(*read, "k", KeyKind::kInteger).where, partition.where);
+  }
+  EXPECT_EQ((*plan)[1].where, "\"k\" >= -666 AND \"k\" < -332");
 }
 
 TEST(PartitionPlannerTest, CtidRangesEndOpen) {

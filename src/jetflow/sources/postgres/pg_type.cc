@@ -94,6 +94,31 @@ arrow::Result<std::shared_ptr<arrow::DataType>> BaseArrowType(
 
 }  // namespace
 
+int ArrayDimensions(const PgType& type) {
+  int dimensions = 0;
+  for (const PgType* level = &type;
+       level != nullptr && level->kind == PgType::Kind::kArray;
+       level = level->element.get()) {
+    ++dimensions;
+  }
+  return dimensions;
+}
+
+PgType WithArrayDimensions(const PgType& type, int dimensions) {
+  const PgType* element = &type;
+  while (element->kind == PgType::Kind::kArray && element->element != nullptr) {
+    element = element->element.get();
+  }
+  PgType level = type;
+  level.element = std::make_shared<const PgType>(*element);
+  for (int d = 1; d < dimensions; ++d) {
+    PgType outer = type;
+    outer.element = std::make_shared<const PgType>(std::move(level));
+    level = std::move(outer);
+  }
+  return level;
+}
+
 bool IsSupported(const PgType& type) {
   switch (type.kind) {
     case PgType::Kind::kBase:

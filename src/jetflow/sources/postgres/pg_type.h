@@ -55,8 +55,9 @@ struct PgType {
     kBase,       // a built-in scalar type, identified by `oid` (int4, numeric, text, ...)
     kArray,      // `element` holds the element type. Arrow needs the dimension count at
                  // plan time: a kArray whose element is again a kArray means a
-                 // 2-dimensional array (from pg_attribute.attndims), decoded to
-                 // list<list<T>>; a 1-D column (the default) rejects 2-D values.
+                 // 2-dimensional array (planned by the consumer from array_dimensions,
+                 // a sample of the data or pg_attribute.attndims), decoded to
+                 // list<list<T>>; a column planned 1-D rejects 2-D values.
     kEnum,       // `enum_labels` in sort order; sent on the wire as its label text
     kComposite,  // `fields` in attribute order
     kRange,      // `element` holds the subtype
@@ -117,6 +118,18 @@ struct PgDecodeOptions {
   /// for none.
   int key_column = -1;
 };
+
+/// PostgreSQL arrays have at most this many dimensions (MAXDIM).
+inline constexpr int kMaxArrayDimensions = 6;
+
+/// The dimensions a kArray `type` is planned with (how deep kArray nests), 0 for any
+/// other type.
+int ArrayDimensions(const PgType& type);
+
+/// The kArray `type` planned with `dimensions` dimensions: its innermost element type
+/// (below any kArray nesting) wrapped in `dimensions` kArray levels of `type`'s array
+/// type. REQUIRES: type.kind == kArray, 1 <= dimensions <= kMaxArrayDimensions.
+PgType WithArrayDimensions(const PgType& type, int dimensions);
 
 /// True if the decoder can read `type` in COPY binary format. Columns of any other type
 /// are selected as `col::text` by the consumer (with a plan-time warning) and decoded as

@@ -37,6 +37,9 @@ constexpr uint32_t kNumeric = 1700;
 
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 
+// Rows whose arrays plan the dimensions of array columns without array_dimensions.
+constexpr int64_t kArraySampleRows = 1000;
+
 std::optional<KeyKind> KeyKindOf(const PgType& type) {
   if (type.kind != PgType::Kind::kBase) return std::nullopt;
   switch (type.oid) {
@@ -281,6 +284,13 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
     if (!parsed.ok()) node.Get("table").Error(parsed.status().message());
   }
   options.columns = node.GetStringList("columns");
+  if (node.Has("array_dimensions")) {
+    ConfigNode dimensions = node.Get("array_dimensions");
+    for (const auto& entry : dimensions.Entries()) {
+      options.array_dimensions[entry.first] =
+          static_cast<int>(dimensions.GetInt(entry.first, 1, 1, kMaxArrayDimensions));
+    }
+  }
 
   if (node.Has("partition_by")) {
     ConfigNode by = node.Get("partition_by");
@@ -449,10 +459,15 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   ARROW_RETURN_NOT_OK(EnsureCoordinatorLocked());
   Catalog catalog(coordinator_.get());
   std::string what;
+  std::vector<int32_t> declared_dimensions;
+  std::vector<std::string> generated;
   if (!options_.table.empty()) {
     ARROW_ASSIGN_OR_RAISE(TableName name, ParseTableName(options_.table));
     ARROW_ASSIGN_OR_RAISE(TableInfo info, catalog.DescribeTable(name));
     source_columns_ = std::move(info.columns);
+    declared_dimensions = std::move(info.declared_dimensions);
+    generated = std::move(info.generated_columns);
+    has_children_ = info.has_children;
     qualified_table_ = info.qualified_name;
     relkind_ = info.relkind;
     what = "table " + options_.table;
@@ -460,6 +475,7 @@ arrow::Status PostgresConsumer::DescribeLocked() {
     ARROW_ASSIGN_OR_RAISE(source_columns_, catalog.DescribeQuery(options_.query));
     what = "the query";
   }
+  declared_dimensions.resize(source_columns_.size(), 0);
   std::vector<std::string> names;
   for (const auto& column : source_columns_) names.push_back(column.name);
   auto find = [&](const std::string& name,
@@ -485,12 +501,28 @@ arrow::Status PostgresConsumer::DescribeLocked() {
       chosen.push_back(index);
     }
   }
+  for (const auto& [name, dimensions] : options_.array_dimensions) {
+    ARROW_ASSIGN_OR_RAISE(size_t index, find(name, "array_dimensions:"));
+    const PgType& type = source_columns_[index].type;
+    if (type.kind != PgType::Kind::kArray) {
+      return arrow::Status::Invalid("array_dimensions: '", name, "' of ", what,
+                                    " is not an array column (it has type ", type.name,
+                                    ")");
+    }
+  }
   selected_.clear();
+  std::vector<int32_t> selected_declared;
+  selected_.reserve(chosen.size());
+  selected_declared.reserve(chosen.size());
+  for (size_t index : chosen) {
+    selected_.push_back(
+        {source_columns_[index], QuoteIdentifier(source_columns_[index].name)});
+    selected_declared.push_back(declared_dimensions[index]);
+  }
+  ARROW_RETURN_NOT_OK(PlanArrayDimensionsLocked(selected_declared));
   std::vector<PgColumn> decoded;
   std::string as_text;  // "'a' (money), 'b' (xml)": every column without a decoder
-  for (size_t index : chosen) {
-    SelectedColumn selected{source_columns_[index],
-                            QuoteIdentifier(source_columns_[index].name)};
+  for (auto& selected : selected_) {
     if (!IsSupported(selected.column.type)) {
       as_text += (as_text.empty() ? "'" : ", '") + selected.column.name + "' (" +
                  selected.column.type.name + ")";
@@ -498,7 +530,16 @@ arrow::Status PostgresConsumer::DescribeLocked() {
       selected.select += "::text";
     }
     decoded.push_back(selected.column);
-    selected_.push_back(std::move(selected));
+  }
+  // `COPY table (columns) TO` skips the executor's projection, but refuses generated
+  // columns and reads no inheritance child (SELECT reads both); every other relation
+  // kind it refuses outright.
+  plain_copy_ = options_.query.empty() && relkind_ == 'r' && !has_children_;
+  for (const auto& selected : selected_) {
+    plain_copy_ = plain_copy_ &&
+                  selected.select == QuoteIdentifier(selected.column.name) &&
+                  std::find(generated.begin(), generated.end(), selected.column.name) ==
+                      generated.end();
   }
   // All of them at once, as every other config error.
   if (!as_text.empty() && !options_.text_fallback) {
@@ -557,6 +598,80 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   options_.decode = decode;
   schema_ = decoder->schema();
   described_ = true;
+  return arrow::Status::OK();
+}
+
+arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
+    const std::vector<int32_t>& declared) {
+  // The array columns to sample: those without array_dimensions that are decoded as
+  // arrays (not read as text).
+  std::vector<size_t> sampled;
+  std::string select;
+  for (size_t i = 0; i < selected_.size(); ++i) {
+    PgColumn& column = selected_[i].column;
+    if (column.type.kind != PgType::Kind::kArray) continue;
+    auto found = options_.array_dimensions.find(column.name);
+    if (found != options_.array_dimensions.end()) {
+      column.type = WithArrayDimensions(column.type, found->second);
+    } else if (IsSupported(column.type)) {
+      const std::string quoted = QuoteIdentifier(column.name);
+      select += std::string(sampled.empty() ? "" : ", ") + "min(array_ndims(" + quoted +
+                ")), max(array_ndims(" + quoted + "))";
+      sampled.push_back(i);
+    }
+  }
+  if (sampled.empty()) return arrow::Status::OK();
+  // PostgreSQL does not enforce a column's declared dimensions, and a view's or a
+  // query's columns declare none: the data decides. The first rows are cheap to read
+  // from a table; a query that sorts or aggregates computes its result first.
+  std::string columns;
+  for (size_t i : sampled) {
+    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(selected_[i].column.name);
+  }
+  const std::string what =
+      "the dimensions of the array columns of " + SourceName() + " (a sample)";
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows,
+      coordinator_->Query("SELECT " + select + " FROM (SELECT " + columns + " FROM " +
+                              SourceSql() + " LIMIT " + std::to_string(kArraySampleRows) +
+                              ") AS jetflow_sample",
+                          "cannot read " + what));
+  ARROW_RETURN_NOT_OK(ExpectColumns(rows, 2 * sampled.size(), what));
+  if (rows.size() != 1) {
+    return arrow::Status::SerializationError(
+        "unexpected answer of the server: ", rows.size(), " rows (", what, ")");
+  }
+  for (size_t k = 0; k < sampled.size(); ++k) {
+    PgColumn& column = selected_[sampled[k]].column;
+    const auto& least = rows[0][2 * k];
+    const auto& most = rows[0][2 * k + 1];
+    if (!least || !most) continue;  // only NULLs and empty arrays: as declared
+    ARROW_ASSIGN_OR_RAISE(int64_t low, ServerInt(least, what));
+    ARROW_ASSIGN_OR_RAISE(int64_t high, ServerInt(most, what));
+    if (low < 1 || high > kMaxArrayDimensions || low > high) {
+      return arrow::Status::SerializationError("unexpected answer of the server: ", low,
+                                               " to ", high, " dimensions (", what,
+                                               ", column '", column.name, "')");
+    }
+    if (low != high) {
+      return arrow::Status::Invalid(
+          "array column '", column.name, "' of ", SourceName(), " holds arrays of ", low,
+          " and of ", high, " dimensions (in its first ", kArraySampleRows,
+          " rows), but a column of the lake has one dimension count: read it as text "
+          "(a `query:` selecting ",
+          column.name, "::text) or make its arrays' dimensions uniform");
+    }
+    const int planned = ArrayDimensions(column.type);
+    if (high == planned) continue;
+    if (declared[sampled[k]] > 0) {
+      spdlog::warn(
+          "array column '{}' of {} is declared with {} dimensions but holds "
+          "{}-dimensional arrays (PostgreSQL does not enforce declared dimensions): "
+          "read as {}-dimensional; array_dimensions: {{{}: N}} pins it",
+          column.name, SourceName(), declared[sampled[k]], high, high, column.name);
+    }
+    column.type = WithArrayDimensions(column.type, static_cast<int>(high));
+  }
   return arrow::Status::OK();
 }
 
@@ -816,7 +931,8 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
     request.partitions = by.partitions;
   } else if (by.rows_per_partition > 0) {
     int64_t estimate = -1;
-    if (!options_.table.empty() && window.empty() && relkind_ == 'r') {
+    // reltuples counts the table's own rows, not its inheritance children's.
+    if (!options_.table.empty() && window.empty() && relkind_ == 'r' && !has_children_) {
       const std::string what = "the row estimate of " + SourceName();
       ARROW_ASSIGN_OR_RAISE(
           auto estimated,
@@ -882,9 +998,16 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
                       ") * 1000000)::bigint";
         auto parsed = coordinator_->Query(sql, {bound}, "partition_by.ranges");
         if (!parsed.ok()) {
-          return arrow::Status::Invalid("partition_by.ranges: '", bound,
-                                        "' is not a valid value of key ", by.column, ": ",
-                                        parsed.status().message());
+          // PostgreSQL reads no negative year: "-3042-07-03" fails with a message about
+          // a time zone.
+          const bool negative = bound.find_first_not_of(' ') != std::string::npos &&
+                                bound[bound.find_first_not_of(' ')] == '-';
+          return arrow::Status::Invalid(
+              "partition_by.ranges: '", bound, "' is not a valid value of key ",
+              by.column, ": ", parsed.status().message(),
+              negative ? " (write a year before 1 AD as a BC year: ISO year -3042 is "
+                         "'3043-07-03 BC')"
+                       : "");
         }
         const std::string what =
             "partition_by.ranges: '" + bound + "' as a value of key " + by.column;
@@ -987,15 +1110,11 @@ std::string PostgresConsumer::SourceName() const {
 
 std::string PostgresConsumer::CopySql(const PartitionSql& partition) const {
   std::string columns;
-  bool plain = true;
   for (const auto& column : selected_) {
     if (!columns.empty()) columns += ", ";
     columns += column.select;
-    plain = plain && column.select == QuoteIdentifier(column.column.name);
   }
-  if (plain && partition.from.empty() && partition.where.empty() && relkind_ == 'r' &&
-      options_.query.empty()) {
-    // The plain table form skips the executor's projection.
+  if (plain_copy_ && partition.from.empty() && partition.where.empty()) {
     return "COPY " + qualified_table_ + " (" + columns + ") TO STDOUT (FORMAT binary)";
   }
   std::string sql = "COPY (SELECT " + columns + " FROM " +

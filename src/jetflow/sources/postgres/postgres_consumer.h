@@ -5,7 +5,19 @@
 // Schema: from the catalog for a table (types, typmods, NOT NULL, column order), from
 // the prepared statement's description for a query (every column nullable). A column
 // whose type has no binary decoder is selected as `"col"::text` with a plan-time warning
-// (`text_fallback: true`, the default) or rejected (`text_fallback: false`).
+// (`text_fallback: true`, the default) or rejected (`text_fallback: false`). An array
+// column's dimension count (Arrow nests one list per dimension) is `array_dimensions:`
+// when declared, else what the source's first rows hold (PostgreSQL does not enforce
+// declared dimensions, and a view's or query's columns declare none), else the
+// catalog's attndims (1 for views and queries); a value with other dimensions fails its
+// partition naming the remedy.
+//
+// The COPY is `COPY table (columns) TO STDOUT` only for a plain table without
+// inheritance children whose selected columns are all plain and none generated; every
+// other source (views, materialized views, partitioned and foreign tables, queries,
+// partitions with a condition) is read through `COPY (SELECT ...) TO STDOUT`, which
+// reads the same rows as a SELECT. Relations no SELECT can read (indexes, composite
+// types, sequences) and materialized views never populated fail at plan time.
 //
 // Consistency: at plan time a coordinator connection opens a REPEATABLE READ READ ONLY
 // transaction and exports its snapshot (pg_export_snapshot); planning queries (min/max,
@@ -109,6 +121,9 @@ class PostgresConsumer : public Consumer {
     std::string table;
     std::string query;
     std::vector<std::string> columns;
+    /// `array_dimensions: {col: 2}`: the dimensions of array columns, declared; every
+    /// other array column's are read from a sample of the source (see DescribeLocked).
+    std::map<std::string, int> array_dimensions;
     PartitionBy partition_by;
     std::optional<Incremental> incremental;
     PgDecodeOptions decode;
@@ -176,6 +191,14 @@ class PostgresConsumer : public Consumer {
   std::vector<PgColumn> source_columns_;  // every column of the table / query
   std::string qualified_table_;           // quoted, as resolved by the server
   char relkind_ = 'r';
+  bool has_children_ = false;  // pg_class.relhassubclass of the table
+  // `COPY table (columns) TO` reads exactly the rows and columns of the SELECT: a plain
+  // table without inheritance children, and no generated column selected.
+  bool plain_copy_ = false;
+  // REQUIRES: mutex_ held, source_columns_ described. Plans the dimensions of the array
+  // columns of `selected_` (array_dimensions, else a sample of the source, else the
+  // catalog's); Invalid naming the column if a sample holds several.
+  arrow::Status PlanArrayDimensionsLocked(const std::vector<int32_t>& declared);
   // REQUIRES: mutex_ held, described, incremental. Rows no window can hold, as a
   // warning for the run (nullopt if there are none), or Invalid with on_skipped: error.
   arrow::Result<std::optional<std::string>> SkippedRowsLocked();

@@ -80,6 +80,30 @@ TEST(PostgresConsumerOptions, IncrementalOnSkipped) {
       << bad.status().ToString();
 }
 
+TEST(PostgresConsumerOptions, ArrayDimensions) {
+  auto parse = [](const std::string& dimensions) {
+    return Make("dsn: postgresql://x@127.0.0.1:1/x\ntable: t\narray_dimensions: " +
+                dimensions + "\n");
+  };
+  auto good = parse("{m: 2, \"Cube\": 6}");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ((*good)->options().array_dimensions,
+            (std::map<std::string, int>{{"m", 2}, {"Cube", 6}}));
+  for (const auto& [dimensions, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"{m: 0}",
+            "pipeline.yaml:3:23: error: 'array_dimensions.m' must be between 1 "
+            "and 6, got '0'"},
+           {"{m: 7}", "'array_dimensions.m' must be between 1 and 6, got '7'"},
+           {"{m: two}", "'array_dimensions.m' must be an integer"},
+           {"[m]", "'array_dimensions' must be a map"}}) {
+    auto bad = parse(dimensions);
+    ASSERT_FALSE(bad.ok()) << dimensions;
+    EXPECT_NE(bad.status().message().find(message), std::string::npos)
+        << bad.status().ToString();
+  }
+}
+
 TEST(PostgresConsumerSplit, MalformedSplitIsInvalidBeforeAnyConnection) {
   // Port 1: nothing listens, so any attempt to connect would be an IOError instead.
   auto consumer = Make(
@@ -147,6 +171,14 @@ CREATE TABLE fresh_metrics_a PARTITION OF fresh_metrics
 CREATE TABLE fresh_metrics_b PARTITION OF fresh_metrics
   FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 INSERT INTO fresh_metrics SELECT g, date '2024-01-01' + g FROM generate_series(0, 700) g;
+DROP VIEW IF EXISTS fresh_grids;
+DROP TABLE IF EXISTS fresh_generated, fresh_ancient;
+CREATE TABLE fresh_generated (id int, a int, twice int GENERATED ALWAYS AS (a * 2) STORED);
+INSERT INTO fresh_generated (id, a) SELECT g, g FROM generate_series(1, 300) g;
+CREATE VIEW fresh_grids AS
+  SELECT id, ARRAY[[id, id + 1], [id + 2, NULL]] AS grid FROM fresh_generated;
+CREATE TABLE fresh_ancient (id int, day date);
+INSERT INTO fresh_ancient SELECT g, date '2026-01-01' - g * 3000 FROM generate_series(1, 400) g;
 )sql";
 
 // One test against the server; the suite creates the fixtures once.
@@ -300,6 +332,14 @@ void Register(const std::string& name, PostgresServerTest::Body body) {
       {"Ctid", "table: fresh_events\npartition_by: {ctid: {pages_per_partition: 1}}\n",
        events},
       {"Native", "table: fresh_metrics\npartition_by: native\n", 701},
+      // COPY refuses generated columns: read through a SELECT.
+      {"GeneratedColumns", "table: fresh_generated\n", 300},
+      // 2-D arrays of a view, planned from a sample by each consumer.
+      {"TwoDimensionalArraysOfAView",
+       "table: fresh_grids\npartition_by: {column: id, partitions: 3}\n", 300},
+      // Dates back to 1260 BC, with BC bounds.
+      {"BcDateRanges",
+       "table: fresh_ancient\npartition_by: {column: day, partitions: 4}\n", 400},
       // Even ids: g even (250 rows) and the int64 minimum.
       {"QueryKeyRanges",
        "query: SELECT id, payload FROM fresh_events WHERE id % 2 = 0\n"
