@@ -120,8 +120,8 @@ struct FakeSink {
   std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
   bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
-  // Writes wait until this holds (at most hold_writes_at_most, once per run): batches pile
-  // up by construction, not because of how fast the readers happen to be.
+  // Writes wait until this holds (at most hold_writes_at_most, once per run): batches
+  // pile up by construction, not because of how fast the readers happen to be.
   std::function<bool()> hold_writes_until;
   std::chrono::milliseconds hold_writes_at_most{3000};
   std::atomic<bool> writes_released{false};
