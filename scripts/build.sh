@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds one CMake preset (default: release), installing what building needs
 # first (scripts/install_deps.sh build; fuzz for the clang presets, fuzz and asan). No target
-# needs the
-# Python virtual environment to build.
+# needs the Python virtual environment to build.
 #   scripts/build.sh [release|debug|asan|fuzz] [ninja targets...]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
