@@ -54,6 +54,12 @@ def test_windows_rerun_and_lookback(pg, tmp_path, cursor_type, lookback):
     planned = [line for line in result.stderr.splitlines() if "planned" in line]
     assert len(planned) == 1 and "with the state store's watermarks" in planned[0], \
         result.stderr
+    # The window is logged once, with the bound it reads from: r1's high watermark (not
+    # also a first run's unbounded window).
+    windows = [line for line in result.stderr.splitlines() if "incremental window" in line]
+    assert len(windows) == 1 and "-inf" not in windows[0], result.stderr
+    if cursor_type == "bigint":
+        assert "100 < cur <= 150" in windows[0], result.stderr
     # `jetflow plan` shows what the next run would read: planned with the watermarks.
     shown = run_jetflow("--log-level", "debug", "plan", p, "--instance", "r3", expect=0)
     assert "with the state store's watermarks" in shown.stderr, shown.stderr
