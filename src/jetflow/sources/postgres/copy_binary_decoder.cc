@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -109,29 +110,54 @@ inline void Count(ChangeTally* tally, Change change) {
   ++(*tally)[static_cast<size_t>(change)];
 }
 
+// Whether `type` or a type nested in it (array element, composite field, range subtype)
+// is one of `oids`.
+bool HasType(const PgType& type, std::initializer_list<uint32_t> oids) {
+  if (type.kind == PgType::Kind::kBase) {
+    return std::find(oids.begin(), oids.end(), type.oid) != oids.end();
+  }
+  if (type.element != nullptr && HasType(*type.element, oids)) return true;
+  return std::any_of(
+      type.fields.begin(), type.fields.end(),
+      [&](const PgType::Field& field) { return HasType(*field.type, oids); });
+}
+
+// The value a clamped ±infinity of `column` reads as: a date's, a timestamp's, or both
+// when the column nests both.
+std::string ClampedText(const PgColumn& column, const char* date, const char* timestamp) {
+  const bool dates = HasType(column.type, {pg_oid::kDate});
+  const bool timestamps =
+      HasType(column.type, {pg_oid::kTimestamp, pg_oid::kTimestamptz});
+  if (dates && timestamps) return std::string(date) + " (a timestamp: " + timestamp + ")";
+  return timestamps ? timestamp : date;
+}
+
 // The report of `values` changes of kind `change` in `column` under `options`.
 ValueChangeCount DescribeChange(Change change, const PgDecodeOptions& options,
-                                const std::string& column, int64_t values) {
+                                const PgColumn& column, int64_t values) {
   const bool clamp = options.infinity == InfinityPolicy::kClamp;
   const char* infinity = clamp ? "clamp" : "null";
   const std::string as_null_infinity = "written as NULL (infinity: null)";
   const std::string as_null_numeric = "written as NULL (numeric.on_invalid: null)";
-  ValueChangeCount count{"", column, "", "", "", values};
+  ValueChangeCount count{"", column.name, "", "", "", values};
   switch (change) {
     case Change::kNegativeInfinity:
       count.change = "-infinity";
       count.action = infinity;
-      count.detail = clamp ? "written as 0001-01-01 (a timestamp: 0001-01-01 00:00:00), "
-                             "like a real value of that day (infinity: clamp)"
-                           : as_null_infinity;
+      count.detail = clamp
+                         ? "written as " +
+                               ClampedText(column, "0001-01-01", "0001-01-01 00:00:00") +
+                               ", like a real value (infinity: clamp)"
+                         : as_null_infinity;
       break;
     case Change::kPositiveInfinity:
       count.change = "infinity";
       count.action = infinity;
-      count.detail = clamp ? "written as 9999-12-31 (a timestamp: 9999-12-31 "
-                             "23:59:59.999999), like a real value of that day "
-                             "(infinity: clamp)"
-                           : as_null_infinity;
+      count.detail =
+          clamp ? "written as " +
+                      ClampedText(column, "9999-12-31", "9999-12-31 23:59:59.999999") +
+                      ", like a real value (infinity: clamp)"
+                : as_null_infinity;
       break;
     case Change::kEndOfDay:
       count.change = "24:00:00";
@@ -1479,7 +1505,7 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
     for (size_t i = 0; i < columns_.size(); ++i) {
       for (size_t c = 0; c < tallies_[i].size(); ++c) {
         if (tallies_[i][c] == 0) continue;
-        out.push_back(DescribeChange(static_cast<Change>(c), options_, columns_[i].name,
+        out.push_back(DescribeChange(static_cast<Change>(c), options_, columns_[i],
                                      tallies_[i][c]));
       }
     }
