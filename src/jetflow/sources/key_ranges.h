@@ -22,8 +22,8 @@
 //    whenever [min, max] holds N keys, one per key otherwise; multiples of an interval
 //    counted from zero / the epoch; or explicit bounds) cut the whole key space into
 //    (-inf, s_1), [s_1, s_2), ..., [s_k, +inf), so rows outside the planned [min, max]
-//    are still read. Integer ids "<prefix><lo>_<hi>" padded as above,
-//    with the range's ordinal first when the first bound is negative ('m' does not sort:
+//    are still read. Integer ids "<prefix><lo>_<hi>" padded as above, with the range's
+//    ordinal first when the first bound is negative ('m' does not sort:
 //    "id_0_m00100_000099", "id_1_000100_000299"); date and timestamp ids
 //    "<prefix><start>" ("created_20260101T000000"); descriptions "id < 251",
 //    "id in [251, 501)", "id >= 751", or "id is not null" for a single range. No finite
