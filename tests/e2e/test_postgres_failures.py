@@ -4,6 +4,7 @@ run with a clear, retried error; bad DSNs, wrong passwords, unknown tables and c
 are clear plan-time errors that never print the password."""
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
@@ -35,8 +36,9 @@ def consumer(pg, **options):
 ENV = {"JETFLOW_TEST_PG_PASSWORD": PASSWORD}
 
 
-def start_run(pipeline):
-    return subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--json", "--no-progress"],
+def start_run(pipeline, *options):
+    options = options or ("--no-progress",)
+    return subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--json", *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**__import__("os").environ, **ENV})
 
@@ -64,7 +66,8 @@ def test_terminated_backend_is_retried_without_duplicates(pg, tmp_path):
                  partition_by={"column": "id", "partitions": 2}),
         engine={"partitions_in_flight": 1, "batch_rows": 1000, "queue_batches": 1,
                 "retries": {"max_attempts": 3, "backoff": "100ms"}})
-    proc = start_run(pipeline)
+    # Progress lines every 50 ms (stderr is not a terminal).
+    proc = start_run(pipeline, "--log-interval", "0.05")
     try:
         pid = wait_for_copy(pg, proc)
         time.sleep(0.3)  # let it send a few batches first
@@ -82,6 +85,14 @@ def test_terminated_backend_is_retried_without_duplicates(pg, tmp_path):
     ids = read_lake_arrow(tmp_path / "lake").column("id").to_pylist()
     assert len(ids) == 200000 and len(set(ids)) == 200000
     check_published_run(tmp_path / "lake")
+    # Progress counts each row once: the rows the terminated attempt had read are taken
+    # back when it fails (and shown apart), so the count never passes the table's rows.
+    progress = [line for line in err.decode().splitlines() if "progress: rows" in line]
+    counted = [int(re.search(r"progress: rows ([\d,]+)", line).group(1).replace(",", ""))
+               for line in progress]
+    assert counted and max(counted) <= 200000, progress
+    assert any("rows of failed attempts discarded" in line for line in progress), progress
+    assert summary["rows_read"] == 200000
     assert PASSWORD not in out.decode() + err.decode()
 
 

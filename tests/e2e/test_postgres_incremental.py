@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import read_lake_arrow, run_jetflow, run_ok, state_query, write_pipeline
+from conftest import (parquet_loader, read_lake_arrow, run_jetflow, run_ok, state_query,
+                      write_pipeline)
 from postgres_fixtures import pg, pg_consumer  # noqa: F401  (fixture)
 
 
@@ -54,6 +55,12 @@ def test_windows_rerun_and_lookback(pg, tmp_path, cursor_type, lookback):
     planned = [line for line in result.stderr.splitlines() if "planned" in line]
     assert len(planned) == 1 and "with the state store's watermarks" in planned[0], \
         result.stderr
+    # The window is logged once, with the bound it reads from: r1's high watermark (not
+    # also a first run's unbounded window).
+    windows = [line for line in result.stderr.splitlines() if "incremental window" in line]
+    assert len(windows) == 1 and "-inf" not in windows[0], result.stderr
+    if cursor_type == "bigint":
+        assert "100 < cur <= 150" in windows[0], result.stderr
     # `jetflow plan` shows what the next run would read: planned with the watermarks.
     shown = run_jetflow("--log-level", "debug", "plan", p, "--instance", "r3", expect=0)
     assert "with the state store's watermarks" in shown.stderr, shown.stderr
@@ -225,3 +232,29 @@ def test_a_watermark_far_ahead_of_the_clock_is_reported(pg, tmp_path):
     pg.execute("INSERT INTO inc_future VALUES (3, '2026-01-02')")
     summary = run_ok(p, "--instance", "r2")
     assert any("ahead of the server's clock" in w for w in summary["warnings"]), summary
+
+
+@pytest.mark.parametrize("source", ["table", "query"])
+def test_inspecting_commands_print_each_warning_once(pg, tmp_path, source):
+    """`schema`, `plan` and `validate` plan an incremental source twice (first without
+    the state store's watermarks, then with them, when the store exists): each warning
+    (a config warning, the text fallback, rows in no window) and the window's log line
+    appear once, before and after a run."""
+    pg.execute("DROP TABLE IF EXISTS inc_warn; "
+               "CREATE TABLE inc_warn (id int, cur int, doc tsvector)")
+    pg.execute("INSERT INTO inc_warn VALUES (1, 1, 'a'), (2, NULL, 'b'), (3, 3, NULL)")
+    options = ({"table": "inc_warn"} if source == "table" else
+               {"query": "SELECT id, cur, doc FROM inc_warn"})
+    loader = parquet_loader(extra_columns="drop")  # a config warning
+    p = write_pipeline(tmp_path, pg_consumer(pg, incremental={"cursor": "cur"}, **options),
+                       loaders=[loader], instance=None)
+    needles = ["'extra_columns' has no effect", "no binary decoder are read as text",
+               "in no incremental window", "incremental window of run=r"]
+    for stage in ("before the first run", "after it"):
+        for command in ("schema", "plan", "validate"):
+            result = run_jetflow(command, p, "--instance", "r2", expect=0)
+            for needle in needles:
+                assert result.stderr.count(needle) == 1, \
+                    f"{command} {stage}: {needle!r}\n{result.describe()}"
+        if stage == "before the first run":
+            run_ok(p, "--instance", "r1")

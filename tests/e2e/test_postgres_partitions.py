@@ -311,3 +311,24 @@ def test_a_negative_year_in_ranges_names_the_bc_spelling(pg, ancient, tmp_path):
     result = run_jetflow("validate", pipeline, expect=2)
     assert "partition_by.ranges: '-3042-07-03' is not a valid value of key d" in result.stderr
     assert "ISO year -3042 is '3043-07-03 BC'" in result.stderr, result.describe()
+
+def test_small_key_spans_get_the_partitions_asked_for(pg, tmp_path):
+    """`partitions: 3` on ids 1-4 used to give 2 ranges (widths of ceil(4/3) = 2); it
+    gives 3 now, and says why when the key has fewer values than partitions asked for."""
+    pg.execute("DROP TABLE IF EXISTS four; CREATE TABLE four (id int NOT NULL, v text); "
+               "INSERT INTO four SELECT g, 'v' || g FROM generate_series(1, 4) g")
+    pipeline = write_pipeline(tmp_path / "a", pg_consumer(
+        pg, table="four", partition_by={"column": "id", "partitions": 3}))
+    plan = run_jetflow("plan", pipeline, "--json", expect=0).json()
+    assert [(p["id"], p["description"]) for p in plan["partitions"]] == [
+        ("id_1_2", "id < 3"), ("id_3_3", "id in [3, 4)"), ("id_4_4", "id >= 4")], plan
+    summary = run_ok(pipeline)
+    assert summary["rows_written"] == 4 and summary["partitions_total"] == 3
+    assert sorted(partition_dirs(tmp_path / "a" / "lake")) == ["id_1_2", "id_3_3", "id_4_4"]
+
+    fewer = write_pipeline(tmp_path / "b", pg_consumer(
+        pg, table="four", partition_by={"column": "id", "partitions": 6}))
+    result = run_jetflow("plan", fewer, expect=0)
+    assert "4 partition(s)" in result.stdout, result.describe()
+    assert "partitions of id: 6 asked for, 4 planned: the key spans only 4 values (1 to 4)" \
+        in result.stderr, result.describe()

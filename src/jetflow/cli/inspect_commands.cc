@@ -9,6 +9,7 @@
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/cli/load.h"
+#include "jetflow/core/manifest.h"
 #include "jetflow/engine/pipeline_runner.h"
 #include "jetflow/state/worker_identity.h"
 
@@ -71,6 +72,19 @@ int LoadAndPlan(const CommonOptions& options, Planned* out) {
     fmt::print(stderr, "warning: {}\n", warning);
   }
   return kExitOk;
+}
+
+// The value changes a committed partition's manifests record (every manifest of a
+// partition carries the same; core/value_changes.h); none for other partitions or
+// unreadable manifests (`jetflow verify` reports those).
+std::vector<ValueChangeCount> ValueChangesOf(const PartitionRecord& partition) {
+  if (partition.status != PartitionStatus::kCommitted) return {};
+  auto manifests = nlohmann::json::parse(partition.manifests_json, nullptr,
+                                         /*allow_exceptions=*/false);
+  if (!manifests.is_array() || manifests.empty()) return {};
+  auto manifest = PartitionManifest::FromJson(manifests.front().dump());
+  if (!manifest.ok()) return {};
+  return manifest->value_changes;
 }
 
 }  // namespace
@@ -229,6 +243,15 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                                      {"action", rule.action},
                                      {"rows", rule.rows}});
         }
+        nlohmann::json partition_changes = nlohmann::json::array();
+        for (const auto& change : ValueChangesOf(p)) {
+          partition_changes.push_back({{"stage", change.stage},
+                                       {"column", change.column},
+                                       {"change", change.change},
+                                       {"action", change.action},
+                                       {"values", change.values},
+                                       {"detail", change.detail}});
+        }
         rows.push_back({{"partition", p.partition_id},
                         {"status", ToString(p.status)},
                         {"attempts", p.attempts},
@@ -237,6 +260,7 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
                         {"rows_dropped", p.rows_dropped},
                         {"rows_quarantined", p.rows_quarantined},
                         {"rules", std::move(partition_rules)},
+                        {"value_changes", std::move(partition_changes)},
                         {"bytes_written", p.bytes_written},
                         {"seconds", p.seconds},
                         {"worker", p.owner},
@@ -265,6 +289,19 @@ int StatusCommand(const CommonOptions& options, std::optional<int64_t> run_id,
       for (const auto& rule : rule_counts) {
         fmt::print("  {:<28} {:<36} {:<10} {:>14}\n", rule.partition_id,
                    rule.stage + "." + rule.rule, rule.action, FormatCount(rule.rows));
+      }
+    }
+    bool header = false;
+    for (const auto& p : *partitions) {
+      for (const auto& change : ValueChangesOf(p)) {
+        if (!header) {
+          fmt::print("  {:<28} {:<36} {:<10} {:>14}\n", "partition", "changed values",
+                     "action", "values");
+          header = true;
+        }
+        fmt::print("  {:<28} {:<36} {:<10} {:>14}\n", p.partition_id,
+                   change.stage + "." + change.column + ": " + change.change,
+                   change.action, FormatCount(change.values));
       }
     }
     return kExitOk;

@@ -119,10 +119,15 @@ class ProgressReporter {
     if (done > 0 && total > done && seconds > 1) {
       eta = fmt::format("{:.0f}s", seconds * static_cast<double>(total - done) / done);
     }
+    // Rows of failed attempts are not in `rows`: their retries read them again.
+    const int64_t discarded = progress_.rows_discarded.load();
     std::string line = fmt::format(
-        "rows {} ({:.0f} rows/s), {} read, partitions {}/{}, elapsed {:.0f}s, ETA {}",
+        "rows {} ({:.0f} rows/s), {} read, partitions {}/{}, elapsed {:.0f}s, ETA {}{}",
         FormatCount(rows), rate, FormatBytes(progress_.bytes_read.load()), done, total,
-        seconds, eta);
+        seconds, eta,
+        discarded > 0 ? fmt::format(" ({} rows of failed attempts discarded)",
+                                    FormatCount(discarded))
+                      : "");
     if (live_) {
       fmt::print(stderr, "\r\033[K{}", line);
       std::fflush(stderr);
@@ -175,6 +180,16 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
                        {"rows", rule.rows}});
     }
     out["rules"] = std::move(rules);
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& change : s.value_changes) {
+      changes.push_back({{"stage", change.stage},
+                         {"column", change.column},
+                         {"change", change.change},
+                         {"action", change.action},
+                         {"values", change.values},
+                         {"detail", change.detail}});
+    }
+    out["value_changes"] = std::move(changes);
     out["warnings"] = s.warnings;
     fmt::print("{}\n", out.dump());
     return;
@@ -201,6 +216,9 @@ void PrintSummary(const std::string& pipeline, const RunInstance& run,
   for (const auto& rule : s.rules) {
     fmt::print("  rule         {}.{}: {} rows ({})\n", rule.stage, rule.rule,
                FormatCount(rule.rows), rule.action);
+  }
+  for (const auto& change : s.value_changes) {
+    fmt::print("  changed      {}: {}\n", change.stage, DescribeValueChange(change));
   }
   for (const auto& warning : s.warnings) fmt::print("  warning      {}\n", warning);
   fmt::print("  written      {}\n", FormatBytes(s.bytes_written));

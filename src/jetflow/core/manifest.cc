@@ -59,6 +59,18 @@ std::string PartitionManifest::ToJson() const {
                       {"bytes", bytes},
                       {"schema_fingerprint", schema_fingerprint},
                       {"files", std::move(files_json)}};
+  if (!value_changes.empty()) {
+    OrderedJson changes = OrderedJson::array();
+    for (const auto& change : value_changes) {
+      changes.push_back({{"stage", change.stage},
+                         {"column", change.column},
+                         {"change", change.change},
+                         {"action", change.action},
+                         {"values", change.values},
+                         {"detail", change.detail}});
+    }
+    json["value_changes"] = std::move(changes);
+  }
   // `replace` never throws on invalid UTF-8 in a name; it substitutes U+FFFD.
   return json.dump(2, ' ', /*ensure_ascii=*/false, OrderedJson::error_handler_t::replace);
 }
@@ -97,6 +109,27 @@ arrow::Result<PartitionManifest> PartitionManifest::FromJson(const std::string& 
     ARROW_RETURN_NOT_OK(GetInt(entry, "bytes", &file.bytes));
     ARROW_RETURN_NOT_OK(GetString(entry, "checksum", &file.checksum));
     manifest.files.push_back(std::move(file));
+  }
+  auto changes = root.find("value_changes");
+  if (changes != root.end()) {
+    if (!changes->is_array()) {
+      return arrow::Status::Invalid(
+          "partition manifest: 'value_changes' must be an array");
+    }
+    for (const Json& entry : *changes) {
+      if (!entry.is_object()) {
+        return arrow::Status::Invalid(
+            "partition manifest: 'value_changes' entries must be objects");
+      }
+      ValueChangeCount change;
+      ARROW_RETURN_NOT_OK(GetString(entry, "stage", &change.stage));
+      ARROW_RETURN_NOT_OK(GetString(entry, "column", &change.column));
+      ARROW_RETURN_NOT_OK(GetString(entry, "change", &change.change));
+      ARROW_RETURN_NOT_OK(GetString(entry, "action", &change.action));
+      ARROW_RETURN_NOT_OK(GetInt(entry, "values", &change.values));
+      ARROW_RETURN_NOT_OK(GetString(entry, "detail", &change.detail));
+      manifest.value_changes.push_back(std::move(change));
+    }
   }
   return manifest;
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "jetflow/core/value_changes.h"
+
 namespace jetflow {
 
 struct FileManifest {
@@ -30,6 +32,10 @@ struct PartitionManifest {
   int64_t rows = 0;
   int64_t bytes = 0;
   std::string schema_fingerprint;  // of the written (output) schema: SchemaFingerprint
+  /// Values the partition's stages wrote otherwise than they read them
+  /// (core/value_changes.h), over all rows the partition read. The same in every
+  /// manifest of the partition; in JSON only when not empty.
+  std::vector<ValueChangeCount> value_changes;
   std::string ToJson() const;
   static arrow::Result<PartitionManifest> FromJson(const std::string& json);
 };

@@ -43,6 +43,15 @@ void ExpectEqual(const PartitionManifest& a, const PartitionManifest& b) {
     EXPECT_EQ(a.files[i].bytes, b.files[i].bytes);
     EXPECT_EQ(a.files[i].checksum, b.files[i].checksum);
   }
+  ASSERT_EQ(a.value_changes.size(), b.value_changes.size());
+  for (size_t i = 0; i < a.value_changes.size(); ++i) {
+    EXPECT_EQ(a.value_changes[i].stage, b.value_changes[i].stage);
+    EXPECT_EQ(a.value_changes[i].column, b.value_changes[i].column);
+    EXPECT_EQ(a.value_changes[i].change, b.value_changes[i].change);
+    EXPECT_EQ(a.value_changes[i].action, b.value_changes[i].action);
+    EXPECT_EQ(a.value_changes[i].values, b.value_changes[i].values);
+    EXPECT_EQ(a.value_changes[i].detail, b.value_changes[i].detail);
+  }
 }
 
 TEST(ManifestTest, RoundTripsThroughJson) {
@@ -63,6 +72,51 @@ TEST(ManifestTest, RoundTripsAnEmptyPartition) {
   auto parsed = PartitionManifest::FromJson(manifest.ToJson());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   ExpectEqual(manifest, *parsed);
+}
+
+TEST(ManifestTest, CarriesValueChangesOnlyWhenThereAreSome) {
+  PartitionManifest manifest = SampleManifest();
+  // Without changes the manifest is what it always was: no key at all.
+  EXPECT_THAT(manifest.ToJson(), ::testing::Not(HasSubstr("value_changes")));
+
+  manifest.value_changes = {
+      {"pg", "created_at", "-infinity", "clamp", "written as 0001-01-01", 3},
+      {"pg", "created_at", "infinity", "clamp", "", 1},
+      {"pg", "amount", "NaN", "null", "", 2}};
+  const std::string json = manifest.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"value_changes\""));
+  EXPECT_THAT(json, HasSubstr("\"change\": \"-infinity\""));
+  EXPECT_THAT(json, HasSubstr("\"detail\": \"written as 0001-01-01\""));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto parsed, PartitionManifest::FromJson(json));
+  ExpectEqual(manifest, parsed);
+  EXPECT_EQ(parsed.ToJson(), json);
+
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string copy = json;
+    copy.replace(copy.find(from), from.size(), to);
+    return PartitionManifest::FromJson(copy).status();
+  };
+  EXPECT_THAT(replace("\"values\": 3", "\"values\": -3").message(),
+              HasSubstr("'values' must not be negative"));
+  EXPECT_THAT(replace("\"column\": \"amount\"", "\"column\": 1").message(),
+              HasSubstr("'column' must be a string"));
+}
+
+TEST(ValueChangesTest, SumsEntriesOfTheSameKindInOrderOfFirstAdd) {
+  ValueChanges changes;
+  changes.Add({"pg", "a", "-infinity", "clamp", "d", 2});
+  changes.Add({"pg", "b", "NaN", "null", "", 1});
+  changes.Add({"pg", "a", "infinity", "clamp", "", 0});  // nothing: ignored
+  changes.Add(std::vector<ValueChangeCount>{{"pg", "a", "-infinity", "clamp", "d", 5},
+                                            {"other", "a", "-infinity", "clamp", "", 1}});
+  const auto counts = changes.Counts();
+  ASSERT_EQ(counts.size(), 3u);
+  EXPECT_EQ(counts[0].column, "a");
+  EXPECT_EQ(counts[0].values, 7);
+  EXPECT_EQ(counts[1].change, "NaN");
+  EXPECT_EQ(counts[2].stage, "other");
+  EXPECT_EQ(DescribeValueChange(counts[0]), "7 -infinity values of column a d");
+  EXPECT_EQ(DescribeValueChange(counts[1]), "1 NaN value of column b");
 }
 
 TEST(ManifestTest, IgnoresUnknownKeysForForwardCompatibility) {

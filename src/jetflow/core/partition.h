@@ -13,7 +13,10 @@
 #include <arrow/memory_pool.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "jetflow/core/value_changes.h"
 
 namespace jetflow {
 
@@ -71,6 +74,11 @@ struct PartitionContext {
   /// Where a consumer allocates its batches: Arrow's default pool, or one a test or a
   /// program passes to account for them.
   arrow::MemoryPool* memory_pool = arrow::default_memory_pool();
+  /// The tally of values this attempt's stages write otherwise than they read them
+  /// (core/value_changes.h): a consumer adds to it, the engine reports it, a loader
+  /// writes it into its manifest. Fresh for every attempt; copies of the context share
+  /// it.
+  std::shared_ptr<ValueChanges> value_changes = std::make_shared<ValueChanges>();
 };
 
 /// What a loader needs to know about a whole run.

@@ -54,7 +54,10 @@ class PartitionAttempt {
 
   arrow::Status Run(AttemptResult* result, std::vector<PartitionManifest>* manifests) {
     arrow::Status status = ReadTransformWrite(result, manifests);
-    if (!status.ok()) AbortWriters();
+    if (!status.ok()) {
+      AbortWriters();
+      RetractProgress();
+    }
     return status;
   }
 
@@ -65,6 +68,20 @@ class PartitionAttempt {
                         std::to_string(context_.attempt) + ", stage " + stage;
     if (batch >= 0) where += ", batch " + std::to_string(batch);
     return where;
+  }
+
+  /// The live counters count the rows of committed attempts only: a failed attempt's
+  /// rows move to rows_discarded (its retry reads them again).
+  void RetractProgress() {
+    RunProgress* progress = services_.progress;
+    if (progress == nullptr) return;
+    progress->rows_read -= progress_rows_read_;
+    progress->bytes_read -= progress_bytes_read_;
+    progress->rows_written -= progress_rows_written_;
+    progress->rows_discarded += progress_rows_read_;
+    progress_rows_read_ = 0;
+    progress_bytes_read_ = 0;
+    progress_rows_written_ = 0;
   }
 
   void AbortWriters() {
@@ -125,7 +142,10 @@ class PartitionAttempt {
           Where("loader " + pipeline_.loaders[i].name, batch_index));
     }
     rows_out_ += batch->num_rows();
-    if (services_.progress) services_.progress->rows_written += batch->num_rows();
+    if (services_.progress) {
+      services_.progress->rows_written += batch->num_rows();
+      progress_rows_written_ += batch->num_rows();
+    }
     return arrow::Status::OK();
   }
 
@@ -202,6 +222,8 @@ class PartitionAttempt {
         if (services_.progress) {
           services_.progress->rows_read += batch->num_rows();
           services_.progress->bytes_read += bytes;
+          progress_rows_read_ += batch->num_rows();
+          progress_bytes_read_ += bytes;
         }
         queued_bytes += bytes;
         if (!queue.Push(Queued{std::move(batch), bytes, index})) {
@@ -260,6 +282,8 @@ class PartitionAttempt {
       }
     }
     ARROW_RETURN_NOT_OK(Reconcile(*result));
+    // Final: the reader ended, every transformer finished.
+    const std::vector<ValueChangeCount> changes = context_.value_changes->Counts();
     if (services_.before_publish) {
       JETFLOW_RETURN_NOT_OK_CTX(services_.before_publish(), Where("commit"));
     }
@@ -272,6 +296,7 @@ class PartitionAttempt {
                                 Where("side output " + pipeline_.side_loaders[i].name));
       side_writers_[i].reset();
       committed->loader = pipeline_.side_loaders[i].name;
+      committed->value_changes = changes;
       manifests->push_back(std::move(*committed));
     }
     for (size_t i = 0; i < writers_.size(); ++i) {
@@ -280,8 +305,15 @@ class PartitionAttempt {
                                 Where("loader " + pipeline_.loaders[i].name));
       writers_[i].reset();  // committed: nothing left to abort
       committed->loader = pipeline_.loaders[i].name;
+      // The state store's copy says what the loader's own copy says, whether or not the
+      // loader writes manifests of its own.
+      committed->value_changes = changes;
       result->bytes_written += committed->bytes;
       manifests->push_back(std::move(*committed));
+    }
+    for (const ValueChangeCount& change : changes) {
+      spdlog::warn("partition {} of {}: {} changed {}", context_.partition.id,
+                   context_.run.id(), change.stage, DescribeValueChange(change));
     }
     return arrow::Status::OK();
   }
@@ -330,6 +362,10 @@ class PartitionAttempt {
   std::vector<std::unique_ptr<PartitionWriter>> writers_;
   std::vector<std::unique_ptr<PartitionWriter>> side_writers_;
   int64_t rows_out_ = 0;
+  // What this attempt added to the run's live counters (services_.progress).
+  std::atomic<int64_t> progress_rows_read_{0};
+  std::atomic<int64_t> progress_bytes_read_{0};
+  int64_t progress_rows_written_ = 0;
 };
 
 }  // namespace

@@ -444,17 +444,30 @@ class RecordedRun {
     // and a joined one those of the other processes, and `status` shows the same.
     ARROW_ASSIGN_OR_RAISE(auto records, state_.ListPartitions(record_.run_id));
     summary.partitions_total = static_cast<int64_t>(records.size());
+    std::set<std::string> committed;
     for (const auto& partition : records) {
       if (partition.status == PartitionStatus::kFailed) ++summary.partitions_failed;
+      // A partition that did not commit wrote nothing (its attempt's rows were aborted),
+      // as the store's run totals count it.
+      if (partition.status != PartitionStatus::kCommitted) continue;
+      committed.insert(partition.partition_id);
       summary.rows_read += partition.rows_read;
       summary.rows_written += partition.rows_written;
       summary.rows_dropped += partition.rows_dropped;
       summary.rows_quarantined += partition.rows_quarantined;
       summary.bytes_written += partition.bytes_written;
+      // Every manifest of a partition carries the same counts. (One the store cannot
+      // parse fails FinishRun and `jetflow verify`; the summary reports what it can.)
+      auto manifests = ManifestsFromJson(partition.manifests_json);
+      if (!manifests.ok() || manifests->empty()) continue;
+      for (const ValueChangeCount& change : manifests->front().value_changes) {
+        AddValueChange(change, &summary.value_changes);
+      }
     }
     auto rules = state_.ListRuleCounts(record_.run_id);
     if (rules.ok()) {
       for (const RuleCountRecord& rule : *rules) {
+        if (committed.count(rule.partition_id) == 0) continue;
         auto same = std::find_if(summary.rules.begin(), summary.rules.end(),
                                  [&](const RuleCountRecord& r) {
                                    return r.stage == rule.stage && r.rule == rule.rule;

@@ -90,11 +90,16 @@ struct PipelinePlan {
   RunStatePlan run_state;
 };
 
-/// Live counters, readable from another thread for progress reports.
+/// Live counters, readable from another thread for progress reports. Rows and bytes
+/// count the attempts in flight and those that committed: when an attempt fails, what
+/// it counted is taken back (its retry reads it again) and its rows read are added to
+/// rows_discarded.
 struct RunProgress {
   std::atomic<int64_t> rows_read{0};
   std::atomic<int64_t> rows_written{0};
   std::atomic<int64_t> bytes_read{0};  // in-memory Arrow bytes of batches read
+  /// Rows read by attempts that failed (and were aborted), not in rows_read.
+  std::atomic<int64_t> rows_discarded{0};
   std::atomic<int64_t> partitions_total{0};
   std::atomic<int64_t> partitions_done{0};  // committed, including ones kept from earlier
 };
@@ -115,15 +120,20 @@ struct RunSummary {
   int64_t partitions_damaged = 0;
   int64_t partitions_failed = 0;
   int64_t attempts_retried = 0;
+  /// Rows of the committed partitions (each counted once, by the attempt that committed
+  /// it): what a failed attempt or a failed partition read is not here.
   int64_t rows_read = 0;
   int64_t rows_written = 0;
   int64_t rows_dropped = 0;
   int64_t rows_quarantined = 0;
+  /// Values the stages wrote otherwise than they read them (core/value_changes.h),
+  /// summed over the committed partitions, in order of first appearance.
+  std::vector<ValueChangeCount> value_changes;
   /// The consumer's run-state warnings (RunStatePlan::warnings): rows no run will read,
   /// a watermark that cannot advance. Also logged once when the run starts.
   std::vector<std::string> warnings;
-  /// Per-rule counts summed over the run's partitions (partition_id empty), in order of
-  /// first appearance.
+  /// Per-rule counts summed over the run's committed partitions (partition_id empty),
+  /// in order of first appearance.
   std::vector<RuleCountRecord> rules;
   int64_t bytes_written = 0;  // file bytes, summed over loaders
   double seconds = 0;

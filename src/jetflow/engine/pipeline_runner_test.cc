@@ -38,6 +38,7 @@ struct FakeSource {
   bool fail_retryable = true;  // ... with a retryable or permanent error ...
   int fail_times = 1;          // ... this many times (then succeeds)
   int64_t promise_rows = -1;   // expected_rows announced at plan time (-1: unknown)
+  bool change_values = false;  // every batch reports one changed value of column id
   std::mutex mutex;
   int failures_so_far = 0;
   std::vector<std::string> opened;
@@ -48,8 +49,13 @@ struct FakeSource {
 
 class FakeReader : public PartitionReader {
  public:
-  FakeReader(FakeSource* source, int partition, bool fail, arrow::MemoryPool* pool)
-      : source_(source), partition_(partition), fail_(fail), pool_(pool) {}
+  FakeReader(FakeSource* source, int partition, bool fail,
+             const PartitionContext& context)
+      : source_(source),
+        partition_(partition),
+        fail_(fail),
+        pool_(context.memory_pool),
+        value_changes_(context.value_changes) {}
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     if (next_ == source_->batches) return nullptr;
     if (fail_ && next_ == 1) {
@@ -64,6 +70,9 @@ class FakeReader : public PartitionReader {
     }
     ++next_;
     ++source_->batches_made;
+    if (source_->change_values) {
+      value_changes_->Add({"fake", "id", "-infinity", "clamp", "written as 0", 1});
+    }
     ARROW_ASSIGN_OR_RAISE(auto array, builder.Finish());
     return arrow::RecordBatch::Make(TestSchema(), array->length(), {array});
   }
@@ -73,6 +82,7 @@ class FakeReader : public PartitionReader {
   int partition_;
   bool fail_;
   arrow::MemoryPool* pool_;
+  std::shared_ptr<ValueChanges> value_changes_;
   int next_ = 0;
 };
 
@@ -100,7 +110,7 @@ class FakeConsumer : public Consumer {
                 source_->failures_so_far < source_->fail_times;
     if (fail) ++source_->failures_so_far;
     int k = std::stoi(context.partition.id.substr(1));
-    return std::make_unique<FakeReader>(source_, k, fail, context.memory_pool);
+    return std::make_unique<FakeReader>(source_, k, fail, context);
   }
 
  private:
@@ -118,6 +128,7 @@ struct FakeSink {
   std::vector<PartitionManifest> finished_with;
   std::string bind_error;
   std::string refused_run_key;  // CheckRunInstance refuses a run instance with this key
+  std::string fail_commit;      // Commit of this partition fails (permanently)
   bool hold_rows = false;       // writers keep every row in memory until commit
   std::chrono::milliseconds write_delay{0};  // a slow sink, so batches pile up
   // Writes wait until this holds (at most hold_writes_at_most, once per run): batches
@@ -151,6 +162,7 @@ class FakeWriter : public PartitionWriter {
   int64_t buffered_bytes() const override { return sink_->hold_rows ? rows_ * 8 : 0; }
   arrow::Result<PartitionManifest> Commit() override {
     std::lock_guard<std::mutex> lock(sink_->mutex);
+    if (id_ == sink_->fail_commit) return arrow::Status::IOError("disk full");
     sink_->committed_rows[id_] = rows_;
     sink_->commits.push_back(id_);
     PartitionManifest manifest;
@@ -213,6 +225,33 @@ class FakeLoader : public Loader {
   FakeSink* sink_;
 };
 
+// Passes every row on and counts each under one rule whose action keeps the row.
+class CountingTransformer : public Transformer {
+ public:
+  arrow::Result<std::shared_ptr<arrow::Schema>> Bind(
+      const std::shared_ptr<arrow::Schema>& input) override {
+    return input;
+  }
+  arrow::Result<std::unique_ptr<PartitionTransform>> Open(
+      const PartitionContext&) override {
+    class Counting : public PartitionTransform {
+     public:
+      arrow::Result<std::shared_ptr<arrow::RecordBatch>> Apply(
+          const std::shared_ptr<arrow::RecordBatch>& batch) override {
+        rows_ += batch->num_rows();
+        return batch;
+      }
+      TransformCounters counters() const override {
+        return {0, 0, {{"cast:id", "null", rows_}}};
+      }
+
+     private:
+      int64_t rows_ = 0;
+    };
+    return std::make_unique<Counting>();
+  }
+};
+
 class PipelineRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -240,9 +279,11 @@ class PipelineRunnerTest : public ::testing::Test {
     return pipeline;
   }
 
-  RunSummary RunOnce(Pipeline& pipeline, bool restart = false) {
+  RunSummary RunOnce(Pipeline& pipeline, bool restart = false,
+                     RunProgress* progress = nullptr) {
     RunOptions options;
     options.restart = restart;
+    options.progress = progress;
     auto summary = PipelineRunner::Run(pipeline, run_, *state_, options);
     EXPECT_TRUE(summary.ok()) << summary.status().ToString();
     return summary.ok() ? *summary : RunSummary{};
@@ -282,6 +323,82 @@ TEST_F(PipelineRunnerTest, RetryableFailureRetriesOnlyThatPartition) {
   for (const auto& p : *partitions) {
     EXPECT_EQ(p.status, PartitionStatus::kCommitted);
     EXPECT_EQ(p.attempts, p.partition_id == "p2" ? 2 : 1) << p.partition_id;
+  }
+}
+
+// The live counters (the progress line and log) count a partition's rows once, by the
+// attempt that committed it; what failed attempts read is counted apart.
+TEST_F(PipelineRunnerTest, ProgressCountsOnlyTheRowsOfAttemptsThatCommitted) {
+  source_.fail_partition = "p2";  // its first attempt reads batch 0, then fails
+  Pipeline pipeline = MakePipeline();
+  RunProgress progress;
+  RunSummary summary = RunOnce(pipeline, /*restart=*/false, &progress);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  ASSERT_EQ(summary.attempts_retried, 1);
+  EXPECT_EQ(progress.rows_read.load(), 12000);
+  EXPECT_EQ(progress.rows_written.load(), 12000);
+  EXPECT_EQ(progress.bytes_read.load(), 12000 * 8);
+  EXPECT_EQ(progress.rows_discarded.load(), 1000);
+  EXPECT_EQ(progress.partitions_done.load(), 4);
+  EXPECT_EQ(summary.rows_read, 12000);
+}
+
+// Values a stage changed are reported for the attempts that committed: in every
+// manifest, in the state store and summed in the summary.
+TEST_F(PipelineRunnerTest, ValueChangesOfCommittedAttemptsReachManifestsAndSummary) {
+  source_.change_values = true;
+  source_.fail_partition = "p2";  // its failed attempt counted a change: dropped
+  Pipeline pipeline = MakePipeline(/*loaders=*/2);
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  ASSERT_EQ(summary.value_changes.size(), 1u);
+  EXPECT_EQ(summary.value_changes[0].stage, "fake");
+  EXPECT_EQ(summary.value_changes[0].column, "id");
+  EXPECT_EQ(summary.value_changes[0].change, "-infinity");
+  EXPECT_EQ(summary.value_changes[0].action, "clamp");
+  EXPECT_EQ(summary.value_changes[0].detail, "written as 0");
+  EXPECT_EQ(summary.value_changes[0].values, 4 * 3);
+  ASSERT_EQ(sink_.finished_with.size(), 4u);
+  for (const PartitionManifest& manifest : sink_.finished_with) {
+    ASSERT_EQ(manifest.value_changes.size(), 1u) << manifest.partition_id;
+    EXPECT_EQ(manifest.value_changes[0].values, 3) << manifest.partition_id;
+  }
+  auto partitions = state_->ListPartitions(summary.run_id);
+  JETFLOW_ASSERT_OK(partitions);
+  for (const auto& p : *partitions) {
+    EXPECT_NE(p.manifests_json.find("\"values\": 3"), std::string::npos)
+        << p.manifests_json;
+  }
+  // Running the instance again counts its own attempts, not added to the earlier run's.
+  Pipeline unchanged = MakePipeline(/*loaders=*/2);
+  summary = RunOnce(unchanged);
+  ASSERT_TRUE(summary.succeeded);
+  ASSERT_EQ(summary.value_changes.size(), 1u);
+  EXPECT_EQ(summary.value_changes[0].values, 4 * 3);
+}
+
+// A partition that failed published nothing: its last attempt's rows and rule counts,
+// which the state store keeps for the record, are not in the run's totals.
+TEST_F(PipelineRunnerTest, SummaryCountsOnlyCommittedPartitions) {
+  sink_.fail_commit = "p1";
+  Pipeline pipeline = MakePipeline();
+  pipeline.engine.partitions_in_flight = 1;  // p0 commits, then p1 fails at its commit
+  pipeline.transformers.push_back({"counting", std::make_unique<CountingTransformer>()});
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_FALSE(summary.succeeded);
+  EXPECT_EQ(summary.partitions_failed, 1);
+  EXPECT_EQ(summary.rows_read, 3000);
+  EXPECT_EQ(summary.rows_written, 3000);
+  ASSERT_EQ(summary.rules.size(), 1u);
+  EXPECT_EQ(summary.rules[0].rows, 3000);
+  // The store still tells what the failed attempt did.
+  auto partitions = state_->ListPartitions(summary.run_id);
+  JETFLOW_ASSERT_OK(partitions);
+  for (const auto& p : *partitions) {
+    if (p.partition_id == "p1") {
+      EXPECT_EQ(p.status, PartitionStatus::kFailed);
+      EXPECT_EQ(p.rows_read, 3000);
+    }
   }
 }
 
@@ -429,6 +546,11 @@ TEST_F(PipelineRunnerTest, ReconciliationCatchesMissingRows) {
   EXPECT_NE(summary.error.find("reconciliation failed"), std::string::npos)
       << summary.error;
   EXPECT_TRUE(sink_.commits.empty());
+  // Nothing was committed, so nothing was read or written as far as the summary goes
+  // (the failed attempts' rows were aborted).
+  EXPECT_EQ(summary.rows_read, 0);
+  EXPECT_EQ(summary.rows_written, 0);
+  EXPECT_GE(summary.partitions_failed, 1);
 }
 
 TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {

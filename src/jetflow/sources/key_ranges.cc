@@ -187,6 +187,18 @@ arrow::Result<std::vector<KeyRange>> CutOpenRanges(const OpenCut& cut) {
            s <= hi && static_cast<int64_t>(splits.size()) < n - 1; s += width) {
         splits.push_back(static_cast<int64_t>(s));
       }
+      // Widths of ceil(span / N) can leave the last ranges empty when the span is small
+      // (below about N * N keys: 4 keys in widths of 2 make 2 ranges, not 3). Then the
+      // keys are spread evenly instead: range k starts at min + ceil(span * k / N), N
+      // ranges of ceil or floor(span / N) keys, or one per key when there are fewer
+      // than N. Plans the first rule cuts into N ranges keep their ids.
+      if (static_cast<int64_t>(splits.size()) < n - 1) {
+        splits.clear();
+        const KeyValue count = std::min<KeyValue>(n, span);
+        for (KeyValue k = 1; k < count; ++k) {
+          splits.push_back(static_cast<int64_t>(lo + (span * k + count - 1) / count));
+        }
+      }
     }
   }
 

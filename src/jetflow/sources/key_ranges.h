@@ -7,7 +7,8 @@
 //
 // Ids are directory names in users' lakes and, with the descriptions, part of a run's
 // identity on resume, so their spelling is frozen. The sources have always cut in one of
-// two ways, and both stay exactly as they were:
+// two ways, and both stay as they were (but for small PostgreSQL key spans, which used
+// to get fewer ranges than asked for):
 //
 //  - CutClosedRanges (sqlite, clickhouse): [min, max] cut into count = min(N, max - min +
 //    1) contiguous closed ranges, range k = [min + span*k/count, min + span*(k+1)/count -
@@ -17,10 +18,12 @@
 //    descriptions "id in [-50, 99]". No non-null key (an empty table): no range. Rows
 //    whose key lies outside [min, max] when the partition is read are not in the plan.
 //  - CutOpenRanges (postgres): split points s_1 < ... < s_k (equal widths ceil(span / N),
-//    multiples of an interval counted from zero / the epoch, or explicit bounds) cut the
-//    whole key space into (-inf, s_1), [s_1, s_2), ..., [s_k, +inf), so rows outside the
-//    planned [min, max] are still read. Integer ids "<prefix><lo>_<hi>" padded as above,
-//    with the range's ordinal first when the first bound is negative ('m' does not sort:
+//    or, where those leave fewer than N ranges, s_k = min + ceil(span * k / N): N ranges
+//    whenever [min, max] holds N keys, one per key otherwise; multiples of an interval
+//    counted from zero / the epoch; or explicit bounds) cut the whole key space into
+//    (-inf, s_1), [s_1, s_2), ..., [s_k, +inf), so rows outside the planned [min, max]
+//    are still read. Integer ids "<prefix><lo>_<hi>" padded as above, with the range's
+//    ordinal first when the first bound is negative ('m' does not sort:
 //    "id_0_m00100_000099", "id_1_000100_000299"); date and timestamp ids
 //    "<prefix><start>" ("created_20260101T000000"), with the range's ordinal first
 //    when the first range starts BC, since BC years do not sort as text

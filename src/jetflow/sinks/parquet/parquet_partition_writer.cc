@@ -500,6 +500,8 @@ arrow::Result<PartitionManifest> ParquetPartitionWriter::CommitFiles() {
   manifest.partition_id = context_.partition.id;
   manifest.location = committer.layout().Relative(attempt_.partition_dir);
   manifest.schema_fingerprint = settings_->schema_fingerprint;
+  // The reader has ended: the attempt's value changes are final.
+  manifest.value_changes = context_.value_changes->Counts();
   for (const ClosedFile& file : files_) {
     const std::string path = LakeLayout::Join(attempt_.staging_dir, file.path);
     JETFLOW_RETURN_NOT_OK_CTX(CheckFile(path, file), Where(path));

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -86,6 +87,117 @@ struct MonthDayNano {
   int64_t nanoseconds;
 };
 static_assert(sizeof(MonthDayNano) == 16);
+
+// ---------------------------------------------------------------------------------------
+// Values decoded otherwise than the server sent them, because a policy chose so: counted
+// per top-level column (a nested value counts for its column), reported by
+// value_changes(). Counting happens on the rare path only.
+
+enum class Change : int {
+  kNegativeInfinity,  // date / timestamp -infinity (infinity policy)
+  kPositiveInfinity,  // date / timestamp infinity (infinity policy)
+  kEndOfDay,          // time 24:00:00 (infinity policy)
+  kNumericNaN,        // numeric NaN into a decimal column (numeric.on_invalid: null)
+  kNumericInfinity,
+  kNumericNegativeInfinity,
+  kNumericOutOfRange,  // more digits than the decimal holds
+  kArrayLowerBound,    // an array whose lower bound is not 1: Arrow lists have none
+  kCount,
+};
+using ChangeTally = std::array<int64_t, static_cast<size_t>(Change::kCount)>;
+
+inline void Count(ChangeTally* tally, Change change) {
+  ++(*tally)[static_cast<size_t>(change)];
+}
+
+// Whether `type` or a type nested in it (array element, composite field, range subtype)
+// is one of `oids`.
+bool HasType(const PgType& type, std::initializer_list<uint32_t> oids) {
+  if (type.kind == PgType::Kind::kBase) {
+    return std::find(oids.begin(), oids.end(), type.oid) != oids.end();
+  }
+  if (type.element != nullptr && HasType(*type.element, oids)) return true;
+  return std::any_of(
+      type.fields.begin(), type.fields.end(),
+      [&](const PgType::Field& field) { return HasType(*field.type, oids); });
+}
+
+// The value a clamped ±infinity of `column` reads as: a date's, a timestamp's, or both
+// when the column nests both.
+std::string ClampedText(const PgColumn& column, const char* date, const char* timestamp) {
+  const bool dates = HasType(column.type, {pg_oid::kDate});
+  const bool timestamps =
+      HasType(column.type, {pg_oid::kTimestamp, pg_oid::kTimestamptz});
+  if (dates && timestamps) return std::string(date) + " (a timestamp: " + timestamp + ")";
+  return timestamps ? timestamp : date;
+}
+
+// The report of `values` changes of kind `change` in `column` under `options`.
+ValueChangeCount DescribeChange(Change change, const PgDecodeOptions& options,
+                                const PgColumn& column, int64_t values) {
+  const bool clamp = options.infinity == InfinityPolicy::kClamp;
+  const char* infinity = clamp ? "clamp" : "null";
+  const std::string as_null_infinity = "written as NULL (infinity: null)";
+  const std::string as_null_numeric = "written as NULL (numeric.on_invalid: null)";
+  ValueChangeCount count{"", column.name, "", "", "", values};
+  switch (change) {
+    case Change::kNegativeInfinity:
+      count.change = "-infinity";
+      count.action = infinity;
+      count.detail = clamp
+                         ? "written as " +
+                               ClampedText(column, "0001-01-01", "0001-01-01 00:00:00") +
+                               ", like a real value (infinity: clamp)"
+                         : as_null_infinity;
+      break;
+    case Change::kPositiveInfinity:
+      count.change = "infinity";
+      count.action = infinity;
+      count.detail =
+          clamp ? "written as " +
+                      ClampedText(column, "9999-12-31", "9999-12-31 23:59:59.999999") +
+                      ", like a real value (infinity: clamp)"
+                : as_null_infinity;
+      break;
+    case Change::kEndOfDay:
+      count.change = "24:00:00";
+      count.action = infinity;
+      count.detail =
+          clamp ? "written as 23:59:59.999999 (infinity: clamp)" : as_null_infinity;
+      break;
+    case Change::kNumericNaN:
+      count.change = "NaN";
+      count.action = "null";
+      count.detail = as_null_numeric;
+      break;
+    case Change::kNumericInfinity:
+      count.change = "Infinity";
+      count.action = "null";
+      count.detail = as_null_numeric;
+      break;
+    case Change::kNumericNegativeInfinity:
+      count.change = "-Infinity";
+      count.action = "null";
+      count.detail = as_null_numeric;
+      break;
+    case Change::kNumericOutOfRange:
+      count.change = "out-of-range";
+      count.action = "null";
+      count.detail =
+          "(more digits than the column's decimal type holds) " + as_null_numeric;
+      break;
+    case Change::kArrayLowerBound:
+      count.change = "offset array";
+      count.action = "drop";
+      count.detail =
+          "(lower bound other than 1) written as lists from index 0: Arrow lists "
+          "have no lower bound";
+      break;
+    case Change::kCount:
+      break;
+  }
+  return count;
+}
 
 Decimal128Le ToDecimal(__int128 value) {
   return {static_cast<uint64_t>(static_cast<unsigned __int128>(value)),
@@ -251,16 +363,19 @@ arrow::Status InfinityError(const char* what, bool positive) {
 }
 
 // A value Arrow cannot hold (±infinity, 24:00:00) under the infinity policy: `clamped`,
-// null, or the error make_error() returns.
+// null (either counted as `change` in `tally`), or the error make_error() returns.
 template <typename T, typename MakeError>
 arrow::Status ApplyInfinityPolicy(InfinityPolicy policy, T clamped, T* out, bool* is_null,
+                                  ChangeTally* tally, Change change,
                                   MakeError make_error) {
   switch (policy) {
     case InfinityPolicy::kClamp:
       *out = clamped;
+      Count(tally, change);
       return arrow::Status::OK();
     case InfinityPolicy::kNull:
       *is_null = true;
+      Count(tally, change);
       return arrow::Status::OK();
     case InfinityPolicy::kError:
       break;
@@ -272,14 +387,16 @@ struct DateOp {
   static constexpr int kWireSize = 4;
   static constexpr const char* kName = "date";
   InfinityPolicy policy;
+  ChangeTally* tally;
   arrow::Status Decode(const uint8_t* data, int32_t* out, bool* is_null) const {
     const int32_t days = LoadI32(data);
     if (ARROW_PREDICT_FALSE(days == std::numeric_limits<int32_t>::max() ||
                             days == std::numeric_limits<int32_t>::min())) {
       const bool positive = days > 0;
-      return ApplyInfinityPolicy(policy, positive ? kDateClampMax : kDateClampMin, out,
-                                 is_null,
-                                 [&] { return InfinityError("date", positive); });
+      return ApplyInfinityPolicy(
+          policy, positive ? kDateClampMax : kDateClampMin, out, is_null, tally,
+          positive ? Change::kPositiveInfinity : Change::kNegativeInfinity,
+          [&] { return InfinityError("date", positive); });
     }
     const int64_t shifted = int64_t{days} + kPgEpochDays;
     if (ARROW_PREDICT_FALSE(shifted > std::numeric_limits<int32_t>::max())) {
@@ -294,13 +411,15 @@ struct TimestampOp {
   static constexpr int kWireSize = 8;
   static constexpr const char* kName = "timestamp";
   InfinityPolicy policy;
+  ChangeTally* tally;
   arrow::Status Decode(const uint8_t* data, int64_t* out, bool* is_null) const {
     const int64_t micros = LoadI64(data);
     if (ARROW_PREDICT_FALSE(micros == std::numeric_limits<int64_t>::max() ||
                             micros == std::numeric_limits<int64_t>::min())) {
       const bool positive = micros > 0;
       return ApplyInfinityPolicy(
-          policy, positive ? kTimestampClampMax : kTimestampClampMin, out, is_null,
+          policy, positive ? kTimestampClampMax : kTimestampClampMin, out, is_null, tally,
+          positive ? Change::kPositiveInfinity : Change::kNegativeInfinity,
           [&] { return InfinityError("timestamp", positive); });
     }
     if (ARROW_PREDICT_FALSE(__builtin_add_overflow(micros, kPgEpochMicros, out))) {
@@ -320,6 +439,7 @@ struct TimeOp {
   static constexpr int kWireSize = 8;
   static constexpr const char* kName = "time";
   InfinityPolicy policy;
+  ChangeTally* tally;
   arrow::Status Decode(const uint8_t* data, int64_t* out, bool* is_null) const {
     *out = LoadI64(data);
     if (ARROW_PREDICT_FALSE(*out < 0 || *out > kMicrosPerDay)) {
@@ -327,10 +447,11 @@ struct TimeOp {
                                                " is not a time of day");
     }
     if (ARROW_PREDICT_FALSE(*out == kMicrosPerDay)) {
-      return ApplyInfinityPolicy(policy, kMicrosPerDay - 1, out, is_null, [] {
-        return arrow::Status::Invalid(
-            "time 24:00:00 cannot be represented in Arrow (infinity policy: error)");
-      });
+      return ApplyInfinityPolicy(
+          policy, kMicrosPerDay - 1, out, is_null, tally, Change::kEndOfDay, [] {
+            return arrow::Status::Invalid(
+                "time 24:00:00 cannot be represented in Arrow (infinity policy: error)");
+          });
     }
     return arrow::Status::OK();
   }
@@ -493,6 +614,7 @@ struct NumericDecimalOp {
   int32_t precision;
   int32_t scale;
   NumericOptions::OnInvalid on_invalid;
+  ChangeTally* tally;
 
   // The unscaled value at `scale`, or false if it does not fit decimal(precision, scale).
   bool ToUnscaled(const NumericValue& value, __int128* out) const {
@@ -530,6 +652,10 @@ struct NumericDecimalOp {
     }
     if (on_invalid == NumericOptions::OnInvalid::kNull) {
       *is_null = true;
+      Count(tally, value.sign == kNumericNaN    ? Change::kNumericNaN
+                   : value.sign == kNumericPinf ? Change::kNumericInfinity
+                   : value.sign == kNumericNinf ? Change::kNumericNegativeInfinity
+                                                : Change::kNumericOutOfRange);
       return arrow::Status::OK();
     }
     return arrow::Status::Invalid("numeric value ", NumericText(value), " does not fit ",
@@ -820,7 +946,8 @@ class EnumDecoder final : public ValueDecoder {
 };
 
 arrow::Result<std::unique_ptr<ValueDecoder>> MakeValueDecoder(
-    const PgType& type, const PgDecodeOptions& options, arrow::MemoryPool* pool);
+    const PgType& type, const PgDecodeOptions& options, arrow::MemoryPool* pool,
+    ChangeTally* tally);
 
 bool WireOidMatches(const PgType& type, uint32_t oid) {
   return oid == type.oid || (type.domain_oid != 0 && oid == type.domain_oid);
@@ -837,11 +964,12 @@ class ArrayDecoder final : public ValueDecoder {
  public:
   ArrayDecoder(std::shared_ptr<arrow::DataType> type, arrow::MemoryPool* pool,
                const PgType* element_type, std::unique_ptr<ValueDecoder> element,
-               int depth)
+               int depth, ChangeTally* tally)
       : ValueDecoder(std::move(type), pool),
         element_type_(element_type),
         element_(std::move(element)),
         depth_(depth),
+        tally_(tally),
         ends_(depth, 0),
         lists_(depth, 0) {
     for (int i = 0; i < depth; ++i) {
@@ -879,9 +1007,10 @@ class ArrayDecoder final : public ValueDecoder {
     if (ARROW_PREDICT_FALSE(!reader.Has(8 * int64_t{ndim}))) return Truncated("array");
     int32_t dims[6];
     int64_t total = 1;
+    bool offset = false;  // a lower bound other than 1, which the lists cannot keep
     for (int i = 0; i < ndim; ++i) {
       dims[i] = reader.I32();
-      reader.Take(4);  // lower bound
+      if (reader.I32() != 1) offset = true;
       if (ARROW_PREDICT_FALSE(dims[i] < 0)) {
         return arrow::Status::SerializationError("array dimension ", i + 1,
                                                  " has negative size ", dims[i]);
@@ -915,6 +1044,7 @@ class ArrayDecoder final : public ValueDecoder {
       return arrow::Status::SerializationError("array value has ", reader.remaining(),
                                                " bytes after its last element");
     }
+    if (ARROW_PREDICT_FALSE(offset)) Count(tally_, Change::kArrayLowerBound);
     return MarkValid();
   }
 
@@ -972,6 +1102,7 @@ class ArrayDecoder final : public ValueDecoder {
   const PgType* element_type_;
   std::unique_ptr<ValueDecoder> element_;
   int depth_;
+  ChangeTally* tally_;
   std::vector<arrow::TypedBufferBuilder<int32_t>> offsets_;  // per level
   std::vector<int64_t> ends_;   // per level: items of the next level so far
   std::vector<int64_t> lists_;  // per level: lists so far (level 0: unused)
@@ -1154,7 +1285,7 @@ class RangeDecoder final : public ValueDecoder {
 
 arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
     const PgType& type, std::shared_ptr<arrow::DataType> arrow_type,
-    const PgDecodeOptions& options, arrow::MemoryPool* pool) {
+    const PgDecodeOptions& options, arrow::MemoryPool* pool, ChangeTally* tally) {
   using Type = std::shared_ptr<arrow::DataType>;
   auto fixed = [&](auto op, auto* ctype) -> std::unique_ptr<ValueDecoder> {
     using CType = std::remove_pointer_t<decltype(ctype)>;
@@ -1182,12 +1313,12 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
       return fixed(FloatOp<double, uint64_t, kFloat8Name>{},
                    static_cast<double*>(nullptr));
     case pg_oid::kDate:
-      return fixed(DateOp{options.infinity}, static_cast<int32_t*>(nullptr));
+      return fixed(DateOp{options.infinity, tally}, static_cast<int32_t*>(nullptr));
     case pg_oid::kTimestamp:
     case pg_oid::kTimestamptz:
-      return fixed(TimestampOp{options.infinity}, static_cast<int64_t*>(nullptr));
+      return fixed(TimestampOp{options.infinity, tally}, static_cast<int64_t*>(nullptr));
     case pg_oid::kTime:
-      return fixed(TimeOp{options.infinity}, static_cast<int64_t*>(nullptr));
+      return fixed(TimeOp{options.infinity, tally}, static_cast<int64_t*>(nullptr));
     case pg_oid::kInterval:
       return fixed(IntervalOp{}, static_cast<MonthDayNano*>(nullptr));
     case pg_oid::kMoney:
@@ -1199,7 +1330,8 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
       if (shape.as_string) return std::make_unique<NumericTextDecoder>(arrow_type, pool);
       return std::make_unique<NumericDecimalDecoder>(
           arrow_type, pool,
-          NumericDecimalOp{shape.precision, shape.scale, options.numeric.on_invalid});
+          NumericDecimalOp{shape.precision, shape.scale, options.numeric.on_invalid,
+                           tally});
     }
     case pg_oid::kText:
     case pg_oid::kVarchar:
@@ -1230,11 +1362,12 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
 }
 
 arrow::Result<std::unique_ptr<ValueDecoder>> MakeValueDecoder(
-    const PgType& type, const PgDecodeOptions& options, arrow::MemoryPool* pool) {
+    const PgType& type, const PgDecodeOptions& options, arrow::MemoryPool* pool,
+    ChangeTally* tally) {
   ARROW_ASSIGN_OR_RAISE(auto arrow_type, ArrowTypeFor(type, options));
   switch (type.kind) {
     case PgType::Kind::kBase:
-      return MakeBaseDecoder(type, std::move(arrow_type), options, pool);
+      return MakeBaseDecoder(type, std::move(arrow_type), options, pool, tally);
     case PgType::Kind::kArray: {
       int depth = 1;
       const PgType* element = type.element.get();
@@ -1243,24 +1376,27 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeValueDecoder(
         ++depth;
       }
       ARROW_ASSIGN_OR_RAISE(auto element_decoder,
-                            MakeValueDecoder(*element, options, pool));
+                            MakeValueDecoder(*element, options, pool, tally));
       return std::make_unique<ArrayDecoder>(std::move(arrow_type), pool, element,
-                                            std::move(element_decoder), depth);
+                                            std::move(element_decoder), depth, tally);
     }
     case PgType::Kind::kEnum:
       return EnumDecoder::Make(std::move(arrow_type), pool, type.enum_labels);
     case PgType::Kind::kComposite: {
       std::vector<std::unique_ptr<ValueDecoder>> fields;
       for (const auto& field : type.fields) {
-        ARROW_ASSIGN_OR_RAISE(auto decoder, MakeValueDecoder(*field.type, options, pool));
+        ARROW_ASSIGN_OR_RAISE(auto decoder,
+                              MakeValueDecoder(*field.type, options, pool, tally));
         fields.push_back(std::move(decoder));
       }
       return std::make_unique<CompositeDecoder>(std::move(arrow_type), pool, &type,
                                                 std::move(fields));
     }
     case PgType::Kind::kRange: {
-      ARROW_ASSIGN_OR_RAISE(auto lower, MakeValueDecoder(*type.element, options, pool));
-      ARROW_ASSIGN_OR_RAISE(auto upper, MakeValueDecoder(*type.element, options, pool));
+      ARROW_ASSIGN_OR_RAISE(auto lower,
+                            MakeValueDecoder(*type.element, options, pool, tally));
+      ARROW_ASSIGN_OR_RAISE(auto upper,
+                            MakeValueDecoder(*type.element, options, pool, tally));
       return std::make_unique<RangeDecoder>(std::move(arrow_type), pool, std::move(lower),
                                             std::move(upper));
     }
@@ -1297,11 +1433,13 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
  public:
   CopyBinaryDecoderImpl(std::vector<PgColumn> columns, PgDecodeOptions options,
                         std::shared_ptr<arrow::Schema> schema,
-                        std::vector<std::unique_ptr<ValueDecoder>> decoders)
+                        std::vector<std::unique_ptr<ValueDecoder>> decoders,
+                        std::unique_ptr<ChangeTally[]> tallies)
       : columns_(std::move(columns)),
         options_(options),
         schema_(std::move(schema)),
         decoders_(std::move(decoders)),
+        tallies_(std::move(tallies)),
         fields_(columns_.size()) {}
 
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
@@ -1363,6 +1501,18 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
   }
 
   bool finished() const override { return state_ == State::kDone; }
+
+  std::vector<ValueChangeCount> value_changes() const override {
+    std::vector<ValueChangeCount> out;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      for (size_t c = 0; c < tallies_[i].size(); ++c) {
+        if (tallies_[i][c] == 0) continue;
+        out.push_back(DescribeChange(static_cast<Change>(c), options_, columns_[i],
+                                     tallies_[i][c]));
+      }
+    }
+    return out;
+  }
 
   arrow::Status Finish() override {
     if (!failed_.ok()) return failed_;
@@ -1598,6 +1748,8 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
   PgDecodeOptions options_;
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<std::unique_ptr<ValueDecoder>> decoders_;
+  // Per column, what its decoders changed; they hold pointers into it.
+  std::unique_ptr<ChangeTally[]> tallies_;
   std::vector<FieldRef> fields_;  // the tuple being decoded
   std::vector<uint8_t> carry_;    // a unit split across chunks
   State state_ = State::kHeader;
@@ -1622,7 +1774,9 @@ arrow::Result<std::unique_ptr<CopyBinaryDecoder>> CopyBinaryDecoder::Make(
   }
   arrow::FieldVector fields;
   std::vector<std::unique_ptr<ValueDecoder>> decoders;
-  for (const auto& column : columns) {
+  auto tallies = std::make_unique<ChangeTally[]>(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const PgColumn& column = columns[i];
     if (!IsSupported(column.type)) {
       return arrow::Status::Invalid("column '", column.name, "' has type ",
                                     column.type.name, " (oid ", column.type.oid,
@@ -1630,7 +1784,7 @@ arrow::Result<std::unique_ptr<CopyBinaryDecoder>> CopyBinaryDecoder::Make(
                                     "select it as text");
     }
     ARROW_ASSIGN_OR_RAISE(auto type, ArrowTypeFor(column, options));
-    auto decoder = MakeValueDecoder(column.type, options, pool);
+    auto decoder = MakeValueDecoder(column.type, options, pool, &tallies[i]);
     if (!decoder.ok()) {
       return arrow::Status::Invalid(decoder.status().message(), ": column '", column.name,
                                     "'");
@@ -1641,7 +1795,8 @@ arrow::Result<std::unique_ptr<CopyBinaryDecoder>> CopyBinaryDecoder::Make(
   }
   auto schema = arrow::schema(std::move(fields));
   return std::make_unique<CopyBinaryDecoderImpl>(std::move(columns), options,
-                                                 std::move(schema), std::move(decoders));
+                                                 std::move(schema), std::move(decoders),
+                                                 std::move(tallies));
 }
 
 }  // namespace jetflow::postgres

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "jetflow/core/value_changes.h"
 #include "jetflow/sources/postgres/pg_type.h"
 
 namespace jetflow::postgres {
@@ -54,6 +55,13 @@ class CopyBinaryDecoder {
   /// Call at the end of the stream: SerializationError if it ended before the trailer or
   /// inside a tuple.
   virtual arrow::Status Finish() = 0;
+
+  /// Values decoded otherwise than the server sent them since Make(), because a policy
+  /// chose so (`infinity: clamp` or `null`, `numeric.on_invalid: null`) or Arrow cannot
+  /// keep them (an array's lower bound): one entry per column and kind, in column order,
+  /// `stage` left empty for the consumer to fill in. A value nested in a column (an
+  /// array element, a composite field, a range bound) counts for that column.
+  virtual std::vector<ValueChangeCount> value_changes() const = 0;
 };
 
 }  // namespace jetflow::postgres

@@ -51,5 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (ok) (void)(*decoder)->Finish();
   CheckBatch((*decoder)->Flush());
+  for (const auto& change : (*decoder)->value_changes()) {
+    if (change.values <= 0 || change.change.empty()) std::abort();
+  }
   return 0;
 }

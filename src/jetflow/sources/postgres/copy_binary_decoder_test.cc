@@ -365,6 +365,111 @@ TEST(CopyBinaryDecoderTest, InfinityPolicies) {
             std::string::npos);
 }
 
+// "column change action values" per entry of value_changes(), after decoding `stream`.
+S ChangesOf(const std::vector<PgColumn>& columns, const std::vector<uint8_t>& stream,
+            PgDecodeOptions options = {}) {
+  auto decoder = CopyBinaryDecoder::Make(columns, options);
+  EXPECT_TRUE(decoder.ok()) << decoder.status().ToString();
+  if (!decoder.ok()) return {};
+  EXPECT_TRUE(
+      (*decoder)->Consume(stream.data(), static_cast<int64_t>(stream.size())).ok());
+  EXPECT_TRUE((*decoder)->Finish().ok());
+  S out;
+  for (const ValueChangeCount& change : (*decoder)->value_changes()) {
+    EXPECT_TRUE(change.stage.empty());
+    EXPECT_FALSE(change.detail.empty());
+    out.push_back(change.column + " " + change.change + " " + change.action + " " +
+                  std::to_string(change.values));
+  }
+  return out;
+}
+
+TEST(CopyBinaryDecoderTest, ValuesAPolicyChangesAreCountedPerColumn) {
+  auto date = Base(pg_oid::kDate, "date");
+  auto timestamp = Base(pg_oid::kTimestamp, "timestamp");
+  auto pair = std::make_shared<PgType>();  // a composite (date, timestamp[])
+  pair->kind = PgType::Kind::kComposite;
+  pair->oid = 99998;
+  pair->name = "stamped";
+  pair->fields = {{"d", date}, {"ts", ArrayOf(timestamp, 1115)}};
+  std::vector<PgColumn> columns = {Column("d", date), Column("t", timestamp),
+                                   Column("tm", Base(pg_oid::kTime, "time")),
+                                   Column("c", pair)};
+  Bytes dinf = I32v(INT32_MAX), dninf = I32v(INT32_MIN), day = I32v(0);
+  Bytes tinf = I64v(INT64_MAX), tninf = I64v(INT64_MIN), noon = I64v(43200000000);
+  Bytes end_of_day = I64v(86400000000);
+  // {-infinity, 2000-01-01 12:00, infinity} and ROW(-infinity, that array).
+  Bytes stamps = Bytes().I32(1).I32(0).I32(pg_oid::kTimestamp).I32(3).I32(1);
+  stamps.Field(tninf).Field(noon).Field(tinf);
+  Bytes record = Bytes().I32(2).I32(pg_oid::kDate).Field(dninf).I32(1115).Field(stamps);
+  auto stream = Stream({{&dinf, &tninf, &end_of_day, &record},
+                        {&dninf, &tninf, &noon, nullptr},
+                        {&day, &noon, &end_of_day, nullptr}});
+  // The default (clamp) writes real-looking values: each is counted, per column.
+  EXPECT_EQ(ChangesOf(columns, stream.data()),
+            (S{"d -infinity clamp 1", "d infinity clamp 1", "t -infinity clamp 2",
+               "tm 24:00:00 clamp 2", "c -infinity clamp 2", "c infinity clamp 1"}));
+  PgDecodeOptions options;
+  options.infinity = InfinityPolicy::kNull;
+  EXPECT_EQ(ChangesOf(columns, stream.data(), options),
+            (S{"d -infinity null 1", "d infinity null 1", "t -infinity null 2",
+               "tm 24:00:00 null 2", "c -infinity null 2", "c infinity null 1"}));
+  // Nothing changed, nothing counted.
+  EXPECT_EQ(ChangesOf(columns, Stream({{&day, &noon, &noon, nullptr}}).data()), S{});
+
+  auto decoder = CopyBinaryDecoder::Make(columns, {});
+  JETFLOW_ASSERT_OK(decoder);
+  JETFLOW_ASSERT_OK(
+      (*decoder)->Consume(stream.data().data(), static_cast<int64_t>(stream.size())));
+  const auto changes = (*decoder)->value_changes();
+  ASSERT_FALSE(changes.empty());
+  // The clamped value as the column's type shows it.
+  EXPECT_EQ(DescribeValueChange(changes[0]),
+            "1 -infinity value of column d written as 0001-01-01, like a real value "
+            "(infinity: clamp)");
+  EXPECT_EQ(DescribeValueChange(changes[2]),
+            "2 -infinity values of column t written as 0001-01-01 00:00:00, like a real "
+            "value (infinity: clamp)");
+  EXPECT_EQ(changes[4].detail,
+            "written as 0001-01-01 (a timestamp: 0001-01-01 00:00:00), like a real value "
+            "(infinity: clamp)");
+}
+
+TEST(CopyBinaryDecoderTest, NumericValuesNulledByThePolicyAreCounted) {
+  std::vector<PgColumn> columns = {
+      Column("n", Base(pg_oid::kNumeric, "numeric(5,2)", NumericTypmod(5, 2))),
+      Column("a",
+             ArrayOf(Base(pg_oid::kNumeric, "numeric(5,2)", NumericTypmod(5, 2)), 1231))};
+  Bytes nan = Numeric({}, 0, 0xC000, 0);
+  Bytes inf = Numeric({}, 0, 0xD000, 0);
+  Bytes ninf = Numeric({}, 0, 0xF000, 0);
+  Bytes big = Numeric({1, 0}, 1, 0, 0);        // 10000
+  Bytes fine = Numeric({123, 4500}, 0, 0, 2);  // 123.45
+  Bytes array = Bytes().I32(1).I32(0).I32(pg_oid::kNumeric).I32(2).I32(1);
+  array.Field(big).Field(fine);
+  auto stream =
+      Stream({{&nan, &array}, {&inf, nullptr}, {&ninf, nullptr}, {&big, &array}});
+  PgDecodeOptions options;
+  options.numeric.on_invalid = NumericOptions::OnInvalid::kNull;
+  EXPECT_EQ(ChangesOf(columns, stream.data(), options),
+            (S{"n NaN null 1", "n Infinity null 1", "n -Infinity null 1",
+               "n out-of-range null 1", "a out-of-range null 2"}));
+}
+
+TEST(CopyBinaryDecoderTest, ArrayLowerBoundsThatListsCannotKeepAreCounted) {
+  std::vector<PgColumn> columns = {Column("a", ArrayOf(Base(pg_oid::kInt4, "int4")))};
+  Bytes one = I32v(1), two = I32v(2);
+  Bytes from_one = Bytes().I32(1).I32(0).I32(pg_oid::kInt4).I32(2).I32(1);
+  from_one.Field(one).Field(two);
+  Bytes from_zero = Bytes().I32(1).I32(0).I32(pg_oid::kInt4).I32(2).I32(0);  // [0:1]
+  from_zero.Field(one).Field(two);
+  auto stream = Stream({{&from_one}, {&from_zero}, {&from_zero}});
+  auto batch = Decode(columns, stream.data());
+  JETFLOW_ASSERT_OK(batch);
+  EXPECT_EQ(Strings((*batch)->column(0)), (S{"[1, 2]", "[1, 2]", "[1, 2]"}));
+  EXPECT_EQ(ChangesOf(columns, stream.data()), (S{"a offset array drop 2"}));
+}
+
 TEST(CopyBinaryDecoderTest, ArraysEnumsCompositesRanges) {
   auto int4 = Base(pg_oid::kInt4, "int4");
   auto text = Base(pg_oid::kText, "text");

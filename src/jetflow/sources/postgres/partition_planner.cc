@@ -1,6 +1,7 @@
 #include "jetflow/sources/postgres/partition_planner.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <limits>
@@ -146,6 +147,19 @@ arrow::Result<std::vector<PlannedPartition>> PlanKeyRanges(
   KeyRangeRequest cut = request;
   cut.spelling = kIdSpelling;
   ARROW_ASSIGN_OR_RAISE(auto ranges, sources::CutOpenRanges(cut));
+  // N partitions are cut whenever the key has N values in [min, max]; say why not.
+  const int64_t key_ranges = static_cast<int64_t>(ranges.size()) - (cut.nullable ? 1 : 0);
+  if (request.partitions > 0 && request.bounds.empty() && request.interval <= 0 &&
+      key_ranges < request.partitions) {
+    spdlog::info("partitions of {}: {} asked for, {} planned: {}", request.column,
+                 request.partitions, key_ranges,
+                 request.empty
+                     ? "the key has no value at plan time (one range reads every row)"
+                     : "the key spans only " + std::to_string(key_ranges) + " values (" +
+                           sources::KeyText(request.kind, request.min, false) + " to " +
+                           sources::KeyText(request.kind, request.max, false) +
+                           ") at plan time, one range each");
+  }
   std::vector<PlannedPartition> out;
   for (auto& range : ranges) {
     PartitionRead read;

@@ -330,6 +330,37 @@ TEST(PartitionPlannerTest, NegativeIntegerKeysSortAndRoundTripThroughTheSplit) {
   EXPECT_EQ((*plan)[1].where, "\"k\" >= -666 AND \"k\" < -332");
 }
 
+
+// Equal widths of ceil(span / N) left small spans with fewer ranges than asked for (ids
+// 1-4 in 3 partitions: widths of 2, so 2 ranges); the keys are then spread evenly.
+TEST(PartitionPlannerTest, SmallSpansGetThePartitionsAskedFor) {
+  KeyRangeRequest request;
+  request.column = "id";
+  request.nullable = false;
+  request.min = 1;
+  request.max = 4;
+  request.partitions = 3;
+  EXPECT_EQ(
+      Pinned(PlanKeyRanges(request).ValueOrDie()),
+      (IdsAndDescriptions{
+          {"id_1_2", "id < 3"}, {"id_3_3", "id in [3, 4)"}, {"id_4_4", "id >= 4"}}));
+  request.max = 10;
+  request.partitions = 8;
+  EXPECT_EQ(Ids(PlanKeyRanges(request).ValueOrDie()),
+            (std::vector<std::string>{"id_01_02", "id_03_03", "id_04_04", "id_05_05",
+                                      "id_06_07", "id_08_08", "id_09_09", "id_10_10"}));
+  for (int64_t max = 1; max <= 60; ++max) {
+    for (int64_t partitions = 1; partitions <= 12; ++partitions) {
+      request.max = max;
+      request.partitions = partitions;
+      auto plan = PlanKeyRanges(request);
+      JETFLOW_ASSERT_OK(plan);
+      EXPECT_EQ(static_cast<int64_t>(plan->size()), std::min(max, partitions))
+          << "ids 1-" << max << " in " << partitions << " partitions";
+    }
+  }
+}
+
 TEST(PartitionPlannerTest, CtidRangesEndOpen) {
   auto plan = PlanCtidRanges(25, 10);
   JETFLOW_ASSERT_OK(plan);

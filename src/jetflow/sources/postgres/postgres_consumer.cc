@@ -178,12 +178,15 @@ class PgPartitionReader : public PartitionReader {
  public:
   PgPartitionReader(std::unique_ptr<PgConnection> conn,
                     std::unique_ptr<CopyBinaryDecoder> decoder, std::string where,
-                    int64_t batch_rows, int64_t batch_bytes)
+                    int64_t batch_rows, int64_t batch_bytes,
+                    const PartitionContext& context)
       : conn_(std::move(conn)),
         decoder_(std::move(decoder)),
         where_(std::move(where)),
         batch_rows_(batch_rows),
-        batch_bytes_(batch_bytes) {}
+        batch_bytes_(batch_bytes),
+        stage_(context.source),
+        value_changes_(context.value_changes) {}
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     if (done_) return nullptr;
@@ -214,6 +217,10 @@ class PgPartitionReader : public PartitionReader {
       }
       JETFLOW_RETURN_NOT_OK_CTX(decoder_->Finish(), Where());
       done_ = true;
+      // Values a policy changed (infinity: clamp, ...) are reported, never silent.
+      std::vector<ValueChangeCount> changes = decoder_->value_changes();
+      for (ValueChangeCount& change : changes) change.stage = stage_;
+      value_changes_->Add(changes);
       (void)conn_->Exec("COMMIT", "commit");
       if (decoder_->buffered_rows() == 0) return nullptr;
       return Flush();
@@ -236,6 +243,8 @@ class PgPartitionReader : public PartitionReader {
   std::string where_;
   int64_t batch_rows_;
   int64_t batch_bytes_;
+  std::string stage_;
+  std::shared_ptr<ValueChanges> value_changes_;
   int64_t rows_ = 0;
   bool done_ = false;
 };
@@ -879,9 +888,6 @@ arrow::Result<RunStatePlan> PostgresConsumer::PlanRunState(const RunInstance& ru
     ARROW_ASSIGN_OR_RAISE(auto ahead, AheadOfClockLocked(*next, cursor_name));
     if (ahead) plan.warnings.push_back(std::move(*ahead));
   }
-  spdlog::info("incremental window of {}: {} < {} <= {}", run.id(),
-               window_->low.value_or("-inf"), inc.cursor,
-               window_->high.value_or("(empty)"));
   return plan;
 }
 
@@ -1022,10 +1028,16 @@ arrow::Result<std::vector<PlannedPartition>> PostgresConsumer::PlanKeyLocked() {
 
 arrow::Result<std::vector<PartitionSpec>> PostgresConsumer::PlanPartitions(
     const RunInstance& run) {
-  (void)run;
   std::lock_guard<std::mutex> lock(mutex_);
   ARROW_RETURN_NOT_OK(DescribeLocked());
   ARROW_RETURN_NOT_OK(EnsureCoordinatorLocked());
+  if (options_.incremental && window_) {
+    // Logged here, where the window is used, once per plan: PlanRunState may run more
+    // than once for one plan (first without the state store's watermarks).
+    spdlog::info("incremental window of {}: {} < {} <= {}", run.id(),
+                 window_->low.value_or("-inf"), options_.incremental->cursor,
+                 window_->high.value_or("(empty)"));
+  }
   if (options_.incremental && window_ && !window_->high)
     return std::vector<PartitionSpec>{};
   std::vector<PlannedPartition> plan;
@@ -1211,7 +1223,8 @@ arrow::Result<std::unique_ptr<PartitionReader>> PostgresConsumer::OpenPartition(
                         CopyBinaryDecoder::Make(std::move(columns), decode));
   spdlog::debug("partition {}: {}", context.partition.id, sql);
   return std::make_unique<PgPartitionReader>(std::move(conn), std::move(decoder), where,
-                                             options_.batch_rows, options_.batch_bytes);
+                                             options_.batch_rows, options_.batch_bytes,
+                                             context);
 }
 
 }  // namespace postgres
