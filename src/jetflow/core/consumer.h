@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/core/rule_count.h"
 #include "jetflow/core/run_state.h"
 
 namespace jetflow {
@@ -30,6 +31,11 @@ class PartitionReader {
   /// schema returned by Consumer::InferSchema(). A failure that a retry may fix (network,
   /// timeout) is returned MarkRetryable(); corrupt data is SerializationError.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() = 0;
+  /// What the reader did to values on the way in, per rule (core/rule_count.h), e.g.
+  /// {"invalid_utf8:payload", "replace", 3}: three values of column `payload` had
+  /// invalid UTF-8 replaced. The engine asks once, after Next() returned nullptr, and
+  /// records them like a transformer's counts, under the consumer's name.
+  virtual std::vector<RuleCount> counters() const { return {}; }
 };
 
 class Consumer {

@@ -15,19 +15,10 @@
 #include <vector>
 
 #include "jetflow/core/partition.h"
+#include "jetflow/core/rule_count.h"
 #include "jetflow/core/side_output.h"
 
 namespace jetflow {
-
-/// How many rows of a partition one rule (a validation rule, a cast's failure policy, a
-/// filter, a de-duplication) acted on, and what it did with them.
-struct RuleCount {
-  /// Unique within the transformer, e.g. "id_not_null", "cast:amount", "where".
-  std::string rule;
-  /// "drop", "quarantine", "null" (values replaced by null, row kept) or "fail".
-  std::string action;
-  int64_t rows = 0;
-};
 
 /// Rows a transform removed from the stream, for the partition's reconciliation:
 /// rows read = rows written + rows_dropped + rows_quarantined. `rules` breaks them down

@@ -250,6 +250,10 @@ class PartitionAttempt {
 
     result->rows_read = rows_read;
     result->rows_written = rows_out_;
+    for (const RuleCount& rule : reader->counters()) {
+      result->rules.push_back({context_.partition.id, pipeline_.consumer_name, rule.rule,
+                               rule.action, rule.rows});
+    }
     for (size_t i = 0; i < transforms_.size(); ++i) {
       TransformCounters counters = transforms_[i]->counters();
       result->rows_dropped += counters.rows_dropped;

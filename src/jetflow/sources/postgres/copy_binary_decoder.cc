@@ -135,6 +135,10 @@ class ValueDecoder {
 
   int64_t bytes() const { return validity_.capacity() + ValueBytes(); }
 
+  /// Text values whose invalid UTF-8 was replaced (`invalid_utf8: replace`), nested
+  /// values included, since the decoder was made.
+  virtual int64_t replaced_values() const { return 0; }
+
  protected:
   arrow::Status MarkValid() {
     ++length_;
@@ -628,12 +632,29 @@ class VarWidthDecoder : public ValueDecoder {
   arrow::BufferBuilder data_;
 };
 
-// text, varchar, bpchar, name, json: the server's UTF-8 text as is (validated).
+// A text value that is not valid UTF-8 under `invalid_utf8: error`; the stream's
+// WithContext turns it into the message naming the column and the option.
+class InvalidUtf8Detail : public arrow::StatusDetail {
+ public:
+  static constexpr const char* kTypeId = "jetflow::postgres::InvalidUtf8Detail";
+  explicit InvalidUtf8Detail(sources::InvalidUtf8Position position)
+      : position_(position) {}
+  const char* type_id() const override { return kTypeId; }
+  std::string ToString() const override { return "invalid UTF-8"; }
+  sources::InvalidUtf8Position position() const { return position_; }
+
+ private:
+  sources::InvalidUtf8Position position_;
+};
+
+// text, varchar, bpchar, name, json, jsonb: the server's text as is. It is UTF-8 (the
+// session's client_encoding) unless the database is SQL_ASCII, which stores and sends
+// any bytes: the column's `invalid_utf8` policy then applies (binary: not checked).
 class TextDecoder final : public VarWidthDecoder {
  public:
   TextDecoder(std::shared_ptr<arrow::DataType> type, arrow::MemoryPool* pool,
-              bool is_jsonb)
-      : VarWidthDecoder(std::move(type), pool), is_jsonb_(is_jsonb) {}
+              bool is_jsonb, sources::InvalidUtf8 policy)
+      : VarWidthDecoder(std::move(type), pool), is_jsonb_(is_jsonb), policy_(policy) {}
   arrow::Status Append(const uint8_t* data, int32_t size) override {
     if (is_jsonb_) {
       // jsonb_send: a version byte (1), then the JSON text.
@@ -645,15 +666,31 @@ class TextDecoder final : public VarWidthDecoder {
       ++data;
       --size;
     }
-    if (ARROW_PREDICT_FALSE(!arrow::util::ValidateUTF8(data, size))) {
-      return arrow::Status::SerializationError(
-          "text value is not valid UTF-8 (the connection must use client_encoding UTF8)");
+    if (ARROW_PREDICT_FALSE(policy_ != sources::InvalidUtf8::kBinary &&
+                            !arrow::util::ValidateUTF8(data, size))) {
+      return AppendInvalid(data, size);
     }
     return AppendBytes(data, size);
   }
+  int64_t replaced_values() const override { return replaced_; }
 
  private:
+  arrow::Status AppendInvalid(const uint8_t* data, int32_t size) {
+    const auto position = sources::FindInvalidUtf8(data, size);
+    if (policy_ == sources::InvalidUtf8::kError || !position) {
+      return arrow::Status(arrow::StatusCode::Invalid, "text value is not valid UTF-8",
+                           std::make_shared<InvalidUtf8Detail>(position.value_or(
+                               sources::InvalidUtf8Position{0, data[0]})));
+    }
+    ARROW_ASSIGN_OR_RAISE(char* out, Begin(sources::MaxReplacedSize(size)));
+    ++replaced_;
+    return Commit(
+        sources::ReplaceInvalidUtf8(data, size, reinterpret_cast<uint8_t*>(out)));
+  }
+
   bool is_jsonb_;
+  sources::InvalidUtf8 policy_;
+  int64_t replaced_ = 0;
 };
 
 class ByteaDecoder final : public VarWidthDecoder {
@@ -850,6 +887,8 @@ class ArrayDecoder final : public ValueDecoder {
     }
   }
 
+  int64_t replaced_values() const override { return element_->replaced_values(); }
+
   arrow::Status Append(const uint8_t* data, int32_t size) override {
     Reader reader(data, size);
     if (ARROW_PREDICT_FALSE(!reader.Has(12))) return Truncated("array");
@@ -989,6 +1028,12 @@ class CompositeDecoder final : public ValueDecoder {
         pg_type_(pg_type),
         fields_(std::move(fields)) {}
 
+  int64_t replaced_values() const override {
+    int64_t replaced = 0;
+    for (const auto& field : fields_) replaced += field->replaced_values();
+    return replaced;
+  }
+
   arrow::Status Append(const uint8_t* data, int32_t size) override {
     Reader reader(data, size);
     if (ARROW_PREDICT_FALSE(!reader.Has(4))) return Truncated("composite");
@@ -1074,6 +1119,10 @@ class RangeDecoder final : public ValueDecoder {
             arrow::TypedBufferBuilder<bool>(pool), arrow::TypedBufferBuilder<bool>(pool),
             arrow::TypedBufferBuilder<bool>(pool), arrow::TypedBufferBuilder<bool>(pool),
             arrow::TypedBufferBuilder<bool>(pool)} {}
+
+  int64_t replaced_values() const override {
+    return lower_->replaced_values() + upper_->replaced_values();
+  }
 
   arrow::Status Append(const uint8_t* data, int32_t size) override {
     Reader reader(data, size);
@@ -1204,9 +1253,11 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
     case pg_oid::kBpchar:
     case pg_oid::kName:
     case pg_oid::kJson:
-      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/false);
+      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/false,
+                                           options.invalid_utf8);
     case pg_oid::kJsonb:
-      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/true);
+      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/true,
+                                           options.invalid_utf8);
     case pg_oid::kBytea:
       return std::make_unique<ByteaDecoder>(arrow_type, pool);
     case pg_oid::kInet:
@@ -1361,6 +1412,13 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
   }
 
   bool finished() const override { return state_ == State::kDone; }
+
+  std::vector<int64_t> replaced_values() const override {
+    std::vector<int64_t> replaced;
+    replaced.reserve(decoders_.size());
+    for (const auto& decoder : decoders_) replaced.push_back(decoder->replaced_values());
+    return replaced;
+  }
 
   arrow::Status Finish() override {
     if (!failed_.ok()) return failed_;
@@ -1529,6 +1587,13 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
     if (key >= 0 && key < static_cast<int>(columns_.size())) {
       context += ", key " + columns_[key].name + "=" + KeyText(key);
     }
+    const auto& detail = status.detail();
+    if (detail != nullptr && detail->type_id() == InvalidUtf8Detail::kTypeId) {
+      const auto position = static_cast<const InvalidUtf8Detail&>(*detail).position();
+      return arrow::Status::Invalid(sources::InvalidUtf8Description(position), ": ",
+                                    context, "; ",
+                                    sources::InvalidUtf8Remedy(columns_[column].name));
+    }
     return arrow::Status(status.code(), status.message() + ": " + context,
                          status.detail());
   }
@@ -1627,8 +1692,10 @@ arrow::Result<std::unique_ptr<CopyBinaryDecoder>> CopyBinaryDecoder::Make(
                                     ") that COPY binary decoding does not support; "
                                     "select it as text");
     }
-    ARROW_ASSIGN_OR_RAISE(auto type, ArrowTypeFor(column, options));
-    auto decoder = MakeValueDecoder(column.type, options, pool);
+    PgDecodeOptions column_options = options;
+    column_options.invalid_utf8 = column.invalid_utf8;
+    ARROW_ASSIGN_OR_RAISE(auto type, ArrowTypeFor(column, column_options));
+    auto decoder = MakeValueDecoder(column.type, column_options, pool);
     if (!decoder.ok()) {
       return arrow::Status::Invalid(decoder.status().message(), ": column '", column.name,
                                     "'");

@@ -37,7 +37,9 @@ class CopyBinaryDecoder {
   /// kept until the rest arrives); libpq hands over one CopyData message per tuple, the
   /// first one prefixed by the file header, which is the fast path. Corrupt input is a
   /// SerializationError naming the column, the row (0-based within this stream), the byte
-  /// offset in the stream and, when known, the key column's value.
+  /// offset in the stream and, when known, the key column's value. A text value that is
+  /// not valid UTF-8 in a column under `invalid_utf8: error` is Invalid naming the same
+  /// and the option that fixes it.
   virtual arrow::Status Consume(const uint8_t* data, int64_t size) = 0;
 
   /// Rows decoded and not yet flushed.
@@ -54,6 +56,10 @@ class CopyBinaryDecoder {
   /// Call at the end of the stream: SerializationError if it ended before the trailer or
   /// inside a tuple.
   virtual arrow::Status Finish() = 0;
+
+  /// Per column (in `columns` order): the text values replaced under
+  /// `invalid_utf8: replace` so far (an array element or composite field counts alone).
+  virtual std::vector<int64_t> replaced_values() const = 0;
 };
 
 }  // namespace jetflow::postgres

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "jetflow/core/error.h"
 #include "jetflow/sources/key_ranges.h"
@@ -170,6 +171,9 @@ PgType TextType() {
 
 // ---------------------------------------------------------------------------------------
 
+// The rule name prefix of replaced values (PartitionReader::counters).
+constexpr std::string_view kInvalidUtf8Rule = "invalid_utf8:";
+
 /// Streams one partition's COPY through the decoder.
 class PgPartitionReader : public PartitionReader {
  public:
@@ -181,6 +185,19 @@ class PgPartitionReader : public PartitionReader {
         where_(std::move(where)),
         batch_rows_(batch_rows),
         batch_bytes_(batch_bytes) {}
+
+  // "invalid_utf8:<column>" with the values replaced, for columns that had some.
+  std::vector<RuleCount> counters() const override {
+    std::vector<RuleCount> rules;
+    const std::vector<int64_t> replaced = decoder_->replaced_values();
+    for (size_t i = 0; i < replaced.size(); ++i) {
+      if (replaced[i] == 0) continue;
+      rules.push_back({std::string(kInvalidUtf8Rule) +
+                           decoder_->schema()->field(static_cast<int>(i))->name(),
+                       "replace", replaced[i]});
+    }
+    return rules;
+  }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     if (done_) return nullptr;
@@ -211,6 +228,12 @@ class PgPartitionReader : public PartitionReader {
       }
       JETFLOW_RETURN_NOT_OK_CTX(decoder_->Finish(), Where());
       done_ = true;
+      for (const RuleCount& rule : counters()) {
+        spdlog::warn(
+            "PostgreSQL column '{}' ({}): {} text values were not valid UTF-8; their "
+            "invalid bytes were replaced with U+FFFD (invalid_utf8: replace)",
+            rule.rule.substr(kInvalidUtf8Rule.size()), where_, rule.rows);
+      }
       (void)conn_->Exec("COMMIT", "commit");
       if (decoder_->buffered_rows() == 0) return nullptr;
       return Flush();
@@ -380,6 +403,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   options.decode.infinity = infinity == "null"    ? InfinityPolicy::kNull
                             : infinity == "error" ? InfinityPolicy::kError
                                                   : InfinityPolicy::kClamp;
+  options.invalid_utf8 = sources::ParseInvalidUtf8(node);
   options.text_fallback = node.GetBool("text_fallback", true);
   options.snapshot = node.GetBool("snapshot", true);
   options.reconcile_counts = node.GetBool("reconcile_counts", false);
@@ -497,8 +521,21 @@ arrow::Status PostgresConsumer::DescribeLocked() {
       selected.column.type = TextType();
       selected.select += "::text";
     }
+    selected.column.invalid_utf8 = options_.invalid_utf8.For(selected.column.name);
     decoded.push_back(selected.column);
     selected_.push_back(std::move(selected));
+  }
+  {
+    std::vector<std::string> read;
+    for (const auto& column : decoded) read.push_back(column.name);
+    ARROW_RETURN_NOT_OK(options_.invalid_utf8.Check(
+        read,
+        [&decoded](const std::string& name) {
+          return std::any_of(decoded.begin(), decoded.end(), [&](const PgColumn& c) {
+            return c.name == name && HoldsStoredText(c.type);
+          });
+        },
+        "the columns read from " + what));
   }
   // All of them at once, as every other config error.
   if (!as_text.empty() && !options_.text_fallback) {
