@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -189,7 +190,7 @@ def test_policies_per_column(tmp_path, bytes_table):
     assert {r["rule"]: r["rows"] for r in summary["rules"]} == {"invalid_utf8:s": 2}
     table = read_lake_arrow(tmp_path / "lake").sort_by("id")
     assert {f.name: str(f.type) for f in table.schema} == {
-        "id": "uint32", "s": "string", "a": "list<element: binary>",
+        "id": "int64", "s": "string", "a": "list<element: binary not null>",
         "lc": "dictionary<values=binary, indices=int32, ordered=0>"}
     expected = server_bytes(bytes_table)
     assert table.column("s").to_pylist() == [replaced(e["s"]) for e in expected]
@@ -219,7 +220,7 @@ def test_bad_option_values_are_config_errors_with_positions(tmp_path, bytes_tabl
             "  table: bytes_t\n  invalid_utf8:\n    columns: {nesst: replace, id: binary}\n"
             "loaders:\n  - {type: parquet, path: lake}\n")
     pipeline = write_text_pipeline(tmp_path / "b", text)
-    result = run_jetflow("run", pipeline, "--no-progress")
+    result = run_jetflow("run", pipeline, "--no-progress", "--instance", "2026-11-25")
     assert result.code == 2, result.describe()
     line, col = line_col(text, "replace")
     assert (f"pipeline.yaml:{line}:{col}: invalid_utf8: 'nesst' is not a column of table "
@@ -319,14 +320,15 @@ def test_current_server_replace_and_binary(tmp_path, chdb_server):
     summary = run_ok(pipeline)
     assert summary["rules"] == []
     table = read_lake_arrow(tmp_path / "b" / "lake").sort_by("id")
-    types = {f.name: str(f.type) for f in table.schema}
-    assert types["m"] == "map<binary, binary>", types
-    assert types["ml"] == "map<binary, uint8>", types
-    assert types["lcn"] in ("binary", "dictionary<values=binary, indices=int32, ordered=0>")
-    assert types["nest"] == "list<element: struct<x: binary not null, y: uint8 not null> " \
-                            "not null>", types
+    schema = table.schema
+    assert schema.field("m").type.key_type == pa.binary()
+    assert schema.field("m").type.item_type == pa.binary()
+    # LowCardinality map keys: a dictionary of binary values.
+    assert schema.field("ml").type.key_type == pa.dictionary(pa.int32(), pa.binary())
+    assert schema.field("lcn").type == pa.dictionary(pa.int32(), pa.binary())
+    assert schema.field("nest").type.value_type.field("x").type == pa.binary()
     for e, a in zip(expected, table.to_pylist()):
-        assert dict(a["m"]) == e["m"]
+        assert dict(a["m"]) == {k.encode(): v for k, v in e["m"].items()}
         assert [k for k, _ in a["ml"]] == e["ml"]
         assert a["lcn"] == e["lcn"]
         assert [n["x"] for n in a["nest"]] == e["nest"]

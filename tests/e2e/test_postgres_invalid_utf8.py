@@ -57,7 +57,8 @@ def latin(pg):  # noqa: F811
             " FROM unnest(arr) WITH ORDINALITY AS u(x, o)), "
             "encode(convert_to(j::text, 'SQL_ASCII'), 'hex'), "
             "encode(convert_to((c).note, 'SQL_ASCII'), 'hex'), "
-            "encode(convert_to(tv::text, 'SQL_ASCII'), 'hex') FROM t ORDER BY id").fetchall()
+            "encode(convert_to(tv::text, 'SQL_ASCII'), 'hex'), arr IS NULL "
+            "FROM t ORDER BY id").fetchall()
     assert pg.query("SELECT pg_encoding_to_char(encoding) FROM pg_database "
                     "WHERE datname = 'latin'") == [("SQL_ASCII",)]
 
@@ -67,7 +68,7 @@ def latin(pg):  # noqa: F811
         return bytes.fromhex(value.decode() if isinstance(value, bytes) else value)
 
     stored = [{"id": r[0], "s": unhex(r[1]), "v": unhex(r[2]),
-               "arr": None if r[3] is None else [unhex(x) for x in r[3]],
+               "arr": None if r[7] else [unhex(x) for x in r[3] or []],
                "j": unhex(r[4]), "c": unhex(r[5]), "tv": unhex(r[6])} for r in rows]
     return pg.dsn.rsplit("/", 1)[0] + "/latin", stored
 

@@ -723,6 +723,47 @@ TEST_F(PipelineRunnerTest, RunStateWarningsReachTheSummaryOfEveryRun) {
   EXPECT_EQ(summary.warnings, plan->run_state.warnings);
 }
 
+TEST_F(PipelineRunnerTest, ConsumerValueCountsAreRecordedLikeRuleCounts) {
+  // A reader that says it replaced k + 1 values of column c in partition p<k>.
+  class CountingReader : public FakeReader {
+   public:
+    CountingReader(FakeSource* source, int partition, arrow::MemoryPool* pool)
+        : FakeReader(source, partition, false, pool), partition_(partition) {}
+    std::vector<RuleCount> counters() const override {
+      return {{"invalid_utf8:c", "replace", partition_ + 1}};
+    }
+
+   private:
+    int partition_;
+  };
+  class CountingConsumer : public FakeConsumer {
+   public:
+    explicit CountingConsumer(FakeSource* source) : FakeConsumer(source), of_(source) {}
+    arrow::Result<std::unique_ptr<PartitionReader>> OpenPartition(
+        const PartitionContext& context) override {
+      return std::make_unique<CountingReader>(
+          of_, std::stoi(context.partition.id.substr(1)), context.memory_pool);
+    }
+
+   private:
+    FakeSource* of_;
+  };
+  Pipeline pipeline = MakePipeline();
+  pipeline.consumer = std::make_unique<CountingConsumer>(&source_);
+  pipeline.consumer_name = "src";
+  RunSummary summary = RunOnce(pipeline);
+  ASSERT_TRUE(summary.succeeded) << summary.error;
+  ASSERT_EQ(summary.rules.size(), 1u);
+  EXPECT_EQ(summary.rules[0].stage, "src");
+  EXPECT_EQ(summary.rules[0].rule, "invalid_utf8:c");
+  EXPECT_EQ(summary.rules[0].action, "replace");
+  EXPECT_EQ(summary.rules[0].rows, 1 + 2 + 3 + 4);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto stored, state_->ListRuleCounts(summary.run_id));
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_EQ(stored[2].partition_id, "p2");
+  EXPECT_EQ(stored[2].rows, 3);
+}
+
 TEST_F(PipelineRunnerTest, RunStateAtBeginIsPinnedAndAtCommitOnlyAfterSuccess) {
   source_.fail_partition = "p1";
   source_.fail_retryable = false;

@@ -93,7 +93,7 @@ TEST(InvalidUtf8Test, ParsesOneDefaultOrPerColumnPolicies) {
   EXPECT_EQ(options.For("b c"), InvalidUtf8::kReplace);
   EXPECT_EQ(options.For("other"), InvalidUtf8::kBinary);
   ASSERT_EQ(options.columns.size(), 2u);
-  EXPECT_EQ(options.columns[1].where.ToString(), "p.yaml:3:31");
+  EXPECT_EQ(options.columns[1].where.ToString(), "p.yaml:3:30");
 
   EXPECT_EQ(
       ParseInvalidUtf8(ConfigNode::Parse("x: 1\n", "p.yaml", &diagnostics)).For("a"),
@@ -115,7 +115,7 @@ TEST(InvalidUtf8Test, BadPoliciesAreConfigErrorsWithTheirPosition) {
   EXPECT_THAT(text, HasSubstr("q.yaml:3:16: error: 'invalid_utf8.columns.a' must be"));
   EXPECT_THAT(text, HasSubstr("q.yaml:2:3"));  // the unknown key `defualt`
   EXPECT_THAT(text,
-              HasSubstr("r.yaml:1:26: error: 'invalid_utf8.columns' must be a map"));
+              HasSubstr("r.yaml:1:25: error: 'invalid_utf8.columns' must be a map"));
 }
 
 TEST(InvalidUtf8Test, PlanTimeCheckNamesUnknownColumnsAndColumnsWithoutText) {

@@ -359,7 +359,7 @@ TEST(CopyBinaryDecoderTest, TextThatIsNotUtf8FollowsTheColumnsPolicy) {
   EXPECT_EQ(
       failed.status().message(),
       "text value is not valid UTF-8 (byte 0xe9 at offset 3 of the value): column "
-      "'t', row 1, stream offset 52; set 'invalid_utf8: replace' to write invalid "
+      "'t', row 1, stream offset 57; set 'invalid_utf8: replace' to write invalid "
       "bytes as U+FFFD, or 'invalid_utf8: binary' to write the column as bytes (for "
       "this column only: 'invalid_utf8: {columns: {t: replace}}')");
   // Inside an array, a jsonb value and a composite: the column is named too.
