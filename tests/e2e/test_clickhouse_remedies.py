@@ -24,7 +24,8 @@ import pytest
 
 from chdb_clickhouse import ChdbClickHouseServer
 from clickhouse_fixture import clickhouse_server  # noqa: F401
-from conftest import data_files, read_lake_arrow, run_jetflow, run_ok, write_pipeline
+from conftest import (data_files, parquet_loader, read_lake_arrow, run_jetflow, run_ok,
+                      write_pipeline)
 
 KEYS = 5
 
@@ -201,3 +202,36 @@ def test_every_other_unsupported_type_reads_as_its_text(tmp_path, which, old_ser
     for name, _ in types:
         assert str(table.schema.field(name).type) == "string", name
         assert table.column(name).to_pylist() == [e[name] for e in expected], name
+
+
+def test_int128_under_the_spark_profile_and_its_remedies(tmp_path, new_server):
+    """The spark profile refuses Int128/UInt128 (39 digits) at plan time; the remedies
+    docs/type-mapping.md names work (toString in the query, the lossless profile), and
+    the one it warns about fails loudly, never silently."""
+    values = ("toInt128('-170141183460469231731687303715884105728'), toInt128(5), "
+              "toInt128('170141183460469231731687303715884105727')")
+    query = f"SELECT arrayJoin([{values}]) AS x, rowNumberInAllBlocks() AS id"
+    pipeline = write_pipeline(tmp_path / "plan", consumer(new_server, query=query))
+    result = run_jetflow("run", pipeline, "--no-progress")
+    assert result.code == 2, result.describe()
+    assert "column 'x': type decimal256(39, 0) cannot be written with the spark profile" in \
+        result.stderr and "use profile: lossless" in result.stderr, result.stderr
+
+    expected = ["-170141183460469231731687303715884105728", "5",
+                "170141183460469231731687303715884105727"]
+    as_text = f"SELECT toString(x) AS x, id FROM ({query})"
+    run_ok(write_pipeline(tmp_path / "text", consumer(new_server, query=as_text)))
+    table = read_lake_arrow(tmp_path / "text" / "lake").sort_by("id")
+    assert table.column("x").to_pylist() == expected
+    run_ok(write_pipeline(tmp_path / "lossless", consumer(new_server, query=query),
+                          loaders=[parquet_loader(profile="lossless")]))
+    table = read_lake_arrow(tmp_path / "lossless" / "lake").sort_by("id")
+    assert [str(v) for v in table.column("x").to_pylist()] == expected
+
+    as_decimal = f"SELECT toDecimal128(x, 0) AS x, id FROM ({query})"
+    pipeline = write_pipeline(tmp_path / "decimal", consumer(new_server, query=as_decimal),
+                              engine={"retries": {"max_attempts": 1}})
+    result = run_jetflow("run", pipeline, "--no-progress")
+    assert result.code == 1, result.describe()
+    assert re.search(r"column 'x': value at row \d has more than 38 digits", result.stderr), \
+        result.stderr

@@ -527,6 +527,7 @@ arrow::Status PostgresConsumer::DescribeLocked() {
   }
   {
     std::vector<std::string> read;
+    read.reserve(decoded.size());
     for (const auto& column : decoded) read.push_back(column.name);
     ARROW_RETURN_NOT_OK(options_.invalid_utf8.Check(
         read,
