@@ -8,13 +8,8 @@ namespace jetflow::sources {
 
 namespace {
 
+// The names of InvalidUtf8's values, in their order.
 constexpr const char* kPolicies[] = {"error", "replace", "binary"};
-
-InvalidUtf8 PolicyOf(const std::string& name) {
-  if (name == "replace") return InvalidUtf8::kReplace;
-  if (name == "binary") return InvalidUtf8::kBinary;
-  return InvalidUtf8::kError;
-}
 
 // One policy value; records an error (and returns kError) for anything else.
 InvalidUtf8 ReadPolicy(const ConfigNode& node) {
@@ -23,8 +18,8 @@ InvalidUtf8 ReadPolicy(const ConfigNode& node) {
     return InvalidUtf8::kError;
   }
   const std::string text = node.AsString();
-  for (const char* policy : kPolicies) {
-    if (text == policy) return PolicyOf(text);
+  for (int i = 0; i < 3; ++i) {
+    if (text == kPolicies[i]) return static_cast<InvalidUtf8>(i);
   }
   auto hint = ClosestMatch(text, {"error", "replace", "binary"});
   node.Error("'" + node.path() + "' must be error, replace or binary, not '" + text +
