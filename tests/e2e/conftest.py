@@ -151,6 +151,13 @@ def run_ok(pipeline, *extra, **kwargs) -> dict:
     return summary
 
 
+def replaced_counts(summary: dict) -> dict:
+    """column -> text values `invalid_utf8: replace` repaired, from the value changes of a
+    run summary or a partition (`jetflow status --run N --json`)."""
+    return {c["column"]: c["values"] for c in summary["value_changes"]
+            if c["change"] == "invalid UTF-8"}
+
+
 # ---------------------------------------------------------------------------------------
 # Pipelines as YAML.
 

@@ -1,6 +1,7 @@
 #include "jetflow/sources/clickhouse/clickhouse_consumer.h"
 
 #include <arrow/api.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -167,11 +168,72 @@ std::string FormatUtc(int64_t seconds, const char* format) {
   return text;
 }
 
+// A column whose type the decoder does not support.
+struct UnsupportedColumn {
+  std::string name;
+  std::string type;    // as ClickHouse spells it
+  std::string reason;  // the decoder's
+  // AggregateFunction(...): the values are the states of an aggregation (bytes), which
+  // toString() does not turn into text.
+  bool aggregation_state = false;
+};
+
+// The plan-time error for `columns`, each with the remedies that work for its type
+// (tests/e2e/test_clickhouse_remedies.py runs every one of them). `names` are the
+// columns read, `table_sql` the quoted table ("" for a `query:` source).
+arrow::Status UnsupportedColumns(const std::vector<UnsupportedColumn>& columns,
+                                 const std::vector<std::string>& names,
+                                 const std::string& source,
+                                 const std::string& table_sql) {
+  // The query that reads final values in place of every aggregation state.
+  std::string final_values;
+  for (const std::string& name : names) {
+    auto it = std::find_if(columns.begin(), columns.end(), [&](const auto& c) {
+      return c.name == name && c.aggregation_state;
+    });
+    const std::string quoted = QuoteIdentifier(name);
+    final_values +=
+        (final_values.empty() ? "SELECT " : ", ") +
+        (it == columns.end() ? quoted
+                             : "finalizeAggregation(" + quoted + ") AS " + quoted);
+  }
+  final_values += " FROM " + table_sql + " FINAL";
+  std::string message;
+  for (const UnsupportedColumn& column : columns) {
+    if (!message.empty()) message += "\n";
+    message += "ClickHouse column type is not supported: column '" + column.name + "' " +
+               column.type + " (" + source + "; " + column.reason + "). ";
+    if (!column.aggregation_state) {
+      message += "Set 'cast_unsupported_to_string: true' to read it as toString(" +
+                 column.name + "), or leave it out with 'columns'";
+      continue;
+    }
+    const std::string quoted = QuoteIdentifier(column.name);
+    message +=
+        "Its values are states of an aggregation (bytes), not its results. To read the "
+        "results, " +
+        (table_sql.empty()
+             ? "select finalizeAggregation(" + quoted + ") AS " + quoted +
+                   " in the query, from the table read with FINAL (which merges the "
+                   "rows of each key first)"
+             : "read with 'query: \"" + final_values +
+                   "\"' (FINAL merges the rows of each key first)") +
+        "; to store the states as bytes, set 'cast_unsupported_to_string: true' and '" +
+        sources::InvalidUtf8ColumnOption(column.name, sources::InvalidUtf8::kBinary) +
+        "'; or leave it out with 'columns'";
+  }
+  return arrow::Status::Invalid(message);
+}
+
 class ClickHouseReader : public PartitionReader {
  public:
   ClickHouseReader(std::shared_ptr<arrow::Schema> schema, int64_t batch_rows,
-                   std::string what)
-      : schema_(std::move(schema)), batch_rows_(batch_rows), what_(std::move(what)) {}
+                   std::string what, const PartitionContext& context)
+      : schema_(std::move(schema)),
+        batch_rows_(batch_rows),
+        what_(std::move(what)),
+        stage_(context.source),
+        value_changes_(context.value_changes) {}
 
   arrow::Status Open(const clickhouse::HttpOptions& http, const std::string& sql,
                      std::vector<clickhouse::NativeColumnSpec> specs) {
@@ -199,6 +261,12 @@ class ClickHouseReader : public PartitionReader {
     if (batch == nullptr) {
       done_ = true;
       ARROW_RETURN_NOT_OK(stream_->Close());
+      // Values `invalid_utf8: replace` repaired are reported, never silent.
+      const std::vector<int64_t>& replaced = reader_->replaced_values();
+      for (size_t i = 0; i < replaced.size(); ++i) {
+        value_changes_->Add(sources::InvalidUtf8Replaced(
+            stage_, schema_->field(static_cast<int>(i))->name(), replaced[i]));
+      }
       return nullptr;
     }
     ARROW_ASSIGN_OR_RAISE(pending_, Conform(std::move(batch)));
@@ -241,6 +309,8 @@ class ClickHouseReader : public PartitionReader {
   std::shared_ptr<arrow::Schema> schema_;
   int64_t batch_rows_;
   std::string what_;
+  std::string stage_;  // the consumer's name, for its value changes
+  std::shared_ptr<ValueChanges> value_changes_;
   std::shared_ptr<clickhouse::QueryStream> stream_;
   std::unique_ptr<clickhouse::NativeBlockReader> reader_;
   std::shared_ptr<arrow::RecordBatch> pending_;
@@ -331,6 +401,7 @@ arrow::Result<ClickHouseConsumer::Options> ClickHouseConsumer::ParseOptions(
   options.http.receive_timeout =
       node.GetDuration("receive_timeout", std::chrono::seconds(300));
   options.cast_unsupported_to_string = node.GetBool("cast_unsupported_to_string", false);
+  options.invalid_utf8 = sources::ParseInvalidUtf8(node);
   options.batch_rows = sources::ParseBatchRows(node, context);
   ARROW_RETURN_NOT_OK(sources::FinishOptions(node, errors_before));
   return options;
@@ -396,6 +467,7 @@ arrow::Status ClickHouseConsumer::DescribeLocked() {
   std::vector<clickhouse::NativeColumnSpec> specs;
   std::set<std::string> seen;
   std::string select_list;
+  std::vector<UnsupportedColumn> unsupported;
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string& name = names[i];
     if (!seen.insert(name).second) {
@@ -405,31 +477,43 @@ arrow::Status ClickHouseConsumer::DescribeLocked() {
     }
     type_names_[name] = types[i];
     std::string expression = QuoteIdentifier(name);
+    const sources::InvalidUtf8 invalid_utf8 = options_.invalid_utf8.For(name);
     auto parsed = clickhouse::ParseClickHouseType(types[i]);
     arrow::Result<std::shared_ptr<arrow::DataType>> arrow_type =
-        parsed.ok() ? clickhouse::ArrowTypeFor(*parsed) : parsed.status();
+        parsed.ok() ? clickhouse::ArrowTypeFor(*parsed, invalid_utf8) : parsed.status();
     clickhouse::ClickHouseType type;
     if (arrow_type.ok()) {
       type = *parsed;
     } else if (options_.cast_unsupported_to_string) {
       ARROW_ASSIGN_OR_RAISE(type, clickhouse::ParseClickHouseType("String"));
-      ARROW_ASSIGN_OR_RAISE(arrow_type, clickhouse::ArrowTypeFor(type));
+      ARROW_ASSIGN_OR_RAISE(arrow_type, clickhouse::ArrowTypeFor(type, invalid_utf8));
       expression = "toString(" + QuoteIdentifier(name) + ") AS " + QuoteIdentifier(name);
     } else {
-      return arrow::Status::Invalid(
-          "ClickHouse column type is not supported: column '", name, "' ", types[i], " (",
-          Describe(), "; ", arrow_type.status().message(),
-          "). Set 'cast_unsupported_to_string: true' to read it as toString(", name,
-          "), or leave it out with 'columns'");
+      unsupported.push_back({name, types[i], arrow_type.status().message(),
+                             parsed.ok() && parsed->name == "AggregateFunction"});
+      continue;
     }
     const bool nullable = type.name == "Nullable" ||
                           (type.name == "LowCardinality" && !type.children.empty() &&
                            type.children[0].name == "Nullable") ||
                           type.name == "Nothing";
     fields.push_back(arrow::field(name, *arrow_type, nullable));
-    specs.push_back({name, type});
+    specs.push_back({name, type, invalid_utf8});
     select_list += (select_list.empty() ? "" : ", ") + expression;
   }
+  if (!unsupported.empty()) {
+    return UnsupportedColumns(unsupported, names, Describe(),
+                              options_.table.empty() ? "" : SourceSql());
+  }
+  ARROW_RETURN_NOT_OK(options_.invalid_utf8.Check(
+      names,
+      [&specs](const std::string& name) {
+        for (const auto& spec : specs) {
+          if (spec.name == name) return clickhouse::HoldsString(spec.type);
+        }
+        return false;
+      },
+      Describe()));
   if (options_.partition_kind == PartitionKind::kKeyRange ||
       options_.partition_kind == PartitionKind::kTimeInterval) {
     auto it = type_names_.find(options_.partition_column);
@@ -763,7 +847,8 @@ arrow::Result<std::unique_ptr<PartitionReader>> ClickHouseConsumer::OpenPartitio
   if (!predicate.empty()) sql += " WHERE " + predicate;
   sql += " FORMAT Native";
   auto reader = std::make_unique<ClickHouseReader>(
-      schema_, options_.batch_rows, Describe() + ", partition " + context.partition.id);
+      schema_, options_.batch_rows, Describe() + ", partition " + context.partition.id,
+      context);
   ARROW_RETURN_NOT_OK(reader->Open(options_.http, sql, specs_));
   return reader;
 }

@@ -5,8 +5,11 @@
 // Schema: `SELECT <columns> FROM <table | (query)> LIMIT 0 FORMAT TSVWithNamesAndTypes`
 // gives names and ClickHouse types; ParseClickHouseType + ArrowTypeFor give the Arrow
 // schema before any data moves. A type the decoder does not support is a plan-time
-// Invalid naming the column and its type, or, with `cast_unsupported_to_string: true`,
-// the column is read as toString(column) and becomes a string.
+// Invalid naming the column and its type and what works instead, or, with
+// `cast_unsupported_to_string: true`, the column is read as toString(column) and becomes
+// a String. A String holds any bytes: `invalid_utf8` says per column what values that
+// are not UTF-8 become (an error naming column, partition and row; U+FFFD, counted as
+// value changes (core/value_changes.h); or a binary column).
 //
 // Partitions (all deterministic for the same data):
 //  - none: one partition "all" (expected_rows = count() for a table);
@@ -53,6 +56,7 @@
 #include "jetflow/core/registry.h"
 #include "jetflow/sources/clickhouse/http_client.h"
 #include "jetflow/sources/clickhouse/native_format.h"
+#include "jetflow/sources/invalid_utf8.h"
 #include "jetflow/sources/key_ranges.h"
 #include "jetflow/sources/partition_split.h"
 
@@ -77,13 +81,15 @@ class ClickHouseConsumer : public Consumer {
     std::chrono::seconds interval{3600};
     /// Read columns of unsupported types as toString(column) instead of failing.
     bool cast_unsupported_to_string = false;
+    /// What String values that are not valid UTF-8 become, per column.
+    sources::InvalidUtf8Options invalid_utf8;
     /// Blocks with more rows are cut into batches of this many rows.
     int64_t batch_rows = 131072;
   };
 
   /// Reads url, user, password_env, database, table | query, columns, partition_by,
   /// settings, compression, connect_timeout, receive_timeout, cast_unsupported_to_string,
-  /// batch_rows; records every error in the node's Diagnostics.
+  /// invalid_utf8, batch_rows; records every error in the node's Diagnostics.
   static arrow::Result<Options> ParseOptions(const ConfigNode& node,
                                              const ComponentContext& context);
   static arrow::Result<std::unique_ptr<ClickHouseConsumer>> Make(Options options);

@@ -21,8 +21,10 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "jetflow/sources/clickhouse/native_format.h"
+#include "jetflow/sources/invalid_utf8.h"
 
 namespace jetflow::clickhouse {
 
@@ -166,12 +168,24 @@ class WireReader {
   bool eof_ = false;
 };
 
+// A dictionary key (LowCardinality) that was not valid UTF-8 and was replaced.
+struct InvalidKey {
+  int64_t index;  // within the keys read
+  sources::InvalidUtf8Position position;
+};
+
 // Per-block decoding state shared by the column decoders.
 struct DecodeContext {
   WireReader* in;
   arrow::MemoryPool* pool;
   int64_t budget_left;
   int64_t max_block_bytes;
+  /// String values replaced under `invalid_utf8: replace` in the column being read.
+  int64_t replaced = 0;
+  /// Set by LowCardinality while it reads dictionary keys: invalid keys are then
+  /// replaced whatever the policy and listed here, and LowCardinality applies the
+  /// policy to the rows that use them (a key no row uses changes nothing).
+  std::vector<InvalidKey>* invalid_keys = nullptr;
 
   arrow::Status Corrupt(const std::string& what) const {
     return arrow::Status::SerializationError(what, " at byte offset ", in->offset());
@@ -208,6 +222,39 @@ struct DecodeContext {
 
 using ArrayDataPtr = std::shared_ptr<arrow::ArrayData>;
 
+// A String value that is not valid UTF-8 under `invalid_utf8: error`, at `index` among
+// the values a decoder read. Containers rewrite the index to their own rows (an array
+// element to its array's row); the reader adds the column and the row in the stream.
+class InvalidUtf8Detail : public arrow::StatusDetail {
+ public:
+  static constexpr const char* kTypeId = "jetflow::clickhouse::InvalidUtf8Detail";
+  InvalidUtf8Detail(int64_t index, sources::InvalidUtf8Position position)
+      : index_(index), position_(position) {}
+  const char* type_id() const override { return kTypeId; }
+  std::string ToString() const override {
+    return "invalid UTF-8 in value " + std::to_string(index_);
+  }
+  int64_t index() const { return index_; }
+  sources::InvalidUtf8Position position() const { return position_; }
+
+ private:
+  int64_t index_;
+  sources::InvalidUtf8Position position_;
+};
+
+arrow::Status InvalidUtf8At(int64_t index, sources::InvalidUtf8Position position) {
+  return arrow::Status(arrow::StatusCode::Invalid, "String value is not valid UTF-8",
+                       std::make_shared<InvalidUtf8Detail>(index, position));
+}
+
+const InvalidUtf8Detail* InvalidUtf8Of(const arrow::Status& status) {
+  const auto& detail = status.detail();
+  if (detail == nullptr || detail->type_id() != InvalidUtf8Detail::kTypeId) {
+    return nullptr;
+  }
+  return static_cast<const InvalidUtf8Detail*>(detail.get());
+}
+
 class ColumnDecoder {
  public:
   explicit ColumnDecoder(std::shared_ptr<arrow::DataType> type)
@@ -236,7 +283,8 @@ class ColumnDecoder {
   std::shared_ptr<arrow::DataType> type_;
 };
 
-arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& type);
+arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(
+    const ClickHouseType& type, sources::InvalidUtf8 invalid_utf8);
 
 // --- fixed width --------------------------------------------------------------------
 
@@ -486,35 +534,30 @@ void InitializeUtf8Once() {
   std::call_once(once, [] { arrow::util::InitializeUTF8(); });
 }
 
-// ClickHouse strings are bytes; Arrow utf8 promises UTF-8, so each block is checked
-// (the whole data at once, then that no string starts inside a character).
-arrow::Status ValidateStrings(DecodeContext* ctx, const StringBuilder& strings,
-                              int64_t rows) {
-  if (arrow::util::ValidateUTF8(strings.data(), strings.size())) {
-    const int32_t* offsets = strings.offsets();
-    const uint8_t* data = strings.data();
-    for (int64_t i = 0; i < rows; ++i) {
-      if (offsets[i] < offsets[i + 1] && (data[offsets[i]] & 0xc0) == 0x80) {
-        return ctx->Corrupt("String value at row " + std::to_string(i) +
-                            " is not valid UTF-8");
-      }
-    }
-    return arrow::Status::OK();
-  }
+// True if every value is valid UTF-8: the whole data at once, then that no value starts
+// inside a character (a value that ends inside one is then followed by one that starts
+// inside it, or by the end of the data, which the first check covers).
+bool AllValidUtf8(const StringBuilder& strings, int64_t rows) {
+  if (!arrow::util::ValidateUTF8(strings.data(), strings.size())) return false;
+  const int32_t* offsets = strings.offsets();
+  const uint8_t* data = strings.data();
   for (int64_t i = 0; i < rows; ++i) {
-    const int32_t begin = strings.offsets()[i];
-    if (!arrow::util::ValidateUTF8(strings.data() + begin,
-                                   strings.offsets()[i + 1] - begin)) {
-      return ctx->Corrupt("String value at row " + std::to_string(i) +
-                          " is not valid UTF-8");
-    }
+    if (offsets[i] < offsets[i + 1] && (data[offsets[i]] & 0xc0) == 0x80) return false;
   }
-  return arrow::Status::OK();
+  return true;
 }
 
+// ClickHouse strings are bytes; Arrow utf8 promises UTF-8, so each block's values are
+// checked and the column's `invalid_utf8` policy applied (binary: the type is binary
+// and nothing is checked).
 class StringDecoder : public ColumnDecoder {
  public:
-  StringDecoder() : ColumnDecoder(arrow::utf8()) { InitializeUtf8Once(); }
+  explicit StringDecoder(sources::InvalidUtf8 policy)
+      : ColumnDecoder(policy == sources::InvalidUtf8::kBinary ? arrow::binary()
+                                                              : arrow::utf8()),
+        policy_(policy) {
+    InitializeUtf8Once();
+  }
 
   arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) override {
     StringBuilder strings;
@@ -537,9 +580,52 @@ class StringDecoder : public ColumnDecoder {
       }
       strings.Commit(i, static_cast<int64_t>(length));
     }
-    ARROW_RETURN_NOT_OK(ValidateStrings(ctx, strings, rows));
-    return strings.Finish(type_, rows);
+    if (policy_ == sources::InvalidUtf8::kBinary || AllValidUtf8(strings, rows)) {
+      return strings.Finish(type_, rows);
+    }
+    return Repair(ctx, &strings, rows);
   }
+
+ private:
+  // Some value is not valid UTF-8: fails naming the first (policy error), or copies
+  // the values with invalid sequences replaced by U+FFFD.
+  arrow::Result<ArrayDataPtr> Repair(DecodeContext* ctx, StringBuilder* strings,
+                                     int64_t rows) {
+    const int32_t* offsets = strings->offsets();
+    const uint8_t* data = strings->data();
+    const bool keys = ctx->invalid_keys != nullptr;
+    if (policy_ == sources::InvalidUtf8::kError && !keys) {
+      for (int64_t i = 0; i < rows; ++i) {
+        auto invalid =
+            sources::FindInvalidUtf8(data + offsets[i], offsets[i + 1] - offsets[i]);
+        if (invalid) return InvalidUtf8At(i, *invalid);
+      }
+    }
+    StringBuilder fixed;
+    ARROW_RETURN_NOT_OK(fixed.Init(ctx, rows, strings->size()));
+    for (int64_t i = 0; i < rows; ++i) {
+      const uint8_t* value = data + offsets[i];
+      const int64_t size = offsets[i + 1] - offsets[i];
+      auto invalid = sources::FindInvalidUtf8(value, size);
+      if (!invalid) {
+        ARROW_ASSIGN_OR_RAISE(uint8_t * dest, fixed.Reserve(ctx, size));
+        std::memcpy(dest, value, size);
+        fixed.Commit(i, size);
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(uint8_t * dest,
+                            fixed.Reserve(ctx, sources::MaxReplacedSize(size)));
+      fixed.Commit(i, sources::ReplaceInvalidUtf8(value, size, dest));
+      if (keys) {
+        ctx->invalid_keys->push_back({i, *invalid});
+      } else {
+        ++ctx->replaced;
+      }
+    }
+    return fixed.Finish(type_, rows);
+  }
+
+  sources::InvalidUtf8 policy_;
 };
 
 class FixedStringDecoder : public CopyDecoder {
@@ -787,9 +873,17 @@ class ArrayDecoder : public ColumnDecoder {
   arrow::Result<ArrayDataPtr> Decode(DecodeContext* ctx, int64_t rows) override {
     int64_t total = 0;
     ARROW_ASSIGN_OR_RAISE(auto offsets, ReadOffsets(ctx, rows, &total));
-    ARROW_ASSIGN_OR_RAISE(ArrayDataPtr values, value_->Decode(ctx, total));
-    return arrow::ArrayData::Make(type_, rows, {nullptr, std::move(offsets)}, {values},
-                                  0);
+    auto values = value_->Decode(ctx, total);
+    if (!values.ok()) {
+      const InvalidUtf8Detail* invalid = InvalidUtf8Of(values.status());
+      if (invalid == nullptr) return values.status();
+      // The row whose elements [ends[row - 1], ends[row]) hold the invalid one.
+      const int32_t* ends = reinterpret_cast<const int32_t*>(offsets->data()) + 1;
+      const int64_t row = std::upper_bound(ends, ends + rows, invalid->index()) - ends;
+      return InvalidUtf8At(row, invalid->position());
+    }
+    return arrow::ArrayData::Make(type_, rows, {nullptr, std::move(offsets)},
+                                  {std::move(*values)}, 0);
   }
 
  private:
@@ -838,8 +932,12 @@ class LowCardinalityDecoder : public ColumnDecoder {
   static constexpr uint64_t kNeedUpdateDictionary = 1u << 10;
 
   LowCardinalityDecoder(std::shared_ptr<arrow::DataType> type,
-                        std::unique_ptr<ColumnDecoder> keys, bool nullable)
-      : ColumnDecoder(std::move(type)), keys_(std::move(keys)), nullable_(nullable) {}
+                        std::unique_ptr<ColumnDecoder> keys, bool nullable,
+                        sources::InvalidUtf8 policy)
+      : ColumnDecoder(std::move(type)),
+        keys_(std::move(keys)),
+        nullable_(nullable),
+        policy_(policy) {}
 
   arrow::Status ReadPrefix(DecodeContext* ctx) override {
     uint64_t version;
@@ -861,6 +959,7 @@ class LowCardinalityDecoder : public ColumnDecoder {
       std::memset(bitmap->mutable_data(), 0xff, bitmap->size());
     }
     std::vector<ArrayDataPtr> pieces;
+    std::vector<InvalidKey> invalid_keys;  // positions in the block's dictionary
     int64_t dictionary_size = 0;
     bool have_global = false;
     int64_t global_base = 0;
@@ -876,7 +975,8 @@ class LowCardinalityDecoder : public ColumnDecoder {
       }
       const bool need_global = (index_type & kNeedGlobalDictionary) != 0;
       if (need_global && (!have_global || (index_type & kNeedUpdateDictionary) != 0)) {
-        ARROW_ASSIGN_OR_RAISE(ArrayDataPtr global, ReadKeys(ctx));
+        ARROW_ASSIGN_OR_RAISE(ArrayDataPtr global,
+                              ReadKeys(ctx, dictionary_size, &invalid_keys));
         global_base = dictionary_size;
         global_size = global->length;
         dictionary_size += global_size;
@@ -886,7 +986,8 @@ class LowCardinalityDecoder : public ColumnDecoder {
       int64_t additional_base = dictionary_size;
       int64_t additional_size = 0;
       if ((index_type & kHasAdditionalKeys) != 0) {
-        ARROW_ASSIGN_OR_RAISE(ArrayDataPtr additional, ReadKeys(ctx));
+        ARROW_ASSIGN_OR_RAISE(ArrayDataPtr additional,
+                              ReadKeys(ctx, dictionary_size, &invalid_keys));
         additional_size = additional->length;
         dictionary_size += additional_size;
         pieces.push_back(std::move(additional));
@@ -919,6 +1020,9 @@ class LowCardinalityDecoder : public ColumnDecoder {
           break;
       }
       done += n;
+    }
+    if (!invalid_keys.empty()) {
+      ARROW_RETURN_NOT_OK(ApplyPolicy(ctx, invalid_keys, dictionary_size, out, rows));
     }
     if (nullable_) {
       null_count = rows - arrow::internal::CountSetBits(bitmap->data(), 0, rows);
@@ -954,11 +1058,40 @@ class LowCardinalityDecoder : public ColumnDecoder {
     bool nullable;
   };
 
-  arrow::Result<ArrayDataPtr> ReadKeys(DecodeContext* ctx) {
+  // One key column; the keys that were not valid UTF-8 (replaced) are added to
+  // `invalid` at `base` + their index.
+  arrow::Result<ArrayDataPtr> ReadKeys(DecodeContext* ctx, int64_t base,
+                                       std::vector<InvalidKey>* invalid) {
     uint64_t count;
     ARROW_RETURN_NOT_OK(ctx->in->ReadLE(&count));
     ARROW_RETURN_NOT_OK(ctx->CheckRows(count));
-    return keys_->Decode(ctx, static_cast<int64_t>(count));
+    std::vector<InvalidKey> found;
+    ctx->invalid_keys = &found;
+    auto keys = keys_->Decode(ctx, static_cast<int64_t>(count));
+    ctx->invalid_keys = nullptr;
+    for (const InvalidKey& key : found)
+      invalid->push_back({base + key.index, key.position});
+    return keys;
+  }
+
+  // The column's `invalid_utf8` policy for the rows whose key was replaced: the first
+  // fails (error), or each counts as a replaced value.
+  arrow::Status ApplyPolicy(DecodeContext* ctx, const std::vector<InvalidKey>& invalid,
+                            int64_t dictionary_size, const int32_t* indexes,
+                            int64_t rows) const {
+    std::vector<int32_t> slot(dictionary_size, -1);  // -> position in `invalid`
+    for (size_t i = 0; i < invalid.size(); ++i) {
+      slot[invalid[i].index] = static_cast<int32_t>(i);
+    }
+    for (int64_t row = 0; row < rows; ++row) {
+      const int32_t found = slot[indexes[row]];
+      if (found < 0) continue;
+      if (policy_ == sources::InvalidUtf8::kError) {
+        return InvalidUtf8At(row, invalid[found].position);
+      }
+      ++ctx->replaced;
+    }
+    return arrow::Status::OK();
   }
 
   template <typename Index>
@@ -1013,7 +1146,8 @@ class LowCardinalityDecoder : public ColumnDecoder {
       return arrow::Status::OK();
     }
     ctx->in->Advance(8);
-    ARROW_RETURN_NOT_OK(ReadKeys(ctx).status());
+    std::vector<InvalidKey> unused;
+    ARROW_RETURN_NOT_OK(ReadKeys(ctx, 0, &unused).status());
     uint64_t granule_rows;
     ARROW_RETURN_NOT_OK(ctx->in->ReadLE(&granule_rows));
     if (granule_rows != 0) {
@@ -1024,6 +1158,7 @@ class LowCardinalityDecoder : public ColumnDecoder {
 
   std::unique_ptr<ColumnDecoder> keys_;
   bool nullable_;
+  sources::InvalidUtf8 policy_;
 };
 
 // --- factory
@@ -1037,17 +1172,19 @@ int64_t Pow10(int exponent) {
 
 // One decoder per element type (of a Tuple or a Map's key and value).
 arrow::Result<std::vector<std::unique_ptr<ColumnDecoder>>> MakeDecoders(
-    const std::vector<ClickHouseType>& types) {
+    const std::vector<ClickHouseType>& types, sources::InvalidUtf8 invalid_utf8) {
   std::vector<std::unique_ptr<ColumnDecoder>> decoders;
   for (const auto& type : types) {
-    ARROW_ASSIGN_OR_RAISE(auto decoder, MakeDecoder(type));
+    ARROW_ASSIGN_OR_RAISE(auto decoder, MakeDecoder(type, invalid_utf8));
     decoders.push_back(std::move(decoder));
   }
   return decoders;
 }
 
-arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& type) {
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::DataType> arrow_type, ArrowTypeFor(type));
+arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(
+    const ClickHouseType& type, sources::InvalidUtf8 invalid_utf8) {
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::DataType> arrow_type,
+                        ArrowTypeFor(type, invalid_utf8));
   const std::string& name = type.name;
   auto copy = [&](int width) -> arrow::Result<std::unique_ptr<ColumnDecoder>> {
     return std::make_unique<CopyDecoder>(arrow_type, width);
@@ -1059,7 +1196,7 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
   }
   if (name == "Int64" || name == "UInt64" || name == "Float64") return copy(8);
   if (name == "Bool") return std::make_unique<BoolDecoder>();
-  if (name == "String") return std::make_unique<StringDecoder>();
+  if (name == "String") return std::make_unique<StringDecoder>(invalid_utf8);
   if (name == "FixedString") {
     return std::make_unique<FixedStringDecoder>(
         static_cast<const arrow::FixedSizeBinaryType&>(*arrow_type).byte_width());
@@ -1118,22 +1255,24 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
   }
   if (name == "Enum8") return EnumDecoder<int8_t>::Make(type);
   if (name == "Enum16") return EnumDecoder<int16_t>::Make(type);
-  if (name == "SimpleAggregateFunction") return MakeDecoder(type.children[0]);
+  if (name == "SimpleAggregateFunction") {
+    return MakeDecoder(type.children[0], invalid_utf8);
+  }
   if (name == "Nullable") {
-    ARROW_ASSIGN_OR_RAISE(auto inner, MakeDecoder(type.children[0]));
+    ARROW_ASSIGN_OR_RAISE(auto inner, MakeDecoder(type.children[0], invalid_utf8));
     return std::make_unique<NullableDecoder>(std::move(inner));
   }
   if (name == "Array") {
-    ARROW_ASSIGN_OR_RAISE(auto value, MakeDecoder(type.children[0]));
+    ARROW_ASSIGN_OR_RAISE(auto value, MakeDecoder(type.children[0], invalid_utf8));
     return std::make_unique<ArrayDecoder>(arrow_type, std::move(value));
   }
   if (name == "Tuple") {
-    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
+    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children, invalid_utf8));
     return std::make_unique<TupleDecoder>(arrow_type, std::move(elements));
   }
   if (name == "Map" || name == "Nested") {
     // Both are serialized as Array(Tuple(...)): Map(K, V) as Array(Tuple(K, V)).
-    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children));
+    ARROW_ASSIGN_OR_RAISE(auto elements, MakeDecoders(type.children, invalid_utf8));
     auto entries_type = static_cast<const arrow::BaseListType&>(*arrow_type).value_type();
     auto entries = std::make_unique<TupleDecoder>(entries_type, std::move(elements));
     return std::make_unique<ArrayDecoder>(arrow_type, std::move(entries));
@@ -1141,8 +1280,10 @@ arrow::Result<std::unique_ptr<ColumnDecoder>> MakeDecoder(const ClickHouseType& 
   if (name == "LowCardinality") {
     const ClickHouseType& inner = type.children[0];
     const bool nullable = inner.name == "Nullable";
-    ARROW_ASSIGN_OR_RAISE(auto keys, MakeDecoder(nullable ? inner.children[0] : inner));
-    return std::make_unique<LowCardinalityDecoder>(arrow_type, std::move(keys), nullable);
+    ARROW_ASSIGN_OR_RAISE(
+        auto keys, MakeDecoder(nullable ? inner.children[0] : inner, invalid_utf8));
+    return std::make_unique<LowCardinalityDecoder>(arrow_type, std::move(keys), nullable,
+                                                   invalid_utf8);
   }
   return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                        "' is not supported");
@@ -1163,9 +1304,11 @@ class NativeBlockReaderImpl : public NativeBlockReader {
         decoders_(std::move(decoders)),
         schema_(std::move(schema)),
         options_(options),
-        seen_spellings_(columns_.size()) {}
+        seen_spellings_(columns_.size()),
+        replaced_(columns_.size(), 0) {}
 
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
+  const std::vector<int64_t>& replaced_values() const override { return replaced_; }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     if (failed_) return arrow::Status::Invalid("NativeBlockReader: read after an error");
@@ -1175,6 +1318,14 @@ class NativeBlockReaderImpl : public NativeBlockReader {
       if (!batch.ok()) {
         failed_ = true;
         const arrow::Status& status = batch.status();
+        if (const InvalidUtf8Detail* invalid = InvalidUtf8Of(status)) {
+          const std::string& name = columns_[column_].name;
+          return arrow::Status::Invalid(
+              "ClickHouse column '", name, "', row ", rows_ + invalid->index(),
+              " (block ", block_,
+              "): ", sources::InvalidUtf8Description(invalid->position()), "; ",
+              sources::InvalidUtf8Remedy(name));
+        }
         if (!status.IsSerializationError()) return status;
         std::string where = "ClickHouse Native block " + std::to_string(block_);
         if (column_ >= 0) where += ", column '" + columns_[column_].name + "'";
@@ -1230,11 +1381,14 @@ class NativeBlockReaderImpl : public NativeBlockReader {
         continue;
       }
       ARROW_RETURN_NOT_OK(decoders_[i]->ReadPrefix(&ctx));
+      ctx.replaced = 0;
       ARROW_ASSIGN_OR_RAISE(ArrayDataPtr data, decoders_[i]->Decode(&ctx, rows));
+      replaced_[i] += ctx.replaced;
       arrays.push_back(arrow::MakeArray(data));
     }
     column_ = -1;
     if (rows == 0) return nullptr;
+    rows_ += rows;
     return arrow::RecordBatch::Make(schema_, rows, std::move(arrays));
   }
 
@@ -1258,7 +1412,9 @@ class NativeBlockReaderImpl : public NativeBlockReader {
   std::vector<std::string> seen_spellings_;
   std::string name_;
   std::string type_name_;
+  std::vector<int64_t> replaced_;
   int64_t block_ = 0;
+  int64_t rows_ = 0;  // in the blocks before this one
   int column_ = -1;
   bool at_end_ = false;
   bool failed_ = false;
@@ -1272,7 +1428,7 @@ arrow::Result<std::unique_ptr<NativeBlockReader>> NativeBlockReader::Make(
   std::vector<std::unique_ptr<ColumnDecoder>> decoders;
   arrow::FieldVector fields;
   for (const auto& column : columns) {
-    auto decoder = MakeDecoder(column.type);
+    auto decoder = MakeDecoder(column.type, column.invalid_utf8);
     if (!decoder.ok()) {
       return decoder.status().WithMessage("column '", column.name,
                                           "': ", decoder.status().message());

@@ -1,8 +1,10 @@
 // libFuzzer target for NativeBlockReader (see cmake/Fuzzing.cmake).
 //
 // Input: a column list, one "name<TAB>type" line per column (as DESCRIBE ... FORMAT TSV
-// prints it, unescaped), an empty line, then a `FORMAT Native` stream read to the end.
-// Malformed type lists are skipped; malformed streams must fail with a Status.
+// prints it, unescaped), optionally followed by "<TAB>replace" or "<TAB>binary" (the
+// column's invalid_utf8 policy; error otherwise), an empty line, then a `FORMAT Native`
+// stream read to the end. Malformed type lists are skipped; malformed streams must fail
+// with a Status. Every batch returned must be valid, its strings valid UTF-8 included.
 #include <arrow/buffer.h>
 #include <arrow/io/memory.h>
 
@@ -27,9 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (line.empty()) break;
     const size_t tab = line.find('\t');
     if (tab == std::string_view::npos) return 0;
-    auto type = ParseClickHouseType(line.substr(tab + 1));
+    std::string_view type_text = line.substr(tab + 1);
+    auto policy = jetflow::sources::InvalidUtf8::kError;
+    const size_t policy_tab = type_text.find('\t');
+    if (policy_tab != std::string_view::npos) {
+      const std::string_view name = type_text.substr(policy_tab + 1);
+      if (name == "replace") policy = jetflow::sources::InvalidUtf8::kReplace;
+      if (name == "binary") policy = jetflow::sources::InvalidUtf8::kBinary;
+      type_text = type_text.substr(0, policy_tab);
+    }
+    auto type = ParseClickHouseType(type_text);
     if (!type.ok()) return 0;
-    columns.push_back({std::string(line.substr(0, tab)), std::move(*type)});
+    columns.push_back({std::string(line.substr(0, tab)), std::move(*type), policy});
   }
   auto buffer = std::make_shared<arrow::Buffer>(data + pos, size - pos);
   NativeReaderOptions options;

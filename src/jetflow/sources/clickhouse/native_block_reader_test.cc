@@ -385,11 +385,12 @@ TEST(NativeBlockReaderTest, StringsEmptyLongAndNullable) {
   const auto& fs = static_cast<const arrow::FixedSizeBinaryArray&>(*batch.column(2));
   EXPECT_EQ(std::string(fs.GetView(1)), std::string("\0\0", 2));
   EXPECT_EQ(std::string(fs.GetView(2)), "yz");
-  // Invalid UTF-8 is an error naming the row, not a garbled string.
+  // Invalid UTF-8 is an error naming the row, not a garbled string (more below).
   NativeFixture bad;
   bad.Block(1, 2).Column("s", "String").Str("ok").Str("\xff");
   auto status = ReadAll(bad.bytes(), {{"s", "String"}}).status();
-  EXPECT_THAT(status.message(), HasSubstr("row 1 is not valid UTF-8"));
+  EXPECT_THAT(status.message(), HasSubstr("column 's', row 1 (block 1): text value is "
+                                          "not valid UTF-8"));
 }
 
 TEST(NativeBlockReaderTest, NullableNumbersAndNothing) {
@@ -455,12 +456,189 @@ TEST(NativeBlockReaderTest, SimpleAggregateFunctionIsItsValueType) {
                ReadColumn(f.bytes(), {"s", type}));
 }
 
-// --- LowCardinality
-// ---------------------------------------------------------------------
-
+// LowCardinality index type flags.
 constexpr uint64_t kGlobal = 1 << 8;
 constexpr uint64_t kAdditional = 1 << 9;
 constexpr uint64_t kUpdate = 1 << 10;
+
+// --- String bytes that are not UTF-8: the invalid_utf8 policies
+// -------------------------
+
+struct ReadResult {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  std::vector<int64_t> replaced;
+};
+
+// Every batch of `bytes`, read with the columns' policies.
+arrow::Result<ReadResult> ReadWith(const std::string& bytes,
+                                   const std::vector<Col>& columns,
+                                   sources::InvalidUtf8 policy) {
+  auto input =
+      std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
+  std::vector<NativeColumnSpec> specs = Specs(columns);
+  for (auto& spec : specs) spec.invalid_utf8 = policy;
+  ARROW_ASSIGN_OR_RAISE(auto reader, NativeBlockReader::Make(input, std::move(specs)));
+  ReadResult read;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (batch == nullptr) break;
+    ARROW_RETURN_NOT_OK(batch->ValidateFull());
+    read.batches.push_back(batch);
+  }
+  read.replaced = reader->replaced_values();
+  return read;
+}
+
+const std::string kFffd = "\xef\xbf\xbd";
+
+TEST(NativeBlockReaderTest, InvalidUtf8FollowsTheColumnsPolicy) {
+  // Two blocks: the second's row 1 is bad, and so is its row 2, whose last character
+  // continues in row 3 (the bytes of the two together are valid UTF-8).
+  NativeFixture f;
+  f.Block(2, 1).Column("id", "UInt8").Values<uint8_t>({0});
+  f.Column("s", "String").Str("first");
+  f.Block(2, 4).Column("id", "UInt8").Values<uint8_t>({1, 2, 3, 4});
+  f.Column("s", "String")
+      .Str("ok")
+      .Str(
+          "a\xff"
+          "b")
+      .Str("\xe6\x97")
+      .Str("\xa5z");
+  const std::vector<Col> columns = {{"id", "UInt8"}, {"s", "String"}};
+
+  auto failed = ReadWith(f.bytes(), columns, sources::InvalidUtf8::kError);
+  ASSERT_TRUE(failed.status().IsInvalid()) << failed.status().ToString();
+  EXPECT_EQ(
+      failed.status().message(),
+      "ClickHouse column 's', row 2 (block 2): text value is not valid UTF-8 (byte "
+      "0xff at offset 1 of the value); set 'invalid_utf8: replace' to write invalid "
+      "bytes as U+FFFD, or 'invalid_utf8: binary' to write the column as bytes (for "
+      "this column only: 'invalid_utf8: {columns: {s: replace}}')");
+
+  // A value that ends inside a character is the bad one, not the next.
+  NativeFixture split;
+  split.Block(1, 3).Column("s", "String").Str("x").Str("\xe6\x97").Str("\xa5");
+  failed = ReadWith(split.bytes(), {{"s", "String"}}, sources::InvalidUtf8::kError);
+  EXPECT_THAT(
+      failed.status().message(),
+      HasSubstr("column 's', row 1 (block 1): text value is not valid UTF-8 (byte "
+                "0xe6 at offset 0"));
+
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      ReadResult replaced, ReadWith(f.bytes(), columns, sources::InvalidUtf8::kReplace));
+  ASSERT_EQ(replaced.batches.size(), 2u);
+  EXPECT_EQ(Strings(replaced.batches[1]->column(1)),
+            (std::vector<std::string>{"ok", "a" + kFffd + "b", kFffd, kFffd + "z"}));
+  EXPECT_EQ(replaced.replaced, (std::vector<int64_t>{0, 3}));
+
+  JETFLOW_ASSERT_OK_AND_ASSIGN(
+      ReadResult binary, ReadWith(f.bytes(), columns, sources::InvalidUtf8::kBinary));
+  const auto& bytes = *binary.batches[1]->column(1);
+  ASSERT_TRUE(bytes.type()->Equals(arrow::binary()));
+  EXPECT_EQ(static_cast<const arrow::BinaryArray&>(bytes).GetView(1),
+            "a\xff"
+            "b");
+  EXPECT_EQ(static_cast<const arrow::BinaryArray&>(bytes).GetView(2), "\xe6\x97");
+  EXPECT_EQ(binary.replaced, (std::vector<int64_t>{0, 0}));
+}
+
+TEST(NativeBlockReaderTest, InvalidUtf8PolicyHoldsInsideNestedTypes) {
+  const std::string array = "Array(Nullable(String))";
+  const std::string map = "Map(String, String)";
+  const std::string tuple = "Tuple(Int8, String)";
+  const std::string lc = "LowCardinality(Nullable(String))";
+  const std::string lc_array = "Array(LowCardinality(String))";
+  // One block of 3 rows; `bad_row` says where each column holds an invalid value.
+  auto block = [&](int array_row, int map_row, int tuple_row, int lc_row,
+                   int lc_array_row) {
+    NativeFixture f;
+    f.Block(5, 3);
+    // Arrays of 1, 2 and 1 elements (a NULL among them).
+    f.Column("a", array).Values<uint64_t>({1, 3, 4}).Values<uint8_t>({0, 0, 1, 0});
+    for (int element = 0; element < 4; ++element) {
+      const int row = element == 0 ? 0 : element < 3 ? 1 : 2;
+      f.Str(element == 2 ? std::string() : row == array_row ? "\xc3(" : "ok");
+    }
+    // One entry per row.
+    f.Column("m", map).Values<uint64_t>({1, 2, 3});
+    for (int row = 0; row < 3; ++row) f.Str(row == map_row ? "k\xff" : "k");
+    for (int row = 0; row < 3; ++row) f.Str("v");
+    f.Column("t", tuple).Values<int8_t>({1, 2, 3});
+    for (int row = 0; row < 3; ++row) f.Str(row == tuple_row ? "\x80" : "t");
+    // Additional keys [null, "x", bad, "unused bad"], rows use 1, lc_row: 2, 0.
+    f.Column("lc", lc).LE<uint64_t>(1).LE<uint64_t>(kAdditional | kUpdate);
+    f.LE<uint64_t>(4).Str("").Str("x").Str("\xfe").Str("\xff");
+    f.LE<uint64_t>(3);
+    for (int row = 0; row < 3; ++row) {
+      f.Values<uint8_t>({static_cast<uint8_t>(row == lc_row ? 2 : row == 2 ? 0 : 1)});
+    }
+    // Arrays of one LowCardinality value each.
+    // The LowCardinality prefix (its key version) comes before the array's offsets.
+    f.Column("la", lc_array).LE<uint64_t>(1).Values<uint64_t>({1, 2, 3});
+    f.LE<uint64_t>(kAdditional | kUpdate).LE<uint64_t>(2).Str("y").Str("\xed\xa0\x80");
+    f.LE<uint64_t>(3);
+    for (int row = 0; row < 3; ++row) {
+      f.Values<uint8_t>({static_cast<uint8_t>(row == lc_array_row ? 1 : 0)});
+    }
+    return f.bytes();
+  };
+  const std::vector<Col> columns = {
+      {"a", array}, {"m", map}, {"t", tuple}, {"lc", lc}, {"la", lc_array}};
+  using sources::InvalidUtf8;
+
+  // Each column names the row of its bad value; a dictionary key that no row uses is
+  // no error.
+  const struct {
+    std::string column;
+    std::string bytes;
+    std::string where;
+  } cases[] = {
+      {"a", block(1, -1, -1, -1, -1), "column 'a', row 1 "},
+      {"m", block(-1, 2, -1, -1, -1), "column 'm', row 2 "},
+      {"t", block(-1, -1, 0, -1, -1), "column 't', row 0 "},
+      {"lc", block(-1, -1, -1, 1, -1), "column 'lc', row 1 "},
+      {"la", block(-1, -1, -1, -1, 2), "column 'la', row 2 "},
+  };
+  for (const auto& c : cases) {
+    auto failed = ReadWith(c.bytes, columns, InvalidUtf8::kError);
+    ASSERT_TRUE(failed.status().IsInvalid()) << c.column << failed.status().ToString();
+    EXPECT_THAT(failed.status().message(), HasSubstr(c.where));
+    EXPECT_THAT(failed.status().message(),
+                HasSubstr("{columns: {" + c.column + ": replace}}"));
+  }
+  JETFLOW_EXPECT_OK(ReadWith(block(-1, -1, -1, -1, -1), columns, InvalidUtf8::kError));
+
+  const std::string all_bad = block(1, 0, 2, 0, 1);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ReadResult replaced,
+                               ReadWith(all_bad, columns, InvalidUtf8::kReplace));
+  const auto& batch = *replaced.batches[0];
+  EXPECT_EQ(
+      batch.column(0)->ToString(),
+      Json(arrow::list(arrow::utf8()), "[[\"ok\"], [\"\xef\xbf\xbd(\", null], [\"ok\"]]")
+          ->ToString());
+  EXPECT_EQ(Strings(batch.column(3)), (std::vector<std::string>{kFffd, "x", "<null>"}));
+  // Values replaced: the array's one element, one map key, one tuple field, the one
+  // row holding the bad dictionary key (not the unused key), one array element.
+  EXPECT_EQ(replaced.replaced, (std::vector<int64_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(Strings(static_cast<const arrow::ListArray&>(*batch.column(4)).values()),
+            (std::vector<std::string>{"y", kFffd + kFffd + kFffd, "y"}));  // a surrogate
+
+  JETFLOW_ASSERT_OK_AND_ASSIGN(ReadResult binary,
+                               ReadWith(all_bad, columns, InvalidUtf8::kBinary));
+  const auto& schema = *binary.batches[0]->schema();
+  EXPECT_EQ(schema.field(0)->type()->ToString(), "list<item: binary>");
+  EXPECT_EQ(schema.field(1)->type()->ToString(), "map<binary, binary>");
+  EXPECT_EQ(schema.field(2)->type()->ToString(),
+            "struct<1: int8 not null, 2: binary not null>");
+  EXPECT_EQ(schema.field(3)->type()->ToString(),
+            "dictionary<values=binary, indices=int32, ordered=0>");
+  EXPECT_EQ(schema.field(4)->type()->ToString(),
+            "list<item: dictionary<values=binary, indices=int32, ordered=0> not null>");
+}
+
+// --- LowCardinality
+// ---------------------------------------------------------------------
 
 TEST(NativeBlockReaderTest, LowCardinalityGranulesWithGlobalAndAdditionalKeys) {
   const std::string type = "LowCardinality(Nullable(String))";

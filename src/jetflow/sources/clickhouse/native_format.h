@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "jetflow/sources/invalid_utf8.h"
+
 namespace jetflow::clickhouse {
 
 /// A parsed ClickHouse type, e.g. Nullable(Decimal(18, 4)) or Map(String, Array(UInt32)).
@@ -69,12 +71,23 @@ arrow::Result<DecimalSpec> DecimalSpecOf(const ClickHouseType& type);
 
 /// The lossless Arrow type for a ClickHouse type. NotImplemented naming the type for
 /// types the decoder does not support (the consumer turns that into a plan-time error
-/// naming the column, or casts the column to String when the user opted in).
-arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseType& type);
+/// naming the column, or casts the column to String when the user opted in). String is
+/// utf8, or binary (at any depth) under `invalid_utf8: binary`; FixedString(N) is
+/// fixed_size_binary(N) whatever the policy.
+arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
+    const ClickHouseType& type,
+    sources::InvalidUtf8 invalid_utf8 = sources::InvalidUtf8::kError);
+
+/// True if values of `type` hold a String somewhere (themselves, or array elements, map
+/// keys or values, tuple fields, dictionary values): where `invalid_utf8` applies.
+bool HoldsString(const ClickHouseType& type);
 
 struct NativeColumnSpec {
   std::string name;
   ClickHouseType type;
+  /// What a String value of the column (at any depth) that is not valid UTF-8 becomes
+  /// (sources/invalid_utf8.h).
+  sources::InvalidUtf8 invalid_utf8 = sources::InvalidUtf8::kError;
 };
 
 struct NativeReaderOptions {
@@ -102,8 +115,15 @@ class NativeBlockReader {
   /// The next block as a batch (empty blocks are skipped), or nullptr at a clean end of
   /// the stream. A stream that ends inside a block, or holds malformed data, is a
   /// SerializationError naming the block number, the column and the byte offset; an
-  /// error from `input` is returned as it is.
+  /// error from `input` is returned as it is. A String value that is not valid UTF-8
+  /// in a column under `invalid_utf8: error` is Invalid naming the column, the row
+  /// (0-based within the stream) and the option.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() = 0;
+
+  /// Per column (in `columns` order): the String values replaced under
+  /// `invalid_utf8: replace` so far. An array element, map key or value and tuple field
+  /// counts alone; a LowCardinality value counts once per row that holds it.
+  virtual const std::vector<int64_t>& replaced_values() const = 0;
 };
 
 }  // namespace jetflow::clickhouse

@@ -383,8 +383,21 @@ bool SameClickHouseType(const ClickHouseType& a, const ClickHouseType& b) {
   return true;
 }
 
-arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseType& type) {
+bool HoldsString(const ClickHouseType& type) {
+  if (type.name == "String") return true;
+  for (const ClickHouseType& child : type.children) {
+    if (HoldsString(child)) return true;
+  }
+  return false;
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
+    const ClickHouseType& type, sources::InvalidUtf8 invalid_utf8) {
   const std::string& name = type.name;
+  // Children map under the same policy.
+  auto child_type = [invalid_utf8](const ClickHouseType& child) {
+    return ArrowTypeFor(child, invalid_utf8);
+  };
   auto leaf = [&](std::shared_ptr<arrow::DataType> result)
       -> arrow::Result<std::shared_ptr<arrow::DataType>> {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 0, 0));
@@ -405,7 +418,10 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
   if (name == "Float32") return leaf(arrow::float32());
   if (name == "Float64") return leaf(arrow::float64());
   if (name == "Bool") return leaf(arrow::boolean());
-  if (name == "String") return leaf(arrow::utf8());
+  if (name == "String") {
+    return leaf(invalid_utf8 == sources::InvalidUtf8::kBinary ? arrow::binary()
+                                                              : arrow::utf8());
+  }
   if (name == "UUID") return leaf(arrow::extension::uuid());
   if (name == "IPv4" || name == "IPv6") return leaf(arrow::utf8());
   if (name == "Date" || name == "Date32") return leaf(arrow::date32());
@@ -453,7 +469,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "' is not supported");
     }
-    return ArrowTypeFor(inner);
+    return child_type(inner);
   }
   if (name == "LowCardinality") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 1, 0));
@@ -462,7 +478,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
       ARROW_RETURN_NOT_OK(ExpectArity(*inner, 1, 0));
       inner = &inner->children[0];
     }
-    ARROW_ASSIGN_OR_RAISE(auto value_type, ArrowTypeFor(*inner));
+    ARROW_ASSIGN_OR_RAISE(auto value_type, child_type(*inner));
     // Dictionaries of nested or null values have no use and no reader support.
     const arrow::Type::type id = value_type->id();
     if (id == arrow::Type::DICTIONARY || id == arrow::Type::NA || arrow::is_nested(id)) {
@@ -473,7 +489,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
   }
   if (name == "Array") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 1, 0));
-    ARROW_ASSIGN_OR_RAISE(auto value_type, ArrowTypeFor(type.children[0]));
+    ARROW_ASSIGN_OR_RAISE(auto value_type, child_type(type.children[0]));
     return arrow::list(
         arrow::field("item", value_type, IsNullableType(type.children[0])));
   }
@@ -490,7 +506,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
     }
     arrow::FieldVector fields;
     for (size_t i = 0; i < type.children.size(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(auto child, ArrowTypeFor(type.children[i]));
+      ARROW_ASSIGN_OR_RAISE(auto child, child_type(type.children[i]));
       std::string field_name =
           type.child_names.empty() ? std::to_string(i + 1) : type.child_names[i];
       fields.push_back(
@@ -516,15 +532,15 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(const ClickHouseTyp
       return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                            "': nullable map keys are not supported");
     }
-    ARROW_ASSIGN_OR_RAISE(auto key, ArrowTypeFor(type.children[0]));
-    ARROW_ASSIGN_OR_RAISE(auto item, ArrowTypeFor(type.children[1]));
+    ARROW_ASSIGN_OR_RAISE(auto key, child_type(type.children[0]));
+    ARROW_ASSIGN_OR_RAISE(auto item, child_type(type.children[1]));
     return std::make_shared<arrow::MapType>(
         arrow::field("key", key, false),
         arrow::field("value", item, IsNullableType(type.children[1])));
   }
   if (name == "SimpleAggregateFunction") {
     ARROW_RETURN_NOT_OK(ExpectArity(type, 1, 1));
-    return ArrowTypeFor(type.children[0]);
+    return child_type(type.children[0]);
   }
   return arrow::Status::NotImplemented("ClickHouse type '", type.spelling,
                                        "' is not supported");

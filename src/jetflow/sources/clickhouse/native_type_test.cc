@@ -139,6 +139,32 @@ TEST(ClickHouseTypeTest, ArrowTypes) {
   EXPECT_EQ(ArrowOf("SimpleAggregateFunction(sum, UInt64)"), "uint64");
 }
 
+TEST(ClickHouseTypeTest, StringsAreBinaryAtAnyDepthUnderInvalidUtf8Binary) {
+  auto binary_of = [](std::string_view text) {
+    auto type = ArrowTypeFor(Parse(text), sources::InvalidUtf8::kBinary);
+    return type.ok() ? (*type)->ToString() : "error: " + type.status().ToString();
+  };
+  EXPECT_EQ(binary_of("String"), "binary");
+  EXPECT_EQ(binary_of("Nullable(String)"), "binary");
+  EXPECT_EQ(binary_of("Array(Array(String))"),
+            "list<item: list<item: binary not null> not null>");
+  EXPECT_EQ(binary_of("Tuple(a String, b UInt8)"),
+            "struct<a: binary not null, b: uint8 not null>");
+  EXPECT_EQ(binary_of("LowCardinality(Nullable(String))"),
+            "dictionary<values=binary, indices=int32, ordered=0>");
+  // What is not a String keeps its type: text jetflow formats, and bytes already.
+  EXPECT_EQ(binary_of("IPv4"), "string");
+  EXPECT_EQ(binary_of("Enum8('a' = 1)"),
+            "dictionary<values=string, indices=int32, ordered=0>");
+  EXPECT_EQ(binary_of("FixedString(3)"), "fixed_size_binary[3]");
+  EXPECT_EQ(ArrowOf("Array(String)"), "list<item: string not null>");
+
+  EXPECT_TRUE(HoldsString(Parse("Map(UInt8, Array(Nullable(String)))")));
+  EXPECT_TRUE(HoldsString(Parse("SimpleAggregateFunction(any, String)")));
+  EXPECT_FALSE(HoldsString(Parse("FixedString(3)")));
+  EXPECT_FALSE(HoldsString(Parse("Tuple(UInt8, IPv6)")));
+}
+
 TEST(ClickHouseTypeTest, UnsupportedTypesAreNotImplemented) {
   for (const char* text :
        {"AggregateFunction(uniq, UInt64)", "Object('json')", "IntervalDay",

@@ -285,6 +285,13 @@ arrow::Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
       "SET IntervalStyle = iso_8601";
   session +=
       "; SET statement_timeout = " + std::to_string(options.statement_timeout.count());
+  // A SQL_ASCII database holds whatever bytes were written; converting them to UTF8 the
+  // server would refuse the first that are not ("invalid byte sequence", naming no
+  // column). Unconverted, they reach the decoder, whose `invalid_utf8` policy applies.
+  const char* server_encoding = PQparameterStatus(raw, "server_encoding");
+  if (server_encoding != nullptr && std::string_view(server_encoding) == "SQL_ASCII") {
+    session += "; SET client_encoding = SQL_ASCII";
+  }
   ARROW_RETURN_NOT_OK(conn->Exec(session, "cannot prepare the PostgreSQL session"));
   return conn;
 }

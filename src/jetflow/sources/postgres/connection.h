@@ -2,9 +2,10 @@
 //
 // Every connection jetflow opens to PostgreSQL goes through Connect(): it adds the
 // connect timeout and TCP keepalives, then sets the session to what the COPY decoder and
-// the partition planner expect (client_encoding UTF8, DateStyle ISO, TimeZone UTC,
-// extra_float_digits 3, the optional statement_timeout). Passwords never appear in a
-// message: errors name the DSN through RedactDsn().
+// the partition planner expect (client_encoding UTF8 — SQL_ASCII for a SQL_ASCII
+// database, whose bytes are not UTF-8 and must reach the decoder unconverted —,
+// DateStyle ISO, TimeZone UTC, extra_float_digits 3, the optional statement_timeout).
+// Passwords never appear in a message: errors name the DSN through RedactDsn().
 //
 // Threading: a PgConnection is used by one thread at a time.
 #pragma once

@@ -102,6 +102,7 @@ enum class Change : int {
   kNumericNegativeInfinity,
   kNumericOutOfRange,  // more digits than the decimal holds
   kArrayLowerBound,    // an array whose lower bound is not 1: Arrow lists have none
+  kInvalidUtf8,        // text of a SQL_ASCII database that is not UTF-8 (invalid_utf8: replace)
   kCount,
 };
 using ChangeTally = std::array<int64_t, static_cast<size_t>(Change::kCount)>;
@@ -192,6 +193,9 @@ ValueChangeCount DescribeChange(Change change, const PgDecodeOptions& options,
       count.detail =
           "(lower bound other than 1) written as lists from index 0: Arrow lists "
           "have no lower bound";
+      break;
+    case Change::kInvalidUtf8:
+      count = sources::InvalidUtf8Replaced("", column.name, values);
       break;
     case Change::kCount:
       break;
@@ -754,12 +758,32 @@ class VarWidthDecoder : public ValueDecoder {
   arrow::BufferBuilder data_;
 };
 
-// text, varchar, bpchar, name, json: the server's UTF-8 text as is (validated).
+// A text value that is not valid UTF-8 under `invalid_utf8: error`; the stream's
+// WithContext turns it into the message naming the column and the option.
+class InvalidUtf8Detail : public arrow::StatusDetail {
+ public:
+  static constexpr const char* kTypeId = "jetflow::postgres::InvalidUtf8Detail";
+  explicit InvalidUtf8Detail(sources::InvalidUtf8Position position)
+      : position_(position) {}
+  const char* type_id() const override { return kTypeId; }
+  std::string ToString() const override { return "invalid UTF-8"; }
+  sources::InvalidUtf8Position position() const { return position_; }
+
+ private:
+  sources::InvalidUtf8Position position_;
+};
+
+// text, varchar, bpchar, name, json, jsonb: the server's text as is. It is UTF-8 (the
+// session's client_encoding) unless the database is SQL_ASCII, which stores and sends
+// any bytes: the column's `invalid_utf8` policy then applies (binary: not checked).
 class TextDecoder final : public VarWidthDecoder {
  public:
   TextDecoder(std::shared_ptr<arrow::DataType> type, arrow::MemoryPool* pool,
-              bool is_jsonb)
-      : VarWidthDecoder(std::move(type), pool), is_jsonb_(is_jsonb) {}
+              bool is_jsonb, sources::InvalidUtf8 policy, ChangeTally* tally)
+      : VarWidthDecoder(std::move(type), pool),
+        is_jsonb_(is_jsonb),
+        policy_(policy),
+        tally_(tally) {}
   arrow::Status Append(const uint8_t* data, int32_t size) override {
     if (is_jsonb_) {
       // jsonb_send: a version byte (1), then the JSON text.
@@ -771,15 +795,30 @@ class TextDecoder final : public VarWidthDecoder {
       ++data;
       --size;
     }
-    if (ARROW_PREDICT_FALSE(!arrow::util::ValidateUTF8(data, size))) {
-      return arrow::Status::SerializationError(
-          "text value is not valid UTF-8 (the connection must use client_encoding UTF8)");
+    if (ARROW_PREDICT_FALSE(policy_ != sources::InvalidUtf8::kBinary &&
+                            !arrow::util::ValidateUTF8(data, size))) {
+      return AppendInvalid(data, size);
     }
     return AppendBytes(data, size);
   }
 
  private:
+  arrow::Status AppendInvalid(const uint8_t* data, int32_t size) {
+    const auto position = sources::FindInvalidUtf8(data, size);
+    if (policy_ == sources::InvalidUtf8::kError || !position) {
+      return arrow::Status(arrow::StatusCode::Invalid, "text value is not valid UTF-8",
+                           std::make_shared<InvalidUtf8Detail>(position.value_or(
+                               sources::InvalidUtf8Position{0, data[0]})));
+    }
+    ARROW_ASSIGN_OR_RAISE(char* out, Begin(sources::MaxReplacedSize(size)));
+    Count(tally_, Change::kInvalidUtf8);
+    return Commit(
+        sources::ReplaceInvalidUtf8(data, size, reinterpret_cast<uint8_t*>(out)));
+  }
+
   bool is_jsonb_;
+  sources::InvalidUtf8 policy_;
+  ChangeTally* tally_;
 };
 
 class ByteaDecoder final : public VarWidthDecoder {
@@ -1338,9 +1377,11 @@ arrow::Result<std::unique_ptr<ValueDecoder>> MakeBaseDecoder(
     case pg_oid::kBpchar:
     case pg_oid::kName:
     case pg_oid::kJson:
-      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/false);
+      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/false,
+                                           options.invalid_utf8, tally);
     case pg_oid::kJsonb:
-      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/true);
+      return std::make_unique<TextDecoder>(arrow_type, pool, /*is_jsonb=*/true,
+                                           options.invalid_utf8, tally);
     case pg_oid::kBytea:
       return std::make_unique<ByteaDecoder>(arrow_type, pool);
     case pg_oid::kInet:
@@ -1681,6 +1722,13 @@ class CopyBinaryDecoderImpl final : public CopyBinaryDecoder {
     if (key >= 0 && key < static_cast<int>(columns_.size())) {
       context += ", key " + columns_[key].name + "=" + KeyText(key);
     }
+    const auto& detail = status.detail();
+    if (detail != nullptr && detail->type_id() == InvalidUtf8Detail::kTypeId) {
+      const auto position = static_cast<const InvalidUtf8Detail&>(*detail).position();
+      return arrow::Status::Invalid(sources::InvalidUtf8Description(position), ": ",
+                                    context, "; ",
+                                    sources::InvalidUtf8Remedy(columns_[column].name));
+    }
     return arrow::Status(status.code(), status.message() + ": " + context,
                          status.detail());
   }
@@ -1783,8 +1831,10 @@ arrow::Result<std::unique_ptr<CopyBinaryDecoder>> CopyBinaryDecoder::Make(
                                     ") that COPY binary decoding does not support; "
                                     "select it as text");
     }
-    ARROW_ASSIGN_OR_RAISE(auto type, ArrowTypeFor(column, options));
-    auto decoder = MakeValueDecoder(column.type, options, pool, &tallies[i]);
+    PgDecodeOptions column_options = options;
+    column_options.invalid_utf8 = column.invalid_utf8;
+    ARROW_ASSIGN_OR_RAISE(auto type, ArrowTypeFor(column, column_options));
+    auto decoder = MakeValueDecoder(column.type, column_options, pool, &tallies[i]);
     if (!decoder.ok()) {
       return arrow::Status::Invalid(decoder.status().message(), ": column '", column.name,
                                     "'");

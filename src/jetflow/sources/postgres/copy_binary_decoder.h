@@ -38,7 +38,9 @@ class CopyBinaryDecoder {
   /// kept until the rest arrives); libpq hands over one CopyData message per tuple, the
   /// first one prefixed by the file header, which is the fast path. Corrupt input is a
   /// SerializationError naming the column, the row (0-based within this stream), the byte
-  /// offset in the stream and, when known, the key column's value.
+  /// offset in the stream and, when known, the key column's value. A text value that is
+  /// not valid UTF-8 in a column under `invalid_utf8: error` is Invalid naming the same
+  /// and the option that fixes it.
   virtual arrow::Status Consume(const uint8_t* data, int64_t size) = 0;
 
   /// Rows decoded and not yet flushed.
@@ -57,7 +59,8 @@ class CopyBinaryDecoder {
   virtual arrow::Status Finish() = 0;
 
   /// Values decoded otherwise than the server sent them since Make(), because a policy
-  /// chose so (`infinity: clamp` or `null`, `numeric.on_invalid: null`) or Arrow cannot
+  /// chose so (`infinity: clamp` or `null`, `numeric.on_invalid: null`,
+  /// `invalid_utf8: replace`) or Arrow cannot
   /// keep them (an array's lower bound): one entry per column and kind, in column order,
   /// `stage` left empty for the consumer to fill in. A value nested in a column (an
   /// array element, a composite field, a range bound) counts for that column.

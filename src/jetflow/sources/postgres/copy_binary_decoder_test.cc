@@ -325,11 +325,84 @@ TEST(CopyBinaryDecoderTest, TextLikeTypes) {
   Bytes bad_utf8 = Bytes().U8(0xc3).U8(0x28);
   auto failed = Decode(columns, Stream({{&bad_utf8, &jsonb, &empty}}).data());
   ASSERT_FALSE(failed.ok());
-  EXPECT_TRUE(failed.status().IsSerializationError());
+  EXPECT_TRUE(failed.status().IsInvalid());  // a policy decision, not corrupt data
   Bytes jsonb_v2 = Bytes().U8(2).Raw("{}");
   failed = Decode(columns, Stream({{&empty, &jsonb_v2, &empty}}).data());
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.status().message().find("version 1"), std::string::npos);
+}
+
+// A SQL_ASCII database sends the bytes it stores: text that need not be UTF-8.
+TEST(CopyBinaryDecoderTest, TextThatIsNotUtf8FollowsTheColumnsPolicy) {
+  auto text = Base(pg_oid::kText, "text");
+  auto composite = std::make_shared<PgType>();
+  composite->kind = PgType::Kind::kComposite;
+  composite->oid = 99999;
+  composite->name = "pair";
+  composite->fields = {{"x", Base(pg_oid::kInt4, "int4")}, {"note", text}};
+  std::vector<PgColumn> columns = {Column("id", Base(pg_oid::kInt4, "int4")),
+                                   Column("t", text), Column("tags", ArrayOf(text, 1009)),
+                                   Column("j", Base(pg_oid::kJsonb, "jsonb")),
+                                   Column("c", composite)};
+  Bytes id0 = I32v(0), id1 = I32v(1), ok = Text("ok"), latin1 = Text("caf\xe9");
+  Bytes tags = Bytes().I32(1).I32(0).I32(pg_oid::kText).I32(2).I32(1);
+  tags.Field(Text("a")).Field(Text("\xff\xfe"));
+  Bytes jsonb = Bytes().U8(1).Raw("{\"k\": \"\xc3\"}");
+  Bytes record = Bytes().I32(2).I32(pg_oid::kInt4).Field(I32v(7)).I32(pg_oid::kText);
+  record.Field(Text("\xed\xa0\x80"));
+  const std::vector<uint8_t> stream = Stream({{&id0, &ok, nullptr, nullptr, nullptr},
+                                              {&id1, &latin1, &tags, &jsonb, &record}})
+                                          .data();
+
+  auto failed = Decode(columns, stream);
+  ASSERT_TRUE(failed.status().IsInvalid()) << failed.status().ToString();
+  EXPECT_EQ(
+      failed.status().message(),
+      "text value is not valid UTF-8 (byte 0xe9 at offset 3 of the value): column "
+      "'t', row 1, stream offset 57; set 'invalid_utf8: replace' to write invalid "
+      "bytes as U+FFFD, or 'invalid_utf8: binary' to write the column as bytes (for "
+      "this column only: 'invalid_utf8: {columns: {t: replace}}')");
+  // Inside an array, a jsonb value and a composite: the column is named too.
+  for (const char* column : {"tags", "j", "c"}) {
+    std::vector<PgColumn> policy = columns;
+    for (auto& c : policy) {
+      if (c.name != column) c.invalid_utf8 = sources::InvalidUtf8::kReplace;
+    }
+    failed = Decode(policy, stream);
+    ASSERT_TRUE(failed.status().IsInvalid()) << column;
+    EXPECT_NE(
+        failed.status().message().find(std::string("column '") + column + "', row 1"),
+        std::string::npos)
+        << failed.status().message();
+  }
+
+  for (auto& c : columns) c.invalid_utf8 = sources::InvalidUtf8::kReplace;
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto decoder, CopyBinaryDecoder::Make(columns, {}));
+  JETFLOW_ASSERT_OK(decoder->Consume(stream.data(), static_cast<int64_t>(stream.size())));
+  JETFLOW_ASSERT_OK(decoder->Finish());
+  JETFLOW_ASSERT_OK_AND_ASSIGN(auto batch, decoder->Flush());
+  JETFLOW_ASSERT_OK(batch->ValidateFull());
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(Strings(batch->column(1)), (S{"ok", "caf" + fffd}));
+  EXPECT_EQ(Strings(batch->column(2)), (S{"NULL", "[\"a\", \"" + fffd + fffd + "\"]"}));
+  EXPECT_EQ(Strings(batch->column(3)), (S{"NULL", "{\"k\": \"" + fffd + "\"}"}));
+  std::vector<std::string> changed;
+  for (const ValueChangeCount& change : decoder->value_changes()) {
+    changed.push_back(change.column + " " + change.change + " " + change.action + " " +
+                      std::to_string(change.values));
+  }
+  EXPECT_EQ(changed, (S{"t invalid UTF-8 replace 1", "tags invalid UTF-8 replace 1",
+                        "j invalid UTF-8 replace 1", "c invalid UTF-8 replace 1"}));
+
+  for (auto& c : columns) c.invalid_utf8 = sources::InvalidUtf8::kBinary;
+  JETFLOW_ASSERT_OK_AND_ASSIGN(batch, Decode(columns, stream));
+  EXPECT_EQ(batch->schema()->field(1)->type()->ToString(), "binary");
+  EXPECT_EQ(batch->schema()->field(2)->type()->ToString(), "list<item: binary>");
+  EXPECT_EQ(batch->schema()->field(3)->type()->ToString(), "binary");
+  EXPECT_EQ(batch->schema()->field(4)->type()->ToString(),
+            "struct<x: int32, note: binary>");
+  EXPECT_EQ(static_cast<const arrow::BinaryArray&>(*batch->column(1)).GetView(1),
+            "caf\xe9");
 }
 
 TEST(CopyBinaryDecoderTest, InfinityPolicies) {

@@ -86,6 +86,10 @@ arrow::Result<std::shared_ptr<arrow::DataType>> BaseArrowType(
     case pg_oid::kUuid:
       return arrow::extension::uuid();
     default:
+      if (IsStoredTextOid(type.oid) &&
+          options.invalid_utf8 == sources::InvalidUtf8::kBinary) {
+        return arrow::binary();
+      }
       if (IsSupportedBase(type.oid)) return arrow::utf8();  // text forms
       return arrow::Status::Invalid("PostgreSQL type ", type.name, " (oid ", type.oid,
                                     ") cannot be decoded from COPY binary");
@@ -117,6 +121,28 @@ PgType WithArrayDimensions(const PgType& type, int dimensions) {
     level = std::move(outer);
   }
   return level;
+}
+
+bool IsStoredTextOid(uint32_t oid) {
+  return oid == pg_oid::kText || oid == pg_oid::kVarchar || oid == pg_oid::kBpchar ||
+         oid == pg_oid::kName || oid == pg_oid::kJson || oid == pg_oid::kJsonb;
+}
+
+bool HoldsStoredText(const PgType& type) {
+  switch (type.kind) {
+    case PgType::Kind::kBase:
+      return IsStoredTextOid(type.oid);
+    case PgType::Kind::kArray:
+    case PgType::Kind::kRange:
+      return type.element != nullptr && HoldsStoredText(*type.element);
+    case PgType::Kind::kEnum:
+      return false;
+    case PgType::Kind::kComposite:
+      return std::any_of(type.fields.begin(), type.fields.end(), [](const auto& field) {
+        return field.type != nullptr && HoldsStoredText(*field.type);
+      });
+  }
+  return false;
 }
 
 bool IsSupported(const PgType& type) {
@@ -204,7 +230,9 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(
     const PgColumn& column, const PgDecodeOptions& options) {
-  auto type = ArrowTypeFor(column.type, options);
+  PgDecodeOptions column_options = options;
+  column_options.invalid_utf8 = column.invalid_utf8;
+  auto type = ArrowTypeFor(column.type, column_options);
   if (!type.ok()) {
     return arrow::Status::Invalid(type.status().message(), ": column '", column.name,
                                   "'");

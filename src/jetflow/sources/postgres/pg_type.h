@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "jetflow/sources/invalid_utf8.h"
+
 namespace jetflow::postgres {
 
 /// OIDs of the built-in types the decoder reads (pg_type.dat; stable across versions).
@@ -109,11 +111,17 @@ struct PgColumn {
   std::string name;
   PgType type;
   bool nullable = true;
+  /// What its text values (text, varchar, char, name, json, jsonb, at any depth) that
+  /// are not valid UTF-8 become: they can be, in a SQL_ASCII database.
+  sources::InvalidUtf8 invalid_utf8 = sources::InvalidUtf8::kError;
 };
 
 struct PgDecodeOptions {
   NumericOptions numeric;
   InfinityPolicy infinity = InfinityPolicy::kClamp;
+  /// The column's PgColumn::invalid_utf8, set by ArrowTypeFor(PgColumn) and
+  /// CopyBinaryDecoder::Make for each column (binary: its text types map to binary).
+  sources::InvalidUtf8 invalid_utf8 = sources::InvalidUtf8::kError;
   /// Errors about a row name this column's value when it can be read ("key id=42"); -1
   /// for none.
   int key_column = -1;
@@ -135,6 +143,13 @@ PgType WithArrayDimensions(const PgType& type, int dimensions);
 /// are selected as `col::text` by the consumer (with a plan-time warning) and decoded as
 /// text.
 bool IsSupported(const PgType& type);
+
+/// True for the types whose values the server sends as text it stores (text, varchar,
+/// bpchar, name, json, jsonb), which need not be UTF-8 in a SQL_ASCII database.
+bool IsStoredTextOid(uint32_t oid);
+
+/// True if values of `type` hold such text somewhere (arrays, composites, ranges).
+bool HoldsStoredText(const PgType& type);
 
 /// The lossless Arrow type `column` decodes to (before any output profile).
 arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFor(

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "jetflow/core/error.h"
 #include "jetflow/sources/key_ranges.h"
@@ -399,6 +400,7 @@ arrow::Result<PostgresConsumer::Options> PostgresConsumer::ParseOptions(
   options.decode.infinity = infinity == "null"    ? InfinityPolicy::kNull
                             : infinity == "error" ? InfinityPolicy::kError
                                                   : InfinityPolicy::kClamp;
+  options.invalid_utf8 = sources::ParseInvalidUtf8(node);
   options.text_fallback = node.GetBool("text_fallback", true);
   options.snapshot = node.GetBool("snapshot", true);
   options.reconcile_counts = node.GetBool("reconcile_counts", false);
@@ -538,6 +540,7 @@ arrow::Status PostgresConsumer::DescribeLocked() {
       selected.column.type = TextType();
       selected.select += "::text";
     }
+    selected.column.invalid_utf8 = options_.invalid_utf8.For(selected.column.name);
     decoded.push_back(selected.column);
   }
   // `COPY table (columns) TO` skips the executor's projection, but refuses generated
@@ -549,6 +552,19 @@ arrow::Status PostgresConsumer::DescribeLocked() {
                   selected.select == QuoteIdentifier(selected.column.name) &&
                   std::find(generated.begin(), generated.end(), selected.column.name) ==
                       generated.end();
+  }
+  {
+    std::vector<std::string> read;
+    read.reserve(decoded.size());
+    for (const auto& column : decoded) read.push_back(column.name);
+    ARROW_RETURN_NOT_OK(options_.invalid_utf8.Check(
+        read,
+        [&decoded](const std::string& name) {
+          return std::any_of(decoded.begin(), decoded.end(), [&](const PgColumn& c) {
+            return c.name == name && HoldsStoredText(c.type);
+          });
+        },
+        "the columns read from " + what));
   }
   // All of them at once, as every other config error.
   if (!as_text.empty() && !options_.text_fallback) {

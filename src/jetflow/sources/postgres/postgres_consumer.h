@@ -74,6 +74,7 @@
 #include "jetflow/core/config_node.h"
 #include "jetflow/core/consumer.h"
 #include "jetflow/core/registry.h"
+#include "jetflow/sources/invalid_utf8.h"
 #include "jetflow/sources/partition_split.h"
 #include "jetflow/sources/postgres/connection.h"
 #include "jetflow/sources/postgres/partition_planner.h"
@@ -127,6 +128,9 @@ class PostgresConsumer : public Consumer {
     PartitionBy partition_by;
     std::optional<Incremental> incremental;
     PgDecodeOptions decode;
+    /// What text values that are not valid UTF-8 (a SQL_ASCII database) become, per
+    /// column.
+    sources::InvalidUtf8Options invalid_utf8;
     bool text_fallback = true;
     bool snapshot = true;
     bool reconcile_counts = false;
