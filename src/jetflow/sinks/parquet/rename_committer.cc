@@ -116,20 +116,19 @@ void RenameCommitter::RemoveEmptyUpTo(const std::string& path,
   }
 }
 
-void RenameCommitter::RemoveEmptyLeftovers(const std::string& root) const {
-  if (!is_local_) return;
-  auto instances = List(root);
-  if (!instances.ok()) return;  // best effort: what stays is empty folders
-  for (const auto& instance : *instances) {
+arrow::Status RenameCommitter::RemoveEmptyLeftovers(const std::string& root) const {
+  if (!is_local_) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto instances, List(root));
+  for (const auto& instance : instances) {
     if (!instance.IsDirectory()) continue;
-    auto partitions = List(instance.path());
-    if (!partitions.ok()) continue;
-    for (const auto& partition : *partitions) {
+    ARROW_ASSIGN_OR_RAISE(auto partitions, List(instance.path()));
+    for (const auto& partition : partitions) {
       if (partition.IsDirectory()) RemoveIfEmpty(partition.path());
     }
     RemoveIfEmpty(instance.path());
   }
   RemoveIfEmpty(root);
+  return arrow::Status::OK();
 }
 
 arrow::Status RenameCommitter::CreateStagingDir(const std::string& path) const {
@@ -316,8 +315,8 @@ arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
   // for those instances' next runs).
   ARROW_RETURN_NOT_OK(CreateStagingDir(layout_.StagingRunDir(run)));
   RemoveEmptyUpTo(layout_.StagingRunDir(run), layout_.StagingRoot());
-  RemoveEmptyLeftovers(layout_.StagingRoot());
-  RemoveEmptyLeftovers(layout_.TrashRoot());
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.StagingRoot()));
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.TrashRoot()));
   // Readers waiting for _SUCCESS must not take the run instance as complete while it is
   // being rewritten.
   ARROW_RETURN_NOT_OK(DeleteFileIfExists(layout_.SuccessPath(run)));
@@ -359,8 +358,8 @@ arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
 
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.StagingRunDir(run)));
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.TrashRunDir(run)));
-  RemoveEmptyLeftovers(layout_.StagingRoot());
-  RemoveEmptyLeftovers(layout_.TrashRoot());
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.StagingRoot()));
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.TrashRoot()));
   CrashPoint("finish.cleaned");
 
   // The run manifest, then _SUCCESS: a reader that sees the marker sees everything.

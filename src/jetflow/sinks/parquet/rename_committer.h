@@ -128,8 +128,9 @@ class RenameCommitter final : public Committer {
   /// Removes the empty run-instance and partition folders directly below staging or
   /// trash root `root`, then `root` if it is empty (local only): what attempts killed
   /// with SIGKILL leave. Never an attempt's folder: an attempt of another run instance
-  /// that is alive may not have written its first file yet.
-  void RemoveEmptyLeftovers(const std::string& root) const;
+  /// that is alive may not have written its first file yet. Fails only if a folder
+  /// cannot be listed.
+  arrow::Status RemoveEmptyLeftovers(const std::string& root) const;
   /// Creates staging folder `path` and its parents, trying again when an attempt that
   /// ended removed an empty parent meanwhile (RemoveEmptyUpTo).
   arrow::Status CreateStagingDir(const std::string& path) const;
