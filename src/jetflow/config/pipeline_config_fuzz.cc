@@ -14,9 +14,10 @@
 //
 // Structure: pipeline_config_fuzz.dict (next to the seed corpus) holds the config's
 // keys and values; with libFuzzer, LLVMFuzzerCustomMutator parses the input as YAML and
-// mutates one node (a scalar replaced by a dictionary word, a map entry or a sequence
-// element dropped or duplicated, a subtree copied over another) before falling back on
-// libFuzzer's byte mutations, so most inputs stay YAML that reaches the components.
+// changes one node (a value replaced by another word of the document or a hostile one, a
+// map entry dropped or added, a list element repeated or emptied, a subtree copied over
+// another, a scalar made a list), so most inputs stay YAML that reaches the components;
+// the rest get libFuzzer's byte mutations.
 #include <arrow/filesystem/mockfs.h>
 #include <yaml-cpp/yaml.h>
 
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -114,32 +116,37 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 namespace {
 
-// Words of the config grammar, for scalars the structure mutator writes (the .dict file
-// gives libFuzzer's own mutations the same words).
-const std::vector<std::string>& Words() {
-  static const std::vector<std::string> words = {
-      "pipeline", "run_instance", "key", "value", "consumer", "transformers", "loaders",
-      "state", "engine", "type", "name", "path", "generate", "file", "sqlite", "postgres",
-      "clickhouse", "parquet", "select", "constant", "cast", "derive", "filter",
-      "metadata", "dedupe", "validate", "rows", "partitions", "columns", "sequence",
-      "int64", "string", "decimal(12,2)", "timestamp[us, UTC]", "partition_by",
-      "partition_column", "schema", "compression", "zstd", "profile", "spark", "lossless",
-      "memory_budget", "512MiB", "0", "-1", "1e308", "9223372036854775808", "null", "~",
-      "true", "${FUZZ_ROWS}", "${FUZZ_PATH:-lake}", "${UNSET_VARIABLE}", "$${X}",
-      "s3://bucket/lake", "hdfs://namenode/lake", "/", "..", "amount > 0", "quarantine",
-      "rules", "expression", "on_fail", "fail", "drop", "keep", "unique", "lease", "1s"};
-  return words;
-}
+// Values that break assumptions, next to the words the document itself holds (the
+// dictionary gives libFuzzer's byte mutations the grammar's words).
+constexpr const char* kHostileValues[] = {"",
+                                          "~",
+                                          "0",
+                                          "-1",
+                                          "1e308",
+                                          "9223372036854775808",
+                                          "${UNSET_VARIABLE}",
+                                          "$$",
+                                          "../",
+                                          "s3://b/lake",
+                                          "/",
+                                          "{}",
+                                          "[]",
+                                          "${FUZZ_ROWS}"};
 
-// Every node of `node`'s tree, depth first (aliases are visited once per reference but
-// the tree of a parsed document is finite).
-void Collect(YAML::Node node, std::vector<YAML::Node>* out, int depth) {
-  if (depth > 64 || out->size() > 4096) return;
-  out->push_back(node);
+// Every node of `node`'s tree, depth first, and every scalar text (keys too) in `words`.
+// Bounded: a document of nested aliases has a small tree but an exponential walk.
+void Collect(const YAML::Node& node, std::vector<YAML::Node>* nodes,
+             std::vector<std::string>* words, int depth) {
+  if (depth > 64 || nodes->size() > 4096) return;
+  nodes->push_back(node);
+  if (node.IsScalar()) words->push_back(node.Scalar());
   if (node.IsMap()) {
-    for (auto entry : node) Collect(entry.second, out, depth + 1);
+    for (const auto& entry : node) {
+      if (entry.first.IsScalar()) words->push_back(entry.first.Scalar());
+      Collect(entry.second, nodes, words, depth + 1);
+    }
   } else if (node.IsSequence()) {
-    for (auto element : node) Collect(element, out, depth + 1);
+    for (const auto& element : node) Collect(element, nodes, words, depth + 1);
   }
 }
 
@@ -149,12 +156,12 @@ bool MutateStructure(std::string* text, std::mt19937& random) {
   try {
     root = YAML::Load(*text);
     std::vector<YAML::Node> nodes;
-    Collect(root, &nodes, 0);
+    std::vector<std::string> words(std::begin(kHostileValues), std::end(kHostileValues));
+    Collect(root, &nodes, &words, 0);
     if (nodes.empty()) return false;
     YAML::Node target = nodes[random() % nodes.size()];
-    const auto& words = Words();
     switch (random() % 5) {
-      case 0:  // a scalar (or a whole subtree) replaced by a word
+      case 0:  // a value (or a whole subtree) replaced by a word of the document
         target = words[random() % words.size()];
         break;
       case 1:  // a map entry dropped, or a word added as a key

@@ -1,7 +1,7 @@
 // Crash points: named places in the commit protocol where a test stops the process
-// exactly as `kill -9` would (no destructor runs, nothing is flushed, no cleanup), so that
-// it can check what the next run makes of what is left. A kill from outside lands at a
-// random instruction; a crash point lands in a window that is a few microseconds wide,
+// exactly as `kill -9` would (no destructor runs, nothing is flushed, no cleanup), so
+// that it can check what the next run makes of what is left. A kill from outside lands at
+// a random instruction; a crash point lands in a window that is a few microseconds wide,
 // e.g. after a partition's directory was switched into place but before the state store
 // recorded it committed (tests/e2e/test_kill_loop.py, docs/semantics.md).
 //

@@ -137,8 +137,8 @@ arrow::Status RenameCommitter::CreateStagingDir(const std::string& path) const {
   // this creates it and the moment it creates the child. Creating again wins; each try
   // loses only to an attempt that ended in that very moment.
   arrow::Status created = CreateDir(path);
-  for (int tries = 1; tries < 8 && !created.ok() &&
-                      arrow::internal::ErrnoFromStatus(created) == ENOENT;
+  for (int tries = 1;
+       tries < 8 && !created.ok() && arrow::internal::ErrnoFromStatus(created) == ENOENT;
        ++tries) {
     created = CreateDir(path);
   }

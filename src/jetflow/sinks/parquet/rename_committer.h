@@ -20,9 +20,9 @@
 // No empty folder is left behind (on the local filesystem): an attempt that publishes or
 // aborts removes the staging (or trash) folders that it leaves empty, up to
 // _jetflow_staging/ itself, so a run that ends, is interrupted (SIGINT/SIGTERM) or fails
-// leaves no _jetflow_staging/ unless another attempt is still in it. A process killed with
-// SIGKILL leaves its attempts' folders; the next BeginRun of any run instance removes the
-// empty ones (and the next run of that instance everything of it).
+// leaves no _jetflow_staging/ unless another attempt is still in it. A process killed
+// with SIGKILL leaves its attempts' folders; the next BeginRun of any run instance
+// removes the empty ones (and the next run of that instance everything of it).
 //
 // Crash points (core/crash_point.h), in the order a run reaches them: publish.staged
 // (the staged attempt is complete with its manifest; nothing is switched),
