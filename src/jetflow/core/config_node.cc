@@ -440,8 +440,9 @@ namespace {
 using UnitTable = std::vector<std::pair<std::string, double>>;
 
 // "512MiB" -> 512 * units["MiB"]; the number may have a fraction and a space before the
-// unit. nullopt if the text is not a number followed by one of `units`.
-std::optional<int64_t> ParseQuantity(const std::string& text, const UnitTable& units) {
+// unit. nullopt if the text is not a number followed by one of `units`. The value may be
+// out of int64_t's range (or infinite): the caller checks.
+std::optional<double> ParseQuantity(const std::string& text, const UnitTable& units) {
   size_t i = 0;
   while (i < text.size() &&
          (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
@@ -455,7 +456,7 @@ std::optional<int64_t> ParseQuantity(const std::string& text, const UnitTable& u
   while (i < text.size() && text[i] == ' ') ++i;
   std::string unit = text.substr(i);
   for (const auto& [name, factor] : units) {
-    if (unit == name) return static_cast<int64_t>(number * factor);
+    if (unit == name) return number * factor;
   }
   return std::nullopt;
 }
@@ -472,8 +473,15 @@ std::optional<int64_t> ConfigNode::GetQuantity(
   auto value = ParseQuantity(*text, units);
   if (!value) {
     child.Error("'" + child.path() + "' must be " + expected + ", got " + child.Shown());
+    return std::nullopt;
   }
-  return value;
+  // 2^63 as a double: every double below it converts to int64_t.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!(*value < kLimit)) {
+    child.Error("'" + child.path() + "' is too large, got " + child.Shown());
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*value);
 }
 
 int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {

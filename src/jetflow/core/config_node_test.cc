@@ -48,6 +48,26 @@ TEST(ConfigNodeTest, ReportsEveryErrorWithLocation) {
   EXPECT_NE(m.find("missing required key 'path'"), std::string::npos) << m;
 }
 
+TEST(ConfigNodeTest, QuantitiesBeyondInt64AreErrorsNotOverflows) {
+  Diagnostics diagnostics;
+  auto root = ConfigNode::Parse(
+      "size: 9223372036854775808\nbig: 99999999TiB\nwait: 999999999999999999999d\n"
+      "huge: " +
+          std::string(400, '9') + "\nlargest: 9223372036854774784\n",
+      "p.yaml", &diagnostics);
+  EXPECT_EQ(root.GetBytes("size", 7), 7);
+  EXPECT_EQ(root.GetBytes("big", 7), 7);
+  EXPECT_EQ(root.GetDuration("wait", std::chrono::seconds(1)), std::chrono::seconds(1));
+  EXPECT_EQ(root.GetBytes("huge", 7), 7);  // infinite as a double
+  EXPECT_EQ(root.GetBytes("largest", 7), int64_t{9223372036854774784});
+  const std::string m = diagnostics.ToStatus().message();
+  EXPECT_NE(m.find("p.yaml:1:7: error: 'size' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:2:6: error: 'big' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:3:7: error: 'wait' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:4:7: error: 'huge' is too large"), std::string::npos) << m;
+  EXPECT_EQ(m.find("largest"), std::string::npos) << m;
+}
+
 TEST(ConfigNodeTest, SyntaxErrorHasLocation) {
   Diagnostics diagnostics;
   ConfigNode::Parse("a: [1, 2\nb: 3\n", "bad.yaml", &diagnostics);
