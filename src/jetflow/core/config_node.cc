@@ -1,6 +1,8 @@
 #include "jetflow/core/config_node.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -197,6 +200,51 @@ uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
 // Aliases can make a small file expand to billions of nodes; a pipeline has hundreds.
 constexpr uint64_t kMaxExpandedNodes = 1'000'000;
 
+// The documents of a YAML stream, from the parser's events: where each one starts and
+// whether it holds a value. jetflow does not call YAML::LoadAll: in yaml-cpp 0.7 (Debian
+// 12) it loops forever, adding a document each time, on a token that starts no value,
+// such as a ',' outside a flow collection (jbeder/yaml-cpp#1040, fixed in 0.8). Such a
+// document starts where the one before it started: that is how Parse() stops.
+class DocumentScanner final : public YAML::EventHandler {
+ public:
+  int documents() const { return documents_; }
+  const YAML::Mark& start() const { return start_; }
+  /// Where the document's value starts; nullopt for a document without one.
+  const std::optional<YAML::Mark>& value() const { return value_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    start_ = mark;
+    value_.reset();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Value(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Value(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Value(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Value(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Value(const YAML::Mark& mark) {
+    if (!value_) value_ = mark;
+  }
+
+  int documents_ = 0;
+  YAML::Mark start_ = YAML::Mark::null_mark();
+  std::optional<YAML::Mark> value_;
+};
+
 }  // namespace
 
 std::optional<std::string> ClosestMatch(std::string_view word,
@@ -235,10 +283,33 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
     return ConfigNode(Yaml::Of(YAML::Node(YAML::NodeType::Undefined)), file, diagnostics,
                       "");
   };
-  // yaml-cpp reports syntax errors by throwing; they stop here.
-  std::vector<YAML::Node> documents;
+  // yaml-cpp reports syntax errors by throwing; they stop here. The first document is
+  // loaded; the stream's documents are then walked as events (DocumentScanner), for a
+  // second one and for a token that starts no value.
+  YAML::Node first;
+  std::optional<YAML::Mark> second;
+  std::optional<YAML::Mark> stuck;
+  int documents = 0;
+  YAML::Mark previous = YAML::Mark::null_mark();
   try {
-    documents = YAML::LoadAll(text);
+    first = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentScanner scanner;
+    while (parser.HandleNextDocument(scanner)) {
+      if (scanner.documents() > 1) {
+        if (scanner.start().pos == previous.pos) {
+          stuck = scanner.start();
+          break;
+        }
+        if (scanner.value()) {
+          second = scanner.value();
+          break;
+        }
+      }
+      previous = scanner.start();
+    }
+    documents = scanner.documents();
   } catch (const YAML::DeepRecursion& e) {
     diagnostics->Error(At(file, e.mark),
                        "collections nested more than " + std::to_string(e.depth()) +
@@ -248,27 +319,31 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
     diagnostics->Error(At(file, e.mark), e.msg + FlowReferenceHint(text, e.mark));
     return undefined();
   }
-  if (documents.empty()) return undefined();
+  if (stuck) {
+    const size_t pos = static_cast<size_t>(std::max(stuck->pos, 0));
+    const std::string token = pos < text.size() ? text.substr(pos, 1) : "";
+    diagnostics->Error(At(file, *stuck), "unexpected '" + token +
+                                             "': no value starts with it here (quote "
+                                             "the value, or remove it)");
+    return undefined();
+  }
+  if (documents == 0) return undefined();
   // A second document would be ignored by every reader that takes the first.
-  for (size_t i = 1; i < documents.size(); ++i) {
-    if (documents[i].IsDefined() && !documents[i].IsNull()) {
-      diagnostics->Error(
-          At(file, documents[i].Mark()),
-          "a second YAML document ('---'): a file holds one configuration");
-      break;
-    }
+  if (second) {
+    diagnostics->Error(At(file, *second),
+                       "a second YAML document ('---'): a file holds one configuration");
   }
   std::map<int, uint64_t> sizes;
-  if (ExpandedSize(documents.front(), kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
-    diagnostics->Error(At(file, documents.front().Mark()),
+  if (ExpandedSize(first, kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
+    diagnostics->Error(At(file, first.Mark()),
                        "with its aliases (*name) expanded the file holds more than " +
                            std::to_string(kMaxExpandedNodes) +
                            " values; a configuration needs far fewer");
     return undefined();
   }
   std::set<int> visited;
-  ReportDuplicateKeys(documents.front(), file, diagnostics, &visited);
-  return ConfigNode(Yaml::Of(documents.front()), file, diagnostics, "");
+  ReportDuplicateKeys(first, file, diagnostics, &visited);
+  return ConfigNode(Yaml::Of(first), file, diagnostics, "");
 }
 
 bool ConfigNode::IsDefined() const { return yaml_->node.IsDefined(); }

@@ -76,6 +76,30 @@ TEST(ConfigNodeTest, SyntaxErrorHasLocation) {
   EXPECT_NE(status.message().find("bad.yaml:"), std::string::npos) << status.message();
 }
 
+TEST(ConfigNodeTest, ATokenThatStartsNoValueIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040).
+  for (const std::string text : {",", " ,\n", ",pipeline: {name: x}\nloaders: []\n"}) {
+    SCOPED_TRACE(text);
+    Diagnostics diagnostics;
+    auto root = ConfigNode::Parse(text, "p.yaml", &diagnostics);
+    EXPECT_FALSE(root.IsDefined());
+    const std::string m = diagnostics.ToStatus().message();
+    EXPECT_NE(m.find("p.yaml:1:"), std::string::npos) << m;
+    EXPECT_NE(m.find("unexpected ','"), std::string::npos) << m;
+  }
+  // Documents still count: a second one is an error, an empty stream holds none.
+  Diagnostics diagnostics;
+  auto root = ConfigNode::Parse("a: 1\n---\nb: 2\n", "p.yaml", &diagnostics);
+  EXPECT_TRUE(root.IsMap());
+  EXPECT_NE(diagnostics.ToStatus().message().find("p.yaml:3:1: error: a second YAML"),
+            std::string::npos)
+      << diagnostics.ToStatus().ToString();
+  Diagnostics empty;
+  EXPECT_FALSE(ConfigNode::Parse("# only a comment\n", "p.yaml", &empty).IsDefined());
+  EXPECT_TRUE(ConfigNode::Parse("a: 1\n---\n", "p.yaml", &empty).IsMap());
+  EXPECT_FALSE(empty.has_errors()) << empty.ToStatus().ToString();
+}
+
 TEST(ConfigNodeTest, ExpandsEnvironmentVariables) {
   setenv("JETFLOW_TEST_SECRET", "s3cr3t", 1);
   unsetenv("JETFLOW_TEST_UNSET");
