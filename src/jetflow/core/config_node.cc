@@ -180,12 +180,14 @@ void ReportDuplicateKeys(const YAML::Node& node, const std::string& file,
 }
 
 // How many nodes the document holds with every alias expanded, as a reader of it sees
-// them (memoised per collection, saturating at `limit`).
+// them (memoised per collection, saturating at `limit`). A collection that holds an alias
+// of itself (`a: &x [1, *x]`) is a cycle that expands forever: it counts as `limit`.
 uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
                       std::map<int, uint64_t>* sizes) {
   if (!node.IsSequence() && !node.IsMap()) return 1;
   const int key = node.Mark().pos;
   if (auto known = sizes->find(key); known != sizes->end()) return known->second;
+  (*sizes)[key] = limit;  // while it is counted: a path back to it is a cycle
   uint64_t size = 1;
   for (const auto& entry : node) {
     size += node.IsMap() ? 1 + ExpandedSize(entry.second, limit, sizes)

@@ -100,6 +100,17 @@ TEST(ConfigNodeTest, ATokenThatStartsNoValueIsAnErrorNotAHang) {
   EXPECT_FALSE(empty.has_errors()) << empty.ToStatus().ToString();
 }
 
+TEST(ConfigNodeTest, AnAliasOfItselfIsRefusedNotWalkedForever) {
+  for (const std::string text :
+       {"a: &x [1, *x]\n", "a: &x {b: [*x]}\n", "a: &x [&y [*x], *y]\n"}) {
+    SCOPED_TRACE(text);
+    Diagnostics diagnostics;
+    EXPECT_FALSE(ConfigNode::Parse(text, "p.yaml", &diagnostics).IsDefined());
+    const std::string m = diagnostics.ToStatus().message();
+    EXPECT_NE(m.find("with its aliases (*name) expanded"), std::string::npos) << m;
+  }
+}
+
 TEST(ConfigNodeTest, ExpandsEnvironmentVariables) {
   setenv("JETFLOW_TEST_SECRET", "s3cr3t", 1);
   unsetenv("JETFLOW_TEST_UNSET");
