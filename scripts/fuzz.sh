@@ -17,9 +17,13 @@ for bin in build/fuzz/fuzz/*_fuzz; do
   name="$(basename "$bin")"
   [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
   corpus="$(find src/jetflow -type d -path "*/fuzz_corpus/$name" | head -1)"
+  # A dictionary of the input's words, if the target has one: fuzz_corpus/<name>.dict.
+  dict=()
+  [[ -n "$corpus" && -f "$corpus.dict" ]] && dict=(-dict="$corpus.dict")
   scratch="$(mktemp -d)"
   echo "== $name: ${seconds}s from ${corpus:-an empty corpus}"
   if ! "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
+      ${dict[@]+"${dict[@]}"} \
       -artifact_prefix="build/fuzz/crashes/$name-" "$scratch" ${corpus:+"$corpus"} \
       2>"build/fuzz/$name.log"; then
     tail -40 "build/fuzz/$name.log"

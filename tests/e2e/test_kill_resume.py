@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, SUCCESS, check_published_run,
+from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, STAGING_DIR, SUCCESS, TRASH_DIR,
+                      check_published_run,
                       check_visible_partitions_complete, committed_partitions, data_files,
                       duckdb_connect, start_and_kill,
                       duckdb_file_list, jetflow_bin, lake_digest, run_jetflow, run_ok,
@@ -68,6 +69,16 @@ def running_attempts(db: Path) -> int:
         raise
 
 
+def staging_left(lake: Path) -> list[str]:
+    """The staging and trash folders the lake holds, with everything in them."""
+    left = []
+    for name in (STAGING_DIR, TRASH_DIR):
+        if (lake / name).exists():
+            left.append(name)
+            left.extend(str(p.relative_to(lake)) for p in (lake / name).rglob("*"))
+    return sorted(left)
+
+
 def check_killed_state(folder: Path, kept: set[str]) -> None:
     lake = folder / "lake"
     assert not (lake / INSTANCE_DIR / SUCCESS).exists(), "_SUCCESS after a killed run"
@@ -91,6 +102,7 @@ def resume_and_compare(folder: Path, kept: set[str], clean: dict[str, str],
         assert summary["run_id"] == run_id
     lake = folder / "lake"
     check_published_run(lake)
+    assert not staging_left(lake), f"left behind by the resumed run: {staging_left(lake)}"
     digest = lake_digest(lake)
     assert sorted(digest) == sorted(clean), "the resumed lake has other files than a clean run"
     different = [k for k in digest if digest[k] != clean[k]]
@@ -119,6 +131,11 @@ def test_kill_right_after_start_then_resume(tmp_path, clean_lake):
     assert "interrupted" in text, text
     detail = run_jetflow("status", pipeline, "--run", str(run_id), expect=0).stdout
     assert "interrupted: no process is running it" in detail, detail
+    # Empty folders that killed attempts of another run instance left: the resumed run
+    # removes them (their files it would leave to that instance's next run).
+    staging = tmp_path / "lake" / STAGING_DIR
+    (staging / "dt=2026-11-01" / "p00007").mkdir(parents=True)
+    (tmp_path / "lake" / TRASH_DIR / "dt=2026-11-01").mkdir(parents=True)
     resume_and_compare(tmp_path, kept, clean_lake, run_id)
     listed = run_jetflow("status", pipeline, "--json", expect=0).json()
     assert listed[0]["status"] == "succeeded" and listed[0]["interrupted"] is False, listed
@@ -176,9 +193,8 @@ def test_interrupt_exits_130_then_resumes(tmp_path, clean_lake, sig):
     lake = tmp_path / "lake"
     assert not (lake / INSTANCE_DIR / SUCCESS).exists()
     check_visible_partitions_complete(lake)
-    staged = [p for p in (lake / "_jetflow_staging").rglob("*") if p.is_file()] \
-        if (lake / "_jetflow_staging").exists() else []
-    assert not staged, f"staged files of aborted partitions left behind: {staged}"
+    # Aborted attempts leave nothing behind, not even empty folders.
+    assert not staging_left(lake), f"left behind after {sig.name}: {staging_left(lake)}"
     assert running_attempts(db) == 0, "an interrupted attempt is still 'running'"
     resume_and_compare(tmp_path, kept, clean_lake)
 

@@ -1,6 +1,8 @@
 #include "jetflow/core/config_node.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -177,12 +180,14 @@ void ReportDuplicateKeys(const YAML::Node& node, const std::string& file,
 }
 
 // How many nodes the document holds with every alias expanded, as a reader of it sees
-// them (memoised per collection, saturating at `limit`).
+// them (memoised per collection, saturating at `limit`). A collection that holds an alias
+// of itself (`a: &x [1, *x]`) is a cycle that expands forever: it counts as `limit`.
 uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
                       std::map<int, uint64_t>* sizes) {
   if (!node.IsSequence() && !node.IsMap()) return 1;
   const int key = node.Mark().pos;
   if (auto known = sizes->find(key); known != sizes->end()) return known->second;
+  (*sizes)[key] = limit;  // while it is counted: a path back to it is a cycle
   uint64_t size = 1;
   for (const auto& entry : node) {
     size += node.IsMap() ? 1 + ExpandedSize(entry.second, limit, sizes)
@@ -196,6 +201,51 @@ uint64_t ExpandedSize(const YAML::Node& node, uint64_t limit,
 
 // Aliases can make a small file expand to billions of nodes; a pipeline has hundreds.
 constexpr uint64_t kMaxExpandedNodes = 1'000'000;
+
+// The documents of a YAML stream, from the parser's events: where each one starts and
+// whether it holds a value. jetflow does not call YAML::LoadAll: in yaml-cpp 0.7 (Debian
+// 12) it loops forever, adding a document each time, on a token that starts no value,
+// such as a ',' outside a flow collection (jbeder/yaml-cpp#1040, fixed in 0.8). Such a
+// document starts where the one before it started: that is how Parse() stops.
+class DocumentScanner final : public YAML::EventHandler {
+ public:
+  int documents() const { return documents_; }
+  const YAML::Mark& start() const { return start_; }
+  /// Where the document's value starts; nullopt for a document without one.
+  const std::optional<YAML::Mark>& value() const { return value_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    start_ = mark;
+    value_.reset();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Value(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Value(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Value(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Value(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Value(const YAML::Mark& mark) {
+    if (!value_) value_ = mark;
+  }
+
+  int documents_ = 0;
+  YAML::Mark start_ = YAML::Mark::null_mark();
+  std::optional<YAML::Mark> value_;
+};
 
 }  // namespace
 
@@ -235,10 +285,33 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
     return ConfigNode(Yaml::Of(YAML::Node(YAML::NodeType::Undefined)), file, diagnostics,
                       "");
   };
-  // yaml-cpp reports syntax errors by throwing; they stop here.
-  std::vector<YAML::Node> documents;
+  // yaml-cpp reports syntax errors by throwing; they stop here. The first document is
+  // loaded; the stream's documents are then walked as events (DocumentScanner), for a
+  // second one and for a token that starts no value.
+  YAML::Node first;
+  std::optional<YAML::Mark> second;
+  std::optional<YAML::Mark> stuck;
+  int documents = 0;
+  YAML::Mark previous = YAML::Mark::null_mark();
   try {
-    documents = YAML::LoadAll(text);
+    first = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentScanner scanner;
+    while (parser.HandleNextDocument(scanner)) {
+      if (scanner.documents() > 1) {
+        if (scanner.start().pos == previous.pos) {
+          stuck = scanner.start();
+          break;
+        }
+        if (scanner.value()) {
+          second = scanner.value();
+          break;
+        }
+      }
+      previous = scanner.start();
+    }
+    documents = scanner.documents();
   } catch (const YAML::DeepRecursion& e) {
     diagnostics->Error(At(file, e.mark),
                        "collections nested more than " + std::to_string(e.depth()) +
@@ -248,27 +321,31 @@ ConfigNode ConfigNode::Parse(const std::string& text, const std::string& file,
     diagnostics->Error(At(file, e.mark), e.msg + FlowReferenceHint(text, e.mark));
     return undefined();
   }
-  if (documents.empty()) return undefined();
+  if (stuck) {
+    const size_t pos = static_cast<size_t>(std::max(stuck->pos, 0));
+    const std::string token = pos < text.size() ? text.substr(pos, 1) : "";
+    diagnostics->Error(At(file, *stuck), "unexpected '" + token +
+                                             "': no value starts with it here (quote "
+                                             "the value, or remove it)");
+    return undefined();
+  }
+  if (documents == 0) return undefined();
   // A second document would be ignored by every reader that takes the first.
-  for (size_t i = 1; i < documents.size(); ++i) {
-    if (documents[i].IsDefined() && !documents[i].IsNull()) {
-      diagnostics->Error(
-          At(file, documents[i].Mark()),
-          "a second YAML document ('---'): a file holds one configuration");
-      break;
-    }
+  if (second) {
+    diagnostics->Error(At(file, *second),
+                       "a second YAML document ('---'): a file holds one configuration");
   }
   std::map<int, uint64_t> sizes;
-  if (ExpandedSize(documents.front(), kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
-    diagnostics->Error(At(file, documents.front().Mark()),
+  if (ExpandedSize(first, kMaxExpandedNodes, &sizes) >= kMaxExpandedNodes) {
+    diagnostics->Error(At(file, first.Mark()),
                        "with its aliases (*name) expanded the file holds more than " +
                            std::to_string(kMaxExpandedNodes) +
                            " values; a configuration needs far fewer");
     return undefined();
   }
   std::set<int> visited;
-  ReportDuplicateKeys(documents.front(), file, diagnostics, &visited);
-  return ConfigNode(Yaml::Of(documents.front()), file, diagnostics, "");
+  ReportDuplicateKeys(first, file, diagnostics, &visited);
+  return ConfigNode(Yaml::Of(first), file, diagnostics, "");
 }
 
 bool ConfigNode::IsDefined() const { return yaml_->node.IsDefined(); }
@@ -440,8 +517,9 @@ namespace {
 using UnitTable = std::vector<std::pair<std::string, double>>;
 
 // "512MiB" -> 512 * units["MiB"]; the number may have a fraction and a space before the
-// unit. nullopt if the text is not a number followed by one of `units`.
-std::optional<int64_t> ParseQuantity(const std::string& text, const UnitTable& units) {
+// unit. nullopt if the text is not a number followed by one of `units`. The value may be
+// out of int64_t's range (or infinite): the caller checks.
+std::optional<double> ParseQuantity(const std::string& text, const UnitTable& units) {
   size_t i = 0;
   while (i < text.size() &&
          (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
@@ -455,7 +533,7 @@ std::optional<int64_t> ParseQuantity(const std::string& text, const UnitTable& u
   while (i < text.size() && text[i] == ' ') ++i;
   std::string unit = text.substr(i);
   for (const auto& [name, factor] : units) {
-    if (unit == name) return static_cast<int64_t>(number * factor);
+    if (unit == name) return number * factor;
   }
   return std::nullopt;
 }
@@ -472,8 +550,15 @@ std::optional<int64_t> ConfigNode::GetQuantity(
   auto value = ParseQuantity(*text, units);
   if (!value) {
     child.Error("'" + child.path() + "' must be " + expected + ", got " + child.Shown());
+    return std::nullopt;
   }
-  return value;
+  // 2^63 as a double: every double below it converts to int64_t.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!(*value < kLimit)) {
+    child.Error("'" + child.path() + "' is too large, got " + child.Shown());
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*value);
 }
 
 int64_t ConfigNode::GetBytes(std::string_view key, int64_t default_value) const {

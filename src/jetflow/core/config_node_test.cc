@@ -48,12 +48,67 @@ TEST(ConfigNodeTest, ReportsEveryErrorWithLocation) {
   EXPECT_NE(m.find("missing required key 'path'"), std::string::npos) << m;
 }
 
+TEST(ConfigNodeTest, QuantitiesBeyondInt64AreErrorsNotOverflows) {
+  Diagnostics diagnostics;
+  auto root = ConfigNode::Parse(
+      "size: 9223372036854775808\nbig: 99999999TiB\nwait: 999999999999999999999d\n"
+      "huge: " +
+          std::string(400, '9') + "\nlargest: 9223372036854774784\n",
+      "p.yaml", &diagnostics);
+  EXPECT_EQ(root.GetBytes("size", 7), 7);
+  EXPECT_EQ(root.GetBytes("big", 7), 7);
+  EXPECT_EQ(root.GetDuration("wait", std::chrono::seconds(1)), std::chrono::seconds(1));
+  EXPECT_EQ(root.GetBytes("huge", 7), 7);  // infinite as a double
+  EXPECT_EQ(root.GetBytes("largest", 7), int64_t{9223372036854774784});
+  const std::string m = diagnostics.ToStatus().message();
+  EXPECT_NE(m.find("p.yaml:1:7: error: 'size' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:2:6: error: 'big' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:3:7: error: 'wait' is too large"), std::string::npos) << m;
+  EXPECT_NE(m.find("p.yaml:4:7: error: 'huge' is too large"), std::string::npos) << m;
+  EXPECT_EQ(m.find("largest"), std::string::npos) << m;
+}
+
 TEST(ConfigNodeTest, SyntaxErrorHasLocation) {
   Diagnostics diagnostics;
   ConfigNode::Parse("a: [1, 2\nb: 3\n", "bad.yaml", &diagnostics);
   auto status = diagnostics.ToStatus();
   ASSERT_TRUE(status.IsInvalid());
   EXPECT_NE(status.message().find("bad.yaml:"), std::string::npos) << status.message();
+}
+
+TEST(ConfigNodeTest, ATokenThatStartsNoValueIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040).
+  for (const std::string text : {",", " ,\n", ",pipeline: {name: x}\nloaders: []\n"}) {
+    SCOPED_TRACE(text);
+    Diagnostics diagnostics;
+    auto root = ConfigNode::Parse(text, "p.yaml", &diagnostics);
+    EXPECT_FALSE(root.IsDefined());
+    const std::string m = diagnostics.ToStatus().message();
+    EXPECT_NE(m.find("p.yaml:1:"), std::string::npos) << m;
+    EXPECT_NE(m.find("unexpected ','"), std::string::npos) << m;
+  }
+  // Documents still count: a second one is an error, an empty stream holds none.
+  Diagnostics diagnostics;
+  auto root = ConfigNode::Parse("a: 1\n---\nb: 2\n", "p.yaml", &diagnostics);
+  EXPECT_TRUE(root.IsMap());
+  EXPECT_NE(diagnostics.ToStatus().message().find("p.yaml:3:1: error: a second YAML"),
+            std::string::npos)
+      << diagnostics.ToStatus().ToString();
+  Diagnostics empty;
+  EXPECT_FALSE(ConfigNode::Parse("# only a comment\n", "p.yaml", &empty).IsDefined());
+  EXPECT_TRUE(ConfigNode::Parse("a: 1\n---\n", "p.yaml", &empty).IsMap());
+  EXPECT_FALSE(empty.has_errors()) << empty.ToStatus().ToString();
+}
+
+TEST(ConfigNodeTest, AnAliasOfItselfIsRefusedNotWalkedForever) {
+  for (const std::string text :
+       {"a: &x [1, *x]\n", "a: &x {b: [*x]}\n", "a: &x [&y [*x], *y]\n"}) {
+    SCOPED_TRACE(text);
+    Diagnostics diagnostics;
+    EXPECT_FALSE(ConfigNode::Parse(text, "p.yaml", &diagnostics).IsDefined());
+    const std::string m = diagnostics.ToStatus().message();
+    EXPECT_NE(m.find("with its aliases (*name) expanded"), std::string::npos) << m;
+  }
 }
 
 TEST(ConfigNodeTest, ExpandsEnvironmentVariables) {

@@ -41,7 +41,10 @@
 // each partition's last published output. Nothing else belongs to a dead attempt:
 // published partitions stay (a resumed run keeps the committed ones and redoes the rest,
 // and Publish replaces a partition whole), and partitions that left the plan are removed
-// by FinishRun. Leftovers of other run instances are left alone.
+// by FinishRun. Leftovers of other run instances are left alone, but for folders that
+// hold nothing (which any BeginRun and FinishRun may remove). Publish and Abort remove
+// the staging folders that the attempt leaves empty, so a process that stops cleanly
+// (every attempt published or aborted) leaves no empty folder behind.
 //
 // Threading: PrepareAttempt, the staged-file calls, Publish and Abort are called
 // concurrently for different partitions (never for the same partition at once);

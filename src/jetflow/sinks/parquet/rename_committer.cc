@@ -1,6 +1,7 @@
 #include "jetflow/sinks/parquet/rename_committer.h"
 
 #include <arrow/buffer.h>
+#include <arrow/util/io_util.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include "jetflow/core/crash_point.h"
 #include "jetflow/core/error.h"
 
 namespace jetflow {
@@ -101,6 +103,46 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> RenameCommitter::List(
 
 void RenameCommitter::RemoveIfEmpty(const std::string& path) const {
   if (is_local_) (void)::rmdir(path.c_str());  // fails harmlessly when not empty
+}
+
+void RenameCommitter::RemoveEmptyUpTo(const std::string& path,
+                                      const std::string& top) const {
+  if (!is_local_) return;
+  std::string dir = path;
+  while (dir.size() >= top.size() && dir.compare(0, top.size(), top) == 0) {
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return;  // not empty: stop
+    if (dir.size() == top.size()) return;
+    dir = LakeLayout::Parent(dir);
+  }
+}
+
+arrow::Status RenameCommitter::RemoveEmptyLeftovers(const std::string& root) const {
+  if (!is_local_) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto instances, List(root));
+  for (const auto& instance : instances) {
+    if (!instance.IsDirectory()) continue;
+    ARROW_ASSIGN_OR_RAISE(auto partitions, List(instance.path()));
+    for (const auto& partition : partitions) {
+      if (partition.IsDirectory()) RemoveIfEmpty(partition.path());
+    }
+    RemoveIfEmpty(instance.path());
+  }
+  RemoveIfEmpty(root);
+  return arrow::Status::OK();
+}
+
+arrow::Status RenameCommitter::CreateStagingDir(const std::string& path) const {
+  // Another attempt that ends removes the staging folders it leaves empty (rmdir, which
+  // fails on a folder that is not empty): it can remove a parent between the moment
+  // this creates it and the moment it creates the child. Creating again wins; each try
+  // loses only to an attempt that ended in that very moment.
+  arrow::Status created = CreateDir(path);
+  for (int tries = 1;
+       tries < 8 && !created.ok() && arrow::internal::ErrnoFromStatus(created) == ENOENT;
+       ++tries) {
+    created = CreateDir(path);
+  }
+  return created;
 }
 
 void RenameCommitter::DeleteReplaced(const std::string& path) const {
@@ -268,7 +310,13 @@ arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.StagingRunDir(run)));
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.TrashRunDir(run)));
   // Creating the staging directory doubles as the check that the root is writable.
-  ARROW_RETURN_NOT_OK(CreateDir(layout_.StagingRunDir(run)));
+  // Attempts create their own folders below it: an empty one is not left behind (nor
+  // are empty ones that dead attempts of other run instances left; their files stay
+  // for those instances' next runs).
+  ARROW_RETURN_NOT_OK(CreateStagingDir(layout_.StagingRunDir(run)));
+  RemoveEmptyUpTo(layout_.StagingRunDir(run), layout_.StagingRoot());
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.StagingRoot()));
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.TrashRoot()));
   // Readers waiting for _SUCCESS must not take the run instance as complete while it is
   // being rewritten.
   ARROW_RETURN_NOT_OK(DeleteFileIfExists(layout_.SuccessPath(run)));
@@ -310,14 +358,20 @@ arrow::Status RenameCommitter::FinishRun(const RunInstance& run,
 
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.StagingRunDir(run)));
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(layout_.TrashRunDir(run)));
-  RemoveIfEmpty(layout_.StagingRoot());
-  RemoveIfEmpty(layout_.TrashRoot());
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.StagingRoot()));
+  ARROW_RETURN_NOT_OK(RemoveEmptyLeftovers(layout_.TrashRoot()));
+  CrashPoint("finish.cleaned");
 
   // The run manifest, then _SUCCESS: a reader that sees the marker sees everything.
   ARROW_RETURN_NOT_OK(CreateDir(run_dir));
   ARROW_RETURN_NOT_OK(WriteFile(layout_.RunManifestPath(run), run_manifest));
+  CrashPoint("finish.run_manifest");
   ARROW_RETURN_NOT_OK(WriteFile(layout_.SuccessPath(run), ""));
-  return Sync(run_dir);
+  ARROW_RETURN_NOT_OK(Sync(run_dir));
+  // The state store does not yet say that the run succeeded: the next run finishes it
+  // again.
+  CrashPoint("finish.success");
+  return arrow::Status::OK();
 }
 
 // --- Per partition attempt -------------------------------------------------------------
@@ -331,7 +385,7 @@ arrow::Result<StagedAttempt> RenameCommitter::PrepareAttempt(
   staged.staging_dir = layout_.StagingAttemptDir(run, partition_id, attempt);
   staged.partition_dir = layout_.PartitionDir(run, partition_id);
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(staged.staging_dir));
-  ARROW_RETURN_NOT_OK(CreateDir(staged.staging_dir));
+  ARROW_RETURN_NOT_OK(CreateStagingDir(staged.staging_dir));
   return staged;
 }
 
@@ -378,17 +432,20 @@ arrow::Status RenameCommitter::Publish(const StagedAttempt& attempt,
   ARROW_RETURN_NOT_OK(
       WriteFile(LakeLayout::PartitionManifestPath(staging), manifest.ToJson()));
   ARROW_RETURN_NOT_OK(Sync(staging));
+  CrashPoint("publish.staged");
   ARROW_RETURN_NOT_OK(
       Switch(staging, attempt.partition_dir,
              layout_.TrashPartitionDir(attempt.run, attempt.partition_id)));
-  // The attempt directory is gone; drop its now empty parent.
-  RemoveIfEmpty(LakeLayout::Parent(staging));
+  // Published, but the state store does not record it yet: the next run redoes it.
+  CrashPoint("publish.switched");
+  // The attempt directory is gone; drop the staging folders it leaves empty.
+  RemoveEmptyUpTo(LakeLayout::Parent(staging), layout_.StagingRoot());
   return arrow::Status::OK();
 }
 
 arrow::Status RenameCommitter::Abort(const StagedAttempt& attempt) {
   ARROW_RETURN_NOT_OK(DeleteDirIfExists(attempt.staging_dir));
-  RemoveIfEmpty(LakeLayout::Parent(attempt.staging_dir));
+  RemoveEmptyUpTo(LakeLayout::Parent(attempt.staging_dir), layout_.StagingRoot());
   return arrow::Status::OK();
 }
 
@@ -408,6 +465,7 @@ arrow::Status RenameCommitter::Switch(const std::string& staged, const std::stri
         0) {
       ARROW_RETURN_NOT_OK(Sync(parent));
       ARROW_RETURN_NOT_OK(Sync(LakeLayout::Parent(staged)));
+      CrashPoint("publish.exchanged");
       // `staged` now holds the old output; losing it here only leaves garbage that the
       // next BeginRun removes, so the commit stands.
       DeleteReplaced(staged);
@@ -450,6 +508,7 @@ arrow::Status RenameCommitter::MoveAside(const std::string& staged,
   ARROW_RETURN_NOT_OK(Sync(parent));
   ARROW_RETURN_NOT_OK(Sync(LakeLayout::Parent(staged)));
   DeleteReplaced(trash);
+  RemoveEmptyUpTo(trash_dir, layout_.TrashRoot());
   return arrow::Status::OK();
 }
 

@@ -17,6 +17,21 @@
 //     make that unambiguous, a partition's trash holds at most one directory while its
 //     partition directory is missing: earlier leftovers are deleted before moving aside.
 //
+// No empty folder is left behind (on the local filesystem): an attempt that publishes or
+// aborts removes the staging (or trash) folders that it leaves empty, up to
+// _jetflow_staging/ itself, so a run that ends, is interrupted (SIGINT/SIGTERM) or fails
+// leaves no _jetflow_staging/ unless another attempt is still in it. A process killed
+// with SIGKILL leaves its attempts' folders; the next BeginRun of any run instance
+// removes the empty ones (and the next run of that instance everything of it).
+//
+// Crash points (core/crash_point.h), in the order a run reaches them: publish.staged
+// (the staged attempt is complete with its manifest; nothing is switched),
+// publish.exchanged (local exchange done, the old output still in staging),
+// publish.switched (the partition is published; the state store does not know it),
+// finish.cleaned (stale partitions and staging removed; no run manifest),
+// finish.run_manifest (the run manifest written; no _SUCCESS), finish.success (_SUCCESS
+// written; the state store does not say the run succeeded).
+//
 // Durability, on the local filesystem with `fsync` (the default): data files get their
 // write-back started as they are written (StartWriteBack, Linux sync_file_range), and
 // every file and directory is fsync'ed before the rename that publishes it; the parent
@@ -105,6 +120,20 @@ class RenameCommitter final : public Committer {
   arrow::Result<std::vector<arrow::fs::FileInfo>> List(const std::string& path) const;
   /// Removes `path` if it is an empty directory (local only; a no-op elsewhere).
   void RemoveIfEmpty(const std::string& path) const;
+  /// Removes `path` and then each of its parents up to and including `top` while they
+  /// are empty directories (local only). Removes nothing that holds anything, so it is
+  /// safe while other attempts, of this process or another, use the same folders.
+  /// REQUIRES: `path` is `top` or below it.
+  void RemoveEmptyUpTo(const std::string& path, const std::string& top) const;
+  /// Removes the empty run-instance and partition folders directly below staging or
+  /// trash root `root`, then `root` if it is empty (local only): what attempts killed
+  /// with SIGKILL leave. Never an attempt's folder: an attempt of another run instance
+  /// that is alive may not have written its first file yet. Fails only if a folder
+  /// cannot be listed.
+  arrow::Status RemoveEmptyLeftovers(const std::string& root) const;
+  /// Creates staging folder `path` and its parents, trying again when an attempt that
+  /// ended removed an empty parent meanwhile (RemoveEmptyUpTo).
+  arrow::Status CreateStagingDir(const std::string& path) const;
   /// Deletes `path` (a directory whose content was replaced), logging a failure: what is
   /// left is garbage that the next BeginRun removes.
   void DeleteReplaced(const std::string& path) const;
