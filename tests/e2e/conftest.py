@@ -385,9 +385,9 @@ def committed_partitions(db: Path) -> set[str]:
         raise
 
 
-def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
-    """Starts `jetflow run PIPELINE`, polls the state store until ready(db) holds, kills
-    it with SIGKILL and returns the partitions the store recorded as committed."""
+def start_and_signal(pipeline: Path, db: Path, ready, log: Path, sig) -> int:
+    """Starts `jetflow run PIPELINE`, polls the state store until ready(db) holds, sends
+    it `sig` and returns its exit code (negative: the signal that killed it)."""
     with open(log, "ab") as out:
         proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
@@ -397,17 +397,23 @@ def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
             while not ready(db):
                 if proc.poll() is not None:
                     pytest.fail(f"jetflow exited ({proc.returncode}) before it could be "
-                                f"killed; log:\n{log.read_text(errors='replace')}")
+                                f"signalled; log:\n{log.read_text(errors='replace')}")
                 if time.monotonic() > deadline:
-                    pytest.fail("the run never reached the point where it is killed")
+                    pytest.fail("the run never reached the point where it is signalled")
                 time.sleep(0.005)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
+            proc.send_signal(sig)
+            return proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+
+
+def start_and_kill(pipeline: Path, db: Path, ready, log: Path) -> set[str]:
+    """start_and_signal with SIGKILL; returns the partitions the store recorded as
+    committed."""
+    code = start_and_signal(pipeline, db, ready, log, signal.SIGKILL)
+    assert code == -signal.SIGKILL, f"exit {code}, not killed"
     return committed_partitions(db)
 
 

@@ -4,23 +4,17 @@ to a clean run's. While killed, readers see only complete partitions and no _SUC
 """
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, STAGING_DIR, SUCCESS, TRASH_DIR,
-                      check_published_run,
+from conftest import (INSTANCE_DIR, STAGING_DIR, SUCCESS, TRASH_DIR, check_published_run,
                       check_visible_partitions_complete, committed_partitions, data_files,
-                      duckdb_connect, start_and_kill,
-                      duckdb_file_list, jetflow_bin, lake_digest, run_jetflow, run_ok,
-                      state_query,
-                      write_pipeline)
+                      duckdb_connect, duckdb_file_list, lake_digest, run_jetflow, run_ok,
+                      start_and_kill, start_and_signal, state_query, write_pipeline)
 
 ROWS = 1_200_000
 PARTITIONS = 40
@@ -170,22 +164,7 @@ def test_interrupt_exits_130_then_resumes(tmp_path, clean_lake, sig):
     pipeline = make_pipeline(tmp_path)
     db = tmp_path / "state.db"
     log = tmp_path / "jetflow.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress"],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
-        try:
-            deadline = time.monotonic() + DEFAULT_TIMEOUT
-            while len(committed(db)) < 2:
-                assert proc.poll() is None, log.read_text(errors="replace")
-                assert time.monotonic() < deadline
-                time.sleep(0.005)
-            proc.send_signal(sig)
-            code = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    code = start_and_signal(pipeline, db, lambda db: len(committed(db)) >= 2, log, sig)
     output = log.read_text(errors="replace")
     assert code == 130, f"exit {code} after {sig.name}:\n{output}"
     kept = committed(db)

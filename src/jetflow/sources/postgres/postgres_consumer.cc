@@ -631,7 +631,8 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
   // The array columns to sample: those without array_dimensions that are decoded as
   // arrays (not read as text).
   std::vector<size_t> sampled;
-  std::string select;
+  std::string select;   // min and max dimensions of each sampled column
+  std::string columns;  // the sampled columns
   for (size_t i = 0; i < selected_.size(); ++i) {
     PgColumn& column = selected_[i].column;
     if (column.type.kind != PgType::Kind::kArray) continue;
@@ -640,8 +641,9 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
       column.type = WithArrayDimensions(column.type, found->second);
     } else if (IsSupported(column.type)) {
       const std::string quoted = QuoteIdentifier(column.name);
-      select += std::string(sampled.empty() ? "" : ", ") + "min(array_ndims(" + quoted +
-                ")), max(array_ndims(" + quoted + "))";
+      const std::string comma = sampled.empty() ? "" : ", ";
+      select += comma + "min(array_ndims(" + quoted + ")), max(array_ndims(" + quoted + "))";
+      columns += comma + quoted;
       sampled.push_back(i);
     }
   }
@@ -649,10 +651,6 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
   // PostgreSQL does not enforce a column's declared dimensions, and a view's or a
   // query's columns declare none: the data decides. The first rows are cheap to read
   // from a table; a query that sorts or aggregates computes its result first.
-  std::string columns;
-  for (size_t i : sampled) {
-    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(selected_[i].column.name);
-  }
   const std::string what =
       "the dimensions of the array columns of " + SourceName() + " (a sample)";
   ARROW_ASSIGN_OR_RAISE(
