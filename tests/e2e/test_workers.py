@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, check_published_run, jetflow_bin,
-                      lake_digest, run_ok, state_query, write_pipeline)
+from conftest import (DEFAULT_TIMEOUT, INSTANCE_DIR, STAGING_DIR, check_published_run,
+                      jetflow_bin, lake_digest, run_ok, state_query, write_pipeline)
 
 # Large enough that the first process is still working when the second starts.
 ROWS = 4_000_000
@@ -45,11 +45,11 @@ def clean_lake(tmp_path_factory) -> dict[str, str]:
     return lake_digest(folder / "lake")
 
 
-def start(pipeline: Path, log: Path) -> subprocess.Popen:
+def start(pipeline: Path, log: Path, **env: str) -> subprocess.Popen:
     out = open(log, "ab")
     return subprocess.Popen([jetflow_bin(), "run", str(pipeline), "--no-progress", "--json"],
                             stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, **env})
 
 
 def committed(db: Path) -> int:
@@ -161,3 +161,30 @@ def test_an_interrupted_process_leaves_the_run_to_the_other(tmp_path, clean_lake
     check_lake_and_state(tmp_path, clean_lake)
     left = state_query(db, "SELECT status FROM workers ORDER BY joined_at")
     assert left == [("left",), ("left",)], left
+
+
+def test_a_process_that_joins_waits_until_the_lake_is_prepared(tmp_path, clean_lake):
+    """The process that begins a run prepares the lake first (it clears what dead attempts
+    of the instance staged); one that joins in that moment must not stage anything until
+    then, or the cleanup deletes it. A is held (SIGSTOP) right there, B joins and waits."""
+    pipeline = make_pipeline(tmp_path)
+    db = tmp_path / "state.db"
+    a_log, b_log = tmp_path / "a.log", tmp_path / "b.log"
+    a = start(pipeline, a_log, JETFLOW_STOP_AT="begin.prepare")
+    try:
+        wait_until(lambda: "stop point begin.prepare reached" in a_log.read_text(
+            errors="replace"), [a], "A stopped before preparing the lake")
+        b = start(pipeline, b_log)
+        wait_until(lambda: "waiting for the process that began it to prepare its output"
+                   in b_log.read_text(errors="replace"), [a, b], "B waits for A")
+        time.sleep(1)  # B keeps waiting: nothing claimed, nothing staged
+        assert state_query(db, "SELECT count(*) FROM attempts") == [(0,)]
+        assert not list((tmp_path / "lake" / STAGING_DIR).glob("*/*"))
+    finally:
+        os.killpg(a.pid, signal.SIGCONT)
+    assert finish(a) == 0, a_log.read_text(errors="replace")
+    assert finish(b) == 0, b_log.read_text(errors="replace")
+    check_lake_and_state(tmp_path, clean_lake)
+    # Both worked once B could: the run was shared, not left to A.
+    owners = state_query(db, "SELECT DISTINCT worker FROM attempts WHERE status = 'committed'")
+    assert len(owners) == 2, owners

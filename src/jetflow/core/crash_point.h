@@ -12,6 +12,10 @@
 // costs one comparison. The names, in the order a run reaches them, are
 // listed where they are placed (sinks/parquet/rename_committer.cc).
 //
+// JETFLOW_STOP_AT, with the same syntax, stops the process instead (SIGSTOP, after a line
+// naming the point): a test holds it in a window (e.g. before a run's output is
+// prepared) while it starts another process, then sends SIGCONT.
+//
 // Threading: safe to reach from any thread.
 #pragma once
 
@@ -19,9 +23,12 @@ namespace jetflow {
 
 /// The environment variable that arms a crash point.
 inline constexpr const char* kCrashPointVariable = "JETFLOW_CRASH_AT";
+/// The environment variable that arms a stop point.
+inline constexpr const char* kStopPointVariable = "JETFLOW_STOP_AT";
 
 /// Kills the process with SIGKILL if JETFLOW_CRASH_AT lists `name` and this is the n-th
-/// time it is reached; otherwise returns at once.
+/// time it is reached (stops it with SIGSTOP, likewise, for JETFLOW_STOP_AT); otherwise
+/// returns at once.
 /// REQUIRES: `name` is a string literal ("publish.switched").
 void CrashPoint(const char* name);
 

@@ -155,6 +155,25 @@ class RecordedRun {
     return with_context;
   }
 
+  /// A worker that joined starts attempts only once the worker that began the run has
+  /// prepared the output: Loader::BeginRun clears what earlier attempts of the run
+  /// instance staged, which would include what this worker stages meanwhile.
+  arrow::Status WaitUntilOpen() {
+    bool said = false;
+    for (;;) {
+      auto open = state_.IsRunOpen(record_.run_id, worker_);
+      ARROW_RETURN_NOT_OK(StateCall(open.status(), "waiting for the run to be opened"));
+      if (*open) return arrow::Status::OK();
+      if (!said) {
+        spdlog::info("run {} of {}: waiting for the process that began it to prepare its "
+                     "output",
+                     record_.run_id, plan_.run.id());
+        said = true;
+      }
+      if (!cancellation_.WaitFor(poll_interval_)) return cancellation_.reason();
+    }
+  }
+
   arrow::Status Work(LeaseKeeper& lease) {
     if (!record_.joined) {
       for (auto& loader : pipeline_.loaders) {
@@ -170,6 +189,9 @@ class RecordedRun {
         ARROW_RETURN_NOT_OK(AddContext(side.loader->BeginRun(RunContextOf()),
                                        "side output " + side.name));
       }
+      ARROW_RETURN_NOT_OK(StateCall(state_.OpenRun(record_.run_id), "opening the run"));
+    } else {
+      ARROW_RETURN_NOT_OK(WaitUntilOpen());
     }
     if (record_.resumed) ARROW_RETURN_NOT_OK(CheckKeptPartitions());
     auto records = state_.ListPartitions(record_.run_id);

@@ -44,7 +44,10 @@ struct FakeSource {
   std::vector<std::string> opened;
   std::set<arrow::MemoryPool*> pools;  // the contexts' memory pools
   int plans = 0;                       // PlanPartitions calls
-  std::atomic<int> batches_made{0};    // by every reader, for FakeSink::hold_writes_until
+  // Batches the engine took from every reader: counted when a reader is asked for its
+  // next batch, which the engine does only once the last one is reserved in the memory
+  // budget and queued (for FakeSink::hold_writes_until).
+  std::atomic<int> batches_taken{0};
 };
 
 class FakeReader : public PartitionReader {
@@ -57,6 +60,7 @@ class FakeReader : public PartitionReader {
         pool_(context.memory_pool),
         value_changes_(context.value_changes) {}
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
+    if (next_ > 0) ++source_->batches_taken;
     if (next_ == source_->batches) return nullptr;
     if (fail_ && next_ == 1) {
       arrow::Status error = arrow::Status::IOError("connection reset by peer");
@@ -69,7 +73,6 @@ class FakeReader : public PartitionReader {
       ARROW_RETURN_NOT_OK(builder.Append(first + i));
     }
     ++next_;
-    ++source_->batches_made;
     if (source_->change_values) {
       value_changes_->Add({"fake", "id", "-infinity", "clamp", "written as 0", 1});
     }
@@ -559,10 +562,10 @@ TEST_F(PipelineRunnerTest, MemoryBudgetBoundsBatchesInFlight) {
   source_.rows_per_batch = 16384;  // 128 KiB per batch
   // No batch is written before 12 (1.5 MiB) were read, or 3 s passed: with the small
   // budget, readers cannot get there and wait for the writers; without it, they do.
-  sink_.hold_writes_until = [&] { return source_.batches_made >= 12; };
+  sink_.hold_writes_until = [&] { return source_.batches_taken >= 12; };
   auto peak_with_budget = [&](int64_t budget) {
     sink_.writes_released = false;
-    source_.batches_made = 0;
+    source_.batches_taken = 0;
     Pipeline pipeline = MakePipeline();
     pipeline.engine.memory_budget_bytes = budget;
     pipeline.engine.queue_batches = 64;
@@ -583,7 +586,7 @@ TEST_F(PipelineRunnerTest, ConsumersAllocateFromTheDefaultPoolWithinTheWholeBudg
   source_.batches = 12;
   source_.rows_per_batch = 16384;  // 128 KiB per batch
   // Readers fill the budget before any batch is written (7 batches, or 3 s).
-  sink_.hold_writes_until = [&] { return source_.batches_made >= 7; };
+  sink_.hold_writes_until = [&] { return source_.batches_taken >= 7; };
   Pipeline pipeline = MakePipeline();
   const int64_t budget = 1024 * 1024;
   pipeline.engine.memory_budget_bytes = budget;

@@ -112,6 +112,19 @@ arrow::Result<std::vector<RuleCountRecord>> FaultInjectingStateStore::ListRuleCo
   return target_.ListRuleCounts(run_id);
 }
 
+arrow::Status FaultInjectingStateStore::OpenRun(int64_t run_id) {
+  bool fail_after = false;
+  ARROW_RETURN_NOT_OK(Enter(StateCall::kOpenRun, &fail_after));
+  return Leave(target_.OpenRun(run_id), fail_after);
+}
+
+arrow::Result<bool> FaultInjectingStateStore::IsRunOpen(int64_t run_id,
+                                                        const std::string& worker) {
+  bool fail_after = false;
+  ARROW_RETURN_NOT_OK(Enter(StateCall::kIsRunOpen, &fail_after));
+  return Leave(target_.IsRunOpen(run_id, worker), fail_after);
+}
+
 arrow::Result<std::optional<RunRecord>> FaultInjectingStateStore::GetRun(int64_t run_id) {
   bool fail_after = false;
   ARROW_RETURN_NOT_OK(Enter(StateCall::kGetRun, &fail_after));

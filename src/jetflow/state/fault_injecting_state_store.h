@@ -40,6 +40,8 @@ enum class StateCall {
   kLeaveRun,
   kListPartitions,
   kGetRun,
+  kOpenRun,
+  kIsRunOpen,
 };
 
 enum class Crash {
@@ -65,6 +67,8 @@ class FaultInjectingStateStore final : public StateStore {
                                     const RunInstance& instance,
                                     const std::vector<PartitionSpec>& plan,
                                     const BeginRunOptions& options) override;
+  arrow::Status OpenRun(int64_t run_id) override;
+  arrow::Result<bool> IsRunOpen(int64_t run_id, const std::string& worker) override;
   arrow::Status RenewLease(int64_t run_id, const std::string& worker,
                            std::chrono::milliseconds lease) override;
   arrow::Result<ClaimResult> ClaimPartition(int64_t run_id, const std::string& worker,

@@ -210,6 +210,19 @@ class StateStore {
                                     const RunInstance& instance,
                                     const std::vector<PartitionSpec>& plan, bool restart);
 
+  /// The worker that began or resumed the run (RunRecord::joined false) has prepared its
+  /// output (Loader::BeginRun, which clears what dead attempts of the run instance
+  /// left): workers that joined may start attempts now. Until then they wait
+  /// (IsRunOpen), since that cleanup would delete what they stage. KeyError if the run
+  /// does not exist.
+  virtual arrow::Status OpenRun(int64_t run_id) = 0;
+  /// True once OpenRun was called since the run began or was last resumed. False while
+  /// it was not and a live worker other than `worker` remains (the one preparing it);
+  /// Invalid if none remains: the worker that began the run stopped before it prepared
+  /// the output. LeaseLost if the run is no longer running; KeyError if it does not
+  /// exist.
+  virtual arrow::Result<bool> IsRunOpen(int64_t run_id, const std::string& worker) = 0;
+
   /// Extends `worker`'s lease on the run to `lease` from now. LeaseLost if another worker
   /// found it dead and took its partitions over, if the run is no longer running, or if
   /// the worker never began (or left) the run.

@@ -139,6 +139,52 @@ TEST_P(StateStoreContractTest, ASecondProcessJoinsALiveRunAndLeavesItsClaimsAlon
   EXPECT_THAT(different.status().message(), HasSubstr("p9"));
 }
 
+// The worker that begins (or resumes) a run clears what dead attempts staged
+// (Loader::BeginRun) before it opens the run; a worker that joins meanwhile must not
+// stage anything until then, and must not wait for a preparer that died.
+TEST_P(StateStoreContractTest, AJoiningWorkerWaitsUntilTheRunIsOpened) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  const auto plan = Plan({"p1", "p2"});
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord run,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord joined,
+                               b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
+  ASSERT_TRUE(joined.joined);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(bool open, b->IsRunOpen(run.run_id, kWorkerB));
+  EXPECT_FALSE(open);
+  JETFLOW_ASSERT_OK(a->OpenRun(run.run_id));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(open, b->IsRunOpen(run.run_id, kWorkerB));
+  EXPECT_TRUE(open);
+  JETFLOW_ASSERT_OK(a->OpenRun(run.run_id));  // again: no change, no error
+
+  // A resumed run is closed again until the resuming worker has prepared it.
+  JETFLOW_ASSERT_OK(b->LeaveRun(run.run_id, kWorkerB, "done").status());
+  JETFLOW_ASSERT_OK(a->FinishRun(run.run_id, RunStatus::kFailed, "killed"));
+  JETFLOW_ASSERT_OK_AND_ASSIGN(RunRecord resumed,
+                               a->BeginRun(kPipeline, kDay, plan, As(kWorkerA)));
+  ASSERT_TRUE(resumed.resumed);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(joined, b->BeginRun(kPipeline, kDay, plan, As(kWorkerB)));
+  ASSERT_TRUE(joined.joined);
+  JETFLOW_ASSERT_OK_AND_ASSIGN(open, b->IsRunOpen(run.run_id, kWorkerB));
+  EXPECT_FALSE(open);
+
+  // The preparing worker's lease runs out: the joiner is told so instead of waiting.
+  Advance(kLease / 2);
+  JETFLOW_ASSERT_OK(b->RenewLease(run.run_id, kWorkerB, kLease));
+  Advance(kLease / 2 + milliseconds(1));
+  auto orphaned = b->IsRunOpen(run.run_id, kWorkerB);
+  ASSERT_TRUE(orphaned.status().IsInvalid()) << orphaned.status().ToString();
+  EXPECT_THAT(orphaned.status().message(), HasSubstr("stopped before it prepared"));
+
+  // An ended run is no longer anyone's to wait for.
+  JETFLOW_ASSERT_OK(b->FinishRun(run.run_id, RunStatus::kFailed, "given up"));
+  EXPECT_TRUE(IsLeaseLost(b->IsRunOpen(run.run_id, kWorkerB).status()));
+  EXPECT_TRUE(b->IsRunOpen(run.run_id + 100, kWorkerB).status().IsKeyError());
+  EXPECT_TRUE(b->OpenRun(run.run_id + 100).IsKeyError());
+}
+
 TEST_P(StateStoreContractTest, AnExpiredLeaseIsTakenOverAndFencesTheOldAttempt) {
   auto a = Open();
   auto b = Open();

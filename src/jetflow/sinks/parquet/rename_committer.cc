@@ -281,6 +281,7 @@ arrow::Result<std::vector<std::string>> RenameCommitter::ForeignEntries(
 }
 
 arrow::Status RenameCommitter::BeginRun(const RunInstance& run) {
+  CrashPoint("begin.prepare");  // the run is recorded, its output not yet prepared
   // jetflow replaces and removes only what its manifests say it wrote: anything else in
   // the run instance's folder stops the run before a byte is changed.
   ARROW_ASSIGN_OR_RAISE(auto foreign, ForeignEntries(run));

@@ -580,7 +580,7 @@ WHERE run_id = ?1 AND partition_id = ?2)sql"));
 
   ARROW_ASSIGN_OR_RAISE(Statement reopen, db.Prepare("reopen run", R"sql(
 UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, finisher = ?2,
-  resumes = resumes + 1
+  resumes = resumes + 1, opened_at = NULL
 WHERE run_id = ?1)sql"));
   ARROW_RETURN_NOT_OK(reopen.Bind(run_id, worker));
   ARROW_RETURN_NOT_OK(reopen.Run());
@@ -1340,6 +1340,41 @@ arrow::Result<std::optional<RunRecord>> SqliteStateStore::GetRun(int64_t run_id)
   std::lock_guard lock(mu_);
   Db db(db_, path_);
   return db.LoadRun(run_id);
+}
+
+arrow::Status SqliteStateStore::OpenRun(int64_t run_id) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  ARROW_ASSIGN_OR_RAISE(Statement open, db.Prepare("open the run", R"sql(
+UPDATE runs SET opened_at = coalesce(opened_at, ?2) WHERE run_id = ?1)sql"));
+  ARROW_RETURN_NOT_OK(open.Bind(run_id, Now()));
+  ARROW_RETURN_NOT_OK(open.Run());
+  if (sqlite3_changes(db_) == 0) return arrow::Status::KeyError("OpenRun: no run ", run_id);
+  return arrow::Status::OK();
+}
+
+arrow::Result<bool> SqliteStateStore::IsRunOpen(int64_t run_id, const std::string& worker) {
+  std::lock_guard lock(mu_);
+  Db db(db_, path_);
+  ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read whether the run is open", R"sql(
+SELECT status, opened_at IS NOT NULL FROM runs WHERE run_id = ?1)sql"));
+  ARROW_RETURN_NOT_OK(select.Bind(run_id));
+  ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
+  if (!found) return arrow::Status::KeyError("IsRunOpen: no run ", run_id);
+  ARROW_ASSIGN_OR_RAISE(RunStatus status, db.ParseRunStatus(select.Text(0)));
+  if (status != RunStatus::kRunning) {
+    return LeaseLost("run " + std::to_string(run_id) + " is " + ToString(status));
+  }
+  if (select.Int64(1) != 0) return true;
+  ARROW_ASSIGN_OR_RAISE(std::set<std::string> live, LiveWorkers(db, run_id, Now()));
+  live.erase(worker);
+  if (live.empty()) {
+    return arrow::Status::Invalid(
+        "the process that began run ", run_id,
+        " stopped before it prepared the run's output; run the pipeline again to resume "
+        "it");
+  }
+  return false;
 }
 
 arrow::Result<std::vector<RunRecord>> SqliteStateStore::ListRuns(

@@ -57,7 +57,7 @@ struct SqliteStateStoreOptions {
 class SqliteStateStore final : public StateStore {
  public:
   /// Version of the table layout this build writes (the highest migration it knows).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   /// Opens the state store at `path`, creating its parent directories and the file if
   /// needed, and migrates an older layout to kSchemaVersion.
@@ -112,6 +112,8 @@ class SqliteStateStore final : public StateStore {
   arrow::Result<std::vector<RuleCountRecord>> ListRuleCounts(int64_t run_id) override;
   /// RunRecord::resumed is true if the run has been resumed at least once.
   arrow::Result<std::optional<RunRecord>> GetRun(int64_t run_id) override;
+  arrow::Status OpenRun(int64_t run_id) override;
+  arrow::Result<bool> IsRunOpen(int64_t run_id, const std::string& worker) override;
   /// Newest first (by run_id); all pipelines if `pipeline` is empty; no limit if
   /// `limit` <= 0.
   arrow::Result<std::vector<RunRecord>> ListRuns(const std::string& pipeline,

@@ -571,7 +571,9 @@ TEST_F(SqliteStateStoreTest, StatePersistsAcrossCloseAndReopen) {
       ElementsAre("1|runs, partitions, attempts, watermarks",
                   "2|per-rule counts of partitions (partition_rules)",
                   "3|workers and their leases, partition claims, splits and config "
-                  "fingerprints"));
+                  "fingerprints",
+                  "4|when the run's output was prepared (runs.opened_at): workers that "
+                  "join wait for it"));
 }
 
 TEST_F(SqliteStateStoreTest, ConcurrentAttemptsFromFourThreads) {
@@ -1031,6 +1033,9 @@ TEST_F(SqliteStateStoreTest, OlderFilesAreMigrated) {
               std::to_string(SqliteStateStore::kSchemaVersion));
     EXPECT_EQ(reader.One("SELECT count(*) FROM partition_rules"), "0");
     EXPECT_EQ(reader.One("SELECT count(*) FROM workers"), "0");
+    // Runs recorded before migration 4 count as opened (prepared) when they started.
+    EXPECT_EQ(reader.One("SELECT opened_at FROM runs WHERE run_id = 1"),
+              "2026-01-01T00:00:00.000Z");
     JETFLOW_ASSERT_OK_AND_ASSIGN(auto partitions, store->ListPartitions(1));
     ASSERT_EQ(partitions.size(), 1u);
     EXPECT_EQ(partitions[0].split, "");
