@@ -155,7 +155,8 @@ def test_status_only_reads(tmp_path):
         ALTER TABLE partitions DROP COLUMN owner;
         ALTER TABLE partitions DROP COLUMN config_fingerprint;
         ALTER TABLE attempts DROP COLUMN worker;
-        DELETE FROM schema_version WHERE version = 3;
+        ALTER TABLE runs DROP COLUMN opened_at;
+        DELETE FROM schema_version WHERE version >= 3;
         PRAGMA user_version = 2;
         PRAGMA wal_checkpoint(TRUNCATE);
     """)

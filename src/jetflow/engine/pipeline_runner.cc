@@ -165,9 +165,10 @@ class RecordedRun {
       ARROW_RETURN_NOT_OK(StateCall(open.status(), "waiting for the run to be opened"));
       if (*open) return arrow::Status::OK();
       if (!said) {
-        spdlog::info("run {} of {}: waiting for the process that began it to prepare its "
-                     "output",
-                     record_.run_id, plan_.run.id());
+        spdlog::info(
+            "run {} of {}: waiting for the process that began it to prepare its "
+            "output",
+            record_.run_id, plan_.run.id());
         said = true;
       }
       if (!cancellation_.WaitFor(poll_interval_)) return cancellation_.reason();

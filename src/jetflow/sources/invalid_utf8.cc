@@ -158,7 +158,10 @@ std::string InvalidUtf8ColumnOption(std::string_view column, InvalidUtf8 policy)
 
 ValueChangeCount InvalidUtf8Replaced(std::string stage, std::string column,
                                      int64_t values) {
-  return {std::move(stage), std::move(column), "invalid UTF-8", "replace",
+  return {std::move(stage),
+          std::move(column),
+          "invalid UTF-8",
+          "replace",
           "written with U+FFFD in place of the invalid bytes (invalid_utf8: replace)",
           values};
 }

@@ -102,7 +102,7 @@ enum class Change : int {
   kNumericNegativeInfinity,
   kNumericOutOfRange,  // more digits than the decimal holds
   kArrayLowerBound,    // an array whose lower bound is not 1: Arrow lists have none
-  kInvalidUtf8,        // text of a SQL_ASCII database that is not UTF-8 (invalid_utf8: replace)
+  kInvalidUtf8,        // text that is not UTF-8 (invalid_utf8: replace)
   kCount,
 };
 using ChangeTally = std::array<int64_t, static_cast<size_t>(Change::kCount)>;

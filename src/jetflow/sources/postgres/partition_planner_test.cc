@@ -330,7 +330,6 @@ TEST(PartitionPlannerTest, NegativeIntegerKeysSortAndRoundTripThroughTheSplit) {
   EXPECT_EQ((*plan)[1].where, "\"k\" >= -666 AND \"k\" < -332");
 }
 
-
 // Equal widths of ceil(span / N) left small spans with fewer ranges than asked for (ids
 // 1-4 in 3 partitions: widths of 2, so 2 ranges); the keys are then spread evenly.
 TEST(PartitionPlannerTest, SmallSpansGetThePartitionsAskedFor) {

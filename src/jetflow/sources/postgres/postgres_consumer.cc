@@ -642,7 +642,8 @@ arrow::Status PostgresConsumer::PlanArrayDimensionsLocked(
     } else if (IsSupported(column.type)) {
       const std::string quoted = QuoteIdentifier(column.name);
       const std::string comma = sampled.empty() ? "" : ", ";
-      select += comma + "min(array_ndims(" + quoted + ")), max(array_ndims(" + quoted + "))";
+      select +=
+          comma + "min(array_ndims(" + quoted + ")), max(array_ndims(" + quoted + "))";
       columns += comma + quoted;
       sampled.push_back(i);
     }

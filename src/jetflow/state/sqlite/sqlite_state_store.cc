@@ -1349,14 +1349,17 @@ arrow::Status SqliteStateStore::OpenRun(int64_t run_id) {
 UPDATE runs SET opened_at = coalesce(opened_at, ?2) WHERE run_id = ?1)sql"));
   ARROW_RETURN_NOT_OK(open.Bind(run_id, Now()));
   ARROW_RETURN_NOT_OK(open.Run());
-  if (sqlite3_changes(db_) == 0) return arrow::Status::KeyError("OpenRun: no run ", run_id);
+  if (sqlite3_changes(db_) == 0)
+    return arrow::Status::KeyError("OpenRun: no run ", run_id);
   return arrow::Status::OK();
 }
 
-arrow::Result<bool> SqliteStateStore::IsRunOpen(int64_t run_id, const std::string& worker) {
+arrow::Result<bool> SqliteStateStore::IsRunOpen(int64_t run_id,
+                                                const std::string& worker) {
   std::lock_guard lock(mu_);
   Db db(db_, path_);
-  ARROW_ASSIGN_OR_RAISE(Statement select, db.Prepare("read whether the run is open", R"sql(
+  ARROW_ASSIGN_OR_RAISE(Statement select,
+                        db.Prepare("read whether the run is open", R"sql(
 SELECT status, opened_at IS NOT NULL FROM runs WHERE run_id = ?1)sql"));
   ARROW_RETURN_NOT_OK(select.Bind(run_id));
   ARROW_ASSIGN_OR_RAISE(bool found, select.Step());
