@@ -158,6 +158,24 @@ def replaced_counts(summary: dict) -> dict:
             if c["change"] == "invalid UTF-8"}
 
 
+def check_replaced_reported(pipeline, result, stage: str, expected: dict) -> None:
+    """A run of one partition (`result`, with --json) that replaced `expected` (column ->
+    values) under `invalid_utf8: replace` reports them as value changes of `stage`: in
+    its summary, one warning per column, and in the partition's record (`status`)."""
+    summary = result.json()
+    assert replaced_counts(summary) == expected, summary["value_changes"]
+    assert all((c["stage"], c["action"]) == (stage, "replace")
+               for c in summary["value_changes"]), summary["value_changes"]
+    for column, count in expected.items():
+        assert re.search(rf"partition all of .*: {stage} changed {count} invalid UTF-8 "
+                         rf"values? of column {column} written with U\+FFFD",
+                         result.stderr), result.stderr
+    runs = run_jetflow("status", pipeline, "--json", expect=0).json()
+    detail = run_jetflow("status", pipeline, "--run", runs[0]["run_id"], "--json",
+                         expect=0).json()
+    assert [replaced_counts(p) for p in detail["partitions"]] == [expected]
+
+
 # ---------------------------------------------------------------------------------------
 # Pipelines as YAML.
 

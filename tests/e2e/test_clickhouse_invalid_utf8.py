@@ -25,9 +25,9 @@ import pytest
 
 from chdb_clickhouse import ChdbClickHouseServer
 from clickhouse_fixture import clickhouse_consumer, clickhouse_server  # noqa: F401
-from conftest import (data_files, duckdb_types, line_col, parquet_loader, read_lake_arrow,
-                      read_lake_duckdb, replaced_counts, run_jetflow, run_ok, write_pipeline,
-                      write_text_pipeline)
+from conftest import (check_replaced_reported, data_files, duckdb_types, line_col,
+                      parquet_loader, read_lake_arrow, read_lake_duckdb, replaced_counts,
+                      run_jetflow, run_ok, write_pipeline, write_text_pipeline)
 
 # id, s String, n Nullable(String), a Array(String), lc LowCardinality(String),
 # t Tuple(UInt8, String), nest Nested(x String) (an Array(String) on 18.16),
@@ -132,7 +132,6 @@ def test_replace_writes_u_fffd_and_counts_the_values(tmp_path, bytes_table):
     pipeline = write_pipeline(tmp_path, clickhouse_consumer(
         bytes_table, table="bytes_t", invalid_utf8="replace", settings=SETTINGS))
     result = run_jetflow("run", pipeline, "--json", "--no-progress", expect=0)
-    summary = result.json()
     expected = server_bytes(bytes_table)
     lake = lake_rows(tmp_path / "lake")
     assert len(lake) == len(expected)
@@ -141,19 +140,8 @@ def test_replace_writes_u_fffd_and_counts_the_values(tmp_path, bytes_table):
             assert a[column] == replaced(e[column]), (e["id"], column, a[column])
         assert a["fs"] == e["fs"]
     assert "\ufffd" in lake[1]["s"] and lake[1]["s"] == "caf\ufffd"
-    # Counted per column: in the run summary, the log, the manifest and `status`.
-    assert replaced_counts(summary) == BAD_VALUES, summary["value_changes"]
-    assert all((c["stage"], c["action"]) == ("clickhouse", "replace")
-               for c in summary["value_changes"]), summary["value_changes"]
-    for column, count in BAD_VALUES.items():
-        assert re.search(rf"partition all of .*: clickhouse changed {count} invalid UTF-8 "
-                         rf"values? of column {column} written with U\+FFFD",
-                         result.stderr), result.stderr
-    status = run_jetflow("status", pipeline, "--json", expect=0).json()
-    detail = run_jetflow("status", pipeline, "--run", status[0]["run_id"], "--json",
-                         expect=0).json()
-    assert [replaced_counts({"value_changes": p["value_changes"]})
-            for p in detail["partitions"]] == [BAD_VALUES]
+    # Counted per column: in the run summary, the log and `status`.
+    check_replaced_reported(pipeline, result, "clickhouse", BAD_VALUES)
     # The human summary says it too.
     result = run_jetflow("run", pipeline, "--no-progress", "--restart", expect=0)
     assert (f"changed      clickhouse: {BAD_VALUES['a']} invalid UTF-8 values of column a "
