@@ -143,6 +143,27 @@ def test_transforms_validation_and_quarantine(tmp_path):
     assert quarantine_rows(tmp_path) == quarantined
 
 
+def test_verify_checks_the_quarantine_too(tmp_path):
+    """Quarantined rows are output like the lake's: `jetflow verify` checks each side
+    output against its own manifests, and names the one that differs."""
+    pipeline = setup(tmp_path)
+    run_ok(pipeline)
+    report = run_jetflow("verify", pipeline, "--deep", "--json", expect=0).json()
+    assert report["status"] == "ok", report
+    loaders = {r["loader"]: r for r in report["loaders"]}
+    assert set(loaders) == {"lake", "cast.quarantine", "rules.quarantine"}, loaders
+    assert (loaders["cast.quarantine"]["rows"], loaders["rules.quarantine"]["rows"]) == \
+        (1, 3), loaders
+    assert all(r["published"] for r in loaders.values()), loaders
+
+    [damaged] = [p for p in (tmp_path / "quarantine" / "rules").rglob("*.parquet")
+                 if "_jetflow" not in str(p)][:1]
+    damaged.write_bytes(b"0123456789abcdef")
+    result = run_jetflow("verify", pipeline, expect=1)
+    assert "rules.quarantine: " in result.stdout, result.describe()
+    assert damaged.name in result.stdout, result.describe()
+
+
 def test_fail_policy_names_rule_and_rows(tmp_path):
     setup(tmp_path)
     text = PIPELINE.replace("{name: has_id, not_null: id, on_fail: quarantine}",

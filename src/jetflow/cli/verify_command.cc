@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jetflow/cli/commands.h"
 #include "jetflow/cli/load.h"
+#include "jetflow/engine/pipeline_runner.h"
 
 namespace jetflow::cli {
 
@@ -66,20 +68,33 @@ int VerifyCommand(const CommonOptions& options, bool deep) {
   const std::string& pipeline = loaded->pipeline.name;
   const VerifyDepth depth = deep ? VerifyDepth::kFull : VerifyDepth::kSize;
 
+  // Every loader's output, and every side output's (quarantined rows): each publishes
+  // its own manifests, run manifest and _SUCCESS, under the name its manifests carry.
+  if (auto made = MakeSideLoaders(loaded->pipeline, *run); !made.ok()) {
+    fmt::print(stderr, "error: {}\n", made.ToString());
+    return kExitConfigError;
+  }
+  std::vector<std::pair<std::string, Loader*>> outputs;
+  for (auto& loader : loaded->pipeline.loaders) {
+    outputs.emplace_back(loader.name, loader.stage.get());
+  }
+  for (auto& side : loaded->pipeline.side_loaders) {
+    outputs.emplace_back(side.name, side.loader.get());
+  }
   std::vector<LoaderReport> reports;
   std::vector<Finding> findings;
-  for (auto& loader : loaded->pipeline.loaders) {
-    auto check = loader.stage->VerifyPublished(*run, depth);
+  for (const auto& [name, loader] : outputs) {
+    auto check = loader->VerifyPublished(*run, depth);
     if (!check.ok()) {
       if (check.status().IsNotImplemented()) {
         fmt::print(stderr, "warning: loader {} cannot verify its output: skipped\n",
-                   loader.name);
+                   name);
         continue;
       }
       fmt::print(stderr, "error: {}\n", check.status().ToString());
       return kExitRunFailed;
     }
-    reports.push_back({loader.name, std::move(*check)});
+    reports.push_back({name, std::move(*check)});
   }
   bool any_published = false;
   for (const LoaderReport& report : reports) any_published |= report.check.published;

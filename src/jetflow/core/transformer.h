@@ -64,8 +64,9 @@ class Transformer {
   /// Thread-safe; REQUIRES: Bind() succeeded.
   virtual arrow::Result<std::unique_ptr<PartitionTransform>> Open(
       const PartitionContext& context) = 0;
-  /// Side outputs the transformer writes to (e.g. a quarantine); REQUIRES: Bind()
-  /// succeeded.
+  /// Side outputs the transformer writes to (e.g. a quarantine). Before Bind(): their
+  /// names and paths, with no schema (enough to find their published output, as
+  /// `jetflow verify` does); after a successful Bind(), with their schemas.
   virtual std::vector<SideOutputSpec> side_outputs() const { return {}; }
 };
 

@@ -536,6 +536,39 @@ class RecordedRun {
 
 }  // namespace
 
+namespace {
+
+std::string SideOutputWhere(const Pipeline& pipeline, size_t transformer,
+                            const SideOutputSpec& spec) {
+  return "pipeline " + pipeline.name + ", stage transformer " +
+         pipeline.transformers[transformer].name + ", side output " + spec.name;
+}
+
+}  // namespace
+
+arrow::Status MakeSideLoaders(Pipeline& pipeline, const RunInstance& run) {
+  pipeline.side_loaders.clear();
+  for (size_t t = 0; t < pipeline.transformers.size(); ++t) {
+    auto& transformer = pipeline.transformers[t];
+    auto specs = transformer.stage->side_outputs();
+    for (size_t o = 0; o < specs.size(); ++o) {
+      const std::string where = SideOutputWhere(pipeline, t, specs[o]);
+      if (!pipeline.side_output_loader) {
+        return arrow::Status::Invalid("no loader for side outputs is configured (", where,
+                                      ")");
+      }
+      const std::string name = transformer.name + "." + specs[o].name;
+      // One dataset per transformer under the configured root: transformers' side
+      // outputs have different schemas and may share a root.
+      auto made = pipeline.side_output_loader(
+          name, specs[o].path + "/" + transformer.name, run.key);
+      JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
+      pipeline.side_loaders.push_back({t, static_cast<int>(o), name, std::move(*made)});
+    }
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
                                                  const RunInstance& run,
                                                  StateStore* state, PlanScope scope) {
@@ -557,29 +590,14 @@ arrow::Result<PipelinePlan> PipelineRunner::Plan(Pipeline& pipeline,
   }
   plan.stream_schema = schema;
 
-  // Side outputs (quarantines) get a loader each, made by the pipeline's factory and
-  // bound to their schema now.
-  pipeline.side_loaders.clear();
-  for (size_t t = 0; t < pipeline.transformers.size(); ++t) {
-    auto& transformer = pipeline.transformers[t];
-    auto specs = transformer.stage->side_outputs();
-    for (size_t o = 0; o < specs.size(); ++o) {
-      const std::string where = "pipeline " + pipeline.name + ", stage transformer " +
-                                transformer.name + ", side output " + specs[o].name;
-      if (!pipeline.side_output_loader) {
-        return arrow::Status::Invalid("no loader for side outputs is configured (", where,
-                                      ")");
-      }
-      const std::string name = transformer.name + "." + specs[o].name;
-      // One dataset per transformer under the configured root: transformers' side
-      // outputs have different schemas and may share a root.
-      auto made = pipeline.side_output_loader(
-          name, specs[o].path + "/" + transformer.name, run.key);
-      JETFLOW_RETURN_NOT_OK_CTX(made.status(), where);
-      JETFLOW_RETURN_NOT_OK_CTX((*made)->Bind(specs[o].schema).status(), where);
-      JETFLOW_RETURN_NOT_OK_CTX((*made)->CheckRunInstance(run), where);
-      pipeline.side_loaders.push_back({t, static_cast<int>(o), name, std::move(*made)});
-    }
+  // Side outputs (quarantines) get a loader each, bound to their schema now.
+  ARROW_RETURN_NOT_OK(MakeSideLoaders(pipeline, run));
+  for (auto& side : pipeline.side_loaders) {
+    const SideOutputSpec spec =
+        pipeline.transformers[side.transformer].stage->side_outputs()[side.output];
+    const std::string where = SideOutputWhere(pipeline, side.transformer, spec);
+    JETFLOW_RETURN_NOT_OK_CTX(side.loader->Bind(spec.schema).status(), where);
+    JETFLOW_RETURN_NOT_OK_CTX(side.loader->CheckRunInstance(run), where);
   }
 
   // Bind every loader even after one fails, so the user sees every mismatch at once.

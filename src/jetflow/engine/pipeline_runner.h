@@ -182,6 +182,10 @@ class PipelineRunner {
                                        StateStore& state, const RunOptions& options);
 };
 
+/// Makes the loaders of the transformers' side outputs (Pipeline::side_loaders), not
+/// bound: Plan() binds them; `jetflow verify` only reads what they published.
+arrow::Status MakeSideLoaders(Pipeline& pipeline, const RunInstance& run);
+
 /// Peak resident set size of this process (VmHWM), in bytes; 0 if unknown.
 int64_t PeakRssBytes();
 

@@ -228,13 +228,13 @@ arrow::Result<std::unique_ptr<PartitionTransform>> CastTransformer::Open(
   if (output_ == nullptr) return arrow::Status::Invalid("cast: Open() before Bind()");
   std::shared_ptr<arrow::Schema> quarantine;
   if (options_.quarantine_path)
-    quarantine = QuarantineSpec(*options_.quarantine_path, *input_).schema;
+    quarantine = QuarantineSpec(*options_.quarantine_path, input_.get()).schema;
   return std::make_unique<CastPartition>(options_, indices_, output_, quarantine);
 }
 
 std::vector<SideOutputSpec> CastTransformer::side_outputs() const {
-  if (!options_.quarantine_path || input_ == nullptr) return {};
-  return {QuarantineSpec(*options_.quarantine_path, *input_)};
+  if (!options_.quarantine_path) return {};
+  return {QuarantineSpec(*options_.quarantine_path, input_.get())};
 }
 
 void RegisterCastTransformer(ComponentRegistry& registry) {

@@ -69,8 +69,9 @@ std::optional<std::string> ParseQuarantinePath(const ConfigNode& transformer_nod
   return context.ResolvePath(path);
 }
 
-SideOutputSpec QuarantineSpec(const std::string& path, const arrow::Schema& input) {
-  std::vector<std::shared_ptr<arrow::Field>> fields = input.fields();
+SideOutputSpec QuarantineSpec(const std::string& path, const arrow::Schema* input) {
+  if (input == nullptr) return SideOutputSpec{"quarantine", path, nullptr};
+  std::vector<std::shared_ptr<arrow::Field>> fields = input->fields();
   fields.push_back(arrow::field(kQuarantineRuleColumn, arrow::utf8(), false));
   fields.push_back(arrow::field(kQuarantineReasonColumn, arrow::utf8(), false));
   return SideOutputSpec{"quarantine", path, arrow::schema(std::move(fields))};

@@ -47,8 +47,9 @@ std::optional<std::string> ParseQuarantinePath(const ConfigNode& transformer_nod
                                                const ComponentContext& context,
                                                bool needed);
 
-/// The quarantine's side output for a transformer whose input is `input`.
-SideOutputSpec QuarantineSpec(const std::string& path, const arrow::Schema& input);
+/// The quarantine's side output for a transformer whose input is `input`; without a
+/// schema while `input` is null (before Bind).
+SideOutputSpec QuarantineSpec(const std::string& path, const arrow::Schema* input);
 
 /// The rows of `batch` where `selected` is true (nulls count as false), with the
 /// quarantine's two columns: `rule` on every row, and `reasons` (one per selected row,

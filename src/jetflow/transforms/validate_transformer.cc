@@ -490,14 +490,14 @@ arrow::Result<std::unique_ptr<PartitionTransform>> ValidateTransformer::Open(
   if (input_ == nullptr) return arrow::Status::Invalid("validate: Open() before Bind()");
   std::shared_ptr<arrow::Schema> quarantine;
   if (options_.quarantine_path) {
-    quarantine = QuarantineSpec(*options_.quarantine_path, *input_).schema;
+    quarantine = QuarantineSpec(*options_.quarantine_path, input_.get()).schema;
   }
   return std::make_unique<ValidatePartition>(options_, bound_, quarantine);
 }
 
 std::vector<SideOutputSpec> ValidateTransformer::side_outputs() const {
-  if (!options_.quarantine_path || input_ == nullptr) return {};
-  return {QuarantineSpec(*options_.quarantine_path, *input_)};
+  if (!options_.quarantine_path) return {};
+  return {QuarantineSpec(*options_.quarantine_path, input_.get())};
 }
 
 void RegisterValidateTransformer(ComponentRegistry& registry) {
