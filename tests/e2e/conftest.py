@@ -151,6 +151,15 @@ def run_ok(pipeline, *extra, **kwargs) -> dict:
     return summary
 
 
+def replaced(value):
+    """What `invalid_utf8: replace` must make of a server's bytes (a list: of each)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [replaced(v) for v in value]
+    return value.decode("utf-8", errors="replace")
+
+
 def replaced_counts(summary: dict) -> dict:
     """column -> text values `invalid_utf8: replace` repaired, from the value changes of a
     run summary or a partition (`jetflow status --run N --json`)."""

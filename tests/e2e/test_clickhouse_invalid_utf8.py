@@ -26,8 +26,9 @@ import pytest
 from chdb_clickhouse import ChdbClickHouseServer
 from clickhouse_fixture import clickhouse_consumer, clickhouse_server  # noqa: F401
 from conftest import (check_replaced_reported, data_files, duckdb_types, line_col,
-                      parquet_loader, read_lake_arrow, read_lake_duckdb, replaced_counts,
-                      run_jetflow, run_ok, write_pipeline, write_text_pipeline)
+                      parquet_loader, read_lake_arrow, read_lake_duckdb, replaced,
+                      replaced_counts, run_jetflow, run_ok, write_pipeline,
+                      write_text_pipeline)
 
 # id, s String, n Nullable(String), a Array(String), lc LowCardinality(String),
 # t Tuple(UInt8, String), nest Nested(x String) (an Array(String) on 18.16),
@@ -78,15 +79,6 @@ def server_bytes(ch) -> list[dict]:
                      "t": decode(raw["t"]), "nest": [decode(x) for x in raw["nest"]],
                      "fs": decode(raw["fs"])})
     return rows
-
-
-def replaced(value):
-    """What `replace` must make of the server's bytes."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [replaced(v) for v in value]
-    return value.decode("utf-8", errors="replace")
 
 
 def lake_rows(lake) -> list[dict]:

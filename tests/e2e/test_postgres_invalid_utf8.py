@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import (check_replaced_reported, data_files, duckdb_types, parquet_loader,
-                      read_lake_arrow, read_lake_duckdb, replaced_counts, run_jetflow, run_ok,
-                      write_pipeline)
+                      read_lake_arrow, read_lake_duckdb, replaced, replaced_counts,
+                      run_jetflow, run_ok, write_pipeline)
 from postgres_fixtures import pg  # noqa: F401  (fixture)
 
 # (id, s text, v varchar(10), arr text[], j jsonb, c pair (n int, note text),
@@ -72,14 +72,6 @@ def latin(pg):  # noqa: F811
                "arr": None if r[7] else [unhex(x) for x in r[3] or []],
                "j": unhex(r[4]), "c": unhex(r[5]), "tv": unhex(r[6])} for r in rows]
     return pg.dsn.rsplit("/", 1)[0] + "/latin", stored
-
-
-def replaced(value):
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [replaced(v) for v in value]
-    return value.decode("utf-8", errors="replace")
 
 
 def consumer(dsn: str, **options) -> dict:
